@@ -1,0 +1,96 @@
+//! Turns parsed arguments plus the environment into validated settings: the store path, the
+//! colour decision, and the signing secret.
+
+use crate::cli::ColorChoice;
+use crate::error::Error;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// The app's client secret. Its `Debug` never shows the value, so it cannot leak into logs.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// The key bytes, for HMAC only.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
+}
+
+/// The secret from `--secret`/`HOOKCLI_SECRET` or `--secret-file`, if any. An empty secret
+/// counts as none, so `HOOKCLI_SECRET=` switches checking off rather than checking with "".
+pub fn secret(inline: Option<&str>, file: Option<&Path>) -> Result<Option<Secret>, Error> {
+    let raw = match (inline, file) {
+        (Some(s), _) => s.as_bytes().to_vec(),
+        (None, Some(path)) => {
+            let mut bytes = std::fs::read(path).map_err(|source| Error::SecretFile {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                bytes.pop();
+            }
+            bytes
+        }
+        (None, None) => return Ok(None),
+    };
+    Ok((!raw.is_empty()).then_some(Secret(raw)))
+}
+
+/// The store directory: `--store`/`HOOKCLI_STORE`, else the per-user data directory.
+pub fn store_dir(flag: Option<&Path>) -> Result<PathBuf, Error> {
+    match flag {
+        Some(dir) => Ok(dir.to_path_buf()),
+        None => dirs::data_dir()
+            .map(|d| d.join("hookcli"))
+            .ok_or(Error::NoDataDir),
+    }
+}
+
+/// Whether stdout gets colour.
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+            !no_color && !dumb && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let s = secret(Some("hunter2"), None).unwrap().unwrap();
+        assert_eq!(format!("{s:?}"), "Secret(redacted)");
+        assert_eq!(s.expose(), b"hunter2");
+    }
+
+    #[test]
+    fn empty_secret_is_none() {
+        assert!(secret(Some(""), None).unwrap().is_none());
+    }
+
+    #[test]
+    fn secret_file_drops_trailing_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        std::fs::write(&path, "abc\n").unwrap();
+        assert_eq!(secret(None, Some(&path)).unwrap().unwrap().expose(), b"abc");
+        let missing = secret(None, Some(&dir.path().join("nope"))).unwrap_err();
+        assert!(missing
+            .to_string()
+            .starts_with("cannot read the secret file"));
+    }
+}

@@ -1,0 +1,186 @@
+//! The Intercom wire model (see shared/INTERCOM.md): which fields of a notification hookcli
+//! reads, how topics group into families, and Intercom's documented outbound addresses.
+
+pub mod signature;
+
+use serde::Serialize;
+use serde_json::Value;
+use std::net::IpAddr;
+
+/// The fields hookcli reads out of an Intercom notification body. Every field is optional:
+/// anything that is not a notification (or a partial one) still gets captured.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    /// `topic`, e.g. `conversation.admin.replied`.
+    pub topic: Option<String>,
+    /// `id` (`notif_<uuid>`); null for `ping`.
+    pub id: Option<String>,
+    /// `app_id`: the workspace the notification comes from.
+    pub app_id: Option<String>,
+    /// `created_at`, Unix seconds.
+    pub created_at: Option<i64>,
+    /// `first_sent_at`, Unix seconds.
+    pub first_sent_at: Option<i64>,
+    /// `delivery_attempts`.
+    pub delivery_attempts: Option<i64>,
+    /// `data.item.type`.
+    pub item_type: Option<String>,
+    /// `data.item.id` (a string or a number in the wild; kept as text).
+    pub item_id: Option<String>,
+}
+
+impl Notification {
+    /// Read the notification fields from a raw body. `None` when the body is not a JSON
+    /// object with `"type":"notification_event"` or a `topic`.
+    pub fn parse(body: &[u8]) -> Option<Notification> {
+        let value: Value = serde_json::from_slice(body).ok()?;
+        let obj = value.as_object()?;
+        let is_event = obj.get("type").and_then(Value::as_str) == Some("notification_event");
+        if !is_event && !obj.contains_key("topic") {
+            return None;
+        }
+        let item = obj.get("data").and_then(|d| d.get("item"));
+        Some(Notification {
+            topic: text(obj.get("topic")),
+            id: text(obj.get("id")),
+            app_id: text(obj.get("app_id")),
+            created_at: obj.get("created_at").and_then(Value::as_i64),
+            first_sent_at: obj.get("first_sent_at").and_then(Value::as_i64),
+            delivery_attempts: obj.get("delivery_attempts").and_then(Value::as_i64),
+            item_type: text(item.and_then(|i| i.get("type"))),
+            item_id: text(item.and_then(|i| i.get("id"))),
+        })
+    }
+
+    /// Whether this is Intercom's `ping` (sent on set-up and by "Send a test request").
+    pub fn is_ping(&self) -> bool {
+        self.topic.as_deref() == Some("ping")
+    }
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A topic family, used to colour topics consistently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// `conversation.*`, `conversation_part.*`.
+    Conversation,
+    /// `contact.*`, `user.*`, `visitor.*`, `granular.*`.
+    Contact,
+    /// `ticket.*`.
+    Ticket,
+    /// `company.*`.
+    Company,
+    /// `admin.*`.
+    Admin,
+    /// `article.*`, `content_*`.
+    Content,
+    /// `ping`.
+    Ping,
+    /// Everything else.
+    Other,
+}
+
+/// The family a topic belongs to.
+pub fn family(topic: &str) -> Family {
+    let head = topic.split('.').next().unwrap_or("");
+    match head {
+        "conversation" | "conversation_part" => Family::Conversation,
+        "contact" | "user" | "visitor" | "granular" => Family::Contact,
+        "ticket" => Family::Ticket,
+        "company" => Family::Company,
+        "admin" => Family::Admin,
+        "article" | "content_snippet" | "content_stat" | "content_import_source" => Family::Content,
+        "ping" => Family::Ping,
+        _ => Family::Other,
+    }
+}
+
+/// Intercom's documented static outbound addresses (INTERCOM.md §5, from the notifications
+/// doc). The daily JSON feeds are the authority, but hookcli works offline, so it can only
+/// mark these.
+const OUTBOUND: &[(&str, &str)] = &[
+    ("34.231.68.152", "US"),
+    ("34.197.76.213", "US"),
+    ("35.171.78.91", "US"),
+    ("35.169.138.21", "US"),
+    ("52.70.27.159", "US"),
+    ("52.44.63.161", "US"),
+    ("54.217.125.63", "EU"),
+    ("54.246.173.113", "EU"),
+    ("54.216.9.3", "EU"),
+    ("52.63.36.185", "AU"),
+    ("3.104.68.152", "AU"),
+    ("52.64.2.165", "AU"),
+];
+
+/// The Intercom region whose documented outbound address this is, if any.
+pub fn outbound_region(ip: IpAddr) -> Option<&'static str> {
+    let ip = ip.to_canonical().to_string();
+    OUTBOUND
+        .iter()
+        .find(|(addr, _)| *addr == ip)
+        .map(|(_, region)| *region)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_notification() {
+        let body = br#"{"type":"notification_event","app_id":"i6wc9ipe","data":{"type":"notification_event_data","item":{"type":"conversation","id":"21322009097"}},"links":{},"id":"notif_44d1","topic":"conversation.admin.replied","delivery_status":"pending","delivery_attempts":1,"delivered_at":0,"first_sent_at":1553291112,"created_at":1553291110,"self":null}"#;
+        let n = Notification::parse(body).unwrap();
+        assert_eq!(n.topic.as_deref(), Some("conversation.admin.replied"));
+        assert_eq!(n.id.as_deref(), Some("notif_44d1"));
+        assert_eq!(n.app_id.as_deref(), Some("i6wc9ipe"));
+        assert_eq!(n.created_at, Some(1553291110));
+        assert_eq!(n.first_sent_at, Some(1553291112));
+        assert_eq!(n.delivery_attempts, Some(1));
+        assert_eq!(n.item_type.as_deref(), Some("conversation"));
+        assert_eq!(n.item_id.as_deref(), Some("21322009097"));
+    }
+
+    #[test]
+    fn ping_has_a_null_id() {
+        let body = br#"{"type":"notification_event","app_id":"a","data":{"type":"notification_event_data","item":{"type":"ping","message":"m"}},"links":{},"id":null,"topic":"ping","delivery_status":null,"delivery_attempts":1,"delivered_at":0,"first_sent_at":1,"created_at":1,"self":null}"#;
+        let n = Notification::parse(body).unwrap();
+        assert!(n.is_ping());
+        assert_eq!(n.id, None);
+        assert_eq!(n.item_id, None);
+    }
+
+    #[test]
+    fn other_bodies_are_not_notifications() {
+        assert_eq!(Notification::parse(b"not json"), None);
+        assert_eq!(Notification::parse(b"[1,2]"), None);
+        assert_eq!(Notification::parse(br#"{"workspace_id":"x"}"#), None);
+        assert_eq!(Notification::parse(b""), None);
+    }
+
+    #[test]
+    fn families() {
+        assert_eq!(family("conversation.admin.replied"), Family::Conversation);
+        assert_eq!(family("conversation_part.redacted"), Family::Conversation);
+        assert_eq!(family("contact.user.created"), Family::Contact);
+        assert_eq!(family("ticket.closed"), Family::Ticket);
+        assert_eq!(family("ping"), Family::Ping);
+        assert_eq!(family("job.completed"), Family::Other);
+    }
+
+    #[test]
+    fn marks_documented_outbound_addresses() {
+        assert_eq!(outbound_region("54.216.9.3".parse().unwrap()), Some("EU"));
+        assert_eq!(
+            outbound_region("::ffff:34.231.68.152".parse().unwrap()),
+            Some("US")
+        );
+        assert_eq!(outbound_region("127.0.0.1".parse().unwrap()), None);
+    }
+}

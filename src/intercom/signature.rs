@@ -1,0 +1,245 @@
+//! `X-Hub-Signature` computation and verification, exactly as Intercom signs notifications:
+//! `sha1=` followed by the lowercase hex HMAC-SHA1 of the raw body, keyed with the app's
+//! client secret. Pure functions, no I/O.
+
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+
+/// The header Intercom puts its signature in.
+pub const HEADER: &str = "x-hub-signature";
+
+/// Why a signature did not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalid {
+    /// The value has no `sha1=` prefix at all.
+    PrefixMissing,
+    /// The value is a SHA-256 signature (`sha256=`), which Intercom never sends on this header.
+    Sha256Given,
+    /// Some other algorithm prefix, e.g. `md5=`.
+    WrongPrefix,
+    /// The part after `sha1=` is not 40 hex characters.
+    MalformedHex,
+    /// Well-formed, but not the HMAC of this body with this secret.
+    Mismatch,
+}
+
+impl Invalid {
+    /// Stable machine name, stored in the capture and used in `--json`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Invalid::PrefixMissing => "prefix_missing",
+            Invalid::Sha256Given => "sha256_given",
+            Invalid::WrongPrefix => "wrong_prefix",
+            Invalid::MalformedHex => "malformed_hex",
+            Invalid::Mismatch => "mismatch",
+        }
+    }
+
+    /// One sentence for people, saying what is wrong and what usually causes it.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Invalid::PrefixMissing => "the header has no \"sha1=\" prefix",
+            Invalid::Sha256Given => {
+                "a sha256= signature was given; Intercom signs X-Hub-Signature with HMAC-SHA1"
+            }
+            Invalid::WrongPrefix => "the header names an algorithm other than sha1",
+            Invalid::MalformedHex => "the digest after \"sha1=\" is not 40 hex characters",
+            Invalid::Mismatch => {
+                "the digest does not match the body: wrong client secret, or the body was altered"
+            }
+        }
+    }
+}
+
+/// The outcome of checking one request's signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The signature matches the body under the configured secret.
+    Valid,
+    /// A signature header was present but does not verify.
+    Invalid(Invalid),
+    /// A secret is configured but the request carried no `X-Hub-Signature`.
+    Missing,
+    /// No secret configured, so nothing was checked.
+    Unchecked,
+}
+
+impl Verdict {
+    /// Stable machine name: `valid`, `invalid`, `missing` or `unchecked`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::Invalid(_) => "invalid",
+            Verdict::Missing => "missing",
+            Verdict::Unchecked => "unchecked",
+        }
+    }
+
+    /// The reason code for an invalid verdict.
+    pub fn reason(self) -> Option<Invalid> {
+        match self {
+            Verdict::Invalid(why) => Some(why),
+            _ => None,
+        }
+    }
+
+    /// Rebuild a verdict from its stored codes.
+    pub fn from_codes(code: &str, reason: Option<&str>) -> Verdict {
+        match code {
+            "valid" => Verdict::Valid,
+            "missing" => Verdict::Missing,
+            "invalid" => Verdict::Invalid(match reason {
+                Some("prefix_missing") => Invalid::PrefixMissing,
+                Some("sha256_given") => Invalid::Sha256Given,
+                Some("wrong_prefix") => Invalid::WrongPrefix,
+                Some("malformed_hex") => Invalid::MalformedHex,
+                _ => Invalid::Mismatch,
+            }),
+            _ => Verdict::Unchecked,
+        }
+    }
+}
+
+fn mac(secret: &[u8], body: &[u8]) -> Hmac<Sha1> {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = Hmac::<Sha1>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(body);
+    mac
+}
+
+/// The header value Intercom would send for `body`: `sha1=` + lowercase hex.
+pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    format!(
+        "sha1={}",
+        hex::encode(mac(secret, body).finalize().into_bytes())
+    )
+}
+
+/// Check `header` (the raw `X-Hub-Signature` value, if any) against `body`.
+///
+/// The digest is decoded from hex before comparing, so either hex case is accepted, and the
+/// comparison is constant-time (`Mac::verify_slice`).
+pub fn verify(secret: Option<&[u8]>, header: Option<&[u8]>, body: &[u8]) -> Verdict {
+    let Some(secret) = secret else {
+        return Verdict::Unchecked;
+    };
+    let Some(header) = header else {
+        return Verdict::Missing;
+    };
+    let header = trim_ascii(header);
+    let Some(eq) = header.iter().position(|&b| b == b'=') else {
+        return Verdict::Invalid(Invalid::PrefixMissing);
+    };
+    let (algo, digest) = (&header[..eq], &header[eq + 1..]);
+    if !algo.eq_ignore_ascii_case(b"sha1") {
+        return Verdict::Invalid(if algo.eq_ignore_ascii_case(b"sha256") {
+            Invalid::Sha256Given
+        } else if algo.iter().all(u8::is_ascii_alphanumeric) && !algo.is_empty() {
+            Invalid::WrongPrefix
+        } else {
+            Invalid::PrefixMissing
+        });
+    }
+    let mut raw = [0u8; 20];
+    if digest.len() != 40 || hex::decode_to_slice(digest, &mut raw).is_err() {
+        return Verdict::Invalid(Invalid::MalformedHex);
+    }
+    match mac(secret, body).verify_slice(&raw) {
+        Ok(()) => Verdict::Valid,
+        Err(_) => Verdict::Invalid(Invalid::Mismatch),
+    }
+}
+
+fn trim_ascii(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &bytes[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vector from shared/INTERCOM.md §1 (computed with Python hmac and openssl).
+    const VECTOR_BODY: &str = r#"{"type":"notification_event","app_id":"abc123def","data":{"type":"notification_event_data","item":{"type":"ping","message":"This is a ping notification test message."}},"links":{},"id":null,"topic":"ping","delivery_status":null,"delivery_attempts":1,"delivered_at":0,"first_sent_at":1671643827,"created_at":1671643827,"self":null}"#;
+    const VECTOR_SIG: &str = "sha1=f67a0d054b3d460317b7a1753acebf7a88bfd5a0";
+
+    #[test]
+    fn signs_the_intercom_md_test_vector() {
+        assert_eq!(VECTOR_BODY.len(), 330);
+        assert_eq!(sign(b"secret", VECTOR_BODY.as_bytes()), VECTOR_SIG);
+    }
+
+    #[test]
+    fn verifies_the_test_vector() {
+        let v = verify(
+            Some(b"secret"),
+            Some(VECTOR_SIG.as_bytes()),
+            VECTOR_BODY.as_bytes(),
+        );
+        assert_eq!(v, Verdict::Valid);
+    }
+
+    #[test]
+    fn uppercase_hex_is_valid_by_value() {
+        let upper = format!("sha1={}", VECTOR_SIG[5..].to_uppercase());
+        let v = verify(
+            Some(b"secret"),
+            Some(upper.as_bytes()),
+            VECTOR_BODY.as_bytes(),
+        );
+        assert_eq!(v, Verdict::Valid);
+    }
+
+    #[test]
+    fn each_failure_has_its_own_reason() {
+        let body = VECTOR_BODY.as_bytes();
+        let check = |h: &str| verify(Some(b"secret"), Some(h.as_bytes()), body);
+        assert_eq!(
+            check(&VECTOR_SIG[5..]),
+            Verdict::Invalid(Invalid::PrefixMissing)
+        );
+        assert_eq!(check("sha256=abcd"), Verdict::Invalid(Invalid::Sha256Given));
+        assert_eq!(check("md5=abcd"), Verdict::Invalid(Invalid::WrongPrefix));
+        assert_eq!(check("sha1=xyz"), Verdict::Invalid(Invalid::MalformedHex));
+        assert_eq!(
+            check("sha1=f67a0d05"),
+            Verdict::Invalid(Invalid::MalformedHex)
+        );
+        let wrong = sign(b"other", body);
+        assert_eq!(check(&wrong), Verdict::Invalid(Invalid::Mismatch));
+        let altered = verify(Some(b"secret"), Some(VECTOR_SIG.as_bytes()), b"{}");
+        assert_eq!(altered, Verdict::Invalid(Invalid::Mismatch));
+    }
+
+    #[test]
+    fn missing_and_unchecked() {
+        assert_eq!(verify(Some(b"s"), None, b"{}"), Verdict::Missing);
+        assert_eq!(verify(None, Some(b"sha1=00"), b"{}"), Verdict::Unchecked);
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for v in [
+            Verdict::Valid,
+            Verdict::Missing,
+            Verdict::Unchecked,
+            Verdict::Invalid(Invalid::PrefixMissing),
+            Verdict::Invalid(Invalid::Sha256Given),
+            Verdict::Invalid(Invalid::WrongPrefix),
+            Verdict::Invalid(Invalid::MalformedHex),
+            Verdict::Invalid(Invalid::Mismatch),
+        ] {
+            assert_eq!(
+                Verdict::from_codes(v.code(), v.reason().map(Invalid::code)),
+                v
+            );
+        }
+    }
+}

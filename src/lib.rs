@@ -1,0 +1,29 @@
+//! hookcli: the local end of an Intercom webhook. The binary is a thin shell around
+//! [`run`]; each module owns one concern (see the file names).
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod intercom;
+pub mod render;
+pub mod server;
+pub mod shutdown;
+pub mod store;
+
+use std::process::ExitCode;
+
+/// Run a parsed command line and turn the outcome into an exit code, printing any error as
+/// one sentence on stderr.
+pub fn run(cli: cli::Cli) -> ExitCode {
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error::Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hookcli: error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

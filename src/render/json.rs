@@ -1,0 +1,118 @@
+//! JSON Lines records, the machine contract of `--json` (documented in docs/json.md and
+//! checked against docs/schema/listen.schema.json). Fields are only ever added.
+
+use super::{body::Kind, Event};
+use crate::store::model::{bytes_json, Capture};
+use serde_json::{json, Value};
+
+/// RFC 3339 local time with milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    use chrono::TimeZone;
+    chrono::Local
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, false))
+        .unwrap_or_default()
+}
+
+/// The `capture` record fields shared by every command that prints captures.
+pub fn capture(c: &Capture) -> serde_json::Map<String, Value> {
+    let r = &c.request;
+    let headers: Vec<Value> = r
+        .headers
+        .iter()
+        .map(|(n, v)| json!([String::from_utf8_lossy(n), bytes_json(v)]))
+        .collect();
+    let intercom = r.notification.as_ref().map(|n| {
+        json!({
+            "topic": n.topic,
+            "notification_id": n.id,
+            "app_id": n.app_id,
+            "created_at": n.created_at,
+            "first_sent_at": n.first_sent_at,
+            "delivery_attempts": n.delivery_attempts,
+            "item_type": n.item_type,
+            "item_id": n.item_id,
+            "ping": n.is_ping(),
+        })
+    });
+    let value = json!({
+        "type": "capture",
+        "id": c.id,
+        "time": rfc3339(r.received_at),
+        "received_at_ms": r.received_at,
+        "source": r.source.code(),
+        "method": r.method,
+        "target": r.target,
+        "remote_addr": r.remote_addr,
+        "client_addr": r.client_addr,
+        "headers": headers,
+        "body": bytes_json(&r.body),
+        "body_size": r.body.len(),
+        "body_kind": Kind::of(&r.body).code(),
+        "signature": {
+            "verdict": r.verdict.code(),
+            "reason": r.verdict.reason().map(|w| w.code()),
+            "detail": r.verdict.reason().map(|w| w.explain()),
+        },
+        "intercom": intercom,
+        "redelivery": c.redelivery,
+    });
+    match value {
+        Value::Object(map) => map,
+        _ => unreachable!("json! of an object literal"),
+    }
+}
+
+/// The record for one event.
+pub fn record(event: &Event) -> Value {
+    match event {
+        Event::Listening(l) => json!({
+            "type": "listening",
+            "url": l.url,
+            "host": l.host,
+            "port": l.port,
+            "path": l.path,
+            "store": l.store,
+            "signature_check": l.signature_check,
+            "reject_invalid": l.reject_invalid,
+            "max_body": l.max_body,
+            "version": env!("CARGO_PKG_VERSION"),
+        }),
+        Event::Validation {
+            at,
+            target,
+            remote_addr,
+        } => json!({
+            "type": "validation",
+            "time": rfc3339(*at),
+            "method": "HEAD",
+            "target": target,
+            "remote_addr": remote_addr,
+            "status": 200,
+        }),
+        Event::Capture(c) => {
+            let mut map = capture(&c.capture);
+            map.insert("status".into(), json!(c.status));
+            map.insert("intercom_region".into(), json!(c.intercom_region));
+            Value::Object(map)
+        }
+        Event::Refused(r) | Event::StoreFailed(r) => json!({
+            "type": if matches!(event, Event::Refused(_)) { "refused" } else { "store_error" },
+            "time": rfc3339(r.at),
+            "method": r.method,
+            "target": r.target,
+            "remote_addr": r.remote_addr,
+            "status": r.status,
+            "reason": r.reason,
+        }),
+        Event::Summary(s) => json!({
+            "type": "summary",
+            "received": s.received,
+            "stored": s.stored,
+            "invalid_signatures": s.invalid_signatures,
+            "refused": s.refused,
+            "validations": s.validations,
+        }),
+    }
+}

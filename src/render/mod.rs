@@ -1,0 +1,355 @@
+//! Everything `listen` prints. One thread owns stdout and turns [`Event`]s into either
+//! human lines or JSON Lines records; request handlers never write to the terminal.
+
+pub mod body;
+pub mod escape;
+pub mod json;
+pub mod style;
+
+use crate::store::model::Capture;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use style::Style;
+
+/// How much of each capture the human view shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Summary lines only.
+    Compact,
+    /// Summary plus the body, cut after this many lines.
+    Body(usize),
+    /// Summary plus the whole body.
+    Full,
+}
+
+/// Where the printer writes and in which form.
+#[derive(Debug, Clone, Copy)]
+pub struct Mode {
+    /// JSON Lines instead of human text.
+    pub json: bool,
+    /// Human view detail.
+    pub detail: Detail,
+    /// Colours.
+    pub style: Style,
+}
+
+/// The first thing `listen` prints.
+#[derive(Debug, Clone)]
+pub struct Listening {
+    /// The URL to send notifications to, with the real port.
+    pub url: String,
+    /// Bound address.
+    pub host: String,
+    /// Bound port.
+    pub port: u16,
+    /// The path prefix served.
+    pub path: String,
+    /// The store directory.
+    pub store: String,
+    /// Whether signatures are checked (a secret is configured).
+    pub signature_check: bool,
+    /// Whether invalid or missing signatures get a 401.
+    pub reject_invalid: bool,
+    /// Largest accepted body.
+    pub max_body: u64,
+}
+
+/// A stored capture as the listener answered it.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    /// The stored record.
+    pub capture: Capture,
+    /// The HTTP status hookcli answered with.
+    pub status: u16,
+    /// Intercom region when the sender is one of Intercom's documented addresses.
+    pub intercom_region: Option<&'static str>,
+}
+
+/// A request answered without storing it.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// Unix milliseconds.
+    pub at: i64,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    /// TCP peer.
+    pub remote_addr: String,
+    /// What was answered.
+    pub status: u16,
+    /// Why, in one sentence.
+    pub reason: String,
+}
+
+/// Totals printed when `listen` stops.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Summary {
+    /// Requests that reached a handler (validations, captures, refusals).
+    pub received: u64,
+    /// Captures committed to the store.
+    pub stored: u64,
+    /// Stored captures whose signature was invalid or missing.
+    pub invalid_signatures: u64,
+    /// Requests refused without storing (too large, timed out, store failure).
+    pub refused: u64,
+    /// HEAD validations answered.
+    pub validations: u64,
+}
+
+/// One thing that happened, for the printer.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The server is up.
+    Listening(Listening),
+    /// A HEAD validation was answered.
+    Validation {
+        /// Unix milliseconds.
+        at: i64,
+        /// Path and query.
+        target: String,
+        /// TCP peer.
+        remote_addr: String,
+    },
+    /// A request was stored.
+    Capture(Box<Captured>),
+    /// A request was answered without storing it.
+    Refused(Refused),
+    /// The store failed to save a request (answered 503).
+    StoreFailed(Refused),
+    /// The server stopped.
+    Summary(Summary),
+}
+
+/// The sending side: cheap to clone, never blocks a request handler.
+#[derive(Clone)]
+pub struct Output {
+    tx: mpsc::SyncSender<Event>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Output {
+    /// Queue an event for printing. If the terminal is so slow that the queue is full, the
+    /// event is counted and skipped: captures are safe in the store either way.
+    pub fn emit(&self, event: Event) {
+        if self.tx.try_send(event).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Queue an event that must be printed (start and end lines), waiting for room.
+    pub fn emit_blocking(&self, event: Event) {
+        let _ = self.tx.send(event);
+    }
+}
+
+/// Start the printer thread. Dropping every [`Output`] ends it; join the handle to flush.
+pub fn spawn(mode: Mode) -> (Output, std::thread::JoinHandle<()>) {
+    let (tx, rx) = mpsc::sync_channel(4096);
+    let dropped = Arc::new(AtomicU64::new(0));
+    let counter = dropped.clone();
+    let handle = std::thread::Builder::new()
+        .name("hookcli-printer".into())
+        .spawn(move || {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut broken = false;
+            for event in rx {
+                if broken {
+                    continue; // keep draining so senders never see a closed channel
+                }
+                let mut text = if mode.json {
+                    json::record(&event).to_string() + "\n"
+                } else {
+                    human(&event, mode)
+                };
+                let skipped = counter.swap(0, Ordering::Relaxed);
+                if skipped > 0 && !mode.json {
+                    text.insert_str(0, &format!(
+                        "{}\n",
+                        mode.style.warn(&format!("… {skipped} events not shown (the terminal was too slow); all captures are stored"))
+                    ));
+                }
+                // A closed pipe (e.g. `| head`) only stops printing, never the capture.
+                broken = out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err();
+            }
+        })
+        .expect("spawning the printer thread");
+    (Output { tx, dropped }, handle)
+}
+
+/// Local wall-clock time of a Unix-milliseconds instant.
+pub fn local_time(ms: i64, fmt: &str) -> String {
+    use chrono::TimeZone;
+    match chrono::Local.timestamp_millis_opt(ms) {
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+            t.format(fmt).to_string()
+        }
+        chrono::LocalResult::None => ms.to_string(),
+    }
+}
+
+/// A byte count in human units.
+pub fn size(n: u64) -> String {
+    match n {
+        n if n < 1024 => format!("{n} B"),
+        n if n < 1024 * 1024 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+fn human(event: &Event, mode: Mode) -> String {
+    let s = mode.style;
+    match event {
+        Event::Listening(l) => listening(l, s),
+        Event::Validation { at, target, remote_addr } => format!(
+            "{} {} {} {}\n",
+            s.dim(&local_time(*at, "%H:%M:%S")),
+            s.bold("HEAD"),
+            escape::line(target),
+            s.good(&format!("Intercom endpoint validation (HEAD) answered 200 · from {}", escape::line(remote_addr))),
+        ),
+        Event::Capture(c) => capture(c, mode),
+        Event::Refused(r) => format!(
+            "{} {} {} {}\n",
+            s.dim(&local_time(r.at, "%H:%M:%S")),
+            s.bold(&escape::line(&r.method)),
+            escape::line(&r.target),
+            s.warn(&format!("answered {}, not stored: {}", r.status, r.reason)),
+        ),
+        Event::StoreFailed(r) => format!(
+            "{} {} {} {}\n",
+            s.dim(&local_time(r.at, "%H:%M:%S")),
+            s.bold(&escape::line(&r.method)),
+            escape::line(&r.target),
+            s.bad(&format!("STORE FAILED, answered 503 so the sender retries: {}", r.reason)),
+        ),
+        Event::Summary(sum) => format!(
+            "Stopped. {} received, {} stored, {} with invalid or missing signatures, {} refused, {} validations.\n",
+            sum.received, sum.stored, sum.invalid_signatures, sum.refused, sum.validations
+        ),
+    }
+}
+
+fn listening(l: &Listening, s: Style) -> String {
+    let mut out = format!("hookcli listening on {}\n", s.bold(&l.url));
+    let sig = if l.signature_check {
+        if l.reject_invalid {
+            s.good("checked; invalid or missing answered 401 (--reject-invalid)")
+                .to_string()
+        } else {
+            s.good("checked with your client secret").to_string()
+        }
+    } else {
+        s.warn("not checked (pass --secret or set HOOKCLI_SECRET to your app's client secret)")
+            .to_string()
+    };
+    out += &format!("  store:      {}\n  signatures: {sig}\n", l.store);
+    out += &format!(
+        "  Intercom needs a public HTTPS URL. Expose this port with a tunnel, e.g.\n      ngrok http {port}      or      cloudflared tunnel --url http://localhost:{port}\n  then paste the tunnel's https URL{path} into Developer Hub > your app > Webhooks > Endpoint URL.\n  Waiting for notifications (Ctrl-C to stop)...\n",
+        port = l.port,
+        path = if l.path == "/" { String::new() } else { format!(" + {}", l.path) },
+    );
+    out
+}
+
+fn capture(c: &Captured, mode: Mode) -> String {
+    let s = mode.style;
+    let cap = &c.capture;
+    let req = &cap.request;
+    let n = req.notification.as_ref();
+    let kind = body::Kind::of(&req.body);
+    let mut parts: Vec<String> = vec![
+        s.dim(&local_time(req.received_at, "%H:%M:%S")).to_string(),
+        s.bold(&escape::line(&req.method)).to_string(),
+        escape::line(&req.target).into_owned(),
+    ];
+    match n.and_then(|n| n.topic.as_deref()) {
+        Some(topic) => parts.push(s.topic(topic, &escape::line(topic)).to_string()),
+        None if kind == body::Kind::Json => {
+            parts.push(s.dim("(not an Intercom notification)").to_string())
+        }
+        None => {}
+    }
+    if let Some(app) = n.and_then(|n| n.app_id.as_deref()) {
+        parts.push(format!("ws {}", escape::line(app)));
+    }
+    if let Some(id) = n.and_then(|n| n.id.as_deref()) {
+        parts.push(escape::line(id).into_owned());
+    }
+    if let Some(attempt) = n.and_then(|n| n.delivery_attempts) {
+        parts.push(format!("attempt {attempt}"));
+    }
+    parts.push(s.verdict(req.verdict).to_string());
+    parts.push(s.dim(&size(req.body.len() as u64)).to_string());
+    if kind != body::Kind::Json {
+        parts.push(s.warn(&format!("[{}]", kind.code())).to_string());
+    }
+    if c.status != 200 {
+        parts.push(s.bad(&format!("answered {}", c.status)).to_string());
+    }
+    parts.push(s.id(cap.short_id()).to_string());
+    let mut out = parts.join(" ") + "\n";
+
+    let from = match &req.client_addr {
+        Some(client) => format!(
+            "from {} via {}",
+            escape::line(client),
+            escape::line(&req.remote_addr)
+        ),
+        None => format!("from {}", escape::line(&req.remote_addr)),
+    };
+    if let Some(region) = c.intercom_region {
+        let mark = format!(" (Intercom {region} outbound address)");
+        out += &format!("    {}{}\n", s.dim(&from), s.good(&mark));
+    } else if mode.detail != Detail::Compact {
+        out += &format!("    {}\n", s.dim(&from));
+    }
+    if n.is_some_and(|n| n.is_ping()) {
+        out += &format!(
+            "    {}\n",
+            s.good("✓ Intercom ping received: this endpoint is set up correctly.")
+        );
+    }
+    if cap.redelivery {
+        out += &format!("    {}\n", s.warn("↻ redelivery: this notification id was captured before (Intercom retries when it gets no 2xx within 5 s)"));
+    }
+    match req.verdict {
+        crate::intercom::signature::Verdict::Invalid(why) => {
+            out += &format!(
+                "    {}\n",
+                s.bad(&format!("✗ invalid signature: {}", why.explain()))
+            );
+        }
+        crate::intercom::signature::Verdict::Missing => {
+            out += &format!(
+                "    {}\n",
+                s.bad("✗ no X-Hub-Signature header, but a secret is set")
+            );
+        }
+        _ => {}
+    }
+    let limit = match mode.detail {
+        Detail::Compact => return out,
+        Detail::Body(limit) => limit,
+        Detail::Full => usize::MAX,
+    };
+    let lines = body::lines(&req.body, s);
+    for line in lines.iter().take(limit) {
+        out += "    ";
+        out += line;
+        out += "\n";
+    }
+    if lines.len() > limit {
+        out += &format!(
+            "    {}\n",
+            s.dim(&format!(
+                "… {} more lines — hookcli show {}",
+                lines.len() - limit,
+                cap.short_id()
+            ))
+        );
+    }
+    out
+}

@@ -1,0 +1,314 @@
+//! The per-request pipeline, top to bottom: HEAD validation, path check, limits, read the
+//! exact bytes, verify the signature, commit to the store, and only then answer 2xx.
+
+use crate::config::Secret;
+use crate::intercom::{outbound_region, signature, Notification};
+use crate::render::{Captured, Event, Output, Refused};
+use crate::store::model::NewCapture;
+use crate::store::{model::Source, Writer};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a client may take to send its whole body once the head has arrived.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the handler needs to know from the command line.
+#[derive(Debug)]
+pub struct Settings {
+    /// Path prefix, always starting with `/`; `/` serves everything.
+    pub prefix: String,
+    /// The client secret, when signatures are checked.
+    pub secret: Option<Secret>,
+    /// Answer 401 to invalid or missing signatures.
+    pub reject_invalid: bool,
+    /// Largest accepted body in bytes.
+    pub max_body: u64,
+}
+
+/// Running totals, for the summary printed at shutdown.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Requests handled.
+    pub received: AtomicU64,
+    /// Captures committed.
+    pub stored: AtomicU64,
+    /// Stored with an invalid or missing signature.
+    pub invalid_signatures: AtomicU64,
+    /// Answered without storing (limits, timeouts, store failures, 404).
+    pub refused: AtomicU64,
+    /// HEAD validations.
+    pub validations: AtomicU64,
+}
+
+pub(super) struct State {
+    pub(super) settings: Settings,
+    pub(super) store: Arc<Writer>,
+    pub(super) output: Output,
+    pub(super) stats: Arc<Stats>,
+}
+
+type Resp = Response<Full<Bytes>>;
+
+fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub(super) async fn handle(state: &State, peer: SocketAddr, req: Request<Incoming>) -> Resp {
+    let stats = &state.stats;
+    stats.received.fetch_add(1, Ordering::Relaxed);
+    let at = now_ms();
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().to_string(), |pq| pq.to_string());
+    let remote_addr = peer.to_string();
+    let refuse = |status: StatusCode, reason: String, method: &Method| {
+        stats.refused.fetch_add(1, Ordering::Relaxed);
+        state.output.emit(Event::Refused(Refused {
+            at,
+            method: method.to_string(),
+            target: target.clone(),
+            remote_addr: remote_addr.clone(),
+            status: status.as_u16(),
+            reason: reason.clone(),
+        }));
+        respond(
+            status,
+            "text/plain; charset=utf-8",
+            format!("hookcli: {reason}\n"),
+        )
+    };
+
+    if !under_prefix(req.uri().path(), &state.settings.prefix) {
+        let reason = format!(
+            "path is outside the listen prefix {}",
+            state.settings.prefix
+        );
+        return refuse(StatusCode::NOT_FOUND, reason, req.method());
+    }
+    // Intercom validates the URL with HEAD when it is saved: answer at once, no secret needed.
+    if req.method() == Method::HEAD {
+        stats.validations.fetch_add(1, Ordering::Relaxed);
+        state.output.emit(Event::Validation {
+            at,
+            target,
+            remote_addr,
+        });
+        return respond(StatusCode::OK, "text/plain; charset=utf-8", Bytes::new());
+    }
+    if req.method() == Method::GET {
+        return respond(
+            StatusCode::OK,
+            "text/plain; charset=utf-8",
+            "hookcli is listening here for Intercom webhooks.\n\
+             POST notifications to this URL; inspect captures with `hookcli list` and `hookcli show ID`.\n",
+        );
+    }
+
+    let (parts, body) = req.into_parts();
+    let max = state.settings.max_body;
+    let too_large = || format!("body larger than --max-body ({} bytes)", max);
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max) {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, too_large(), &parts.method);
+    }
+    let limited = Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX));
+    let body = match tokio::time::timeout(BODY_READ_TIMEOUT, limited.collect()).await {
+        Err(_) => {
+            let reason = format!(
+                "the body did not arrive within {} s",
+                BODY_READ_TIMEOUT.as_secs()
+            );
+            return refuse(StatusCode::REQUEST_TIMEOUT, reason, &parts.method);
+        }
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, too_large(), &parts.method);
+        }
+        Ok(Err(e)) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("the body could not be read: {e}"),
+                &parts.method,
+            );
+        }
+        Ok(Ok(collected)) => collected.to_bytes(),
+    };
+
+    let signature_header = parts
+        .headers
+        .get(signature::HEADER)
+        .map(HeaderValue::as_bytes);
+    let secret = state.settings.secret.as_ref().map(Secret::expose);
+    let verdict = signature::verify(secret, signature_header, &body);
+    let client_addr = forwarded_client(&parts.headers);
+    let region = client_addr
+        .as_deref()
+        .and_then(|c| c.parse::<IpAddr>().ok())
+        .or(Some(peer.ip()))
+        .and_then(outbound_region);
+    let capture = NewCapture {
+        received_at: at,
+        source: Source::Listen,
+        remote_addr: remote_addr.clone(),
+        client_addr,
+        method: parts.method.to_string(),
+        target: target.clone(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str().as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect(),
+        notification: Notification::parse(&body),
+        body,
+        verdict,
+    };
+
+    let stored = match state.store.insert(capture).await {
+        Ok(stored) => stored,
+        Err(e) => {
+            // Never a 2xx for something that is not on disk: a 503 makes Intercom retry.
+            eprintln!("hookcli: error: {e}");
+            stats.refused.fetch_add(1, Ordering::Relaxed);
+            state.output.emit(Event::StoreFailed(Refused {
+                at,
+                method: parts.method.to_string(),
+                target,
+                remote_addr,
+                status: 503,
+                reason: e.to_string(),
+            }));
+            return respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "application/json",
+                serde_json::json!({"ok": false, "error": "hookcli could not store this request"})
+                    .to_string(),
+            );
+        }
+    };
+    stats.stored.fetch_add(1, Ordering::Relaxed);
+    let bad_signature = matches!(
+        verdict,
+        signature::Verdict::Invalid(_) | signature::Verdict::Missing
+    );
+    if bad_signature {
+        stats.invalid_signatures.fetch_add(1, Ordering::Relaxed);
+    }
+    let reject = bad_signature && state.settings.reject_invalid;
+    let (status, body) = if reject {
+        let why = verdict
+            .reason()
+            .map_or("no X-Hub-Signature header", |w| w.explain());
+        (
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({"ok": false, "id": stored.id, "error": format!("invalid signature: {why}")}),
+        )
+    } else {
+        (
+            StatusCode::OK,
+            serde_json::json!({"ok": true, "id": stored.id}),
+        )
+    };
+    let mut resp = respond(status, "application/json", body.to_string());
+    if let Ok(id) = HeaderValue::from_str(&stored.id) {
+        resp.headers_mut().insert("x-hookcli-capture-id", id);
+    }
+    state.output.emit(Event::Capture(Box::new(Captured {
+        capture: stored,
+        status: status.as_u16(),
+        intercom_region: region,
+    })));
+    resp
+}
+
+fn under_prefix(path: &str, prefix: &str) -> bool {
+    prefix == "/"
+        || path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The original client as reported by a tunnel or proxy in front of hookcli.
+fn forwarded_client(headers: &hyper::HeaderMap) -> Option<String> {
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(xff) = get("x-forwarded-for") {
+        let first = xff.split(',').next().unwrap_or("").trim();
+        if !first.is_empty() {
+            return Some(first.to_string());
+        }
+    }
+    if let Some(fwd) = get("forwarded") {
+        for part in fwd.split([';', ',']) {
+            if let Some(v) = part
+                .trim()
+                .strip_prefix("for=")
+                .or_else(|| part.trim().strip_prefix("For="))
+            {
+                let v = v.trim_matches('"');
+                let v = v
+                    .strip_prefix('[')
+                    .and_then(|v| v.split(']').next())
+                    .unwrap_or(v);
+                return Some(v.to_string());
+            }
+        }
+    }
+    ["cf-connecting-ip", "true-client-ip", "x-real-ip"]
+        .into_iter()
+        .find_map(|name| get(name).filter(|v| !v.is_empty()).map(str::to_string))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_matching() {
+        assert!(under_prefix("/anything", "/"));
+        assert!(under_prefix("/hooks", "/hooks"));
+        assert!(under_prefix("/hooks/intercom", "/hooks"));
+        assert!(!under_prefix("/hooksx", "/hooks"));
+        assert!(!under_prefix("/other", "/hooks"));
+    }
+
+    #[test]
+    fn forwarded_client_headers() {
+        let mut h = hyper::HeaderMap::new();
+        assert_eq!(forwarded_client(&h), None);
+        h.insert("x-real-ip", HeaderValue::from_static("10.0.0.9"));
+        assert_eq!(forwarded_client(&h).as_deref(), Some("10.0.0.9"));
+        h.insert(
+            "forwarded",
+            HeaderValue::from_static("for=\"[2001:db8::1]:4711\";proto=https"),
+        );
+        assert_eq!(forwarded_client(&h).as_deref(), Some("2001:db8::1"));
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("54.216.9.3, 10.0.0.1"),
+        );
+        assert_eq!(forwarded_client(&h).as_deref(), Some("54.216.9.3"));
+    }
+}

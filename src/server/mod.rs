@@ -1,0 +1,94 @@
+//! The HTTP/1 server `listen` runs: bind, accept with a connection cap, serve each
+//! connection with hyper under header and size limits, and drain gracefully on shutdown.
+
+mod handler;
+
+pub use handler::{Settings, Stats};
+
+use crate::render::Output;
+use crate::store::Writer;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// Connections served at once; further clients wait in the kernel's accept queue.
+const MAX_CONNECTIONS: usize = 512;
+/// A client must send its complete request head within this time.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most header lines in one request; more gets 431.
+const MAX_HEADERS: usize = 100;
+/// Largest request head (request line plus headers) in bytes; larger gets 431.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// How long in-flight requests get to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serve until `shutdown` resolves, then stop accepting and let in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    settings: Settings,
+    store: Arc<Writer>,
+    output: Output,
+    stats: Arc<Stats>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let state = Arc::new(handler::State {
+        settings,
+        store,
+        output,
+        stats,
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_headers(MAX_HEADERS)
+        .max_buf_size(MAX_HEAD_BYTES);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    if !is_connection_error(&e) {
+                        eprintln!("hookcli: warning: accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let service = hyper::service::service_fn(move |req| {
+            let state = state.clone();
+            async move { Ok::<_, std::convert::Infallible>(handler::handle(&state, peer, req).await) }
+        });
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+}
+
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    )
+}

@@ -1,0 +1,197 @@
+//! The local capture store: one SQLite database, `<store>/hookcli.db`, in WAL mode.
+//!
+//! `listen` writes through a [`Writer`] (one thread owns the connection and group-commits);
+//! every other command, and other processes, read through [`open_read`] while it writes.
+
+pub mod model;
+mod writer;
+
+pub use writer::Writer;
+
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The database file's name inside the store directory.
+pub const DB_FILE: &str = "hookcli.db";
+
+/// Numbered, append-only migrations; `PRAGMA user_version` counts the applied ones.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_captures.sql")];
+
+/// Everything that can go wrong with the store, each as one sentence with what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The directory could not be created or written.
+    #[error("cannot write to the store directory {dir}: {reason}. Pass --store with a writable directory")]
+    NotWritable {
+        /// The store directory.
+        dir: PathBuf,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// Nothing has been captured into this store yet.
+    #[error("there is no store at {0} yet: run `hookcli listen` first, or pass --store")]
+    Missing(PathBuf),
+    /// Another process holds a lock for too long.
+    #[error("the store {0} is locked by another process; try again when it is done")]
+    Locked(PathBuf),
+    /// The file is not a SQLite database, or is damaged.
+    #[error("{0} is not a readable hookcli store (the file is damaged or not a database); move it aside or pass another --store")]
+    Corrupt(PathBuf),
+    /// The store was written by a newer hookcli.
+    #[error("the store {0} was written by a newer hookcli; upgrade hookcli to read it")]
+    TooNew(PathBuf),
+    /// Any other SQLite failure.
+    #[error("the store {path} failed: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// A group of captures could not be committed.
+    #[error("could not save a capture to {path}: {reason}")]
+    WriteFailed {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        reason: String,
+    },
+    /// The writer thread is gone (it failed earlier, or hookcli is shutting down).
+    #[error("the store writer has stopped; captures can no longer be saved")]
+    WriterGone,
+}
+
+impl StoreError {
+    fn from_sqlite(path: &Path, err: rusqlite::Error) -> StoreError {
+        use rusqlite::ErrorCode as C;
+        let path = path.to_path_buf();
+        match err.sqlite_error_code() {
+            Some(C::DatabaseBusy | C::DatabaseLocked) => StoreError::Locked(path),
+            Some(C::NotADatabase | C::DatabaseCorrupt) => StoreError::Corrupt(path),
+            Some(C::ReadOnly | C::CannotOpen | C::PermissionDenied) => StoreError::NotWritable {
+                dir: path.parent().map(Path::to_path_buf).unwrap_or(path),
+                reason: err.to_string(),
+            },
+            _ => StoreError::Sqlite { path, source: err },
+        }
+    }
+}
+
+/// Open (creating if needed) the store for writing, and bring its schema up to date.
+fn open_write(dir: &Path) -> Result<Connection, StoreError> {
+    let not_writable = |e: std::io::Error| StoreError::NotWritable {
+        dir: dir.to_path_buf(),
+        reason: e.to_string(),
+    };
+    create_private_dir(dir).map_err(not_writable)?;
+    let path = dir.join(DB_FILE);
+    // Create the file ourselves so it is owner-only from the first byte; SQLite gives the
+    // -wal and -shm files the same mode.
+    create_private_file(&path).map_err(not_writable)?;
+    let conn = Connection::open(&path).map_err(|e| StoreError::from_sqlite(&path, e))?;
+    configure(&conn, &path)?;
+    migrate(&conn, &path)?;
+    Ok(conn)
+}
+
+/// Open an existing store for reading; `listen` may be writing it at the same time.
+pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
+    let path = dir.join(DB_FILE);
+    if !path.exists() {
+        return Err(StoreError::Missing(dir.to_path_buf()));
+    }
+    let conn = Connection::open_with_flags(
+        &path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .or_else(|_| Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY))
+    .map_err(|e| StoreError::from_sqlite(&path, e))?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(|e| StoreError::from_sqlite(&path, e))?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| StoreError::from_sqlite(&path, e))?;
+    if version as usize > MIGRATIONS.len() {
+        return Err(StoreError::TooNew(path));
+    }
+    if (version as usize) < MIGRATIONS.len() {
+        migrate(&conn, &path)?;
+    }
+    Ok(conn)
+}
+
+fn configure(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let err = |e| StoreError::from_sqlite(path, e);
+    conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+    // WAL lets readers run beside the writer; FULL makes a commit survive power loss, not
+    // only a crash of this process, because a 2xx promises the capture is on disk.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source: rusqlite::Error::InvalidParameterName(format!("journal_mode stayed {mode}")),
+        });
+    }
+    conn.execute_batch("PRAGMA synchronous=FULL;").map_err(err)
+}
+
+fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let err = |e| StoreError::from_sqlite(path, e);
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
+    if version as usize > MIGRATIONS.len() {
+        return Err(StoreError::TooNew(path.to_path_buf()));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {}; COMMIT;",
+            i + 1
+        ))
+        .map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            err(e)
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+#[cfg(unix)]
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+}
+
+#[cfg(not(unix))]
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(drop)
+}

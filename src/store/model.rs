@@ -1,0 +1,162 @@
+//! The capture record: one HTTP request as hookcli received it, with its verdicts.
+
+use crate::intercom::{signature::Verdict, Notification};
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+/// An HTTP header exactly as received: name and value bytes.
+pub type Header = (Vec<u8>, Vec<u8>);
+
+/// Where a capture came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Received by `hookcli listen`.
+    Listen,
+    /// Brought in by `hookcli import`.
+    Import,
+}
+
+impl Source {
+    /// Stable machine name.
+    pub fn code(self) -> &'static str {
+        match self {
+            Source::Listen => "listen",
+            Source::Import => "import",
+        }
+    }
+}
+
+/// A request about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewCapture {
+    /// Receive time, Unix milliseconds.
+    pub received_at: i64,
+    /// Where it came from.
+    pub source: Source,
+    /// The TCP peer.
+    pub remote_addr: String,
+    /// The client address a proxy or tunnel reported, if any.
+    pub client_addr: Option<String>,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query as sent.
+    pub target: String,
+    /// Headers in received order, repeats kept.
+    pub headers: Vec<Header>,
+    /// The body, byte-exact.
+    pub body: bytes::Bytes,
+    /// Signature verdict.
+    pub verdict: Verdict,
+    /// Intercom fields, when the body is a notification.
+    pub notification: Option<Notification>,
+}
+
+/// A stored capture: the request plus what the store assigned.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    /// Arrival order in this store.
+    pub seq: i64,
+    /// Sortable unique id (a lowercase ULID).
+    pub id: String,
+    /// Whether a capture with the same notification id was stored before.
+    pub redelivery: bool,
+    /// Everything that was received.
+    pub request: NewCapture,
+}
+
+impl Capture {
+    /// The short id people type and see in one-line output.
+    pub fn short_id(&self) -> &str {
+        short_id(&self.id)
+    }
+}
+
+/// The first 12 characters of an id: unique in practice, and any unique prefix is accepted.
+pub fn short_id(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+/// Encode a byte string for JSON the way ripgrep does: text when UTF-8, base64 otherwise.
+pub fn bytes_json(bytes: &[u8]) -> Value {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => json!({ "text": text }),
+        Err(_) => json!({ "bytes": base64::engine::general_purpose::STANDARD.encode(bytes) }),
+    }
+}
+
+/// Headers as stored: `[[name, value], ...]`, each a string, or `{"bytes": base64}` when not UTF-8.
+pub fn headers_to_json(headers: &[Header]) -> String {
+    let items: Vec<Value> = headers
+        .iter()
+        .map(|(n, v)| json!([plain_or_bytes(n), plain_or_bytes(v)]))
+        .collect();
+    Value::Array(items).to_string()
+}
+
+fn plain_or_bytes(b: &[u8]) -> Value {
+    match std::str::from_utf8(b) {
+        Ok(s) => Value::String(s.to_owned()),
+        Err(_) => bytes_json(b),
+    }
+}
+
+/// The inverse of [`headers_to_json`]; unreadable entries are skipped.
+pub fn headers_from_json(text: &str) -> Vec<Header> {
+    let Ok(Value::Array(items)) = serde_json::from_str::<Value>(text) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|pair| {
+            Some((
+                from_plain_or_bytes(pair.get(0)?)?,
+                from_plain_or_bytes(pair.get(1)?)?,
+            ))
+        })
+        .collect()
+}
+
+fn from_plain_or_bytes(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Object(o) => base64::engine::general_purpose::STANDARD
+            .decode(o.get("bytes")?.as_str()?)
+            .ok(),
+        _ => None,
+    }
+}
+
+/// A new sortable unique id: a ULID (48-bit millisecond time, 80 random bits) in lowercase
+/// Crockford base32.
+pub fn new_id(millis: i64) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+    let value: u128 = ((millis as u128 & 0xFFFF_FFFF_FFFF) << 80) | (rand::random::<u128>() >> 48);
+    (0..26)
+        .rev()
+        .map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_round_trip_including_non_utf8() {
+        let headers = vec![
+            (b"content-type".to_vec(), b"application/json".to_vec()),
+            (b"x-odd".to_vec(), vec![0xff, 0x20, 0x80]),
+            (b"x-odd".to_vec(), b"second".to_vec()),
+        ];
+        assert_eq!(headers_from_json(&headers_to_json(&headers)), headers);
+    }
+
+    #[test]
+    fn ids_sort_by_time_and_are_unique() {
+        let a = new_id(1_700_000_000_000);
+        let b = new_id(1_700_000_000_001);
+        assert_eq!(a.len(), 26);
+        assert!(a < b);
+        assert_ne!(new_id(5), new_id(5));
+    }
+}

@@ -1,0 +1,144 @@
+//! The store's single writer: one thread owns the SQLite connection and commits in groups.
+//!
+//! Every request handler sends its capture down a bounded channel with a reply slot and
+//! waits. The thread takes whatever is queued, writes it all in one transaction, commits
+//! (one fsync for the whole group) and only then answers each waiter. A 2xx is therefore
+//! never sent for a capture that is not durably on disk, and durability does not cap
+//! throughput at one fsync per request.
+
+use super::model::{headers_to_json, new_id, Capture, NewCapture};
+use super::{open_write, StoreError};
+use rusqlite::{params, Connection};
+use std::path::{Path, PathBuf};
+use tokio::sync::{mpsc, oneshot};
+
+/// How many waiting captures one transaction takes at most.
+const MAX_GROUP: usize = 1024;
+
+type Reply = oneshot::Sender<Result<Capture, StoreError>>;
+
+/// Handle to the writer thread.
+pub struct Writer {
+    tx: mpsc::Sender<(NewCapture, Reply)>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Writer {
+    /// Open (or create) the store in `dir` and start the writer thread.
+    pub fn open(dir: &Path) -> Result<Writer, StoreError> {
+        let conn = open_write(dir)?;
+        let path = dir.join(super::DB_FILE);
+        let (tx, rx) = mpsc::channel(MAX_GROUP);
+        let thread = std::thread::Builder::new()
+            .name("hookcli-store".into())
+            .spawn(move || run(conn, path, rx))
+            .map_err(|e| StoreError::NotWritable {
+                dir: dir.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        Ok(Writer { tx, thread })
+    }
+
+    /// Store one capture; returns once it is committed to disk.
+    pub async fn insert(&self, capture: NewCapture) -> Result<Capture, StoreError> {
+        let (reply, wait) = oneshot::channel();
+        self.tx
+            .send((capture, reply))
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        wait.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Stop taking captures, let the thread commit what is queued, and wait for it.
+    pub fn close(self) {
+        drop(self.tx);
+        let _ = self.thread.join();
+    }
+}
+
+fn run(mut conn: Connection, path: PathBuf, mut rx: mpsc::Receiver<(NewCapture, Reply)>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while let Some(first) = rx.blocking_recv() {
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        match write_group(&mut conn, &group) {
+            Ok(stored) => {
+                for ((_, reply), capture) in group.drain(..).zip(stored) {
+                    let _ = reply.send(Ok(capture));
+                }
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                for (_, reply) in group.drain(..) {
+                    let path = path.clone();
+                    let _ = reply.send(Err(StoreError::WriteFailed {
+                        path,
+                        reason: reason.clone(),
+                    }));
+                }
+            }
+        }
+    }
+}
+
+fn write_group(
+    conn: &mut Connection,
+    group: &[(NewCapture, Reply)],
+) -> rusqlite::Result<Vec<Capture>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut stored = Vec::with_capacity(group.len());
+    {
+        let mut seen =
+            tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM captures WHERE notification_id = ?1)")?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO captures (id, received_at, source, remote_addr, client_addr, method, \
+             target, headers, body, signature, signature_reason, topic, notification_id, app_id, \
+             created_at, first_sent_at, delivery_attempts, item_type, item_id, redelivery) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+             ?18, ?19, ?20)",
+        )?;
+        for (c, _) in group {
+            let n = c.notification.clone().unwrap_or_default();
+            let redelivery = match &n.id {
+                Some(id) => seen.query_row([id], |r| r.get::<_, bool>(0))?,
+                None => false,
+            };
+            let id = new_id(c.received_at);
+            insert.execute(params![
+                id,
+                c.received_at,
+                c.source.code(),
+                c.remote_addr,
+                c.client_addr,
+                c.method,
+                c.target,
+                headers_to_json(&c.headers),
+                &c.body[..],
+                c.verdict.code(),
+                c.verdict.reason().map(|r| r.code()),
+                n.topic,
+                n.id,
+                n.app_id,
+                n.created_at,
+                n.first_sent_at,
+                n.delivery_attempts,
+                n.item_type,
+                n.item_id,
+                redelivery,
+            ])?;
+            stored.push(Capture {
+                seq: tx.last_insert_rowid(),
+                id,
+                redelivery,
+                request: c.clone(),
+            });
+        }
+    }
+    tx.commit()?;
+    Ok(stored)
+}

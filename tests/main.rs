@@ -1,1 +1,7 @@
 //! Integration tests: they start the built `hookcli` binary and talk to it over loopback.
+
+#![allow(unreachable_pub)] // the test kit is shared between test modules, not exported
+
+mod cli;
+mod common;
+mod listen;

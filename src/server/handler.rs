@@ -94,6 +94,23 @@ pub(super) async fn handle(state: &State, peer: SocketAddr, req: Request<Incomin
         )
     };
 
+    let head_size = target.len()
+        + req
+            .headers()
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 4)
+            .sum::<usize>();
+    if head_size > super::MAX_HEAD_BYTES {
+        let reason = format!(
+            "request headers larger than {} bytes",
+            super::MAX_HEAD_BYTES
+        );
+        return refuse(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            reason,
+            req.method(),
+        );
+    }
     if !under_prefix(req.uri().path(), &state.settings.prefix) {
         let reason = format!(
             "path is outside the listen prefix {}",

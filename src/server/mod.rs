@@ -21,8 +21,10 @@ const MAX_CONNECTIONS: usize = 512;
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most header lines in one request; more gets 431.
 const MAX_HEADERS: usize = 100;
-/// Largest request head (request line plus headers) in bytes; larger gets 431.
-const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Largest request head (request line plus headers) in bytes; larger gets 431. hyper's
+/// buffer limit bounds memory but only while the head is incomplete, so the handler also
+/// checks the parsed head against this exact figure.
+pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// How long in-flight requests get to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 

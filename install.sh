@@ -1,0 +1,31 @@
+#!/usr/bin/env sh
+# Build hookcli in release mode from this checkout and install it on the PATH.
+# Safe to run again: it replaces the installed binary with the one built from here.
+set -eu
+
+cd "$(dirname "$0")"
+
+if ! command -v cargo >/dev/null 2>&1; then
+    if [ -x "$HOME/.cargo/bin/cargo" ]; then
+        PATH="$HOME/.cargo/bin:$PATH"
+    else
+        echo "install.sh: cargo is not installed. Install Rust from https://rustup.rs (or your" >&2
+        echo "package manager), open a new shell, and run ./install.sh again." >&2
+        exit 1
+    fi
+fi
+
+echo "Building and installing hookcli (release mode)..." >&2
+cargo install --path . --locked --force --quiet
+
+bin_dir="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin"
+case ":$PATH:" in
+    *":$bin_dir:"*)
+        echo "Installed $(command -v hookcli || echo "$bin_dir/hookcli")." >&2
+        ;;
+    *)
+        echo "Installed $bin_dir/hookcli, but $bin_dir is not on your PATH." >&2
+        echo "Add it, e.g.:  echo 'export PATH=\"$bin_dir:\$PATH\"' >> ~/.profile && . ~/.profile" >&2
+        echo "Until then run it as $bin_dir/hookcli." >&2
+        ;;
+esac

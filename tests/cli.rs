@@ -1,0 +1,86 @@
+//! The command line itself: help, version, completions, man page, usage errors.
+
+use crate::common::*;
+
+fn run(args: &[&str]) -> std::process::Output {
+    let home = tempfile::tempdir().unwrap();
+    hookcli(home.path()).args(args).output().unwrap()
+}
+
+#[test]
+fn version_and_help() {
+    let out = run(&["--version"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("hookcli {}", env!("CARGO_PKG_VERSION"))
+    );
+    for args in [
+        vec!["--help"],
+        vec!["listen", "--help"],
+        vec!["completions", "--help"],
+        vec!["man", "--help"],
+    ] {
+        let out = run(&args);
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Example"),
+            "{args:?} has no examples"
+        );
+    }
+    let help = String::from_utf8_lossy(&run(&["listen", "--help"]).stdout).to_string();
+    for flag in [
+        "--port",
+        "--host",
+        "--path",
+        "--secret",
+        "--secret-file",
+        "--reject-invalid",
+        "--max-body",
+        "--json",
+        "--full",
+        "--compact",
+        "--store",
+        "--color",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from listen --help");
+    }
+}
+
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(&["completions", shell]);
+        assert!(out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("listen"),
+            "{shell}"
+        );
+    }
+    let man = run(&["man"]);
+    assert!(man.status.success());
+    assert!(String::from_utf8_lossy(&man.stdout).starts_with(".ie"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        vec!["listen", "--port", "notaport"],
+        vec!["nonsense"],
+        vec!["listen", "--max-body", "5 parsecs"],
+        vec!["--color", "pink", "listen"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    let out = run(&[
+        "listen",
+        "--secret-file",
+        "/nonexistent/secret",
+        "--port",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .starts_with("hookcli: error: cannot read the secret file"));
+}

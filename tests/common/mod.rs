@@ -1,0 +1,368 @@
+//! The test kit: start the real `hookcli` binary, talk raw HTTP/1.1 to it over loopback,
+//! and read what it stored straight from its SQLite file.
+
+#![allow(dead_code)] // each test module uses a different part of the kit
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hookcli"))
+}
+
+/// A `hookcli` command with a scrubbed environment, so the developer's own settings and
+/// secrets never leak into a test.
+pub fn hookcli(home: &Path) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// The raw Intercom-style body for a topic, compact, in Intercom's key order.
+pub fn notification(topic: &str, id: Option<&str>, item: &str) -> String {
+    let id = id.map_or("null".to_string(), |i| format!("\"{i}\""));
+    format!(
+        r#"{{"type":"notification_event","app_id":"a86dr8yl","data":{{"type":"notification_event_data","item":{item}}},"links":{{}},"id":{id},"topic":"{topic}","delivery_status":"pending","delivery_attempts":1,"delivered_at":0,"first_sent_at":1700000000,"created_at":1700000000,"self":null}}"#
+    )
+}
+
+/// `sha1=` + hex HMAC-SHA1, computed independently of hookcli's own code.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A running `hookcli listen`.
+pub struct Listener {
+    child: Child,
+    /// `host:port` it is bound to.
+    pub addr: String,
+    /// The URL from its first line.
+    pub url: String,
+    /// The store directory.
+    pub store: PathBuf,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+    _home: Option<tempfile::TempDir>,
+}
+
+/// Start `hookcli --store <fresh dir> listen --port 0 <args>`.
+pub fn listen(args: &[&str]) -> Listener {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let mut l = listen_at(&store, home.path(), args, &[]);
+    l._home = Some(home);
+    l
+}
+
+/// Start `listen` on a given store, with extra environment variables.
+pub fn listen_at(store: &Path, home: &Path, args: &[&str], env: &[(&str, &str)]) -> Listener {
+    let mut cmd = hookcli(home);
+    cmd.arg("--store")
+        .arg(store)
+        .args(["listen", "--port", "0"])
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    drain(child.stderr.take().unwrap(), stderr.clone());
+    assert!(
+        !first.is_empty(),
+        "listen printed nothing; stderr: {:?}",
+        stderr.lock().unwrap()
+    );
+    let plain = strip_ansi(&first);
+    let url = if first.starts_with('{') {
+        let v: serde_json::Value = serde_json::from_str(&first).unwrap();
+        v["url"].as_str().unwrap().to_string()
+    } else {
+        plain
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .to_string()
+    };
+    let addr = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let stdout = Arc::new(Mutex::new(vec![first.trim_end().to_string()]));
+    drain(out, stdout.clone());
+    Listener {
+        child,
+        addr,
+        url,
+        store: store.to_path_buf(),
+        stdout,
+        stderr,
+        _home: None,
+    }
+}
+
+/// Remove SGR colour sequences (hookcli's own, from `--color always`).
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("\x1b[") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('m').map_or(after.len(), |e| e + 1);
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn drain(stream: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            match line {
+                Ok(line) => into.lock().unwrap().push(line),
+                Err(_) => break,
+            }
+        }
+    });
+}
+
+impl Listener {
+    /// Everything printed on stdout so far.
+    pub fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Everything printed on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+
+    /// Wait until a stdout line satisfies `pred`, and return it.
+    pub fn wait_line(&self, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(line) = self.stdout().into_iter().find(|l| pred(l)) {
+                return line;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no such line; stdout: {:#?}",
+                self.stdout()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The JSON records printed so far (for `--json` listeners).
+    pub fn records(&self) -> Vec<serde_json::Value> {
+        self.stdout()
+            .iter()
+            .map(|l| serde_json::from_str(l).expect(l))
+            .collect()
+    }
+
+    /// Wait for the capture record with this id.
+    pub fn capture_record(&self, id: &str) -> serde_json::Value {
+        let line = self
+            .wait_line(|l| l.contains(&format!("\"id\":\"{id}\"")) && l.contains("\"capture\""));
+        serde_json::from_str(&line).unwrap()
+    }
+
+    /// POST `body` with headers to `path`.
+    pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        send(&self.addr, "POST", path, headers, body)
+    }
+
+    /// Send SIGINT and wait for the exit status code.
+    pub fn interrupt(&mut self) -> (i32, Vec<String>, String) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        let status = wait_timeout(&mut self.child, Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(100)); // let the drain threads catch up
+        (status, self.stdout(), self.stderr())
+    }
+
+    /// Kill with SIGKILL, like a crash.
+    pub fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Wait for a child to exit, killing it after `limit`; returns the exit code (or -signal).
+pub fn wait_timeout(child: &mut Child, limit: Duration) -> i32 {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            use std::os::unix::process::ExitStatusExt;
+            return status
+                .code()
+                .unwrap_or_else(|| -status.signal().unwrap_or(0));
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("process did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// An HTTP response as received.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Header lines, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {:?}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// The capture id hookcli answered with.
+    pub fn id(&self) -> String {
+        self.json()["id"].as_str().unwrap().to_string()
+    }
+}
+
+/// One request on a fresh connection (`Connection: close`).
+pub fn send(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    for (k, v) in headers {
+        head += &format!("{k}: {v}\r\n");
+    }
+    if method != "HEAD" && method != "GET" || !body.is_empty() {
+        head += &format!("Content-Length: {}\r\n", body.len());
+    }
+    head += "Connection: close\r\n\r\n";
+    let mut raw = head.into_bytes();
+    raw.extend_from_slice(body);
+    raw_request(addr, &raw)
+}
+
+/// Write raw bytes and read the response until the server closes.
+pub fn raw_request(addr: &str, raw: &[u8]) -> Reply {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let _ = stream.write_all(raw);
+    read_reply(&mut stream)
+}
+
+/// Read one response from a stream (until the server closes it).
+pub fn read_reply(stream: &mut TcpStream) -> Reply {
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf);
+    parse_reply(&buf)
+}
+
+/// Parse a raw HTTP/1.1 response.
+pub fn parse_reply(buf: &[u8]) -> Reply {
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(buf)));
+    let head = String::from_utf8_lossy(&buf[..split]).to_string();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = buf[split + 4..].to_vec();
+    if let Some((_, len)) = headers.iter().find(|(k, _)| k == "content-length") {
+        body.truncate(len.parse().unwrap());
+    }
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The stored body, signature verdict and reason of a capture, read straight from SQLite.
+pub fn stored(store: &Path, id: &str) -> Option<(Vec<u8>, String, Option<String>)> {
+    let conn = rusqlite::Connection::open_with_flags(
+        store.join("hookcli.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    conn.query_row(
+        "SELECT body, signature, signature_reason FROM captures WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .ok()
+}
+
+/// How many captures the store holds.
+pub fn count(store: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(store.join("hookcli.db")).unwrap();
+    conn.query_row("SELECT COUNT(*) FROM captures", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Every fixture body shipped in tests/fixtures/intercom, with its file name.
+pub fn fixtures() -> Vec<(String, Vec<u8>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/intercom");
+    let mut out = Vec::new();
+    for dir in ["zulip", "hull"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json") {
+                out.push((
+                    format!("{dir}/{}", path.file_name().unwrap().to_string_lossy()),
+                    std::fs::read(&path).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,776 @@
+//! `hookcli listen` end to end: the built binary, real loopback HTTP, the real store.
+
+use crate::common::*;
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Duration;
+
+const VECTOR_BODY: &str = r#"{"type":"notification_event","app_id":"abc123def","data":{"type":"notification_event_data","item":{"type":"ping","message":"This is a ping notification test message."}},"links":{},"id":null,"topic":"ping","delivery_status":null,"delivery_attempts":1,"delivered_at":0,"first_sent_at":1671643827,"created_at":1671643827,"self":null}"#;
+
+fn intercom_headers(sig: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json"),
+        ("User-Agent", "intercom-parrot-service-client/1.0"),
+        ("X-Hub-Signature", sig),
+    ]
+}
+
+#[test]
+fn head_validation_answers_200_empty_and_stores_nothing() {
+    let l = listen(&["--json", "--secret", "s3cret"]);
+    let reply = send(&l.addr, "HEAD", "/", &[], b"");
+    assert_eq!(reply.status, 200);
+    assert!(reply.body.is_empty());
+    let line = l.wait_line(|l| l.contains("\"validation\""));
+    assert!(line.contains("\"status\":200"));
+    assert_eq!(count(&l.store), 0);
+    // Human mode says what it was.
+    let h = listen(&["--color", "never"]);
+    send(&h.addr, "HEAD", "/any/path", &[], b"");
+    h.wait_line(|l| l.contains("Intercom endpoint validation (HEAD) answered 200"));
+}
+
+#[test]
+fn get_says_hookcli_is_listening_and_stores_nothing() {
+    let l = listen(&["--json"]);
+    let reply = send(&l.addr, "GET", "/", &[], b"");
+    assert_eq!(reply.status, 200);
+    assert!(String::from_utf8_lossy(&reply.body).contains("hookcli is listening"));
+    assert_eq!(count(&l.store), 0);
+}
+
+#[test]
+fn port_zero_picks_a_free_port_and_the_first_line_names_it() {
+    let l = listen(&["--json"]);
+    let first: serde_json::Value = serde_json::from_str(&l.stdout()[0]).unwrap();
+    assert_eq!(first["type"], "listening");
+    let port = first["port"].as_u64().unwrap();
+    assert_ne!(port, 0);
+    assert_eq!(first["url"], format!("http://127.0.0.1:{port}/"));
+    let h = listen(&["--color", "never"]);
+    assert!(h.stdout()[0].starts_with("hookcli listening on http://127.0.0.1:"));
+    assert!(!h.url.ends_with(":0/"));
+}
+
+#[test]
+fn bodies_are_stored_byte_exact() {
+    let l = listen(&["--json"]);
+    let bodies: Vec<Vec<u8>> = vec![
+        VECTOR_BODY.as_bytes().to_vec(),
+        // Jackson-style pretty printing, as Intercom sent in 2016, with odd whitespace.
+        b"{\n  \"type\" : \"notification_event\",\n\t\"topic\" : \"user.created\" ,\r\n  \"links\" : { }\n}  \n".to_vec(),
+        // Raw UTF-8: emoji and curly quotes, not \u escapes.
+        "{\"type\":\"notification_event\",\"topic\":\"conversation.user.replied\",\"data\":{\"item\":{\"body\":\"Caf\u{e9} \u{201c}ok\u{201d} \u{1f600}\"}}}".as_bytes().to_vec(),
+        notification("contact.user.created", Some("notif_1"), r#"{"type":"contact","id":"1"}"#).into_bytes(),
+    ];
+    for body in bodies {
+        let reply = l.post("/", &[("Content-Type", "application/json")], &body);
+        assert_eq!(reply.status, 200);
+        let json = reply.json();
+        assert_eq!(json["ok"], true);
+        let id = reply.id();
+        let (stored_body, verdict, _) = stored(&l.store, &id).expect("stored before the 200");
+        assert_eq!(stored_body, body);
+        assert_eq!(verdict, "unchecked");
+        let record = l.capture_record(&id);
+        assert_eq!(
+            record["body"]["text"].as_str().unwrap().as_bytes(),
+            &body[..]
+        );
+    }
+}
+
+#[test]
+fn put_patch_delete_are_captured_too() {
+    let l = listen(&["--json"]);
+    for method in ["PUT", "PATCH", "DELETE"] {
+        let reply = send(&l.addr, method, "/x?y=1", &[], b"{}");
+        assert_eq!(reply.status, 200, "{method}");
+        let record = l.capture_record(&reply.id());
+        assert_eq!(record["method"], method);
+        assert_eq!(record["target"], "/x?y=1");
+    }
+}
+
+#[test]
+fn every_shared_fixture_is_stored_and_rendered() {
+    let fixtures = fixtures();
+    assert!(fixtures.len() > 100, "fixtures missing: {}", fixtures.len());
+    let mut pretty = listen(&["--color", "always", "--full"]);
+    let json = listen(&["--json"]);
+    for (name, body) in &fixtures {
+        let expected: serde_json::Value = serde_json::from_slice(body).expect(name);
+        let mut id = String::new();
+        for l in [&pretty, &json] {
+            let reply = l.post("/", &[("Content-Type", "application/json")], body);
+            assert_eq!(reply.status, 200, "{name}");
+            id = reply.id();
+            let (stored_body, _, _) = stored(&l.store, &id).unwrap();
+            assert_eq!(&stored_body, body, "{name}");
+        }
+        let topic = expected["topic"].as_str().unwrap();
+        let last = json.capture_record(&id);
+        assert_eq!(last["intercom"]["topic"], topic, "{name}");
+        assert_eq!(
+            last["intercom"]["item_type"], expected["data"]["item"]["type"],
+            "{name}"
+        );
+        assert_eq!(last["body_kind"], "json");
+    }
+    // Every capture printed in human mode, with its topic, and nothing went wrong.
+    let out = pretty.stdout().join("\n");
+    for (name, body) in &fixtures {
+        let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert!(
+            out.contains(v["topic"].as_str().unwrap()),
+            "{name} not rendered"
+        );
+    }
+    assert!(!pretty.stderr().contains("panicked"), "{}", pretty.stderr());
+    let (code, _, _) = pretty.interrupt();
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn signatures_valid_invalid_missing_and_each_reason() {
+    let l = listen(&["--json", "--secret", "secret"]);
+    let body = VECTOR_BODY.as_bytes();
+    // The test vector from INTERCOM.md, and one computed here.
+    let vector = "sha1=f67a0d054b3d460317b7a1753acebf7a88bfd5a0";
+    assert_eq!(sign("secret", body), vector);
+    let cases: Vec<(Option<String>, &str, Option<&str>)> = vec![
+        (Some(vector.to_string()), "valid", None),
+        (
+            Some(vector.to_uppercase().replace("SHA1=", "sha1=")),
+            "valid",
+            None,
+        ),
+        (
+            Some(sign("wrong secret", body)),
+            "invalid",
+            Some("mismatch"),
+        ),
+        (
+            Some(vector[5..].to_string()),
+            "invalid",
+            Some("prefix_missing"),
+        ),
+        (
+            Some("sha256=".to_string() + &"ab".repeat(32)),
+            "invalid",
+            Some("sha256_given"),
+        ),
+        (
+            Some("sha1=nothex".to_string()),
+            "invalid",
+            Some("malformed_hex"),
+        ),
+        (None, "missing", None),
+    ];
+    for (header, verdict, reason) in cases {
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(h) = &header {
+            headers.push(("X-Hub-Signature", h));
+        }
+        let reply = l.post("/", &headers, body);
+        assert_eq!(
+            reply.status, 200,
+            "without --reject-invalid every capture gets 200"
+        );
+        let id = reply.id();
+        let (_, stored_verdict, stored_reason) = stored(&l.store, &id).unwrap();
+        assert_eq!(stored_verdict, verdict, "{header:?}");
+        assert_eq!(stored_reason.as_deref(), reason, "{header:?}");
+        let record = l.capture_record(&id);
+        assert_eq!(record["signature"]["verdict"], verdict);
+        assert_eq!(record["signature"]["reason"].as_str(), reason);
+    }
+    // The secret itself is never printed or stored.
+    assert!(!l.stdout().join("\n").contains("\"secret\""));
+    let db = std::fs::read(l.store.join("hookcli.db")).unwrap();
+    assert!(!db
+        .windows(b"wrong secret".len())
+        .any(|w| w == b"wrong secret"));
+}
+
+#[test]
+fn human_output_shows_verdicts_and_ping_setup() {
+    let l = listen(&["--color", "never", "--secret", "secret"]);
+    l.post(
+        "/",
+        &intercom_headers("sha1=f67a0d054b3d460317b7a1753acebf7a88bfd5a0"),
+        VECTOR_BODY.as_bytes(),
+    );
+    let line = l.wait_line(|s| s.contains("POST") && s.contains("ping"));
+    assert!(
+        line.contains("✓ sig") && line.contains("ws abc123def") && line.contains("330 B"),
+        "{line}"
+    );
+    l.wait_line(|s| s.contains("this endpoint is set up correctly"));
+    l.post("/", &intercom_headers("sha256=00"), VECTOR_BODY.as_bytes());
+    l.wait_line(|s| s.contains("✗ invalid signature") && s.contains("HMAC-SHA1"));
+}
+
+#[test]
+fn reject_invalid_answers_401_but_still_stores() {
+    let l = listen(&["--json", "--secret", "secret", "--reject-invalid"]);
+    let body = notification(
+        "ticket.created",
+        Some("notif_a"),
+        r#"{"type":"ticket","id":"9"}"#,
+    );
+    let good = l.post(
+        "/",
+        &intercom_headers(&sign("secret", body.as_bytes())),
+        body.as_bytes(),
+    );
+    assert_eq!(good.status, 200);
+    for sig in [Some(sign("nope", body.as_bytes())), None] {
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(s) = &sig {
+            headers.push(("X-Hub-Signature", s));
+        }
+        let bad = l.post("/", &headers, body.as_bytes());
+        assert_eq!(bad.status, 401);
+        let json = bad.json();
+        assert_eq!(json["ok"], false);
+        let id = json["id"].as_str().unwrap();
+        let (stored_body, verdict, _) = stored(&l.store, id).unwrap();
+        assert_eq!(stored_body, body.as_bytes());
+        assert_ne!(verdict, "valid");
+        assert_eq!(l.capture_record(id)["status"], 401);
+    }
+}
+
+#[test]
+fn reject_invalid_without_a_secret_is_a_usage_error() {
+    let home = tempfile::tempdir().unwrap();
+    let out = hookcli(home.path())
+        .args(["listen", "--reject-invalid", "--port", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--reject-invalid needs the client secret")
+    );
+}
+
+#[test]
+fn oversized_body_gets_413_is_not_stored_and_the_server_keeps_serving() {
+    let l = listen(&["--json", "--max-body", "1KiB"]);
+    // Declared too large: refused before reading.
+    let reply = l.post("/", &[], &vec![b'x'; 4096]);
+    assert_eq!(reply.status, 413);
+    assert!(String::from_utf8_lossy(&reply.body).contains("--max-body"));
+    // Chunked, no length declared: refused while reading.
+    let mut raw = format!(
+        "POST / HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        l.addr
+    )
+    .into_bytes();
+    for _ in 0..4 {
+        raw.extend_from_slice(b"200\r\n");
+        raw.extend_from_slice(&[b'y'; 512]);
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"0\r\n\r\n");
+    assert_eq!(raw_request(&l.addr, &raw).status, 413);
+    l.wait_line(|s| s.contains("\"refused\"") && s.contains("413"));
+    assert_eq!(count(&l.store), 0);
+    // Exactly at the limit is fine.
+    assert_eq!(l.post("/", &[], &vec![b'z'; 1024]).status, 200);
+    assert_eq!(count(&l.store), 1);
+    let h = listen(&["--color", "never", "--max-body", "10"]);
+    h.post("/", &[], b"01234567890");
+    h.wait_line(|s| s.contains("answered 413, not stored"));
+}
+
+#[test]
+fn overlong_headers_get_431_and_malformed_requests_400() {
+    let l = listen(&["--json"]);
+    let huge = "a".repeat(70 * 1024);
+    assert_eq!(l.post("/", &[("X-Huge", &huge)], b"{}").status, 431);
+    let many: Vec<(String, String)> = (0..150).map(|i| (format!("X-H{i}"), "v".into())).collect();
+    let many: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(l.post("/", &many, b"{}").status, 431);
+    let reply = raw_request(&l.addr, b"THIS IS NOT HTTP\r\n\r\n");
+    assert_eq!(reply.status, 400);
+    let reply = raw_request(
+        &l.addr,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+    );
+    assert_eq!(reply.status, 400);
+    assert_eq!(count(&l.store), 0);
+    assert_eq!(l.post("/", &[], b"{}").status, 200, "still serving");
+}
+
+#[test]
+fn non_json_binary_and_empty_bodies_are_stored_and_flagged() {
+    let l = listen(&["--json"]);
+    let h = listen(&["--color", "never"]);
+    let cases: Vec<(&[u8], &str)> = vec![
+        (b"hello=world&a=b", "text"),
+        (b"\x00\xff\xfe\x1b[2Jbinary\x9b", "binary"),
+        (b"", "empty"),
+        (b"{\"truncated\": ", "text"),
+    ];
+    for (body, kind) in cases {
+        let reply = l.post("/", &[("Content-Type", "application/octet-stream")], body);
+        assert_eq!(reply.status, 200);
+        let id = reply.id();
+        assert_eq!(stored(&l.store, &id).unwrap().0, body);
+        let record = l.capture_record(&id);
+        assert_eq!(record["body_kind"], kind);
+        assert_eq!(record["intercom"], serde_json::Value::Null);
+        if kind == "binary" {
+            use base64::Engine;
+            let b64 = record["body"]["bytes"].as_str().unwrap();
+            assert_eq!(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap(),
+                body
+            );
+        }
+        assert_eq!(h.post("/", &[], body).status, 200);
+    }
+    h.wait_line(|s| s.contains("[binary]"));
+    h.wait_line(|s| s.starts_with("    00000000  00 ff fe 1b"));
+    h.wait_line(|s| s.contains("(empty body)"));
+    assert!(h
+        .stdout()
+        .iter()
+        .all(|s| !s.contains('\x1b') && !s.contains('\u{9b}')));
+}
+
+#[test]
+fn terminal_escapes_in_payloads_come_out_escaped() {
+    let l = listen(&["--color", "never", "--secret", "s"]);
+    // Inside a JSON string (escaped as JSON allows) and raw in a non-JSON body.
+    let json_attack = notification(
+        "conversation.user.replied",
+        Some("notif_x"),
+        r#"{"type":"conversation","id":"1","body":"\u001b[2J\u001b]52;c;cm0gLXJmIH4=\u0007\u202egnp.exe"}"#,
+    );
+    l.post("/", &[], json_attack.as_bytes());
+    l.post(
+        "/p",
+        &[],
+        b"raw \x1b]52;c;cm0gLXJmIH4=\x07 and \x1b[31mred\r overwritten",
+    );
+    l.post(
+        "/",
+        &[],
+        "{\"topic\":\"a\u{202e}b\u{9b}c\",\"type\":\"notification_event\"}".as_bytes(),
+    );
+    // Control bytes in a header value or the path are malformed HTTP: 400, never shown raw.
+    assert_eq!(
+        l.post("/", &[("X-Hub-Signature", "sha1=\x1b[31mred")], b"{}")
+            .status,
+        400
+    );
+    assert_eq!(l.post("/p\x1b[2J", &[], b"{}").status, 400);
+    l.wait_line(|s| s.contains("\\x1b]52;c;cm0gLXJmIH4=\\x07 and \\x1b[31mred\\r overwritten"));
+    l.wait_line(|s| s.contains("\\u001b]52;c;cm0gLXJmIH4=\\u0007\\u{202e}gnp.exe"));
+    l.wait_line(|s| s.contains("a\\u{202e}b\\u{009b}c"));
+    let out = l.stdout().join("\n");
+    for bad in ['\x1b', '\x07', '\u{202e}', '\u{9b}', '\r'] {
+        assert!(!out.contains(bad), "{bad:?} reached the terminal");
+    }
+}
+
+#[test]
+fn json_lines_validate_against_the_documented_schema() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/schema/listen.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let mut l = listen(&["--json", "--secret", "secret", "--max-body", "100KiB"]);
+    send(&l.addr, "HEAD", "/", &[], b"");
+    l.post(
+        "/",
+        &intercom_headers(&sign("secret", VECTOR_BODY.as_bytes())),
+        VECTOR_BODY.as_bytes(),
+    );
+    l.post("/", &[("X-Hub-Signature", "sha256=1")], b"\xff\xfe");
+    l.post("/", &[("X-Forwarded-For", "54.216.9.3")], b"");
+    l.post("/", &[], &vec![b'x'; 200 * 1024]);
+    for (_, body) in fixtures().iter().take(10) {
+        l.post("/", &[], body);
+    }
+    l.wait_line(|s| s.contains("\"refused\""));
+    let (code, lines, _) = l.interrupt();
+    assert_eq!(code, 0);
+    let mut types = std::collections::BTreeSet::new();
+    for line in &lines {
+        let value: serde_json::Value = serde_json::from_str(line).expect(line);
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{line}\n{errors:#?}");
+        types.insert(value["type"].as_str().unwrap().to_string());
+    }
+    let expected = ["capture", "listening", "refused", "summary", "validation"];
+    assert_eq!(types.into_iter().collect::<Vec<_>>(), expected);
+    let summary: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["stored"], 13);
+    // Unsigned counts as invalid when a secret is set: 10 fixtures, the XFF post, sha256.
+    assert_eq!(summary["invalid_signatures"], 12);
+    assert_eq!(summary["refused"], 1);
+    assert_eq!(summary["validations"], 1);
+}
+
+#[test]
+fn redeliveries_workspace_and_intercom_addresses_are_recognised() {
+    let l = listen(&["--json"]);
+    let body = notification(
+        "conversation.admin.replied",
+        Some("notif_dup"),
+        r#"{"type":"conversation","id":"77"}"#,
+    );
+    let first = l.post("/", &[], body.as_bytes()).id();
+    let second = l
+        .post(
+            "/",
+            &[("X-Forwarded-For", "54.216.9.3, 10.1.1.1")],
+            body.as_bytes(),
+        )
+        .id();
+    let a = l.capture_record(&first);
+    let b = l.capture_record(&second);
+    assert_eq!(a["redelivery"], false);
+    assert_eq!(b["redelivery"], true);
+    assert_eq!(b["intercom"]["app_id"], "a86dr8yl");
+    assert_eq!(b["intercom"]["notification_id"], "notif_dup");
+    assert_eq!(b["intercom"]["item_id"], "77");
+    assert_eq!(b["client_addr"], "54.216.9.3");
+    assert_eq!(b["intercom_region"], "EU");
+    assert_eq!(a["intercom_region"], serde_json::Value::Null);
+    let h = listen(&["--color", "never"]);
+    h.post("/", &[], body.as_bytes());
+    h.post(
+        "/",
+        &[("X-Forwarded-For", "34.231.68.152")],
+        body.as_bytes(),
+    );
+    h.wait_line(|s| s.contains("↻ redelivery"));
+    h.wait_line(|s| {
+        s.contains("from 34.231.68.152 via 127.0.0.1") && s.contains("Intercom US outbound address")
+    });
+}
+
+#[test]
+fn headers_are_stored_in_order_with_repeats() {
+    let l = listen(&["--json"]);
+    let reply = l.post(
+        "/",
+        &[
+            ("X-First", "1"),
+            ("X-Repeat", "a"),
+            ("X-Repeat", "b"),
+            ("X-Last", "z"),
+        ],
+        b"{}",
+    );
+    let record = l.capture_record(&reply.id());
+    let names: Vec<String> = record["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            format!(
+                "{}={}",
+                h[0].as_str().unwrap(),
+                h[1]["text"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let pos = |n: &str| {
+        names
+            .iter()
+            .position(|x| x == n)
+            .unwrap_or_else(|| panic!("{n} in {names:?}"))
+    };
+    assert!(pos("x-first=1") < pos("x-repeat=a"));
+    assert!(pos("x-repeat=a") < pos("x-repeat=b"));
+    assert!(pos("x-repeat=b") < pos("x-last=z"));
+}
+
+#[test]
+fn requests_outside_the_prefix_get_404() {
+    let l = listen(&["--json", "--path", "/webhooks/intercom/"]);
+    assert!(l.url.ends_with("/webhooks/intercom"));
+    assert_eq!(l.post("/elsewhere", &[], b"{}").status, 404);
+    assert_eq!(l.post("/webhooks/intercomx", &[], b"{}").status, 404);
+    assert_eq!(count(&l.store), 0);
+    assert_eq!(l.post("/webhooks/intercom", &[], b"{}").status, 200);
+    assert_eq!(l.post("/webhooks/intercom/sub?x=1", &[], b"{}").status, 200);
+    assert_eq!(
+        send(&l.addr, "HEAD", "/webhooks/intercom", &[], b"").status,
+        200
+    );
+    assert_eq!(count(&l.store), 2);
+}
+
+#[test]
+fn colour_follows_color_flag_and_no_color() {
+    let body = notification("ticket.created", Some("n"), r#"{"type":"ticket","id":"1"}"#);
+    let always = listen(&["--color", "always"]);
+    always.post("/", &[], body.as_bytes());
+    always.wait_line(|s| s.contains("ticket.created"));
+    assert!(always.stdout().join("").contains("\x1b["));
+    // auto on a pipe, and NO_COLOR even with a forced TERM: no escapes.
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    for env in [vec![], vec![("NO_COLOR", "1"), ("TERM", "xterm")]] {
+        let l = listen_at(&store, home.path(), &[], &env);
+        l.post("/", &[], body.as_bytes());
+        l.wait_line(|s| s.contains("ticket.created"));
+        assert!(!l.stdout().join("").contains('\x1b'));
+    }
+}
+
+#[test]
+fn sigint_drains_in_flight_requests_then_prints_a_summary_and_exits_0() {
+    let mut l = listen(&["--color", "never"]);
+    // Start a request and stop half-way through its body.
+    let body = notification(
+        "contact.user.created",
+        Some("notif_slow"),
+        r#"{"type":"contact","id":"5"}"#,
+    );
+    let mut slow = TcpStream::connect(&l.addr).unwrap();
+    write!(
+        slow,
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    slow.write_all(&body.as_bytes()[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let store = l.store.clone();
+    let finisher = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        slow.write_all(&body.as_bytes()[10..]).unwrap();
+        let reply = read_reply(&mut slow);
+        (reply.status, reply.id(), body)
+    });
+    let (code, out, _) = l.interrupt();
+    let (status, id, body) = finisher.join().unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(status, 200);
+    assert_eq!(stored(&store, &id).unwrap().0, body.as_bytes());
+    let last = out.last().unwrap();
+    assert!(last.starts_with("Stopped. 1 received, 1 stored"), "{last}");
+}
+
+#[test]
+fn kill_9_during_a_burst_loses_no_acknowledged_capture() {
+    let mut l = listen(&["--json", "--compact"]);
+    let addr = l.addr.clone();
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let (addr, acked, stop) = (addr.clone(), acked.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for i in 0..2000 {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let body = notification("conversation.user.created", Some(&format!("notif_{w}_{i}")), r#"{"type":"conversation","id":"1"}"#);
+                    let Ok(mut s) = TcpStream::connect(&addr) else { break };
+                    let head = format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                    if s.write_all(head.as_bytes()).and_then(|_| s.write_all(body.as_bytes())).is_err() {
+                        break;
+                    }
+                    let mut buf = Vec::new();
+                    let _ = std::io::Read::read_to_end(&mut s, &mut buf);
+                    if buf.starts_with(b"HTTP/1.1 200") {
+                        let reply = parse_reply(&buf);
+                        acked.lock().unwrap().push((reply.id(), body));
+                    }
+                }
+            })
+        })
+        .collect();
+    // A second process reads the store while listen writes it.
+    std::thread::sleep(Duration::from_millis(400));
+    let reader = rusqlite::Connection::open_with_flags(
+        l.store.join("hookcli.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut seen = 0i64;
+    for _ in 0..5 {
+        let n: i64 = reader
+            .query_row("SELECT COUNT(*) FROM captures", [], |r| r.get(0))
+            .unwrap();
+        assert!(n >= seen, "reader saw the count go backwards");
+        seen = n;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(seen > 0, "reader saw no captures while listen was writing");
+    l.kill9();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in workers {
+        w.join().unwrap();
+    }
+    let acked = acked.lock().unwrap();
+    assert!(
+        acked.len() > 50,
+        "burst too small to mean anything: {}",
+        acked.len()
+    );
+    for (id, body) in acked.iter() {
+        let (stored_body, _, _) =
+            stored(&l.store, id).unwrap_or_else(|| panic!("acknowledged capture {id} lost"));
+        assert_eq!(stored_body, body.as_bytes());
+    }
+    // And the store opens again after the crash.
+    let home = tempfile::tempdir().unwrap();
+    let again = listen_at(&l.store, home.path(), &["--json"], &[]);
+    assert_eq!(again.post("/", &[], b"{}").status, 200);
+    assert!(count(&l.store) > acked.len() as i64);
+}
+
+#[test]
+fn unusable_stores_give_one_clear_sentence() {
+    let home = tempfile::tempdir().unwrap();
+    // A directory nobody may write (run as an unprivileged user when the tests run as root,
+    // because root ignores permissions).
+    let ro = home.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let mut cmd = hookcli(home.path());
+    if unsafe { libc::geteuid() } == 0 {
+        // The checkout may sit where nobody cannot enter, so run a copy from the temp dir.
+        use std::os::unix::process::CommandExt;
+        let copy = home.path().join("hookcli");
+        std::fs::copy(bin(), &copy).unwrap();
+        cmd = std::process::Command::new(&copy);
+        cmd.env_clear().env("HOME", home.path());
+        cmd.uid(65534).gid(65534);
+    }
+    cmd.arg("--store")
+        .arg(ro.join("store"))
+        .args(["listen", "--port", "0"]);
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("hookcli: error: cannot write to the store directory"),
+        "{err}"
+    );
+    assert!(err.contains("--store"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!err.contains("panicked"));
+
+    // A file that is not a database.
+    let bad = home.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(bad.join("hookcli.db"), vec![b'x'; 4096]).unwrap();
+    let out = hookcli(home.path())
+        .arg("--store")
+        .arg(&bad)
+        .args(["listen", "--port", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("not a readable hookcli store"), "{err}");
+
+    // A path whose parent is a file.
+    let file = home.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let out = hookcli(home.path())
+        .arg("--store")
+        .arg(file.join("store"))
+        .args(["listen", "--port", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write to the store directory"));
+}
+
+#[test]
+fn a_busy_port_and_a_bad_host_are_clear_errors() {
+    let l = listen(&["--json"]);
+    let port = l.addr.rsplit(':').next().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = hookcli(home.path())
+        .arg("--store")
+        .arg(home.path().join("s"))
+        .args(["listen", "--port", port])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("already in use") && err.contains("--port 0"),
+        "{err}"
+    );
+    let out = hookcli(home.path())
+        .arg("--store")
+        .arg(home.path().join("s"))
+        .args(["listen", "--host", "localhost:80"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--host must be an IP address"));
+}
+
+#[test]
+fn non_loopback_bind_prints_a_warning() {
+    let home = tempfile::tempdir().unwrap();
+    let l = listen_at(
+        &home.path().join("s"),
+        home.path(),
+        &["--host", "0.0.0.0", "--json"],
+        &[],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !l.stderr().contains("other machines can reach") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no warning: {}",
+            l.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_stalled_client_does_not_disturb_others_and_is_cut_off() {
+    let l = listen(&["--json"]);
+    let mut stalled = TcpStream::connect(&l.addr).unwrap();
+    stalled
+        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .unwrap();
+    // Others are served at once.
+    for _ in 0..5 {
+        assert_eq!(l.post("/", &[], b"{}").status, 200);
+    }
+    // The stalled one is cut off by the header read timeout (10 s).
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let start = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut stalled, &mut buf);
+    assert!(
+        start.elapsed() < Duration::from_secs(19),
+        "stalled client never cut off"
+    );
+    assert_eq!(count(&l.store), 5);
+}

@@ -774,3 +774,60 @@ fn a_stalled_client_does_not_disturb_others_and_is_cut_off() {
     );
     assert_eq!(count(&l.store), 5);
 }
+
+#[test]
+fn a_store_that_cannot_write_answers_503_never_2xx_and_recovers() {
+    let l = listen(&["--color", "never"]);
+    assert_eq!(l.post("/", &[], b"{\"before\":1}").status, 200);
+    // Another process takes the store's write lock and keeps it past the writer's patience.
+    let blocker = rusqlite::Connection::open(l.store.join("hookcli.db")).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE; INSERT INTO captures (id, received_at, source, remote_addr, method, target, headers, body, signature) VALUES ('zzzz', 0, 'import', '-', 'POST', '/', '[]', x'', 'unchecked');").unwrap();
+    let reply = l.post("/", &[], b"{\"during\":1}");
+    assert_eq!(reply.status, 503);
+    assert_eq!(reply.json()["ok"], false);
+    l.wait_line(|s| s.contains("STORE FAILED, answered 503"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !l
+        .stderr()
+        .contains("hookcli: error: could not save a capture")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no loud error: {}",
+            l.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    blocker.execute_batch("ROLLBACK").unwrap();
+    drop(blocker);
+    let after = l.post("/", &[], b"{\"after\":1}");
+    assert_eq!(after.status, 200);
+    assert_eq!(stored(&l.store, &after.id()).unwrap().0, b"{\"after\":1}");
+    assert_eq!(count(&l.store), 2, "the refused request was not stored");
+}
+
+#[test]
+fn sigterm_stops_gracefully_too() {
+    let l = listen(&["--json"]);
+    l.post("/", &[], b"{}");
+    unsafe { libc::kill(l.pid() as i32, libc::SIGTERM) };
+    l.wait_line(|s| s.contains("\"summary\""));
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once() {
+    let mut l = listen(&["--color", "never"]);
+    // An in-flight request that never finishes keeps the graceful drain waiting.
+    let mut stuck = TcpStream::connect(&l.addr).unwrap();
+    stuck
+        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    unsafe { libc::kill(l.pid() as i32, libc::SIGINT) };
+    std::thread::sleep(Duration::from_millis(300));
+    let start = std::time::Instant::now();
+    let (code, _, err) = l.interrupt();
+    assert_eq!(code, 130, "{err}");
+    assert!(start.elapsed() < Duration::from_secs(3));
+    assert!(err.contains("second interrupt"));
+}

@@ -123,7 +123,9 @@ pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
 
 fn configure(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let err = |e| StoreError::from_sqlite(path, e);
-    conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+    // If another process holds the write lock, give up well inside Intercom's 5 s response
+    // window, so the sender gets a 503 (and retries) rather than a timeout.
+    conn.busy_timeout(Duration::from_secs(2)).map_err(err)?;
     // WAL lets readers run beside the writer; FULL makes a commit survive power loss, not
     // only a crash of this process, because a 2xx promises the capture is on disk.
     let mode: String = conn

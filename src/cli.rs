@@ -43,6 +43,51 @@ pub enum ColorChoice {
 pub enum Command {
     /// Receive Intercom webhooks: answer HEAD validation, check signatures, store every request durably and print it
     Listen(ListenArgs),
+    /// List captures, newest first, with filters
+    #[command(after_help = "\
+Examples:
+  hookcli list
+  hookcli list --topic 'conversation.*' --since 2h
+  hookcli list --search jane@example.com --signature invalid
+  hookcli list --json --all | jq -r .id
+  hookcli list --follow                      # keep printing new captures (from another terminal)")]
+    List(ListArgs),
+    /// Show one capture in full: request, headers, signature verdict, Intercom fields, body
+    #[command(after_help = "\
+Examples:
+  hookcli show 01m87                 # any unique prefix of the id
+  hookcli show --last
+  hookcli show 01m87 --raw > body.json   # the exact bytes received
+  hookcli show 01m87 --json | jq .headers")]
+    Show(ShowArgs),
+    /// Export captures as hookcli JSON, HAR, curl commands or raw bodies
+    #[command(after_help = "\
+Examples:
+  hookcli export 01m87 > capture.json
+  hookcli export --topic 'ticket.*' --format har -o tickets.har
+  hookcli export 01m87 --format curl --base-url http://localhost:3000
+  hookcli export 01m87 --format raw -o body.json")]
+    Export(ExportArgs),
+    /// Import hookcli JSON captures, HAR files, or bare notification bodies into the store
+    #[command(after_help = "\
+Examples:
+  hookcli import capture.json
+  hookcli import session.har
+  hookcli import payload.json        # a bare body: stored as an Intercom POST with its documented headers")]
+    Import(ImportArgs),
+    /// Delete captures by id, by age, or all of them
+    #[command(after_help = "\
+Examples:
+  hookcli delete 01m87 01m88
+  hookcli delete --older-than 7d --yes
+  hookcli delete --all --yes")]
+    Delete(DeleteArgs),
+    /// Counts per topic, signature verdict and day, and the store's size on disk
+    #[command(after_help = "Examples:\n  hookcli stats\n  hookcli stats --json")]
+    Stats(StatsArgs),
+    /// Compact the store file (delete does this already)
+    #[command(after_help = "Example:\n  hookcli vacuum")]
+    Vacuum,
     /// Print a shell completion script
     #[command(after_help = "Example:\n  hookcli completions zsh > ~/.zfunc/_hookcli")]
     Completions {
@@ -116,6 +161,241 @@ pub struct ListenArgs {
     pub lines: usize,
 }
 
+/// Filters shared by `list` and `export`; all given filters must match.
+#[derive(Debug, Args, Default)]
+pub struct FilterArgs {
+    /// Topic glob, e.g. 'conversation.*' or 'ticket.admin.?eplied'
+    #[arg(long, value_name = "GLOB")]
+    pub topic: Option<String>,
+
+    /// Text anywhere in the body (an email address, a conversation id, ...)
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+
+    /// Received at or after: 15m, 2h, 3d, 1w ago, or a date/time (2026-11-24, 2026-11-24T10:00:00Z)
+    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+    pub since: Option<i64>,
+
+    /// Received before: same forms as --since
+    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+    pub until: Option<i64>,
+
+    /// HTTP method, e.g. POST
+    #[arg(long)]
+    pub method: Option<String>,
+
+    /// Intercom workspace (the notification's app_id)
+    #[arg(long, value_name = "WORKSPACE")]
+    pub app_id: Option<String>,
+
+    /// Signature verdict recorded on arrival
+    #[arg(long, value_enum)]
+    pub signature: Option<SignatureFilter>,
+}
+
+/// `--signature` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SignatureFilter {
+    /// The signature matched.
+    Valid,
+    /// A signature was present but wrong.
+    Invalid,
+    /// A secret was set but the request had no signature.
+    Missing,
+    /// No secret was set, so nothing was checked.
+    Unchecked,
+}
+
+/// `hookcli list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Which captures.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Show at most N captures
+    #[arg(
+        long,
+        short = 'n',
+        default_value_t = 20,
+        value_name = "N",
+        conflicts_with = "all"
+    )]
+    pub limit: usize,
+
+    /// Show every matching capture
+    #[arg(long)]
+    pub all: bool,
+
+    /// One JSON capture record per line (schema: docs/json.md)
+    #[arg(long)]
+    pub json: bool,
+
+    /// Keep printing new captures as they arrive, oldest first, until Ctrl-C
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+}
+
+/// `hookcli show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Capture id, or any unique prefix of it
+    #[arg(required_unless_present = "last", conflicts_with = "last")]
+    pub id: Option<String>,
+
+    /// Show the newest capture
+    #[arg(long)]
+    pub last: bool,
+
+    /// Write the exact body bytes and nothing else
+    #[arg(long, conflicts_with_all = ["headers", "json"])]
+    pub raw: bool,
+
+    /// Print only the headers
+    #[arg(long, conflicts_with = "json")]
+    pub headers: bool,
+
+    /// The whole capture as one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--format` values for `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// hookcli's capture document (what import and replay read); several: JSON Lines
+    Json,
+    /// An HTTP Archive 1.2 file for browser dev tools and HAR viewers
+    Har,
+    /// A runnable curl command per capture that reproduces the request
+    Curl,
+    /// The exact body bytes of one capture
+    Raw,
+}
+
+/// `hookcli export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Capture ids or unique prefixes (none: every capture the filters match)
+    pub ids: Vec<String>,
+
+    /// Which captures, when no ids are given.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+    pub format: ExportFormat,
+
+    /// Write to FILE instead of stdout
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Where the curl commands and HAR URLs point [default: http://<the request's Host>]
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+}
+
+/// `hookcli import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// hookcli JSON capture documents (or JSON Lines of them), HAR files, or bare JSON bodies
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Print the imported capture records as JSON Lines
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hookcli delete`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["ids", "older_than", "all"]))]
+pub struct DeleteArgs {
+    /// Capture ids or unique prefixes
+    pub ids: Vec<String>,
+
+    /// Delete captures received longer ago than this (e.g. 7d, 12h)
+    #[arg(long, value_name = "AGE", value_parser = parse_duration_ms)]
+    pub older_than: Option<i64>,
+
+    /// Delete every capture
+    #[arg(long)]
+    pub all: bool,
+
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+/// `hookcli stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// One JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parse a duration such as `15m`, `2h`, `3d`, `1w`, `30s` into milliseconds.
+pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration; try 15m, 2h or 7d"))?;
+    let unit_ms: i64 = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => {
+            return Err(format!(
+                "'{text}' is not a duration; use s, m, h, d or w, e.g. 15m"
+            ))
+        }
+    };
+    n.checked_mul(unit_ms)
+        .ok_or_else(|| format!("'{text}' is too long a duration"))
+}
+
+/// Parse `--since`/`--until`: a duration ago, or a date or date-time; Unix milliseconds.
+pub fn parse_when(text: &str) -> Result<i64, String> {
+    use chrono::{Local, NaiveDate, NaiveDateTime, TimeZone};
+    if let Ok(ago) = parse_duration_ms(text) {
+        return Ok(Local::now().timestamp_millis() - ago);
+    }
+    let t = text.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.timestamp_millis());
+    }
+    let local = |naive: NaiveDateTime| {
+        Local
+            .from_local_datetime(&naive)
+            .earliest()
+            .map(|d| d.timestamp_millis())
+    };
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Some(ms) = NaiveDateTime::parse_from_str(t, fmt).ok().and_then(local) {
+            return Ok(ms);
+        }
+    }
+    if let Some(ms) = NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(local)
+    {
+        return Ok(ms);
+    }
+    Err(format!("'{text}' is neither a duration (15m, 2h, 7d) nor a date (2026-11-24, 2026-11-24T10:00:00Z)"))
+}
+
 /// Parse a size such as `10MiB`, `512KiB`, `1MB`, `2000000`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
@@ -152,6 +432,19 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_and_times() {
+        assert_eq!(parse_duration_ms("15m"), Ok(900_000));
+        assert_eq!(parse_duration_ms("7d"), Ok(604_800_000));
+        assert!(parse_duration_ms("7 days").is_err());
+        let now = chrono::Local::now().timestamp_millis();
+        let two_hours_ago = parse_when("2h").unwrap();
+        assert!((now - 7_200_000 - two_hours_ago).abs() < 5_000);
+        assert_eq!(parse_when("2026-11-24T10:00:00Z"), Ok(1_795_514_400_000));
+        assert!(parse_when("2026-11-24").is_ok());
+        assert!(parse_when("yesterday").is_err());
     }
 
     #[test]

@@ -29,6 +29,45 @@ pub enum Error {
     /// No per-user data directory could be found for the default store.
     #[error("cannot find a per-user data directory for the store; pass --store DIR or set HOOKCLI_STORE")]
     NoDataDir,
+    /// No capture id starts with this prefix.
+    #[error("no capture has an id starting with '{0}'; `hookcli list` shows the ids")]
+    UnknownId(String),
+    /// Several capture ids start with this prefix.
+    #[error("'{prefix}' matches several captures ({candidates}); type more of the id")]
+    AmbiguousId {
+        /// What was typed.
+        prefix: String,
+        /// Some of the matching ids.
+        candidates: String,
+    },
+    /// The filters selected nothing.
+    #[error("no captures match these filters")]
+    NoMatch,
+    /// The store exists but holds nothing.
+    #[error("the store {0} has no captures yet: run `hookcli listen` and send it a request, or `hookcli import` a file")]
+    EmptyStore(PathBuf),
+    /// An import file could not be used.
+    #[error("cannot import {path}: {reason}")]
+    Import {
+        /// The file.
+        path: PathBuf,
+        /// Why, with what to do.
+        reason: String,
+    },
+    /// An output file could not be written.
+    #[error("cannot write {path}: {source}")]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The command will not do this without confirmation, or was not confirmed.
+    #[error("{0}")]
+    NotConfirmed(String),
+    /// A request could not be reproduced in the asked format.
+    #[error("{0}")]
+    Export(String),
     /// Writing to stdout failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),

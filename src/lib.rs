@@ -5,6 +5,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod formats;
 pub mod intercom;
 pub mod render;
 pub mod server;

@@ -1,15 +1,34 @@
 //! One module per subcommand; [`run`] dispatches.
 
+mod delete;
+mod export;
+mod import;
+mod list;
 mod listen;
+mod show;
+mod stats;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, FilterArgs};
 use crate::error::Error;
+use crate::store::{self, query, StoreError};
 use clap::CommandFactory;
+use rusqlite::Connection;
+use std::path::PathBuf;
 
 /// Run the parsed command line to completion.
 pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Listen(ref args) => listen::run(&cli, args),
+        Command::List(ref args) => list::run(&cli, args),
+        Command::Show(ref args) => show::run(&cli, args),
+        Command::Export(ref args) => export::run(&cli, args),
+        Command::Import(ref args) => import::run(&cli, args),
+        Command::Delete(ref args) => delete::run(&cli, args),
+        Command::Stats(ref args) => stats::run(&cli, args),
+        Command::Vacuum => {
+            let store = Store::open(&cli)?;
+            store.vacuum().map_err(|e| store.err(e))
+        }
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -24,4 +43,84 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// An open store for the read-side commands.
+struct Store {
+    conn: Connection,
+    dir: PathBuf,
+}
+
+impl Store {
+    fn open(cli: &Cli) -> Result<Store, Error> {
+        let dir = crate::config::store_dir(cli.store.as_deref())?;
+        Ok(Store {
+            conn: store::open_read(&dir)?,
+            dir,
+        })
+    }
+
+    /// Rewrite the file without free pages. In WAL mode the rewrite lands in the WAL, so
+    /// a checkpoint afterwards is what actually shrinks the database file.
+    fn vacuum(&self) -> rusqlite::Result<()> {
+        self.conn
+            .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+    }
+
+    /// Turn a SQLite error into the store's one-sentence error.
+    fn err(&self, e: rusqlite::Error) -> Error {
+        StoreError::from_sqlite(&self.dir.join(store::DB_FILE), e).into()
+    }
+
+    /// Resolve id prefixes to full ids, failing on unknown or ambiguous ones.
+    fn resolve(&self, prefixes: &[String]) -> Result<Vec<String>, Error> {
+        prefixes
+            .iter()
+            .map(
+                |p| match query::resolve(&self.conn, p).map_err(|e| self.err(e))? {
+                    query::Lookup::Found(id) => Ok(id),
+                    query::Lookup::Unknown => Err(Error::UnknownId(p.clone())),
+                    query::Lookup::Ambiguous(ids) => Err(Error::AmbiguousId {
+                        prefix: p.clone(),
+                        candidates: ids
+                            .iter()
+                            .take(10)
+                            .map(|i| &i[..i.len().min(16)])
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                            + if ids.len() > 10 { ", ..." } else { "" },
+                    }),
+                },
+            )
+            .collect()
+    }
+
+    /// The "nothing found" error: an empty store says so, otherwise the filters matched nothing.
+    fn nothing_found(&self) -> Error {
+        match query::count(&self.conn) {
+            Ok(0) => Error::EmptyStore(self.dir.clone()),
+            _ => Error::NoMatch,
+        }
+    }
+}
+
+/// The store filter for a set of filter flags.
+fn filter(args: &FilterArgs) -> query::Filter {
+    query::Filter {
+        topic: args.topic.clone(),
+        search: args.search.clone(),
+        since: args.since,
+        until: args.until,
+        method: args.method.clone(),
+        app_id: args.app_id.clone(),
+        signature: args
+            .signature
+            .map(|s| format!("{s:?}").to_ascii_lowercase()),
+        ..query::Filter::default()
+    }
+}
+
+/// Buffered stdout; a closed pipe surfaces as `BrokenPipe`, which exits quietly.
+fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::new(std::io::stdout().lock())
 }

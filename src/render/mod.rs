@@ -4,6 +4,7 @@
 pub mod body;
 pub mod escape;
 pub mod json;
+pub mod row;
 pub mod style;
 
 use crate::store::model::Capture;

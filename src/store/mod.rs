@@ -4,8 +4,10 @@
 //! every other command, and other processes, read through [`open_read`] while it writes.
 
 pub mod model;
+pub mod query;
 mod writer;
 
+pub(crate) use writer::insert;
 pub use writer::Writer;
 
 use rusqlite::{Connection, OpenFlags};
@@ -16,7 +18,10 @@ use std::time::Duration;
 pub const DB_FILE: &str = "hookcli.db";
 
 /// Numbered, append-only migrations; `PRAGMA user_version` counts the applied ones.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_captures.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_captures.sql"),
+    include_str!("migrations/0002_search.sql"),
+];
 
 /// Everything that can go wrong with the store, each as one sentence with what to do.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +68,8 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    fn from_sqlite(path: &Path, err: rusqlite::Error) -> StoreError {
+    /// Classify a SQLite error on the store at `path` into one clear sentence.
+    pub fn from_sqlite(path: &Path, err: rusqlite::Error) -> StoreError {
         use rusqlite::ErrorCode as C;
         let path = path.to_path_buf();
         match err.sqlite_error_code() {
@@ -79,7 +85,7 @@ impl StoreError {
 }
 
 /// Open (creating if needed) the store for writing, and bring its schema up to date.
-fn open_write(dir: &Path) -> Result<Connection, StoreError> {
+pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
     let not_writable = |e: std::io::Error| StoreError::NotWritable {
         dir: dir.to_path_buf(),
         reason: e.to_string(),

@@ -7,13 +7,15 @@
 //! throughput at one fsync per request.
 
 use super::model::{headers_to_json, new_id, Capture, NewCapture};
-use super::{open_write, StoreError};
-use rusqlite::{params, Connection};
+use super::{open_write, query::index_pending, StoreError};
+use rusqlite::{params, Connection, Transaction};
 use std::path::{Path, PathBuf};
 use tokio::sync::{mpsc, oneshot};
 
 /// How many waiting captures one transaction takes at most.
 const MAX_GROUP: usize = 1024;
+/// How many captures one idle-time search-index step takes.
+const INDEX_STEP: usize = 500;
 
 type Reply = oneshot::Sender<Result<Capture, StoreError>>;
 
@@ -76,14 +78,16 @@ fn run(mut conn: Connection, path: PathBuf, mut rx: mpsc::Receiver<(NewCapture, 
                 let reason = e.to_string();
                 for (_, reply) in group.drain(..) {
                     let path = path.clone();
-                    let _ = reply.send(Err(StoreError::WriteFailed {
-                        path,
-                        reason: reason.clone(),
-                    }));
+                    let reason = reason.clone();
+                    let _ = reply.send(Err(StoreError::WriteFailed { path, reason }));
                 }
             }
         }
+        // Keep the search index current, but only while nobody is waiting for a commit.
+        while rx.is_empty() && matches!(index_pending(&conn, INDEX_STEP), Ok(INDEX_STEP)) {}
     }
+    // Leave the index complete on a clean shutdown.
+    while matches!(index_pending(&conn, INDEX_STEP), Ok(INDEX_STEP)) {}
 }
 
 fn write_group(
@@ -91,54 +95,60 @@ fn write_group(
     group: &[(NewCapture, Reply)],
 ) -> rusqlite::Result<Vec<Capture>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut stored = Vec::with_capacity(group.len());
-    {
-        let mut seen =
-            tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM captures WHERE notification_id = ?1)")?;
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO captures (id, received_at, source, remote_addr, client_addr, method, \
-             target, headers, body, signature, signature_reason, topic, notification_id, app_id, \
-             created_at, first_sent_at, delivery_attempts, item_type, item_id, redelivery) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-             ?18, ?19, ?20)",
-        )?;
-        for (c, _) in group {
-            let n = c.notification.clone().unwrap_or_default();
-            let redelivery = match &n.id {
-                Some(id) => seen.query_row([id], |r| r.get::<_, bool>(0))?,
-                None => false,
-            };
-            let id = new_id(c.received_at);
-            insert.execute(params![
-                id,
-                c.received_at,
-                c.source.code(),
-                c.remote_addr,
-                c.client_addr,
-                c.method,
-                c.target,
-                headers_to_json(&c.headers),
-                &c.body[..],
-                c.verdict.code(),
-                c.verdict.reason().map(|r| r.code()),
-                n.topic,
-                n.id,
-                n.app_id,
-                n.created_at,
-                n.first_sent_at,
-                n.delivery_attempts,
-                n.item_type,
-                n.item_id,
-                redelivery,
-            ])?;
-            stored.push(Capture {
-                seq: tx.last_insert_rowid(),
-                id,
-                redelivery,
-                request: c.clone(),
-            });
-        }
-    }
+    let stored = group
+        .iter()
+        .map(|(c, _)| insert(&tx, c, new_id(c.received_at)))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     tx.commit()?;
     Ok(stored)
+}
+
+/// Insert one capture under `id` inside an open transaction, flagging redeliveries.
+pub(crate) fn insert(
+    tx: &Transaction<'_>,
+    c: &NewCapture,
+    id: String,
+) -> rusqlite::Result<Capture> {
+    let n = c.notification.clone().unwrap_or_default();
+    let redelivery = match &n.id {
+        Some(nid) => tx
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM captures WHERE notification_id = ?1)")?
+            .query_row([nid], |r| r.get::<_, bool>(0))?,
+        None => false,
+    };
+    tx.prepare_cached(
+        "INSERT INTO captures (id, received_at, source, remote_addr, client_addr, method, \
+         target, headers, body, signature, signature_reason, topic, notification_id, app_id, \
+         created_at, first_sent_at, delivery_attempts, item_type, item_id, redelivery) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+         ?18, ?19, ?20)",
+    )?
+    .execute(params![
+        id,
+        c.received_at,
+        c.source.code(),
+        c.remote_addr,
+        c.client_addr,
+        c.method,
+        c.target,
+        headers_to_json(&c.headers),
+        &c.body[..],
+        c.verdict.code(),
+        c.verdict.reason().map(|r| r.code()),
+        n.topic,
+        n.id,
+        n.app_id,
+        n.created_at,
+        n.first_sent_at,
+        n.delivery_attempts,
+        n.item_type,
+        n.item_id,
+        redelivery,
+    ])?;
+    Ok(Capture {
+        seq: tx.last_insert_rowid(),
+        id,
+        redelivery,
+        request: c.clone(),
+    })
 }

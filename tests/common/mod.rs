@@ -366,3 +366,14 @@ pub fn fixtures() -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// A validator for the documented `--json` record schema (docs/schema/listen.schema.json).
+pub fn record_validator() -> jsonschema::Validator {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/schema/listen.schema.json"
+    );
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).unwrap()
+}

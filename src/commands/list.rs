@@ -1,0 +1,74 @@
+//! `hookcli list`: captures newest first, filtered; `--follow` keeps printing new ones.
+
+use super::{filter, stdout, Store};
+use crate::cli::{Cli, ListArgs};
+use crate::error::Error;
+use crate::render::{json, row::row, style::Style};
+use crate::store::model::Capture;
+use crate::store::query::{self, Order};
+use std::io::Write;
+use std::time::Duration;
+
+/// How often `--follow` looks for new captures.
+const FOLLOW_POLL: Duration = Duration::from_millis(200);
+
+pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
+    let store = Store::open(cli)?;
+    let style = Style::new(!args.json && crate::config::use_color(cli.color));
+    let mut f = filter(&args.filter);
+    let limit = (!args.all).then_some(args.limit);
+    let mut out = stdout();
+    let print = |out: &mut dyn Write, c: &Capture| -> std::io::Result<()> {
+        if args.json {
+            writeln!(out, "{}", serde_json::Value::Object(json::capture(c)))
+        } else {
+            writeln!(out, "{}", row(c, style))
+        }
+    };
+    let mut captures =
+        query::select(&store.conn, &f, Order::NewestFirst, limit).map_err(|e| store.err(e))?;
+    if !args.follow {
+        if captures.is_empty() {
+            return Err(store.nothing_found());
+        }
+        for c in &captures {
+            print(&mut out, c)?;
+        }
+        return Ok(out.flush()?);
+    }
+    // Following reads like `tail -f`: the latest matches in arrival order, then new ones.
+    captures.reverse();
+    let mut last_seq = query::select(
+        &store.conn,
+        &query::Filter::default(),
+        Order::NewestFirst,
+        Some(1),
+    )
+    .map_err(|e| store.err(e))?
+    .first()
+    .map_or(0, |c| c.seq);
+    loop {
+        for c in &captures {
+            print(&mut out, c)?;
+        }
+        out.flush()?;
+        std::thread::sleep(FOLLOW_POLL);
+        f.after_seq = Some(last_seq);
+        captures =
+            query::select(&store.conn, &f, Order::OldestFirst, None).map_err(|e| store.err(e))?;
+        // Advance past non-matching arrivals too, so they are not scanned again.
+        let newest = query::select(
+            &store.conn,
+            &query::Filter {
+                after_seq: Some(last_seq),
+                ..Default::default()
+            },
+            Order::NewestFirst,
+            Some(1),
+        )
+        .map_err(|e| store.err(e))?;
+        if let Some(c) = newest.first() {
+            last_seq = c.seq.max(captures.last().map_or(0, |c| c.seq));
+        }
+    }
+}

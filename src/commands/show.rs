@@ -1,0 +1,170 @@
+//! `hookcli show`: one capture in full, or its exact body bytes, headers, or JSON document.
+
+use super::{stdout, Store};
+use crate::cli::{Cli, ShowArgs};
+use crate::error::Error;
+use crate::formats::document;
+use crate::intercom::{outbound_region, signature::Verdict};
+use crate::render::{body, escape, json::rfc3339, local_time, size, style::Style};
+use crate::store::model::{Capture, Source};
+use crate::store::query::{self, Order};
+use std::io::Write;
+
+pub(super) fn run(cli: &Cli, args: &ShowArgs) -> Result<(), Error> {
+    let store = Store::open(cli)?;
+    let capture = if args.last {
+        query::select(
+            &store.conn,
+            &query::Filter::default(),
+            Order::NewestFirst,
+            Some(1),
+        )
+        .map_err(|e| store.err(e))?
+        .pop()
+        .ok_or_else(|| store.nothing_found())?
+    } else {
+        let prefix = args.id.clone().unwrap_or_default();
+        let id = store.resolve(&[prefix])?.remove(0);
+        query::get(&store.conn, &id)
+            .map_err(|e| store.err(e))?
+            .ok_or(Error::UnknownId(id))?
+    };
+    let mut out = stdout();
+    if args.raw {
+        out.write_all(&capture.request.body)?;
+    } else if args.json {
+        serde_json::to_writer_pretty(&mut out, &document::to_value(&capture))
+            .map_err(std::io::Error::from)?;
+        writeln!(out)?;
+    } else if args.headers {
+        for line in header_lines(&capture) {
+            writeln!(out, "{line}")?;
+        }
+    } else {
+        let style = Style::new(crate::config::use_color(cli.color));
+        out.write_all(full(&capture, style).as_bytes())?;
+    }
+    Ok(out.flush()?)
+}
+
+fn header_lines(c: &Capture) -> Vec<String> {
+    c.request
+        .headers
+        .iter()
+        .map(|(n, v)| format!("{}: {}", escape::bytes(n), escape::bytes(v)))
+        .collect()
+}
+
+fn full(c: &Capture, s: Style) -> String {
+    let r = &c.request;
+    let mut out = format!("{} {}", s.bold("capture"), s.id(&c.id));
+    if r.source == Source::Import {
+        out += &format!(" {}", s.dim("(imported)"));
+    }
+    out += "\n";
+    let field = |out: &mut String, name: &str, value: String| {
+        *out += &format!("{}  {value}\n", s.dim(&format!("{name:<13}")));
+    };
+    field(
+        &mut out,
+        "received",
+        format!(
+            "{} ({})",
+            local_time(r.received_at, "%Y-%m-%d %H:%M:%S%.3f %:z"),
+            rfc3339(r.received_at)
+        ),
+    );
+    let mut from = escape::line(&r.remote_addr).into_owned();
+    if let Some(client) = &r.client_addr {
+        from += &format!(", client {}", escape::line(client));
+    }
+    let ip = r.client_addr.as_deref().and_then(|a| a.parse().ok());
+    let ip = ip.or_else(|| {
+        r.remote_addr
+            .parse::<std::net::SocketAddr>()
+            .ok()
+            .map(|a| a.ip())
+    });
+    if let Some(region) = ip.and_then(outbound_region) {
+        from += &format!(
+            " {}",
+            s.good(&format!("(Intercom {region} outbound address)"))
+        );
+    }
+    field(&mut out, "from", from);
+    field(
+        &mut out,
+        "request",
+        format!(
+            "{} {}",
+            s.bold(&escape::line(&r.method)),
+            escape::line(&r.target)
+        ),
+    );
+    let verdict = match r.verdict {
+        Verdict::Valid => s.good("✓ valid").to_string(),
+        Verdict::Invalid(why) => s.bad(&format!("✗ invalid: {}", why.explain())).to_string(),
+        Verdict::Missing => s
+            .bad("✗ missing: a secret was set but there was no X-Hub-Signature")
+            .to_string(),
+        Verdict::Unchecked => s
+            .dim("– not checked (no secret was set when it arrived)")
+            .to_string(),
+    };
+    field(&mut out, "signature", verdict);
+    if c.redelivery {
+        field(
+            &mut out,
+            "redelivery",
+            s.warn("yes: this notification id was captured before")
+                .to_string(),
+        );
+    }
+    if let Some(n) = &r.notification {
+        let text = |v: &Option<String>| {
+            v.as_deref()
+                .map_or_else(|| "-".to_string(), |t| escape::line(t).into_owned())
+        };
+        let when = |t: Option<i64>| {
+            t.map_or_else(
+                || "-".to_string(),
+                |t| format!("{t} ({})", local_time(t * 1000, "%Y-%m-%d %H:%M:%S")),
+            )
+        };
+        if let Some(topic) = &n.topic {
+            field(
+                &mut out,
+                "topic",
+                s.topic(topic, &escape::line(topic)).to_string(),
+            );
+        }
+        field(&mut out, "notification", text(&n.id));
+        field(&mut out, "workspace", text(&n.app_id));
+        field(
+            &mut out,
+            "item",
+            format!("{} {}", text(&n.item_type), text(&n.item_id)),
+        );
+        field(&mut out, "created_at", when(n.created_at));
+        field(&mut out, "first_sent_at", when(n.first_sent_at));
+        field(
+            &mut out,
+            "attempts",
+            n.delivery_attempts.map_or("-".into(), |a| a.to_string()),
+        );
+    }
+    out += &format!("\n{}\n", s.bold("headers"));
+    for line in header_lines(c) {
+        out += &format!("  {line}\n");
+    }
+    let kind = body::Kind::of(&r.body);
+    out += &format!(
+        "\n{} {}\n",
+        s.bold("body"),
+        s.dim(&format!("({}, {})", size(r.body.len() as u64), kind.code()))
+    );
+    for line in body::lines(&r.body, s) {
+        out += &format!("  {line}\n");
+    }
+    out
+}

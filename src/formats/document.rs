@@ -1,0 +1,90 @@
+//! hookcli's capture document: the `capture` record of `--json` plus a `format` version.
+//! `export --format json` writes it, `import` and (later) `replay --file` read it.
+
+use crate::intercom::{signature::Verdict, Notification};
+use crate::render::json::capture as capture_record;
+use crate::store::model::{Capture, Header, NewCapture, Source};
+use base64::Engine as _;
+use serde_json::Value;
+
+/// The version tag every document carries.
+pub const FORMAT: &str = "hookcli.capture/1";
+
+/// A capture as a document.
+pub fn to_value(c: &Capture) -> Value {
+    let mut map = serde_json::Map::new();
+    map.insert("format".into(), Value::String(FORMAT.into()));
+    map.extend(capture_record(c));
+    Value::Object(map)
+}
+
+/// Whether a JSON value is a capture document.
+pub fn is_document(v: &Value) -> bool {
+    v.get("format")
+        .and_then(Value::as_str)
+        .is_some_and(|f| f.starts_with("hookcli.capture/"))
+}
+
+/// A document back into a capture to store (with its original id), or why it is not one.
+pub fn from_value(v: &Value) -> Result<(Option<String>, NewCapture), String> {
+    if v.get("format").and_then(Value::as_str) != Some(FORMAT) {
+        return Err(format!(
+            "unsupported document format {} (this hookcli reads {FORMAT})",
+            v["format"]
+        ));
+    }
+    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let body = bytes(v.get("body")).ok_or("the document has no readable \"body\"")?;
+    let headers: Vec<Header> = v
+        .get("headers")
+        .and_then(Value::as_array)
+        .ok_or("the document has no \"headers\" list")?
+        .iter()
+        .map(|pair| {
+            let name = pair
+                .get(0)
+                .and_then(Value::as_str)
+                .ok_or("a header has no name")?;
+            let value = bytes(pair.get(1)).ok_or("a header has no readable value")?;
+            Ok((name.as_bytes().to_vec(), value))
+        })
+        .collect::<Result<_, &str>>()?;
+    let verdict = verdict(v.get("signature"));
+    let capture = NewCapture {
+        received_at: v
+            .get("received_at_ms")
+            .and_then(Value::as_i64)
+            .unwrap_or_else(now_ms),
+        source: Source::Import,
+        remote_addr: text("remote_addr").unwrap_or_else(|| "imported".into()),
+        client_addr: text("client_addr"),
+        method: text("method").ok_or("the document has no \"method\"")?,
+        target: text("target").unwrap_or_else(|| "/".into()),
+        headers,
+        notification: Notification::parse(&body),
+        body: body.into(),
+        verdict,
+    };
+    Ok((text("id"), capture))
+}
+
+/// A verdict from a stored `{"verdict": …, "reason": …}` object; absent means unchecked.
+pub fn verdict(sig: Option<&Value>) -> Verdict {
+    let code = |k: &str| sig.and_then(|s| s.get(k)).and_then(Value::as_str);
+    Verdict::from_codes(code("verdict").unwrap_or("unchecked"), code("reason"))
+}
+
+/// Decode `{"text": …}` or `{"bytes": base64}`.
+pub fn bytes(v: Option<&Value>) -> Option<Vec<u8>> {
+    let v = v?;
+    if let Some(t) = v.get("text").and_then(Value::as_str) {
+        return Some(t.as_bytes().to_vec());
+    }
+    let b64 = v.get("bytes").and_then(Value::as_str)?;
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

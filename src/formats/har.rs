@@ -1,0 +1,180 @@
+//! HTTP Archive 1.2 (http://www.softwareishard.com/blog/har-12-spec/): what browser dev
+//! tools and HAR viewers open. hookcli-only details ride in `_hookcli`, which HAR allows.
+
+use super::{document, origin};
+use crate::intercom::Notification;
+use crate::render::json::rfc3339;
+use crate::store::model::{Capture, Header, NewCapture, Source};
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+/// A HAR log holding one entry per capture.
+pub fn to_value(captures: &[Capture], base_url: Option<&str>) -> Value {
+    let entries: Vec<Value> = captures.iter().map(|c| entry(c, base_url)).collect();
+    json!({
+        "log": {
+            "version": "1.2",
+            "creator": { "name": "hookcli", "version": env!("CARGO_PKG_VERSION") },
+            "entries": entries,
+        }
+    })
+}
+
+fn entry(c: &Capture, base_url: Option<&str>) -> Value {
+    let r = &c.request;
+    let base = base_url.map_or_else(
+        || origin(&r.headers),
+        |b| b.trim_end_matches('/').to_string(),
+    );
+    let url = format!("{base}{}", r.target);
+    let headers: Vec<Value> = r
+        .headers
+        .iter()
+        .map(|(n, v)| json!({"name": String::from_utf8_lossy(n), "value": String::from_utf8_lossy(v)}))
+        .collect();
+    let query: Vec<Value> = r
+        .target
+        .split_once('?')
+        .map(|(_, q)| {
+            q.split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    json!({"name": k, "value": v})
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mime = super::header(&r.headers, "content-type")
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    let (text, encoding) = match std::str::from_utf8(&r.body) {
+        Ok(t) => (t.to_string(), Value::Null),
+        Err(_) => (
+            base64::engine::general_purpose::STANDARD.encode(&r.body),
+            json!("base64"),
+        ),
+    };
+    json!({
+        "startedDateTime": rfc3339(r.received_at),
+        "time": 0,
+        "request": {
+            "method": r.method,
+            "url": url,
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": headers,
+            "queryString": query,
+            "postData": { "mimeType": mime, "text": text },
+            "headersSize": -1,
+            "bodySize": r.body.len(),
+        },
+        "response": {
+            "status": 0, "statusText": "", "httpVersion": "HTTP/1.1", "cookies": [], "headers": [],
+            "content": { "size": 0, "mimeType": "" }, "redirectURL": "", "headersSize": -1, "bodySize": -1,
+            "comment": "hookcli records what it received; see _hookcli for its verdicts",
+        },
+        "cache": {},
+        "timings": { "send": 0, "wait": 0, "receive": 0 },
+        "_hookcli": {
+            "id": c.id,
+            "body_encoding": encoding,
+            "remote_addr": r.remote_addr,
+            "client_addr": r.client_addr,
+            "signature": { "verdict": r.verdict.code(), "reason": r.verdict.reason().map(|w| w.code()) },
+        },
+    })
+}
+
+/// Whether a JSON value looks like a HAR log.
+pub fn is_har(v: &Value) -> bool {
+    v.get("log").and_then(|l| l.get("entries")).is_some()
+}
+
+/// Every entry of a HAR log as a capture to store (with the original id when hookcli made it).
+pub fn from_value(v: &Value) -> Result<Vec<(Option<String>, NewCapture)>, String> {
+    let entries = v["log"]["entries"]
+        .as_array()
+        .ok_or("log.entries is not a list, so this is not a HAR file")?;
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| parse_entry(e).map_err(|why| format!("HAR entry {}: {why}", i + 1)))
+        .collect()
+}
+
+fn parse_entry(e: &Value) -> Result<(Option<String>, NewCapture), String> {
+    let req = e.get("request").ok_or("it has no request")?;
+    let method = req
+        .get("method")
+        .and_then(Value::as_str)
+        .ok_or("its request has no method")?;
+    let url = req
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or("its request has no url")?;
+    let target = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]))
+        .to_string();
+    let headers: Vec<Header> = req
+        .get("headers")
+        .and_then(Value::as_array)
+        .ok_or("its request has no headers list")?
+        .iter()
+        .filter_map(|h| {
+            Some((
+                h.get("name")?.as_str()?.as_bytes().to_vec(),
+                h.get("value")?.as_str()?.as_bytes().to_vec(),
+            ))
+        })
+        .collect();
+    let hook = e.get("_hookcli");
+    let text = req
+        .get("postData")
+        .and_then(|p| p.get("text"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let base64_body = hook
+        .and_then(|h| h.get("body_encoding"))
+        .and_then(Value::as_str)
+        == Some("base64")
+        || req
+            .get("postData")
+            .and_then(|p| p.get("encoding"))
+            .and_then(Value::as_str)
+            == Some("base64");
+    let body = if base64_body {
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|_| "its base64 body does not decode")?
+    } else {
+        text.as_bytes().to_vec()
+    };
+    let received_at = e
+        .get("startedDateTime")
+        .and_then(Value::as_str)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map_or_else(document::now_ms, |t| t.timestamp_millis());
+    let verdict = document::verdict(hook.and_then(|h| h.get("signature")));
+    let text_field = |k: &str| {
+        hook.and_then(|h| h.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    Ok((
+        text_field("id"),
+        NewCapture {
+            received_at,
+            source: Source::Import,
+            remote_addr: text_field("remote_addr").unwrap_or_else(|| "imported".into()),
+            client_addr: text_field("client_addr"),
+            method: method.to_string(),
+            target,
+            headers,
+            notification: Notification::parse(&body),
+            body: body.into(),
+            verdict,
+        },
+    ))
+}

@@ -1,0 +1,44 @@
+//! The one-line view of a stored capture, as `list` prints it.
+
+use super::{escape, local_time, size, style::Style};
+use crate::store::model::Capture;
+
+/// `id  time  METHOD target  topic  notification-id  verdict  size`, escaped and aligned.
+pub fn row(c: &Capture, s: Style) -> String {
+    let r = &c.request;
+    let n = r.notification.as_ref();
+    let topic = n.and_then(|n| n.topic.as_deref());
+    let topic_text = escape::line(topic.unwrap_or("-"));
+    let topic_cell = format!("{topic_text:<32}");
+    let topic_cell = match topic {
+        Some(t) => s.topic(t, &topic_cell).to_string(),
+        None => s.dim(&topic_cell).to_string(),
+    };
+    let request = format!("{} {}", escape::line(&r.method), escape::line(&r.target));
+    let notif = escape::line(n.and_then(|n| n.id.as_deref()).unwrap_or("-")).into_owned();
+    let mut line = format!(
+        "{}  {}  {:<20}  {}  {:<42}  {}  {:>9}",
+        s.id(c.short_id()),
+        s.dim(&local_time(r.received_at, "%Y-%m-%d %H:%M:%S")),
+        truncate(&request, 20),
+        topic_cell,
+        truncate(&notif, 42),
+        s.verdict(r.verdict),
+        s.dim(&size(r.body.len() as u64)),
+    );
+    if c.redelivery {
+        line += &format!("  {}", s.warn("redelivery"));
+    }
+    if r.source == crate::store::model::Source::Import {
+        line += &format!("  {}", s.dim("imported"));
+    }
+    line
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(width - 1).collect();
+    cut + "…"
+}

@@ -1,0 +1,285 @@
+//! Reading captures back: filters shared by `list`, `export` and `delete`, id-prefix
+//! resolution, and keeping the search index up to date.
+
+use super::model::{headers_from_json, Capture, NewCapture, Source};
+use crate::intercom::{signature::Verdict, Notification};
+use rusqlite::types::Value as Sql;
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
+
+/// The columns [`row_to_capture`] reads, in its order.
+const COLUMNS: &str = "seq, id, received_at, source, remote_addr, client_addr, method, target, \
+     headers, body, signature, signature_reason, topic, notification_id, app_id, created_at, \
+     first_sent_at, delivery_attempts, item_type, item_id, redelivery";
+
+/// Which captures to select. Empty fields match everything; set fields all have to match.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Exact capture ids (already resolved from prefixes).
+    pub ids: Vec<String>,
+    /// Topic glob, e.g. `conversation.*`.
+    pub topic: Option<String>,
+    /// Text that must occur in the body.
+    pub search: Option<String>,
+    /// Received at or after, Unix milliseconds.
+    pub since: Option<i64>,
+    /// Received before, Unix milliseconds.
+    pub until: Option<i64>,
+    /// HTTP method (case-insensitive).
+    pub method: Option<String>,
+    /// Intercom workspace (`app_id`).
+    pub app_id: Option<String>,
+    /// Signature verdict: valid, invalid, missing or unchecked.
+    pub signature: Option<String>,
+    /// Only captures after this arrival number (for `--follow`).
+    pub after_seq: Option<i64>,
+}
+
+impl Filter {
+    /// Whether nothing narrows the selection.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+            && self.topic.is_none()
+            && self.search.is_none()
+            && self.since.is_none()
+            && self.until.is_none()
+            && self.method.is_none()
+            && self.app_id.is_none()
+            && self.signature.is_none()
+    }
+
+    /// The SQL condition and its parameters.
+    fn condition(&self) -> (String, Vec<Sql>) {
+        let mut parts = vec!["1".to_string()];
+        let mut params: Vec<Sql> = Vec::new();
+        let mut add = |sql: &str, values: Vec<Sql>| {
+            parts.push(sql.to_string());
+            params.extend(values);
+        };
+        if !self.ids.is_empty() {
+            let marks = vec!["?"; self.ids.len()].join(", ");
+            add(
+                &format!("id IN ({marks})"),
+                self.ids.iter().cloned().map(Sql::Text).collect(),
+            );
+        }
+        if let Some(topic) = &self.topic {
+            add("topic GLOB ?", vec![Sql::Text(topic.clone())]);
+        }
+        if let Some(text) = &self.search {
+            let like = format!(
+                "%{}%",
+                text.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            if text.chars().count() >= 3 {
+                // Indexed rows through the trigram index, the not-yet-indexed tail directly.
+                let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+                add(
+                    "(seq IN (SELECT rowid FROM captures_fts WHERE captures_fts MATCH ?) \
+                     OR (seq > (SELECT upto FROM fts_progress) AND body LIKE ? ESCAPE '\\'))",
+                    vec![Sql::Text(phrase), Sql::Text(like)],
+                );
+            } else {
+                add("body LIKE ? ESCAPE '\\'", vec![Sql::Text(like)]);
+            }
+        }
+        if let Some(since) = self.since {
+            add("received_at >= ?", vec![Sql::Integer(since)]);
+        }
+        if let Some(until) = self.until {
+            add("received_at < ?", vec![Sql::Integer(until)]);
+        }
+        if let Some(method) = &self.method {
+            add("method = ?", vec![Sql::Text(method.to_ascii_uppercase())]);
+        }
+        if let Some(app) = &self.app_id {
+            add("app_id = ?", vec![Sql::Text(app.clone())]);
+        }
+        if let Some(sig) = &self.signature {
+            add("signature = ?", vec![Sql::Text(sig.clone())]);
+        }
+        if let Some(seq) = self.after_seq {
+            add("seq > ?", vec![Sql::Integer(seq)]);
+        }
+        (parts.join(" AND "), params)
+    }
+}
+
+/// Sort order of a selection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Latest arrival first (`list`).
+    NewestFirst,
+    /// Arrival order (`export`, `--follow`).
+    OldestFirst,
+}
+
+/// Captures matching `filter`, at most `limit`.
+pub fn select(
+    conn: &Connection,
+    filter: &Filter,
+    order: Order,
+    limit: Option<usize>,
+) -> rusqlite::Result<Vec<Capture>> {
+    let (condition, params) = filter.condition();
+    let direction = if order == Order::NewestFirst {
+        "DESC"
+    } else {
+        "ASC"
+    };
+    let limit = limit.map_or(-1, |l| l as i64);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM captures WHERE {condition} ORDER BY seq {direction} LIMIT {limit}"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(params), row_to_capture)?;
+    rows.collect()
+}
+
+/// Arrival numbers of the captures matching `filter`.
+pub fn select_seqs(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<i64>> {
+    let (condition, params) = filter.condition();
+    let mut stmt = conn.prepare(&format!("SELECT seq FROM captures WHERE {condition}"))?;
+    let rows = stmt.query_map(params_from_iter(params), |r| r.get(0))?;
+    rows.collect()
+}
+
+/// How many captures the store holds.
+pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COUNT(*) FROM captures", [], |r| r.get(0))
+}
+
+/// The result of looking up an id prefix.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// Exactly one capture: its full id.
+    Found(String),
+    /// No capture id starts with the prefix.
+    Unknown,
+    /// Several do: up to ten of them.
+    Ambiguous(Vec<String>),
+}
+
+/// Resolve a (case-insensitive) id prefix, like git does for commits.
+pub fn resolve(conn: &Connection, prefix: &str) -> rusqlite::Result<Lookup> {
+    let prefix = prefix.trim().to_ascii_lowercase();
+    if prefix.is_empty() {
+        return Ok(Lookup::Unknown);
+    }
+    // Ids are lowercase base32, so every id with this prefix sorts in [prefix, prefix + '~').
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM captures WHERE id >= ?1 AND id < ?1 || '~' ORDER BY id LIMIT 11",
+    )?;
+    let ids: Vec<String> = stmt
+        .query_map([&prefix], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(match ids.len() {
+        0 => Lookup::Unknown,
+        1 => Lookup::Found(ids.into_iter().next().unwrap_or_default()),
+        _ => Lookup::Ambiguous(ids),
+    })
+}
+
+/// One capture by exact id.
+pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Capture>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM captures WHERE id = ?1"),
+        [id],
+        row_to_capture,
+    )
+    .optional()
+}
+
+/// Add up to `max` not-yet-indexed captures to the search index; returns how many.
+pub fn index_pending(conn: &Connection, max: usize) -> rusqlite::Result<usize> {
+    let tx = conn.unchecked_transaction()?;
+    let conn = &tx;
+    let upto: i64 = conn.query_row("SELECT upto FROM fts_progress", [], |r| r.get(0))?;
+    let last: Option<i64> = conn.query_row(
+        "SELECT MAX(seq) FROM (SELECT seq FROM captures WHERE seq > ?1 ORDER BY seq LIMIT ?2)",
+        rusqlite::params![upto, max as i64],
+        |r| r.get(0),
+    )?;
+    let Some(last) = last else { return Ok(0) };
+    let n = conn.execute(
+        "INSERT INTO captures_fts (rowid, body) \
+         SELECT seq, CAST(body AS TEXT) FROM captures WHERE seq > ?1 AND seq <= ?2",
+        [upto, last],
+    )?;
+    conn.execute("UPDATE fts_progress SET upto = ?1", [last])?;
+    tx.commit()?;
+    Ok(n)
+}
+
+/// Delete captures by arrival number, with their search index entries.
+pub fn delete(conn: &mut Connection, seqs: &[i64]) -> rusqlite::Result<usize> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let upto: i64 = tx.query_row("SELECT upto FROM fts_progress", [], |r| r.get(0))?;
+    let mut deleted = 0;
+    {
+        let mut capture = tx.prepare("DELETE FROM captures WHERE seq = ?1")?;
+        let mut fts = tx.prepare("DELETE FROM captures_fts WHERE rowid = ?1")?;
+        for &seq in seqs {
+            if seq <= upto {
+                fts.execute([seq])?;
+            }
+            deleted += capture.execute([seq])?;
+        }
+    }
+    // Deletes leave tombstones in the index's segments; merging them gives the space back.
+    tx.execute(
+        "INSERT INTO captures_fts (captures_fts) VALUES ('optimize')",
+        [],
+    )?;
+    tx.commit()?;
+    Ok(deleted)
+}
+
+/// Build a [`Capture`] from a row selected with [`COLUMNS`].
+fn row_to_capture(row: &rusqlite::Row<'_>) -> rusqlite::Result<Capture> {
+    let headers: String = row.get(8)?;
+    let body: Vec<u8> = row.get(9)?;
+    let signature: String = row.get(10)?;
+    let reason: Option<String> = row.get(11)?;
+    let topic: Option<String> = row.get(12)?;
+    let id: Option<String> = row.get(13)?;
+    let app_id: Option<String> = row.get(14)?;
+    let item_type: Option<String> = row.get(18)?;
+    let notification = (topic.is_some() || id.is_some() || app_id.is_some() || item_type.is_some())
+        .then(|| -> rusqlite::Result<Notification> {
+            Ok(Notification {
+                topic,
+                id,
+                app_id,
+                created_at: row.get(15)?,
+                first_sent_at: row.get(16)?,
+                delivery_attempts: row.get(17)?,
+                item_type,
+                item_id: row.get(19)?,
+            })
+        })
+        .transpose()?;
+    let source: String = row.get(3)?;
+    Ok(Capture {
+        seq: row.get(0)?,
+        id: row.get(1)?,
+        redelivery: row.get(20)?,
+        request: NewCapture {
+            received_at: row.get(2)?,
+            source: if source == "import" {
+                Source::Import
+            } else {
+                Source::Listen
+            },
+            remote_addr: row.get(4)?,
+            client_addr: row.get(5)?,
+            method: row.get(6)?,
+            target: row.get(7)?,
+            headers: headers_from_json(&headers),
+            body: body.into(),
+            verdict: Verdict::from_codes(&signature, reason.as_deref()),
+            notification,
+        },
+    })
+}

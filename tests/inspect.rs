@@ -1,0 +1,640 @@
+//! `list`, `show`, `export`, `import`, `delete`, `stats` against stores filled by a real
+//! `listen` (and by `import`).
+
+use crate::common::*;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+fn run(store: &Path, args: &[&str]) -> Output {
+    let home = store.parent().unwrap();
+    hookcli(home)
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn fail(out: &Output, code: i32, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert!(err.contains(needle), "expected {needle:?} in {err:?}");
+    assert!(!err.contains("panicked"));
+}
+
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect(l))
+        .collect()
+}
+
+fn v(ids: &[&String]) -> Vec<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+fn ids(out: &Output) -> Vec<String> {
+    json_lines(&ok(out))
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A store with a known mix: captured ids by name.
+struct Filled {
+    l: Listener,
+    ping: String,
+    conv: String,
+    conv_other_ws: String,
+    ticket_bad_sig: String,
+    binary: String,
+    put: String,
+}
+
+fn filled() -> Filled {
+    let l = listen(&["--json", "--secret", "secret"]);
+    let signed = |body: &str| {
+        l.post(
+            "/",
+            &[("X-Hub-Signature", &sign("secret", body.as_bytes()))],
+            body.as_bytes(),
+        )
+        .id()
+    };
+    let ping = signed(&notification(
+        "ping",
+        None,
+        r#"{"type":"ping","message":"hi"}"#,
+    ));
+    let conv = signed(&notification(
+        "conversation.admin.replied",
+        Some("notif_c1"),
+        r#"{"type":"conversation","id":"555","source":{"author":{"email":"jane@example.com"}}}"#,
+    ));
+    let other = notification(
+        "conversation.user.created",
+        Some("notif_c2"),
+        r#"{"type":"conversation","id":"556"}"#,
+    )
+    .replace("a86dr8yl", "otherws1");
+    let conv_other_ws = signed(&other);
+    let ticket = notification(
+        "ticket.created",
+        Some("notif_t1"),
+        r#"{"type":"ticket","id":"9"}"#,
+    );
+    let ticket_bad_sig = l
+        .post(
+            "/",
+            &[("X-Hub-Signature", &sign("wrong", ticket.as_bytes()))],
+            ticket.as_bytes(),
+        )
+        .id();
+    let binary = l
+        .post(
+            "/bin",
+            &[("Content-Type", "application/octet-stream")],
+            b"\x00\xff\xfebin\x1b",
+        )
+        .id();
+    let put = send(&l.addr, "PUT", "/x?y=1", &[], b"{\"put\":true}").id();
+    Filled {
+        l,
+        ping,
+        conv,
+        conv_other_ws,
+        ticket_bad_sig,
+        binary,
+        put,
+    }
+}
+
+#[test]
+fn list_is_newest_first_and_every_filter_works_alone_and_combined() {
+    let f = filled();
+    let s = &f.l.store;
+    let all = ids(&run(s, &["list", "--json"]));
+    assert_eq!(
+        all,
+        v(&[
+            &f.put,
+            &f.binary,
+            &f.ticket_bad_sig,
+            &f.conv_other_ws,
+            &f.conv,
+            &f.ping
+        ])
+    );
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--limit", "2"])),
+        v(&[&f.put, &f.binary])
+    );
+    assert_eq!(ids(&run(s, &["list", "--json", "--all"])).len(), 6);
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--topic", "conversation.*"])),
+        v(&[&f.conv_other_ws, &f.conv])
+    );
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--topic", "ticket.?reated"])),
+        v(&[&f.ticket_bad_sig])
+    );
+    // Search while listen is running (rows not yet indexed) and again after it stopped.
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--search", "jane@example.com"])),
+        v(&[&f.conv])
+    );
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--search", "JANE@EXAMPLE"])),
+        v(&[&f.conv])
+    );
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--search", "55"])),
+        v(&[&f.conv_other_ws, &f.conv])
+    );
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--method", "put"])),
+        v(&[&f.put])
+    );
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--app-id", "otherws1"])),
+        v(&[&f.conv_other_ws])
+    );
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--signature", "invalid"])),
+        v(&[&f.ticket_bad_sig])
+    );
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--signature", "missing"])),
+        v(&[&f.put, &f.binary])
+    );
+    assert_eq!(
+        ids(&run(
+            s,
+            &[
+                "list",
+                "--json",
+                "--signature",
+                "valid",
+                "--topic",
+                "conversation.*",
+                "--app-id",
+                "a86dr8yl"
+            ]
+        )),
+        v(&[&f.conv])
+    );
+    assert_eq!(ids(&run(s, &["list", "--json", "--since", "10m"])).len(), 6);
+    fail(
+        &run(s, &["list", "--until", "10m"]),
+        1,
+        "no captures match these filters",
+    );
+    fail(
+        &run(
+            s,
+            &["list", "--since", "2000-01-01", "--until", "2000-01-02"],
+        ),
+        1,
+        "no captures match",
+    );
+    assert_eq!(
+        ids(&run(
+            s,
+            &["list", "--json", "--since", "2000-01-01", "--topic", "ping"]
+        )),
+        v(&[&f.ping])
+    );
+    fail(
+        &run(s, &["list", "--topic", "nothing.*"]),
+        1,
+        "no captures match these filters",
+    );
+    // After listen stopped, the index is complete and search still finds the same.
+    let mut l = f.l;
+    assert_eq!(l.interrupt().0, 0);
+    assert_eq!(
+        ids(&run(
+            &l.store,
+            &["list", "--json", "--search", "jane@example.com"]
+        )),
+        v(&[&f.conv])
+    );
+    let indexed: i64 = rusqlite::Connection::open(l.store.join("hookcli.db"))
+        .unwrap()
+        .query_row("SELECT upto FROM fts_progress", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(indexed, 6, "the writer indexes everything before it stops");
+}
+
+#[test]
+fn list_human_rows_are_escaped_and_json_follows_the_schema() {
+    let f = filled();
+    let text = ok(&run(&f.l.store, &["list", "--color", "never"]));
+    assert_eq!(text.lines().count(), 6);
+    assert!(text.lines().next().unwrap().starts_with(&f.put[..12]));
+    assert!(
+        text.contains("conversation.admin.replied")
+            && text.contains("notif_c1")
+            && text.contains("✗ sig")
+    );
+    let validator = record_validator();
+    for record in json_lines(&ok(&run(&f.l.store, &["list", "--json", "--all"]))) {
+        assert!(validator.is_valid(&record), "{record}");
+    }
+    let doc: Value =
+        serde_json::from_str(&ok(&run(&f.l.store, &["show", &f.conv, "--json"]))).unwrap();
+    assert!(validator.is_valid(&doc), "{doc}");
+    assert_eq!(doc["format"], "hookcli.capture/1");
+}
+
+#[test]
+fn show_by_prefix_raw_headers_last_and_the_errors() {
+    let f = filled();
+    let s = &f.l.store;
+    let full = ok(&run(s, &["show", &f.conv[..14], "--color", "never"]));
+    for needle in [
+        "capture ",
+        &f.conv,
+        "POST /",
+        "✓ valid",
+        "conversation.admin.replied",
+        "notif_c1",
+        "a86dr8yl",
+        "conversation 555",
+        "x-hub-signature: sha1=",
+        "\"jane@example.com\"",
+    ] {
+        assert!(full.contains(needle), "{needle} missing from:\n{full}");
+    }
+    let bad = ok(&run(s, &["show", &f.ticket_bad_sig, "--color", "never"]));
+    assert!(bad.contains("✗ invalid: the digest does not match the body"));
+    // --raw is byte-exact, even for a body that is not UTF-8.
+    assert_eq!(
+        run(s, &["show", &f.binary, "--raw"]).stdout,
+        b"\x00\xff\xfebin\x1b"
+    );
+    let shown = ok(&run(s, &["show", &f.binary, "--color", "never"]));
+    assert!(shown.contains("binary") && !shown.contains('\x1b'));
+    let headers = ok(&run(s, &["show", &f.put, "--headers"]));
+    assert!(headers.lines().all(|l| l.contains(": ")) && headers.contains("content-length: 12"));
+    assert!(ok(&run(s, &["show", "--last", "--color", "never"])).contains(&f.put));
+    // Ids are case-insensitive prefixes.
+    assert!(ok(&run(s, &["show", &f.put.to_uppercase()[..16], "--raw"])).contains("put"));
+    fail(&run(s, &["show", "0"]), 1, "matches several captures");
+    fail(
+        &run(s, &["show", "zzzz"]),
+        1,
+        "no capture has an id starting with 'zzzz'",
+    );
+    assert_eq!(run(s, &["show"]).status.code(), Some(2));
+}
+
+#[test]
+fn export_then_import_round_trips_in_every_format() {
+    let f = filled();
+    let s = f.l.store.clone();
+    let home = tempfile::tempdir().unwrap();
+    let columns = |store: &Path, id: &str| -> (String, String, Vec<u8>, String) {
+        let conn = rusqlite::Connection::open(store.join("hookcli.db")).unwrap();
+        conn.query_row(
+            "SELECT method, target, body, headers FROM captures WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap()
+    };
+    // json: one document, and several as JSON Lines.
+    let one = home.path().join("one.json");
+    ok(&run(
+        &s,
+        &["export", &f.binary, "-o", one.to_str().unwrap()],
+    ));
+    let many = home.path().join("many.jsonl");
+    ok(&run(&s, &["export", "-o", many.to_str().unwrap()]));
+    let target = home.path().join("imported");
+    let out = ok(&run(
+        &target,
+        &["import", one.to_str().unwrap(), many.to_str().unwrap()],
+    ));
+    assert_eq!(out.lines().count(), 7, "{out}");
+    assert!(out.contains(&format!("imported {}", &f.binary[..12])));
+    for id in [&f.ping, &f.conv, &f.binary, &f.put, &f.ticket_bad_sig] {
+        assert_eq!(
+            columns(&target, id),
+            columns(&s, id),
+            "json round trip of {id}"
+        );
+    }
+    let imported: Value =
+        serde_json::from_str(&ok(&run(&target, &["show", &f.ticket_bad_sig, "--json"]))).unwrap();
+    assert_eq!(imported["source"], "import");
+    assert_eq!(imported["signature"]["reason"], "mismatch");
+    // har
+    let har_path = home.path().join("all.har");
+    ok(&run(
+        &s,
+        &[
+            "export",
+            "--format",
+            "har",
+            "-o",
+            har_path.to_str().unwrap(),
+        ],
+    ));
+    let har: Value = serde_json::from_str(&std::fs::read_to_string(&har_path).unwrap()).unwrap();
+    let har_schema: Value =
+        serde_json::from_str(include_str!("fixtures/har-1.2.schema.json")).unwrap();
+    let errors: Vec<String> = jsonschema::validator_for(&har_schema)
+        .unwrap()
+        .iter_errors(&har)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(har["log"]["entries"].as_array().unwrap().len(), 6);
+    let har_store = home.path().join("from-har");
+    ok(&run(&har_store, &["import", har_path.to_str().unwrap()]));
+    for id in [&f.conv, &f.binary, &f.put] {
+        assert_eq!(
+            columns(&har_store, id),
+            columns(&s, id),
+            "har round trip of {id}"
+        );
+    }
+    // raw
+    let raw = home.path().join("body.bin");
+    ok(&run(
+        &s,
+        &[
+            "export",
+            &f.binary,
+            "--format",
+            "raw",
+            "-o",
+            raw.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(std::fs::read(&raw).unwrap(), b"\x00\xff\xfebin\x1b");
+    fail(
+        &run(&s, &["export", "--format", "raw"]),
+        1,
+        "--format raw writes one body",
+    );
+}
+
+#[test]
+fn exported_curl_reproduces_the_request_against_a_second_listener() {
+    let f = filled();
+    let second = listen(&["--json"]);
+    let dir = tempfile::tempdir().unwrap();
+    for id in [&f.conv, &f.binary, &f.put] {
+        let script = dir.path().join(format!("{id}.sh"));
+        let url = format!("http://{}", second.addr);
+        ok(&run(
+            &f.l.store,
+            &[
+                "export",
+                id,
+                "--format",
+                "curl",
+                "--base-url",
+                &url,
+                "-o",
+                script.to_str().unwrap(),
+            ],
+        ));
+        let out = std::process::Command::new("sh")
+            .arg(&script)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let new_id = serde_json::from_slice::<Value>(&out.stdout).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let original: Value =
+            serde_json::from_str(&ok(&run(&f.l.store, &["show", id, "--json"]))).unwrap();
+        let copy: Value =
+            serde_json::from_str(&ok(&run(&second.store, &["show", &new_id, "--json"]))).unwrap();
+        assert_eq!(copy["method"], original["method"]);
+        assert_eq!(copy["target"], original["target"]);
+        assert_eq!(copy["body"], original["body"]);
+        let sent = |v: &Value| -> Vec<Value> {
+            // Host and Connection belong to the hop, not to what the sender set.
+            v["headers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|h| h[0] != "host" && h[0] != "connection")
+                .cloned()
+                .collect()
+        };
+        assert_eq!(sent(&copy), sent(&original), "headers of {id}");
+    }
+}
+
+#[test]
+fn follow_prints_captures_made_after_it_started() {
+    let f = filled();
+    let mut child = hookcli(f.l.store.parent().unwrap())
+        .arg("--store")
+        .arg(&f.l.store)
+        .args(["list", "--follow", "--json", "--topic", "contact.*"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    f.l.post(
+        "/",
+        &[],
+        notification("ticket.closed", Some("n_skip"), "{}").as_bytes(),
+    );
+    let new_id =
+        f.l.post(
+            "/",
+            &[],
+            notification(
+                "contact.user.created",
+                Some("n_new"),
+                r#"{"type":"contact","id":"1"}"#,
+            )
+            .as_bytes(),
+        )
+        .id();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let v: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["id"], new_id.as_str());
+}
+
+#[test]
+fn delete_by_id_age_and_all_with_and_without_yes_and_the_file_shrinks() {
+    let f = filled();
+    let mut l = f.l;
+    // Make the store big enough that shrinking shows.
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(200_000));
+    for _ in 0..5 {
+        l.post("/", &[], big.as_bytes());
+    }
+    assert_eq!(l.interrupt().0, 0);
+    let s = l.store.clone();
+    // Not a terminal and no --yes: refused, nothing deleted.
+    fail(&run(&s, &["delete", &f.ping]), 1, "without --yes");
+    assert_eq!(count(&s), 11);
+    ok(&run(&s, &["delete", &f.ping, &f.conv, "--yes"]));
+    assert_eq!(count(&s), 9);
+    fail(&run(&s, &["show", &f.ping]), 1, "no capture has an id");
+    // Deleted captures leave the search index too.
+    fail(
+        &run(&s, &["list", "--search", "jane@example.com"]),
+        1,
+        "no captures match",
+    );
+    fail(
+        &run(&s, &["delete", "--older-than", "1h", "--yes"]),
+        1,
+        "no captures match",
+    );
+    let before = std::fs::metadata(s.join("hookcli.db")).unwrap().len();
+    ok(&run(&s, &["delete", "--all", "--yes"]));
+    assert_eq!(count(&s), 0);
+    let after = std::fs::metadata(s.join("hookcli.db")).unwrap().len();
+    assert!(after < before / 4, "not shrunk: {before} -> {after}");
+    fail(&run(&s, &["list"]), 1, "has no captures yet");
+    assert_eq!(run(&s, &["delete"]).status.code(), Some(2));
+}
+
+#[test]
+fn stats_counts_topics_verdicts_days_and_size() {
+    let f = filled();
+    let v: Value = serde_json::from_str(&ok(&run(&f.l.store, &["stats", "--json"]))).unwrap();
+    assert_eq!(v["type"], "stats");
+    assert_eq!(v["captures"], 6);
+    assert_eq!(v["topics"]["conversation.admin.replied"], 1);
+    assert_eq!(v["topics"]["(none)"], 2);
+    assert_eq!(v["signatures"]["valid"], 3);
+    assert_eq!(v["signatures"]["invalid"], 1);
+    assert_eq!(v["signatures"]["missing"], 2);
+    assert_eq!(
+        v["days"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_i64().unwrap())
+            .sum::<i64>(),
+        6
+    );
+    assert!(v["size_bytes"].as_u64().unwrap() > 0);
+    let text = ok(&run(&f.l.store, &["stats", "--color", "never"]));
+    assert!(text.starts_with("6 captures in"));
+}
+
+#[test]
+fn import_marks_bare_bodies_and_rejects_what_it_cannot_read() {
+    let home = tempfile::tempdir().unwrap();
+    let s = home.path().join("store");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/intercom/zulip/ticket_created.json"
+    );
+    let out = ok(&run(&s, &["import", fixture, "--json"]));
+    let record: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(record["source"], "import");
+    assert_eq!(record["intercom"]["topic"], "ticket.created");
+    assert_eq!(
+        record["body"]["text"].as_str().unwrap().as_bytes(),
+        std::fs::read(fixture).unwrap()
+    );
+    assert!(ok(&run(&s, &["list", "--color", "never"])).contains("imported"));
+    let bad = home.path().join("bad.har");
+    std::fs::write(&bad, r#"{"log":{"version":"1.2"}}"#).unwrap();
+    fail(
+        &run(&s, &["import", bad.to_str().unwrap()]),
+        1,
+        "not a HAR file",
+    );
+    let text = home.path().join("notes.txt");
+    std::fs::write(&text, "hello\n").unwrap();
+    fail(
+        &run(&s, &["import", text.to_str().unwrap()]),
+        1,
+        "is not a hookcli capture, a HAR file or a JSON body",
+    );
+    fail(
+        &run(&s, &["import", "/nonexistent/file.json"]),
+        1,
+        "cannot import /nonexistent/file.json",
+    );
+    // A bad file among good ones imports nothing.
+    fail(
+        &run(&s, &["import", fixture, text.to_str().unwrap()]),
+        1,
+        "cannot import",
+    );
+    assert_eq!(count(&s), 1);
+}
+
+#[test]
+fn a_missing_store_is_a_clear_error_and_broken_pipes_are_quiet() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("nowhere");
+    for cmd in [
+        vec!["list"],
+        vec!["show", "--last"],
+        vec!["stats"],
+        vec!["export"],
+    ] {
+        fail(&run(&missing, &cmd), 1, "there is no store at");
+    }
+    // `hookcli list | head -1` on a big store: no panic, quiet exit.
+    let s = home.path().join("big");
+    let body = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/intercom/zulip/ticket_created.json"
+    ))
+    .unwrap();
+    let files: Vec<String> = (0..300)
+        .map(|i| {
+            let p = home.path().join(format!("b{i}.json"));
+            std::fs::write(&p, &body).unwrap();
+            p.display().to_string()
+        })
+        .collect();
+    let mut args = vec!["import"];
+    args.extend(files.iter().map(String::as_str));
+    ok(&run(&s, &args));
+    let script = format!(
+        "'{}' --store '{}' list --all --json | head -1 >/dev/null; echo ${{PIPESTATUS[0]}}",
+        bin().display(),
+        s.display()
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -107,6 +107,9 @@ Examples:
   hookcli listen --port 0 --json
   HOOKCLI_SECRET=$CLIENT_SECRET hookcli listen --reject-invalid
   hookcli listen --path /webhooks/intercom --secret-file ~/.intercom-secret
+  hookcli listen --forward-to http://localhost:3000/webhooks/intercom
+  hookcli listen --forward-to 'ticket.*=http://localhost:3000/tickets' --forward-to http://localhost:3000/other
+  hookcli listen --forward-to http://localhost:3000/hook --passthrough
 
 Intercom needs a public HTTPS URL: expose the port with a tunnel (ngrok http 4665,
 cloudflared tunnel --url http://localhost:4665) and paste that URL into Developer Hub.")]
@@ -159,6 +162,38 @@ pub struct ListenArgs {
     /// How many body lines to print before shortening
     #[arg(long, default_value_t = 40, value_name = "N")]
     pub lines: usize,
+
+    /// Forward each capture to your app: URL, or GLOB=URL to route by topic (repeatable; first match wins)
+    #[arg(long, value_name = "[GLOB=]URL", env = "HOOKCLI_FORWARD_TO", value_delimiter = ',')]
+    pub forward_to: Vec<String>,
+
+    /// Wait for the app and give the sender its answer, like a reverse proxy (default: acknowledge first, then deliver)
+    #[arg(long, requires = "forward_to")]
+    pub passthrough: bool,
+
+    /// Deliveries under way at once; above 1, arrival order is no longer kept
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256), requires = "forward_to")]
+    pub concurrency: u16,
+
+    /// Attempts per capture before it is marked failed (retryable: no answer, 5xx, 408, 429)
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100), requires = "forward_to")]
+    pub max_attempts: u32,
+
+    /// Seconds to wait for the app per attempt; 0 waits for ever (for breakpoints)
+    #[arg(long, default_value_t = 30, value_name = "SECS", requires = "forward_to")]
+    pub forward_timeout: u64,
+
+    /// Mark captures left undelivered by an earlier run as skipped instead of delivering them
+    #[arg(long, requires = "forward_to")]
+    pub skip_pending: bool,
+
+    /// Accept a self-signed certificate from an https:// app
+    #[arg(long, requires = "forward_to")]
+    pub insecure: bool,
+
+    /// First retry delay in milliseconds (doubles up to 30x); for tests
+    #[arg(long, default_value_t = 1000, hide = true)]
+    pub retry_base_ms: u64,
 }
 
 /// Filters shared by `list` and `export`; all given filters must match.
@@ -191,6 +226,23 @@ pub struct FilterArgs {
     /// Signature verdict recorded on arrival
     #[arg(long, value_enum)]
     pub signature: Option<SignatureFilter>,
+
+    /// Delivery state when forwarding (listen --forward-to)
+    #[arg(long, value_enum)]
+    pub status: Option<DeliveryState>,
+}
+
+/// `--status` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeliveryState {
+    /// Waiting to be delivered (or for its next retry).
+    Pending,
+    /// The app answered 2xx.
+    Delivered,
+    /// Gave up: the app refused it, or retries ran out.
+    Failed,
+    /// Not delivered on purpose (no route, --skip-pending, rejected).
+    Skipped,
 }
 
 /// `--signature` values.

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod formats;
+pub mod forward;
 pub mod intercom;
 pub mod render;
 pub mod server;

@@ -36,7 +36,7 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
             Some(id) if query::get(&tx, id).map_err(err)?.is_none() => id.clone(),
             _ => new_id(capture.received_at),
         };
-        imported.push(store::insert(&tx, capture, id).map_err(err)?);
+        imported.push(store::insert(&tx, capture, id, None).map_err(err)?);
     }
     tx.commit().map_err(err)?;
     while query::index_pending(&conn, 500).map_err(err)? == 500 {}

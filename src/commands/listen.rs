@@ -4,11 +4,13 @@
 use crate::cli::{Cli, ListenArgs};
 use crate::error::Error;
 use crate::render::{self, style::Style, Detail, Event, Listening, Mode, Summary};
-use crate::server::{self, Settings, Stats};
+use crate::forward::{self, queue, Route};
+use crate::server::{self, Context, Forwarding, Settings, Stats};
 use crate::{config, shutdown, store::Writer};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
     let secret = config::secret(args.secret.as_deref(), args.secret_file.as_deref())?;
@@ -16,6 +18,10 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         clap_usage("--reject-invalid needs the client secret: pass --secret, --secret-file or set HOOKCLI_SECRET");
     }
     let prefix = normalise_prefix(&args.path);
+    let routes = (!args.forward_to.is_empty())
+        .then(|| args.forward_to.iter().map(|r| Route::parse(r)).collect::<Result<Vec<_>, _>>())
+        .transpose()
+        .unwrap_or_else(|e| clap_usage(&format!("--forward-to {e}")));
     let dir = config::store_dir(cli.store.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -51,22 +57,30 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         signature_check: secret.is_some(),
         reject_invalid: args.reject_invalid,
         max_body: args.max_body,
+        forward: args.forward_to.clone(),
+        passthrough: args.passthrough,
     }));
-    let stats = Arc::new(Stats::default());
-    let settings = Settings {
-        prefix,
-        secret,
-        reject_invalid: args.reject_invalid,
-        max_body: args.max_body,
+    let forwarder = match routes {
+        Some(routes) => Some(Arc::new(start_forwarder(&runtime, &dir, args, routes, &prefix, &output)?)),
+        None => None,
     };
-    runtime.block_on(server::serve(
-        listener,
-        settings,
-        writer.clone(),
-        output.clone(),
-        stats.clone(),
-        shutdown::signal(),
-    ));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let queue = forwarder.clone().map(|f| runtime.spawn(f.run(stopped)));
+    let stats = Arc::new(Stats::default());
+    let context = Context {
+        settings: Settings { prefix, secret, reject_invalid: args.reject_invalid, max_body: args.max_body },
+        store: writer.clone(),
+        output: output.clone(),
+        stats: stats.clone(),
+        forwarding: forwarder.clone().map(|forwarder| Forwarding { forwarder, passthrough: args.passthrough }),
+    };
+    runtime.block_on(server::serve(listener, context, shutdown::signal()));
+    // Requests are drained; stop the queue (pending deliveries stay in the store).
+    let _ = stop.send(true);
+    if let Some(queue) = queue {
+        let _ = runtime.block_on(queue);
+    }
+    drop(forwarder);
     // In-flight requests are done: flush the store before reporting.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     if let Ok(writer) = Arc::try_unwrap(writer) {
@@ -83,6 +97,41 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
     drop(output);
     let _ = printer.join();
     Ok(())
+}
+
+/// Build the forwarder and deal with deliveries an earlier run left pending.
+fn start_forwarder(
+    runtime: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    args: &ListenArgs,
+    routes: Vec<Route>,
+    prefix: &str,
+    output: &render::Output,
+) -> Result<queue::Forwarder, Error> {
+    let timeout = (args.forward_timeout > 0).then(|| Duration::from_secs(args.forward_timeout));
+    let client = forward::client(forward::ClientOptions { timeout, insecure: args.insecure });
+    let settings = queue::Settings {
+        routes,
+        prefix: prefix.to_string(),
+        concurrency: usize::from(args.concurrency),
+        max_attempts: args.max_attempts,
+        retry_base: Duration::from_millis(args.retry_base_ms),
+        max_relay: usize::try_from(args.max_body).unwrap_or(usize::MAX),
+    };
+    let forwarder = queue::Forwarder::open(dir, settings, client, output.clone())?;
+    let db_err = |e| Error::from(crate::store::StoreError::from_sqlite(&dir.join(crate::store::DB_FILE), e));
+    let earlier = runtime.block_on(forwarder.pending()).map_err(db_err)?;
+    if earlier > 0 && args.skip_pending {
+        let skipped = runtime.block_on(forwarder.skip_pending()).map_err(db_err)?;
+        output.emit_blocking(Event::Notice(format!(
+            "Marked {skipped} undelivered capture(s) from an earlier run as skipped (--skip-pending)."
+        )));
+    } else if earlier > 0 {
+        output.emit_blocking(Event::Notice(format!(
+            "{earlier} undelivered capture(s) from an earlier run: delivering them first (--skip-pending skips them)."
+        )));
+    }
+    Ok(forwarder)
 }
 
 async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, Error> {

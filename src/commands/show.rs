@@ -7,6 +7,8 @@ use crate::formats::document;
 use crate::intercom::{outbound_region, signature::Verdict};
 use crate::render::{body, escape, json::rfc3339, local_time, size, style::Style};
 use crate::store::model::{Capture, Source};
+use crate::store::delivery::{self, Attempt};
+use crate::store::model::bytes_json;
 use crate::store::query::{self, Order};
 use std::io::Write;
 
@@ -33,8 +35,10 @@ pub(super) fn run(cli: &Cli, args: &ShowArgs) -> Result<(), Error> {
     if args.raw {
         out.write_all(&capture.request.body)?;
     } else if args.json {
-        serde_json::to_writer_pretty(&mut out, &document::to_value(&capture))
-            .map_err(std::io::Error::from)?;
+        let mut doc = document::to_value(&capture);
+        let attempts = delivery::attempts(&store.conn, capture.seq).map_err(|e| store.err(e))?;
+        doc["attempts"] = attempts.iter().map(attempt_json).collect();
+        serde_json::to_writer_pretty(&mut out, &doc).map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else if args.headers {
         for line in header_lines(&capture) {
@@ -43,6 +47,9 @@ pub(super) fn run(cli: &Cli, args: &ShowArgs) -> Result<(), Error> {
     } else {
         let style = Style::new(crate::config::use_color(cli.color));
         out.write_all(full(&capture, style).as_bytes())?;
+        let attempts = delivery::attempts(&store.conn, capture.seq).map_err(|e| store.err(e))?;
+        let state = delivery::state(&store.conn, capture.seq).map_err(|e| store.err(e))?;
+        out.write_all(deliveries(state, &attempts, style).as_bytes())?;
     }
     Ok(out.flush()?)
 }
@@ -165,6 +172,56 @@ fn full(c: &Capture, s: Style) -> String {
     );
     for line in body::lines(&r.body, s) {
         out += &format!("  {line}\n");
+    }
+    out
+}
+
+fn attempt_json(a: &Attempt) -> serde_json::Value {
+    serde_json::json!({
+        "attempt": a.attempt,
+        "kind": a.kind,
+        "time": rfc3339(a.started_at),
+        "target": a.target,
+        "status": a.status,
+        "latency_ms": a.latency_ms,
+        "error_kind": a.error_kind,
+        "error": a.error,
+        "response_headers": a.response_headers.iter().map(|(n, v)| serde_json::json!([n, bytes_json(v)])).collect::<Vec<_>>(),
+        "response_body": bytes_json(&a.response_body),
+    })
+}
+
+/// The delivery state and every attempt, with the app's answers.
+fn deliveries(state: Option<(String, Option<String>)>, attempts: &[Attempt], s: Style) -> String {
+    let Some((state, note)) = state else { return String::new() };
+    let mut out = format!("\n{} {}", s.bold("delivery"), state);
+    if let Some(note) = note {
+        out += &format!(" {}", s.dim(&format!("({})", escape::line(&note))));
+    }
+    out += "\n";
+    for a in attempts {
+        let answer = match (a.status, &a.error) {
+            (Some(status), _) => format!("{status}"),
+            (None, Some(e)) => escape::line(e).into_owned(),
+            (None, None) => "-".into(),
+        };
+        out += &format!(
+            "  #{} {} {} {} → {} {}\n",
+            a.attempt,
+            s.dim(&local_time(a.started_at, "%Y-%m-%d %H:%M:%S")),
+            a.kind,
+            escape::line(&a.target),
+            answer,
+            s.dim(&format!("{} ms", a.latency_ms))
+        );
+        for (name, value) in &a.response_headers {
+            out += &format!("      {}: {}\n", escape::line(name), escape::bytes(value));
+        }
+        if !a.response_body.is_empty() {
+            for line in body::lines(&a.response_body, s).iter().take(20) {
+                out += &format!("      {line}\n");
+            }
+        }
     }
     out
 }

@@ -57,6 +57,7 @@ pub fn capture(c: &Capture) -> serde_json::Map<String, Value> {
         },
         "intercom": intercom,
         "redelivery": c.redelivery,
+        "delivery": c.delivery,
     });
     match value {
         Value::Object(map) => map,
@@ -77,6 +78,8 @@ pub fn record(event: &Event) -> Value {
             "signature_check": l.signature_check,
             "reject_invalid": l.reject_invalid,
             "max_body": l.max_body,
+            "forward_to": l.forward,
+            "passthrough": l.passthrough,
             "version": env!("CARGO_PKG_VERSION"),
         }),
         Event::Validation {
@@ -106,6 +109,24 @@ pub fn record(event: &Event) -> Value {
             "status": r.status,
             "reason": r.reason,
         }),
+        Event::Delivery(d) => json!({
+            "type": "delivery",
+            "capture_id": d.capture_id,
+            "kind": d.kind,
+            "attempt": d.attempt,
+            "max_attempts": d.max_attempts,
+            "target": d.target,
+            "outcome": d.outcome,
+            "status": d.status,
+            "latency_ms": d.latency_ms,
+            "error_kind": d.error_kind,
+            "error": d.error,
+            "next_attempt_at": d.next_attempt_at.map(rfc3339),
+            "note": d.note,
+            "response_preview": bytes_json(&d.response_preview),
+            "hints": d.hints,
+        }),
+        Event::Notice(text) => json!({"type": "notice", "message": text}),
         Event::Summary(s) => json!({
             "type": "summary",
             "received": s.received,

@@ -54,6 +54,10 @@ pub struct Listening {
     pub reject_invalid: bool,
     /// Largest accepted body.
     pub max_body: u64,
+    /// `--forward-to` routes as given, and the mode.
+    pub forward: Vec<String>,
+    /// Whether forwarding is synchronous (`--passthrough`).
+    pub passthrough: bool,
 }
 
 /// A stored capture as the listener answered it.
@@ -82,6 +86,41 @@ pub struct Refused {
     pub status: u16,
     /// Why, in one sentence.
     pub reason: String,
+}
+
+/// One delivery attempt to the developer's app (or a decision not to deliver).
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The capture's id.
+    pub capture_id: String,
+    /// `forward` or `passthrough`.
+    pub kind: &'static str,
+    /// Attempt number, from 1.
+    pub attempt: u32,
+    /// Attempts allowed.
+    pub max_attempts: u32,
+    /// The full target URL.
+    pub target: String,
+    /// The app's status, if it answered.
+    pub status: Option<u16>,
+    /// Its reason phrase.
+    pub reason: String,
+    /// Time to the answer or failure.
+    pub latency_ms: u64,
+    /// `delivered`, `retrying`, `failed` or `skipped`.
+    pub outcome: &'static str,
+    /// Failure kind when there was no answer.
+    pub error_kind: Option<&'static str>,
+    /// The failure in words.
+    pub error: Option<String>,
+    /// When the next attempt is due, Unix ms.
+    pub next_attempt_at: Option<i64>,
+    /// Why it failed or was skipped.
+    pub note: Option<String>,
+    /// The start of the app's response body.
+    pub response_preview: Vec<u8>,
+    /// Advice: what the answer probably means.
+    pub hints: Vec<String>,
 }
 
 /// Totals printed when `listen` stops.
@@ -115,6 +154,10 @@ pub enum Event {
     },
     /// A request was stored.
     Capture(Box<Captured>),
+    /// A capture was delivered to the app, or not.
+    Delivery(Box<Delivery>),
+    /// A line of information from hookcli itself.
+    Notice(String),
     /// A request was answered without storing it.
     Refused(Refused),
     /// The store failed to save a request (answered 503).
@@ -212,6 +255,8 @@ fn human(event: &Event, mode: Mode) -> String {
             s.good(&format!("Intercom endpoint validation (HEAD) answered 200 · from {}", escape::line(remote_addr))),
         ),
         Event::Capture(c) => capture(c, mode),
+        Event::Delivery(d) => delivery(d, s),
+        Event::Notice(text) => format!("{}\n", s.warn(text)),
         Event::Refused(r) => format!(
             "{} {} {} {}\n",
             s.dim(&local_time(r.at, "%H:%M:%S")),
@@ -233,6 +278,59 @@ fn human(event: &Event, mode: Mode) -> String {
     }
 }
 
+fn delivery(d: &Delivery, s: Style) -> String {
+    let id = s.id(crate::store::model::short_id(&d.capture_id));
+    let mut out = match (d.outcome, d.status) {
+        ("skipped", _) => format!(
+            "    ↳ {id} {}\n",
+            s.dim(&format!("not forwarded: {}", d.note.as_deref().unwrap_or("no route")))
+        ),
+        ("delivered", Some(status)) => format!(
+            "    ↳ {id} {} {}\n",
+            s.good(&format!("→ {status} {}", d.reason)),
+            s.dim(&format!("{} ms{}", d.latency_ms, attempt_of(d)))
+        ),
+        (_, status) => {
+            let what = match status {
+                Some(status) => format!("→ {status} {}", d.reason),
+                None => format!("✗ {}", escape::line(d.error.as_deref().unwrap_or("failed"))),
+            };
+            let then = match (d.outcome, d.next_attempt_at) {
+                ("retrying", Some(at)) => format!(
+                    "; attempt {} of {} at {}",
+                    d.attempt + 1,
+                    d.max_attempts,
+                    local_time(at, "%H:%M:%S")
+                ),
+                ("failed", _) if d.kind == "forward" => format!(
+                    "; {}, kept in the store (hookcli list --status failed)",
+                    d.note.as_deref().unwrap_or("failed")
+                ),
+                _ => String::new(),
+            };
+            format!("    ↳ {id} {} {}{}\n", s.bad(&what), s.dim(&format!("{} ms{}", d.latency_ms, attempt_of(d))), s.warn(&then))
+        }
+    };
+    if d.status.is_some_and(|st| !(200..300).contains(&st)) && !d.response_preview.is_empty() {
+        let text = String::from_utf8_lossy(&d.response_preview);
+        for line in escape::multiline(&text).iter().take(5) {
+            out += &format!("      {}\n", s.dim(&format!("│ {line}")));
+        }
+    }
+    for hint in &d.hints {
+        out += &format!("      {}\n", s.warn(&format!("hint: {hint}")));
+    }
+    out
+}
+
+fn attempt_of(d: &Delivery) -> String {
+    if d.max_attempts > 1 && d.attempt > 1 || d.outcome == "retrying" {
+        format!(", attempt {}/{}", d.attempt, d.max_attempts)
+    } else {
+        String::new()
+    }
+}
+
 fn listening(l: &Listening, s: Style) -> String {
     let mut out = format!("hookcli listening on {}\n", s.bold(&l.url));
     let sig = if l.signature_check {
@@ -247,6 +345,10 @@ fn listening(l: &Listening, s: Style) -> String {
             .to_string()
     };
     out += &format!("  store:      {}\n  signatures: {sig}\n", l.store);
+    if !l.forward.is_empty() {
+        let mode = if l.passthrough { "passthrough: Intercom waits for your app" } else { "acknowledged first, then delivered in order" };
+        out += &format!("  forwarding: {} ({mode})\n", l.forward.join(", "));
+    }
     out += &format!(
         "  Intercom needs a public HTTPS URL. Expose this port with a tunnel, e.g.\n      ngrok http {port}      or      cloudflared tunnel --url http://localhost:{port}\n  then paste the tunnel's https URL{path} into Developer Hub > your app > Webhooks > Endpoint URL.\n  Waiting for notifications (Ctrl-C to stop)...\n",
         port = l.port,

@@ -2,6 +2,8 @@
 //! exact bytes, verify the signature, commit to the store, and only then answer 2xx.
 
 use crate::config::Secret;
+use crate::forward::{is_hop_by_hop, queue::Forwarder};
+use crate::store::delivery::Plan;
 use crate::intercom::{outbound_region, signature, Notification};
 use crate::render::{Captured, Event, Output, Refused};
 use crate::store::model::NewCapture;
@@ -47,11 +49,26 @@ pub struct Stats {
     pub validations: AtomicU64,
 }
 
-pub(super) struct State {
-    pub(super) settings: Settings,
-    pub(super) store: Arc<Writer>,
-    pub(super) output: Output,
-    pub(super) stats: Arc<Stats>,
+/// Forwarding, when `--forward-to` is given.
+pub struct Forwarding {
+    /// The queue (and passthrough sender).
+    pub forwarder: Arc<Forwarder>,
+    /// Wait for the app and relay its answer (`--passthrough`).
+    pub passthrough: bool,
+}
+
+/// Everything a request handler uses.
+pub struct Context {
+    /// What the command line asked for.
+    pub settings: Settings,
+    /// The store's writer.
+    pub store: Arc<Writer>,
+    /// The printer.
+    pub output: Output,
+    /// Running totals.
+    pub stats: Arc<Stats>,
+    /// Forwarding, if `--forward-to` was given.
+    pub forwarding: Option<Forwarding>,
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -68,7 +85,7 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-pub(super) async fn handle(state: &State, peer: SocketAddr, req: Request<Incoming>) -> Resp {
+pub(super) async fn handle(state: &Context, peer: SocketAddr, req: Request<Incoming>) -> Resp {
     let stats = &state.stats;
     stats.received.fetch_add(1, Ordering::Relaxed);
     let at = now_ms();
@@ -198,7 +215,16 @@ pub(super) async fn handle(state: &State, peer: SocketAddr, req: Request<Incomin
         verdict,
     };
 
-    let stored = match state.store.insert(capture).await {
+    let bad_signature = matches!(verdict, signature::Verdict::Invalid(_) | signature::Verdict::Missing);
+    let reject = bad_signature && state.settings.reject_invalid;
+    let plan = state.forwarding.as_ref().map(|f| {
+        if reject {
+            Plan::Skipped("the signature was not valid and --reject-invalid is set".into())
+        } else {
+            f.forwarder.plan(capture.notification.as_ref().and_then(|n| n.topic.as_deref()))
+        }
+    });
+    let stored = match state.store.insert(capture, plan.clone()).await {
         Ok(stored) => stored,
         Err(e) => {
             // Never a 2xx for something that is not on disk: a 503 makes Intercom retry.
@@ -215,43 +241,66 @@ pub(super) async fn handle(state: &State, peer: SocketAddr, req: Request<Incomin
             return respond(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "application/json",
-                serde_json::json!({"ok": false, "error": "hookcli could not store this request"})
-                    .to_string(),
+                serde_json::json!({"ok": false, "error": "hookcli could not store this request"}).to_string(),
             );
         }
     };
     stats.stored.fetch_add(1, Ordering::Relaxed);
-    let bad_signature = matches!(
-        verdict,
-        signature::Verdict::Invalid(_) | signature::Verdict::Missing
-    );
     if bad_signature {
         stats.invalid_signatures.fetch_add(1, Ordering::Relaxed);
     }
-    let reject = bad_signature && state.settings.reject_invalid;
     let (status, body) = if reject {
-        let why = verdict
-            .reason()
-            .map_or("no X-Hub-Signature header", |w| w.explain());
+        let why = verdict.reason().map_or("no X-Hub-Signature header", |w| w.explain());
         (
             StatusCode::UNAUTHORIZED,
             serde_json::json!({"ok": false, "id": stored.id, "error": format!("invalid signature: {why}")}),
         )
     } else {
-        (
-            StatusCode::OK,
-            serde_json::json!({"ok": true, "id": stored.id}),
-        )
+        (StatusCode::OK, serde_json::json!({"ok": true, "id": stored.id}))
     };
+    state.output.emit(Event::Capture(Box::new(Captured {
+        capture: stored.clone(),
+        status: status.as_u16(),
+        intercom_region: region,
+    })));
+    if let (Some(f), Some(plan)) = (&state.forwarding, &plan) {
+        match plan {
+            Plan::Skipped(note) => f.forwarder.announce_skip(&stored, note),
+            Plan::Pending if f.passthrough => {
+                if let Some(answer) = f.forwarder.passthrough(&stored).await {
+                    return relay(&answer, &stored.id);
+                }
+            }
+            Plan::Pending => f.forwarder.wake(),
+        }
+    }
     let mut resp = respond(status, "application/json", body.to_string());
     if let Ok(id) = HeaderValue::from_str(&stored.id) {
         resp.headers_mut().insert("x-hookcli-capture-id", id);
     }
-    state.output.emit(Event::Capture(Box::new(Captured {
-        capture: stored,
-        status: status.as_u16(),
-        intercom_region: region,
-    })));
+    resp
+}
+
+/// The app's answer, relayed to the sender (`--passthrough`); 502 when there was none.
+fn relay(answer: &crate::forward::Answer, capture_id: &str) -> Resp {
+    let Some(status) = answer.status.and_then(|s| StatusCode::from_u16(s).ok()) else {
+        let why = answer.error.as_deref().unwrap_or("no answer");
+        return respond(
+            StatusCode::BAD_GATEWAY,
+            "text/plain; charset=utf-8",
+            format!("hookcli captured this request ({capture_id}) but could not pass it to your app: {why}\n"),
+        );
+    };
+    let mut resp = Response::new(Full::new(answer.body.clone()));
+    *resp.status_mut() = status;
+    for (name, value) in &answer.headers {
+        if is_hop_by_hop(name) {
+            continue;
+        }
+        if let (Ok(n), Ok(v)) = (hyper::header::HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(value)) {
+            resp.headers_mut().append(n, v);
+        }
+    }
     resp
 }
 

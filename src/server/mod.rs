@@ -3,10 +3,8 @@
 
 mod handler;
 
-pub use handler::{Settings, Stats};
+pub use handler::{Context, Forwarding, Settings, Stats};
 
-use crate::render::Output;
-use crate::store::Writer;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
@@ -29,20 +27,8 @@ pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serve until `shutdown` resolves, then stop accepting and let in-flight requests finish.
-pub async fn serve(
-    listener: TcpListener,
-    settings: Settings,
-    store: Arc<Writer>,
-    output: Output,
-    stats: Arc<Stats>,
-    shutdown: impl Future<Output = ()>,
-) {
-    let state = Arc::new(handler::State {
-        settings,
-        store,
-        output,
-        stats,
-    });
+pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Future<Output = ()>) {
+    let state = Arc::new(context);
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())

@@ -3,6 +3,7 @@
 //! `listen` writes through a [`Writer`] (one thread owns the connection and group-commits);
 //! every other command, and other processes, read through [`open_read`] while it writes.
 
+pub mod delivery;
 pub mod model;
 pub mod query;
 mod writer;
@@ -21,6 +22,7 @@ pub const DB_FILE: &str = "hookcli.db";
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_captures.sql"),
     include_str!("migrations/0002_search.sql"),
+    include_str!("migrations/0003_deliveries.sql"),
 ];
 
 /// Everything that can go wrong with the store, each as one sentence with what to do.

@@ -60,6 +60,8 @@ pub struct Capture {
     pub id: String,
     /// Whether a capture with the same notification id was stored before.
     pub redelivery: bool,
+    /// Delivery state when forwarding: pending, delivered, failed or skipped.
+    pub delivery: Option<String>,
     /// Everything that was received.
     pub request: NewCapture,
 }

@@ -6,10 +6,15 @@ use crate::intercom::{signature::Verdict, Notification};
 use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
-/// The columns [`row_to_capture`] reads, in its order.
-const COLUMNS: &str = "seq, id, received_at, source, remote_addr, client_addr, method, target, \
-     headers, body, signature, signature_reason, topic, notification_id, app_id, created_at, \
-     first_sent_at, delivery_attempts, item_type, item_id, redelivery";
+/// The columns [`row_to_capture`] reads, in its order. The last is the delivery state, for
+/// captures that are forwarded.
+pub(crate) const COLUMNS: &str = "seq, id, received_at, source, remote_addr, client_addr, method, \
+     target, headers, body, signature, signature_reason, topic, notification_id, app_id, \
+     created_at, first_sent_at, delivery_attempts, item_type, item_id, redelivery, \
+     (SELECT state FROM deliveries WHERE capture_seq = seq)";
+
+/// How many columns [`COLUMNS`] names.
+pub(crate) const COLUMN_COUNT: usize = 22;
 
 /// Which captures to select. Empty fields match everything; set fields all have to match.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +37,8 @@ pub struct Filter {
     pub signature: Option<String>,
     /// Only captures after this arrival number (for `--follow`).
     pub after_seq: Option<i64>,
+    /// Delivery state: pending, delivered, failed or skipped.
+    pub status: Option<String>,
 }
 
 impl Filter {
@@ -45,6 +52,7 @@ impl Filter {
             && self.method.is_none()
             && self.app_id.is_none()
             && self.signature.is_none()
+            && self.status.is_none()
     }
 
     /// The SQL condition and its parameters.
@@ -98,6 +106,9 @@ impl Filter {
         }
         if let Some(sig) = &self.signature {
             add("signature = ?", vec![Sql::Text(sig.clone())]);
+        }
+        if let Some(state) = &self.status {
+            add("seq IN (SELECT capture_seq FROM deliveries WHERE state = ?)", vec![Sql::Text(state.clone())]);
         }
         if let Some(seq) = self.after_seq {
             add("seq > ?", vec![Sql::Integer(seq)]);
@@ -220,10 +231,14 @@ pub fn delete(conn: &mut Connection, seqs: &[i64]) -> rusqlite::Result<usize> {
     {
         let mut capture = tx.prepare("DELETE FROM captures WHERE seq = ?1")?;
         let mut fts = tx.prepare("DELETE FROM captures_fts WHERE rowid = ?1")?;
+        let mut delivery = tx.prepare("DELETE FROM deliveries WHERE capture_seq = ?1")?;
+        let mut attempts = tx.prepare("DELETE FROM attempts WHERE capture_seq = ?1")?;
         for &seq in seqs {
             if seq <= upto {
                 fts.execute([seq])?;
             }
+            delivery.execute([seq])?;
+            attempts.execute([seq])?;
             deleted += capture.execute([seq])?;
         }
     }
@@ -237,7 +252,7 @@ pub fn delete(conn: &mut Connection, seqs: &[i64]) -> rusqlite::Result<usize> {
 }
 
 /// Build a [`Capture`] from a row selected with [`COLUMNS`].
-fn row_to_capture(row: &rusqlite::Row<'_>) -> rusqlite::Result<Capture> {
+pub(crate) fn row_to_capture(row: &rusqlite::Row<'_>) -> rusqlite::Result<Capture> {
     let headers: String = row.get(8)?;
     let body: Vec<u8> = row.get(9)?;
     let signature: String = row.get(10)?;
@@ -265,6 +280,7 @@ fn row_to_capture(row: &rusqlite::Row<'_>) -> rusqlite::Result<Capture> {
         seq: row.get(0)?,
         id: row.get(1)?,
         redelivery: row.get(20)?,
+        delivery: row.get(21)?,
         request: NewCapture {
             received_at: row.get(2)?,
             source: if source == "import" {

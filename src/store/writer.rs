@@ -7,6 +7,7 @@
 //! throughput at one fsync per request.
 
 use super::model::{headers_to_json, new_id, Capture, NewCapture};
+use super::delivery::{insert_plan, Plan};
 use super::{open_write, query::index_pending, StoreError};
 use rusqlite::{params, Connection, Transaction};
 use std::path::{Path, PathBuf};
@@ -18,10 +19,11 @@ const MAX_GROUP: usize = 1024;
 const INDEX_STEP: usize = 500;
 
 type Reply = oneshot::Sender<Result<Capture, StoreError>>;
+type Job = (NewCapture, Option<Plan>, Reply);
 
 /// Handle to the writer thread.
 pub struct Writer {
-    tx: mpsc::Sender<(NewCapture, Reply)>,
+    tx: mpsc::Sender<Job>,
     thread: std::thread::JoinHandle<()>,
 }
 
@@ -41,11 +43,16 @@ impl Writer {
         Ok(Writer { tx, thread })
     }
 
-    /// Store one capture; returns once it is committed to disk.
-    pub async fn insert(&self, capture: NewCapture) -> Result<Capture, StoreError> {
+    /// Store one capture (and its delivery plan, when forwarding); returns once it is
+    /// committed to disk.
+    pub async fn insert(
+        &self,
+        capture: NewCapture,
+        plan: Option<Plan>,
+    ) -> Result<Capture, StoreError> {
         let (reply, wait) = oneshot::channel();
         self.tx
-            .send((capture, reply))
+            .send((capture, plan, reply))
             .await
             .map_err(|_| StoreError::WriterGone)?;
         wait.await.map_err(|_| StoreError::WriterGone)?
@@ -58,7 +65,7 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, path: PathBuf, mut rx: mpsc::Receiver<(NewCapture, Reply)>) {
+fn run(mut conn: Connection, path: PathBuf, mut rx: mpsc::Receiver<Job>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while let Some(first) = rx.blocking_recv() {
         group.push(first);
@@ -70,13 +77,13 @@ fn run(mut conn: Connection, path: PathBuf, mut rx: mpsc::Receiver<(NewCapture, 
         }
         match write_group(&mut conn, &group) {
             Ok(stored) => {
-                for ((_, reply), capture) in group.drain(..).zip(stored) {
+                for ((_, _, reply), capture) in group.drain(..).zip(stored) {
                     let _ = reply.send(Ok(capture));
                 }
             }
             Err(e) => {
                 let reason = e.to_string();
-                for (_, reply) in group.drain(..) {
+                for (_, _, reply) in group.drain(..) {
                     let path = path.clone();
                     let reason = reason.clone();
                     let _ = reply.send(Err(StoreError::WriteFailed { path, reason }));
@@ -92,12 +99,12 @@ fn run(mut conn: Connection, path: PathBuf, mut rx: mpsc::Receiver<(NewCapture, 
 
 fn write_group(
     conn: &mut Connection,
-    group: &[(NewCapture, Reply)],
+    group: &[Job],
 ) -> rusqlite::Result<Vec<Capture>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let stored = group
         .iter()
-        .map(|(c, _)| insert(&tx, c, new_id(c.received_at)))
+        .map(|(c, plan, _)| insert(&tx, c, new_id(c.received_at), plan.as_ref()))
         .collect::<rusqlite::Result<Vec<_>>>()?;
     tx.commit()?;
     Ok(stored)
@@ -108,6 +115,7 @@ pub(crate) fn insert(
     tx: &Transaction<'_>,
     c: &NewCapture,
     id: String,
+    plan: Option<&Plan>,
 ) -> rusqlite::Result<Capture> {
     let n = c.notification.clone().unwrap_or_default();
     let redelivery = match &n.id {
@@ -145,10 +153,13 @@ pub(crate) fn insert(
         n.item_id,
         redelivery,
     ])?;
-    Ok(Capture {
-        seq: tx.last_insert_rowid(),
-        id,
-        redelivery,
-        request: c.clone(),
-    })
+    let seq = tx.last_insert_rowid();
+    if let Some(plan) = plan {
+        insert_plan(tx, seq, plan, c.received_at)?;
+    }
+    let delivery = plan.map(|p| match p {
+        Plan::Pending => "pending".to_string(),
+        Plan::Skipped(_) => "skipped".to_string(),
+    });
+    Ok(Capture { seq, id, redelivery, delivery, request: c.clone() })
 }

@@ -1,0 +1,384 @@
+//! Forwarding captures to the developer's app: routes, the request as it is sent (bytes and
+//! signature untouched), and how an answer or a failure is classified.
+
+pub mod queue;
+
+use crate::store::model::Capture;
+use std::time::{Duration, Instant};
+
+/// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1), plus `Host`,
+/// which is set for the target.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "host",
+    "content-length",
+];
+
+/// Whether a header must not be copied from one hop to the next.
+pub fn is_hop_by_hop(name: &str) -> bool {
+    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+}
+
+/// One `--forward-to` value: an optional topic glob and a target URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Topic glob; `None` matches every capture, notification or not.
+    pub glob: Option<String>,
+    /// Base URL of the app.
+    pub url: String,
+}
+
+impl Route {
+    /// Parse `URL` or `GLOB=URL`.
+    pub fn parse(text: &str) -> Result<Route, String> {
+        let (glob, url) = match text.split_once('=') {
+            // A glob has no ':' or '/', so `http://x/?a=b` stays a URL.
+            Some((glob, url)) if !glob.contains([':', '/']) => (Some(glob.to_string()), url),
+            _ => (None, text),
+        };
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("'{url}' is not a URL: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(format!("'{url}' must start with http:// or https://"));
+        }
+        Ok(Route { glob, url: url.to_string() })
+    }
+
+    fn matches(&self, topic: Option<&str>) -> bool {
+        match (&self.glob, topic) {
+            (None, _) => true,
+            (Some(glob), Some(topic)) => glob_match(glob, topic),
+            (Some(_), None) => false,
+        }
+    }
+}
+
+/// The first route matching a topic.
+pub fn route<'a>(routes: &'a [Route], topic: Option<&str>) -> Option<&'a Route> {
+    routes.iter().find(|r| r.matches(topic))
+}
+
+/// `*` any run, `?` one character; everything else literal.
+pub fn glob_match(glob: &str, text: &str) -> bool {
+    fn go(g: &[char], t: &[char]) -> bool {
+        match (g.first(), t.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&g[1..], t) || (!t.is_empty() && go(g, &t[1..])),
+            (Some('?'), Some(_)) => go(&g[1..], &t[1..]),
+            (Some(a), Some(b)) if a == b => go(&g[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    let g: Vec<char> = glob.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    go(&g, &t)
+}
+
+/// The URL a capture goes to: the route's path, plus what followed the listen prefix in
+/// the request's path, plus the request's query.
+pub fn target_url(base: &str, prefix: &str, request_target: &str) -> String {
+    let (path, query) = request_target.split_once('?').map_or((request_target, None), |(p, q)| (p, Some(q)));
+    let rest = if prefix == "/" { path } else { path.strip_prefix(prefix).unwrap_or(path) };
+    let (base, base_query) = base.split_once('?').map_or((base, None), |(b, q)| (b, Some(q)));
+    let mut url = base.trim_end_matches('/').to_string();
+    if !rest.is_empty() && rest != "/" {
+        url += if rest.starts_with('/') { "" } else { "/" };
+        url += rest;
+    } else if base.ends_with('/') || url.split("://").nth(1).is_some_and(|h| !h.contains('/')) {
+        url.push('/');
+    }
+    let queries: Vec<&str> = [base_query, query].into_iter().flatten().filter(|q| !q.is_empty()).collect();
+    if !queries.is_empty() {
+        url += "?";
+        url += &queries.join("&");
+    }
+    url
+}
+
+/// Settings for the HTTP client that talks to the app.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientOptions {
+    /// Give up on one attempt after this long; `None` waits for ever (breakpoints).
+    pub timeout: Option<Duration>,
+    /// Accept self-signed certificates (a local HTTPS app).
+    pub insecure: bool,
+}
+
+/// The client: rustls, no redirects followed (they are reported), no default headers that
+/// would change what the app sees beyond what a proxy must add.
+pub fn client(opts: ClientOptions) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .danger_accept_invalid_certs(opts.insecure)
+        .connect_timeout(Duration::from_secs(10));
+    if let Some(t) = opts.timeout {
+        builder = builder.timeout(t);
+    }
+    builder.build().expect("the HTTP client has a valid static configuration")
+}
+
+/// What the app answered, or why it did not.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// When the attempt started, Unix ms.
+    pub started_at: i64,
+    /// The full target URL.
+    pub target: String,
+    /// How long it took.
+    pub latency: Duration,
+    /// HTTP status, if the app answered.
+    pub status: Option<u16>,
+    /// Reason phrase for the status.
+    pub reason: String,
+    /// Response headers, in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// Response body (the first 64 KiB are kept).
+    pub body: bytes::Bytes,
+    /// For failures without a status: the kind (`connect`, `timeout`, `reset`, `tls`, `other`).
+    pub error_kind: Option<&'static str>,
+    /// For failures: the cause in plain words.
+    pub error: Option<String>,
+}
+
+/// How an answer counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// 2xx.
+    Delivered,
+    /// Worth trying again: no answer, 5xx, 408, 429.
+    Retryable,
+    /// The app's verdict (other 4xx) or a redirect; not retried.
+    Permanent,
+}
+
+impl Answer {
+    /// How this answer counts.
+    pub fn class(&self) -> Class {
+        match self.status {
+            Some(s) if (200..300).contains(&s) => Class::Delivered,
+            Some(408 | 429) => Class::Retryable,
+            Some(s) if s >= 500 => Class::Retryable,
+            Some(_) => Class::Permanent,
+            None => Class::Retryable,
+        }
+    }
+
+    /// The redirect target, when the app answered 3xx.
+    pub fn location(&self) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("location"))
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    }
+}
+
+/// Keep this much of the app's response body in the store.
+pub const MAX_KEPT_BODY: usize = 64 * 1024;
+
+/// Extra headers hookcli adds for the app.
+pub struct Via<'a> {
+    /// The capture's id.
+    pub capture_id: &'a str,
+    /// Attempt number, from 1.
+    pub attempt: u32,
+}
+
+/// Send a capture to `target`: same method and body bytes, headers in order with repeats
+/// (minus hop-by-hop), plus X-Forwarded-* and X-Hookcli-* for correlation.
+/// At most `keep` bytes of the answer's body are read.
+pub async fn send(client: &reqwest::Client, capture: &Capture, target: &str, via: Via<'_>, keep: usize) -> Answer {
+    let r = &capture.request;
+    let started_at = chrono::Utc::now().timestamp_millis();
+    let start = Instant::now();
+    let fail = |kind: &'static str, error: String| Answer {
+        started_at,
+        target: target.to_string(),
+        latency: start.elapsed(),
+        status: None,
+        reason: String::new(),
+        headers: Vec::new(),
+        body: bytes::Bytes::new(),
+        error_kind: Some(kind),
+        error: Some(error),
+    };
+    let Ok(method) = reqwest::Method::from_bytes(r.method.as_bytes()) else {
+        return fail("other", format!("the method {} cannot be sent", r.method));
+    };
+    let mut headers = reqwest::header::HeaderMap::new();
+    let mut original_host = None;
+    let mut forwarded_for = None;
+    let mut forwarded_proto = None;
+    for (name, value) in &r.headers {
+        let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+        match lower.as_str() {
+            "host" => original_host = Some(value.clone()),
+            "x-forwarded-for" => forwarded_for = Some(value.clone()),
+            "x-forwarded-proto" => forwarded_proto = Some(value.clone()),
+            _ => {}
+        }
+        if is_hop_by_hop(&lower) || lower == "x-forwarded-for" {
+            continue;
+        }
+        if let (Ok(n), Ok(v)) = (
+            reqwest::header::HeaderName::from_bytes(name),
+            reqwest::header::HeaderValue::from_bytes(value),
+        ) {
+            headers.append(n, v);
+        }
+    }
+    let peer_ip = r.remote_addr.parse::<std::net::SocketAddr>().map(|a| a.ip().to_string()).unwrap_or_else(|_| r.remote_addr.clone());
+    let xff = match forwarded_for {
+        Some(prev) => format!("{}, {peer_ip}", String::from_utf8_lossy(&prev)),
+        None => peer_ip,
+    };
+    let mut add = |name: &'static str, value: &[u8]| {
+        if let Ok(v) = reqwest::header::HeaderValue::from_bytes(value) {
+            headers.insert(name, v);
+        }
+    };
+    add("x-forwarded-for", xff.as_bytes());
+    if forwarded_proto.is_none() {
+        add("x-forwarded-proto", b"http");
+    }
+    if let Some(host) = &original_host {
+        if !r.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(b"x-forwarded-host")) {
+            add("x-forwarded-host", host);
+        }
+    }
+    add("x-hookcli-capture-id", via.capture_id.as_bytes());
+    add("x-hookcli-attempt", via.attempt.to_string().as_bytes());
+
+    let result = client.request(method, target).headers(headers).body(r.body.clone()).send().await;
+    let response = match result {
+        Ok(resp) => resp,
+        Err(e) => {
+            let (kind, words) = describe(&e, target);
+            return fail(kind, words);
+        }
+    };
+    let status = response.status();
+    let resp_headers: Vec<(String, Vec<u8>)> = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
+        .collect();
+    let body = read_capped(response, keep).await;
+    Answer {
+        started_at,
+        target: target.to_string(),
+        latency: start.elapsed(),
+        status: Some(status.as_u16()),
+        reason: status.canonical_reason().unwrap_or("").to_string(),
+        headers: resp_headers,
+        body,
+        error_kind: None,
+        error: None,
+    }
+}
+
+async fn read_capped(mut response: reqwest::Response, keep: usize) -> bytes::Bytes {
+    let mut kept = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = keep.saturating_sub(kept.len());
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if kept.len() >= keep {
+            break;
+        }
+    }
+    kept.into()
+}
+
+/// A failure in plain words, with the likely fix.
+fn describe(e: &reqwest::Error, target: &str) -> (&'static str, String) {
+    let host = reqwest::Url::parse(target)
+        .ok()
+        .map(|u| format!("{}:{}", u.host_str().unwrap_or("?"), u.port_or_known_default().unwrap_or(0)))
+        .unwrap_or_else(|| target.to_string());
+    let chain = error_chain(e);
+    if e.is_timeout() {
+        ("timeout", format!("no answer from {host} within the forward timeout (--forward-timeout)"))
+    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("TLS") {
+        ("tls", format!("TLS error talking to {host}: {chain} (for a self-signed local certificate pass --insecure)"))
+    } else if chain.contains("Connection refused") || chain.contains("connection refused") {
+        ("connect", format!("connection refused: is your app running on {host}?"))
+    } else if e.is_connect() {
+        ("connect", format!("cannot connect to {host}: {chain}"))
+    } else if chain.contains("reset") || chain.contains("closed") || chain.contains("incomplete") {
+        ("reset", format!("{host} closed the connection without a complete answer"))
+    } else {
+        ("other", chain)
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut words = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        words += ": ";
+        words += &s.to_string();
+        source = s.source();
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_parse_globs_and_urls() {
+        assert_eq!(Route::parse("http://localhost:3000/h").unwrap(), Route { glob: None, url: "http://localhost:3000/h".into() });
+        let r = Route::parse("conversation.*=http://localhost:3000/conv").unwrap();
+        assert_eq!(r.glob.as_deref(), Some("conversation.*"));
+        assert_eq!(Route::parse("http://x/?a=b").unwrap().glob, None);
+        assert!(Route::parse("localhost:3000").is_err());
+        assert!(Route::parse("ftp://x").is_err());
+    }
+
+    #[test]
+    fn first_matching_route_wins() {
+        let routes = vec![Route::parse("ticket.*=http://a/").unwrap(), Route::parse("http://b/").unwrap()];
+        assert_eq!(route(&routes, Some("ticket.created")).unwrap().url, "http://a/");
+        assert_eq!(route(&routes, Some("ping")).unwrap().url, "http://b/");
+        assert_eq!(route(&routes, None).unwrap().url, "http://b/");
+        let only = vec![Route::parse("conversation.*=http://a/").unwrap()];
+        assert!(route(&only, Some("contact.user.created")).is_none());
+        assert!(route(&only, None).is_none());
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("conversation.*", "conversation.admin.replied"));
+        assert!(glob_match("*.created", "ticket.created"));
+        assert!(glob_match("ticket.?losed", "ticket.closed"));
+        assert!(!glob_match("ticket.*", "conversation.read"));
+    }
+
+    #[test]
+    fn target_urls_join_path_and_query() {
+        assert_eq!(target_url("http://localhost:3000/webhooks/intercom", "/", "/"), "http://localhost:3000/webhooks/intercom");
+        assert_eq!(target_url("http://localhost:3000", "/", "/"), "http://localhost:3000/");
+        assert_eq!(target_url("http://localhost:3000/wh", "/hooks", "/hooks/intercom?x=1"), "http://localhost:3000/wh/intercom?x=1");
+        assert_eq!(target_url("http://localhost:3000/wh?k=v", "/", "/a?x=1"), "http://localhost:3000/wh/a?k=v&x=1");
+        assert_eq!(target_url("http://localhost:3000/wh/", "/", "/"), "http://localhost:3000/wh/");
+    }
+
+    #[test]
+    fn classification() {
+        let a = |status| Answer { started_at: 0, target: String::new(), latency: Duration::ZERO, status, reason: String::new(), headers: vec![], body: bytes::Bytes::new(), error_kind: None, error: None };
+        assert_eq!(a(Some(204)).class(), Class::Delivered);
+        assert_eq!(a(Some(500)).class(), Class::Retryable);
+        assert_eq!(a(Some(429)).class(), Class::Retryable);
+        assert_eq!(a(Some(408)).class(), Class::Retryable);
+        assert_eq!(a(Some(404)).class(), Class::Permanent);
+        assert_eq!(a(Some(302)).class(), Class::Permanent);
+        assert_eq!(a(None).class(), Class::Retryable);
+    }
+}

@@ -1,0 +1,315 @@
+//! The delivery queue behind `listen --forward-to`. The store is the queue: a capture's
+//! delivery row is written with the capture, this task reads pending rows in arrival order,
+//! delivers them (one at a time unless `--concurrency`), retries with backoff, and records
+//! every attempt. Nothing lives only in memory, so a crash or restart loses nothing.
+
+use super::{route, send, target_url, Answer, Class, Route, Via};
+use crate::intercom::signature::Verdict;
+use crate::render::{Delivery, Event, Output};
+use crate::store::delivery::{self, Attempt, Pending, Plan};
+use crate::store::model::Capture;
+use crate::store::{self, StoreError};
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{watch, Notify, Semaphore};
+
+/// Intercom's response deadline: a slower answer would have been retried.
+const INTERCOM_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long deliveries under way get to finish when hookcli stops.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// How forwarding behaves.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where captures go, first match wins.
+    pub routes: Vec<Route>,
+    /// The listen prefix, stripped from request paths before joining them to a route.
+    pub prefix: String,
+    /// Deliveries under way at once; 1 keeps arrival order.
+    pub concurrency: usize,
+    /// Attempts per capture before it is marked failed.
+    pub max_attempts: u32,
+    /// First retry delay; it doubles up to 30 times this.
+    pub retry_base: Duration,
+    /// How much of the app's answer to relay in passthrough mode.
+    pub max_relay: usize,
+}
+
+/// The forwarder: routes, the HTTP client, and its own store connection.
+pub struct Forwarder {
+    settings: Settings,
+    client: reqwest::Client,
+    db: Arc<Mutex<Connection>>,
+    output: Output,
+    wake: Notify,
+}
+
+impl Forwarder {
+    /// Open a store connection for delivery records and build the forwarder.
+    pub fn open(dir: &Path, settings: Settings, client: reqwest::Client, output: Output) -> Result<Forwarder, StoreError> {
+        let conn = store::open_write(dir)?;
+        // Attempt records may be lost in a power cut without harm: the capture and its
+        // pending delivery are already durable, so the worst case is delivering twice.
+        conn.execute_batch("PRAGMA synchronous=NORMAL")
+            .map_err(|e| StoreError::from_sqlite(&dir.join(store::DB_FILE), e))?;
+        if let Some(first) = settings.routes.iter().find(|r| r.glob.is_none()).or(settings.routes.first()) {
+            let _ = delivery::set_meta(&conn, "last_forward_to", &first.url);
+        }
+        Ok(Forwarder { settings, client, db: Arc::new(Mutex::new(conn)), output, wake: Notify::new() })
+    }
+
+    /// The delivery plan for a new capture with this topic.
+    pub fn plan(&self, topic: Option<&str>) -> Plan {
+        match route(&self.settings.routes, topic) {
+            Some(_) => Plan::Pending,
+            None => Plan::Skipped(no_route(topic)),
+        }
+    }
+
+    /// Show that a capture will not be delivered, and why.
+    pub fn announce_skip(&self, c: &Capture, note: &str) {
+        self.output.emit(Event::Delivery(Box::new(Delivery {
+            capture_id: c.id.clone(),
+            kind: "forward",
+            attempt: 0,
+            max_attempts: self.settings.max_attempts,
+            target: String::new(),
+            status: None,
+            reason: String::new(),
+            latency_ms: 0,
+            outcome: "skipped",
+            error_kind: None,
+            error: None,
+            next_attempt_at: None,
+            note: Some(note.to_string()),
+            response_preview: Vec::new(),
+            hints: Vec::new(),
+        })));
+    }
+
+    /// Tell the queue a new pending capture is in the store.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> rusqlite::Result<T> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || f(&db.lock().unwrap_or_else(|e| e.into_inner())))
+            .await
+            .unwrap_or_else(|e| Err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
+    }
+
+    /// Pending deliveries left from an earlier run.
+    pub async fn pending(&self) -> rusqlite::Result<i64> {
+        self.db(delivery::count_pending).await
+    }
+
+    /// Mark every pending delivery skipped (`--skip-pending`).
+    pub async fn skip_pending(&self) -> rusqlite::Result<usize> {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.db(move |c| delivery::skip_pending(c, "skipped with --skip-pending", now)).await
+    }
+
+    /// Deliver pending captures until `stop` turns true.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut last = 0i64;
+        'outer: while !*stop.borrow() {
+            while tasks.try_join_next().is_some() {}
+            let batch = match self.db(move |c| delivery::pending_after(c, last, 64)).await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    eprintln!("hookcli: error: cannot read the delivery queue: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if batch.is_empty() {
+                tokio::select! {
+                    () = self.wake.notified() => {}
+                    _ = stop.changed() => {}
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+                continue;
+            }
+            for pending in batch {
+                // In ordered mode this waits until the previous capture is delivered or failed.
+                let permit = tokio::select! {
+                    permit = slots.clone().acquire_owned() => permit.expect("never closed"),
+                    _ = stop.changed() => break 'outer,
+                };
+                last = pending.capture.seq;
+                let me = self.clone();
+                let stop = stop.clone();
+                tasks.spawn(async move {
+                    me.deliver(pending, stop).await;
+                    drop(permit);
+                });
+            }
+        }
+        let _ = tokio::time::timeout(STOP_GRACE, async { while tasks.join_next().await.is_some() {} }).await;
+    }
+
+    /// Deliver one capture, retrying retryable failures until it is delivered or failed.
+    async fn deliver(&self, p: Pending, mut stop: watch::Receiver<bool>) {
+        let mut attempt = p.attempts;
+        let mut due = p.next_attempt_at;
+        loop {
+            if let Some(due) = due {
+                let wait = due - chrono::Utc::now().timestamp_millis();
+                if wait > 0 {
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+                        // Stopping leaves it pending with its due time; the next run resumes.
+                        _ = stop.changed() => return,
+                    }
+                }
+            }
+            attempt += 1;
+            let Some(answer) = self.attempt(&p.capture, attempt, "forward").await else { return };
+            let (state, next, note) = match answer.class() {
+                Class::Delivered => ("delivered", None, None),
+                Class::Retryable if attempt < self.settings.max_attempts => {
+                    let next = chrono::Utc::now().timestamp_millis() + backoff(self.settings.retry_base, attempt).as_millis() as i64;
+                    ("pending", Some(next), None)
+                }
+                Class::Retryable => ("failed", None, Some(format!("gave up after {attempt} attempts"))),
+                Class::Permanent => ("failed", None, Some(permanent_note(&answer))),
+            };
+            self.finish(&p.capture, attempt, "forward", &answer, state, next, note).await;
+            if state != "pending" {
+                return;
+            }
+            due = next;
+        }
+    }
+
+    /// One synchronous attempt for `--passthrough`; `None` when no route matches.
+    pub async fn passthrough(&self, capture: &Capture) -> Option<Answer> {
+        let answer = self.attempt(capture, 1, "passthrough").await?;
+        let state = if answer.class() == Class::Delivered { "delivered" } else { "failed" };
+        let note = (state == "failed").then(|| permanent_note(&answer));
+        self.finish(capture, 1, "passthrough", &answer, state, None, note).await;
+        Some(answer)
+    }
+
+    /// Route and send; records `skipped` and returns `None` when no route matches.
+    async fn attempt(&self, c: &Capture, attempt: u32, kind: &'static str) -> Option<Answer> {
+        let topic = c.request.notification.as_ref().and_then(|n| n.topic.clone());
+        let Some(route) = route(&self.settings.routes, topic.as_deref()) else {
+            let (seq, note) = (c.seq, no_route(topic.as_deref()));
+            let now = chrono::Utc::now().timestamp_millis();
+            let _ = self
+                .db(move |conn| {
+                    conn.execute(
+                        "UPDATE deliveries SET state = 'skipped', note = ?1, updated_at = ?2 WHERE capture_seq = ?3",
+                        rusqlite::params![note, now, seq],
+                    )
+                })
+                .await;
+            return None;
+        };
+        let target = target_url(&route.url, &self.settings.prefix, &c.request.target);
+        let keep = if kind == "passthrough" { self.settings.max_relay } else { super::MAX_KEPT_BODY };
+        Some(send(&self.client, c, &target, Via { capture_id: &c.id, attempt }, keep).await)
+    }
+
+    #[allow(clippy::too_many_arguments)] // one record: the attempt and the state it leads to
+    async fn finish(
+        &self,
+        c: &Capture,
+        attempt: u32,
+        kind: &'static str,
+        answer: &Answer,
+        state: &'static str,
+        next: Option<i64>,
+        note: Option<String>,
+    ) {
+        let record = Attempt {
+            attempt,
+            kind: kind.to_string(),
+            started_at: answer.started_at,
+            target: answer.target.clone(),
+            status: answer.status,
+            latency_ms: answer.latency.as_millis() as i64,
+            error_kind: answer.error_kind.map(str::to_string).or_else(|| answer.location().map(|_| "redirect".to_string())),
+            error: answer.error.clone().or_else(|| answer.location().map(|l| format!("redirect to {l} not followed"))),
+            response_headers: answer.headers.clone(),
+            response_body: answer.body[..answer.body.len().min(super::MAX_KEPT_BODY)].to_vec(),
+        };
+        let seq = c.seq;
+        let saved_note = note.clone();
+        if let Err(e) = self.db(move |conn| delivery::record(conn, seq, &record, state, next, saved_note.as_deref())).await {
+            eprintln!("hookcli: error: cannot record a delivery attempt: {e}");
+        }
+        let mut hints = Vec::new();
+        if matches!(answer.status, Some(401 | 403)) && c.request.verdict == Verdict::Valid {
+            hints.push("hookcli verified this signature as valid on arrival, so your app is probably verifying a re-parsed body or using the wrong secret".to_string());
+        }
+        if kind == "passthrough" && answer.latency > INTERCOM_TIMEOUT {
+            hints.push(format!(
+                "your app took {:.1} s: Intercom waits 5 s, so it would have timed out and retried this notification",
+                answer.latency.as_secs_f64()
+            ));
+        }
+        if let Some(location) = answer.location() {
+            hints.push(format!("redirect to {location} not followed: point --forward-to at the final URL"));
+        }
+        self.output.emit(Event::Delivery(Box::new(Delivery {
+            capture_id: c.id.clone(),
+            kind,
+            attempt,
+            max_attempts: if kind == "forward" { self.settings.max_attempts } else { 1 },
+            target: answer.target.clone(),
+            status: answer.status,
+            reason: answer.reason.clone(),
+            latency_ms: answer.latency.as_millis() as u64,
+            outcome: if state == "pending" { "retrying" } else { state },
+            error_kind: answer.error_kind,
+            error: answer.error.clone(),
+            next_attempt_at: next,
+            note,
+            response_preview: answer.body[..answer.body.len().min(2048)].to_vec(),
+            hints,
+        })));
+    }
+}
+
+fn no_route(topic: Option<&str>) -> String {
+    match topic {
+        Some(t) => format!("no --forward-to route matches topic {t}"),
+        None => "no --forward-to route matches a request that is not an Intercom notification".into(),
+    }
+}
+
+fn permanent_note(answer: &Answer) -> String {
+    match (answer.status, answer.location()) {
+        (Some(s), Some(l)) => format!("the app answered {s}, a redirect to {l}, which hookcli does not follow"),
+        (Some(s), None) => format!("the app answered {s} {}", answer.reason),
+        (None, _) => answer.error.clone().unwrap_or_default(),
+    }
+}
+
+/// About 1 s doubling up to 30 s (scaled by `base`).
+pub fn backoff(base: Duration, attempt: u32) -> Duration {
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(1)).min(30);
+    base * factor
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_thirty_times_the_base() {
+        let s = Duration::from_secs(1);
+        let waits: Vec<u64> = (1..=7).map(|a| backoff(s, a).as_secs()).collect();
+        assert_eq!(waits, vec![1, 2, 4, 8, 16, 30, 30]);
+    }
+}

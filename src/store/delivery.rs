@@ -1,0 +1,185 @@
+//! Delivery state and attempts for forwarding (`listen --forward-to`), replay and passthrough.
+
+use super::model::Capture;
+use super::query::{row_to_capture, COLUMNS};
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// What to do with a new capture when forwarding is on; written with the capture itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Deliver it.
+    Pending,
+    /// Do not deliver it, for this reason.
+    Skipped(String),
+}
+
+/// A capture waiting for delivery.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The capture.
+    pub capture: Capture,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due, Unix ms (`None`: now).
+    pub next_attempt_at: Option<i64>,
+}
+
+/// One attempt, as recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Attempt {
+    /// Attempt number for this capture, from 1.
+    pub attempt: u32,
+    /// `forward`, `passthrough` or `replay`.
+    pub kind: String,
+    /// Start, Unix ms.
+    pub started_at: i64,
+    /// Full target URL.
+    pub target: String,
+    /// The app's status, if it answered.
+    pub status: Option<u16>,
+    /// Milliseconds until the answer or the failure.
+    pub latency_ms: i64,
+    /// Failure kind without a status: connect, timeout, reset, tls, redirect, other.
+    pub error_kind: Option<String>,
+    /// The failure in words.
+    pub error: Option<String>,
+    /// The app's response headers.
+    pub response_headers: Vec<(String, Vec<u8>)>,
+    /// The first 64 KiB of the app's response body.
+    pub response_body: Vec<u8>,
+}
+
+/// Write the delivery row for a capture being inserted (same transaction).
+pub(crate) fn insert_plan(conn: &Connection, seq: i64, plan: &Plan, now: i64) -> rusqlite::Result<()> {
+    let (state, note) = match plan {
+        Plan::Pending => ("pending", None),
+        Plan::Skipped(why) => ("skipped", Some(why.as_str())),
+    };
+    conn.prepare_cached(
+        "INSERT INTO deliveries (capture_seq, state, note, updated_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![seq, state, note, now])
+    .map(drop)
+}
+
+/// Pending deliveries after arrival number `after`, in arrival order.
+pub fn pending_after(conn: &Connection, after: i64, limit: usize) -> rusqlite::Result<Vec<Pending>> {
+    let sql = format!(
+        "SELECT {COLUMNS}, d.attempts, d.next_attempt_at FROM deliveries d JOIN captures ON seq = d.capture_seq \
+         WHERE d.state = 'pending' AND d.capture_seq > ?1 ORDER BY d.capture_seq LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![after, limit as i64], |row| {
+        let n = COLUMN_COUNT;
+        Ok(Pending { capture: row_to_capture(row)?, attempts: row.get(n)?, next_attempt_at: row.get(n + 1)? })
+    })?;
+    rows.collect()
+}
+
+const COLUMN_COUNT: usize = super::query::COLUMN_COUNT;
+
+/// How many deliveries are pending.
+pub fn count_pending(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COUNT(*) FROM deliveries WHERE state = 'pending'", [], |r| r.get(0))
+}
+
+/// Mark every pending delivery skipped (`--skip-pending`); returns how many.
+pub fn skip_pending(conn: &Connection, note: &str, now: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE deliveries SET state = 'skipped', note = ?1, updated_at = ?2 WHERE state = 'pending'",
+        params![note, now],
+    )
+}
+
+/// Record an attempt and the delivery's new state in one transaction.
+pub fn record(
+    conn: &Connection,
+    seq: i64,
+    a: &Attempt,
+    state: &str,
+    next_attempt_at: Option<i64>,
+    note: Option<&str>,
+) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    let headers: Vec<serde_json::Value> = a
+        .response_headers
+        .iter()
+        .map(|(n, v)| serde_json::json!([n, String::from_utf8_lossy(v)]))
+        .collect();
+    tx.prepare_cached(
+        "INSERT INTO attempts (capture_seq, attempt, kind, started_at, target, status, latency_ms, \
+         error_kind, error, response_headers, response_body) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        seq,
+        a.attempt,
+        a.kind,
+        a.started_at,
+        a.target,
+        a.status,
+        a.latency_ms,
+        a.error_kind,
+        a.error,
+        serde_json::Value::Array(headers).to_string(),
+        a.response_body,
+    ])?;
+    // Replays of captures that were never queued get a delivery row on their first attempt.
+    tx.prepare_cached(
+        "INSERT INTO deliveries (capture_seq, state, attempts, next_attempt_at, note, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (capture_seq) DO UPDATE SET state = ?2, attempts = MAX(attempts, ?3), \
+         next_attempt_at = ?4, note = ?5, updated_at = ?6",
+    )?
+    .execute(params![seq, state, a.attempt, next_attempt_at, note, a.started_at + a.latency_ms])?;
+    tx.commit()
+}
+
+/// Every attempt recorded for a capture, oldest first.
+pub fn attempts(conn: &Connection, seq: i64) -> rusqlite::Result<Vec<Attempt>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT attempt, kind, started_at, target, status, latency_ms, error_kind, error, \
+         response_headers, response_body FROM attempts WHERE capture_seq = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([seq], |r| {
+        let headers: String = r.get(8)?;
+        let headers = serde_json::from_str::<Vec<(String, String)>>(&headers)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(n, v)| (n, v.into_bytes()))
+            .collect();
+        Ok(Attempt {
+            attempt: r.get(0)?,
+            kind: r.get(1)?,
+            started_at: r.get(2)?,
+            target: r.get(3)?,
+            status: r.get(4)?,
+            latency_ms: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+            error_kind: r.get(6)?,
+            error: r.get(7)?,
+            response_headers: headers,
+            response_body: r.get::<_, Option<Vec<u8>>>(9)?.unwrap_or_default(),
+        })
+    })?;
+    rows.collect()
+}
+
+/// The delivery state of a capture and its note, if it has one.
+pub fn state(conn: &Connection, seq: i64) -> rusqlite::Result<Option<(String, Option<String>)>> {
+    conn.query_row("SELECT state, note FROM deliveries WHERE capture_seq = ?1", [seq], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+}
+
+/// Remember a value across runs (e.g. the last forward target, for `replay`).
+pub fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+        [key, value],
+    )
+    .map(drop)
+}
+
+/// A remembered value.
+pub fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+}

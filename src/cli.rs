@@ -164,7 +164,12 @@ pub struct ListenArgs {
     pub lines: usize,
 
     /// Forward each capture to your app: URL, or GLOB=URL to route by topic (repeatable; first match wins)
-    #[arg(long, value_name = "[GLOB=]URL", env = "HOOKCLI_FORWARD_TO", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "[GLOB=]URL",
+        env = "HOOKCLI_FORWARD_TO",
+        value_delimiter = ','
+    )]
     pub forward_to: Vec<String>,
 
     /// Wait for the app and give the sender its answer, like a reverse proxy (default: acknowledge first, then deliver)
@@ -180,7 +185,12 @@ pub struct ListenArgs {
     pub max_attempts: u32,
 
     /// Seconds to wait for the app per attempt; 0 waits for ever (for breakpoints)
-    #[arg(long, default_value_t = 30, value_name = "SECS", requires = "forward_to")]
+    #[arg(
+        long,
+        default_value_t = 30,
+        value_name = "SECS",
+        requires = "forward_to"
+    )]
     pub forward_timeout: u64,
 
     /// Mark captures left undelivered by an earlier run as skipped instead of delivering them

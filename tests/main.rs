@@ -4,5 +4,6 @@
 
 mod cli;
 mod common;
+mod forward;
 mod inspect;
 mod listen;

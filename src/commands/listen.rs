@@ -3,8 +3,8 @@
 
 use crate::cli::{Cli, ListenArgs};
 use crate::error::Error;
-use crate::render::{self, style::Style, Detail, Event, Listening, Mode, Summary};
 use crate::forward::{self, queue, Route};
+use crate::render::{self, style::Style, Detail, Event, Listening, Mode, Summary};
 use crate::server::{self, Context, Forwarding, Settings, Stats};
 use crate::{config, shutdown, store::Writer};
 use std::net::{IpAddr, SocketAddr};
@@ -19,7 +19,12 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
     }
     let prefix = normalise_prefix(&args.path);
     let routes = (!args.forward_to.is_empty())
-        .then(|| args.forward_to.iter().map(|r| Route::parse(r)).collect::<Result<Vec<_>, _>>())
+        .then(|| {
+            args.forward_to
+                .iter()
+                .map(|r| Route::parse(r))
+                .collect::<Result<Vec<_>, _>>()
+        })
         .transpose()
         .unwrap_or_else(|e| clap_usage(&format!("--forward-to {e}")));
     let dir = config::store_dir(cli.store.as_deref())?;
@@ -61,18 +66,28 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         passthrough: args.passthrough,
     }));
     let forwarder = match routes {
-        Some(routes) => Some(Arc::new(start_forwarder(&runtime, &dir, args, routes, &prefix, &output)?)),
+        Some(routes) => Some(Arc::new(start_forwarder(
+            &runtime, &dir, args, routes, &prefix, &output,
+        )?)),
         None => None,
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let queue = forwarder.clone().map(|f| runtime.spawn(f.run(stopped)));
     let stats = Arc::new(Stats::default());
     let context = Context {
-        settings: Settings { prefix, secret, reject_invalid: args.reject_invalid, max_body: args.max_body },
+        settings: Settings {
+            prefix,
+            secret,
+            reject_invalid: args.reject_invalid,
+            max_body: args.max_body,
+        },
         store: writer.clone(),
         output: output.clone(),
         stats: stats.clone(),
-        forwarding: forwarder.clone().map(|forwarder| Forwarding { forwarder, passthrough: args.passthrough }),
+        forwarding: forwarder.clone().map(|forwarder| Forwarding {
+            forwarder,
+            passthrough: args.passthrough,
+        }),
     };
     runtime.block_on(server::serve(listener, context, shutdown::signal()));
     // Requests are drained; stop the queue (pending deliveries stay in the store).
@@ -109,7 +124,10 @@ fn start_forwarder(
     output: &render::Output,
 ) -> Result<queue::Forwarder, Error> {
     let timeout = (args.forward_timeout > 0).then(|| Duration::from_secs(args.forward_timeout));
-    let client = forward::client(forward::ClientOptions { timeout, insecure: args.insecure });
+    let client = forward::client(forward::ClientOptions {
+        timeout,
+        insecure: args.insecure,
+    });
     let settings = queue::Settings {
         routes,
         prefix: prefix.to_string(),
@@ -119,8 +137,15 @@ fn start_forwarder(
         max_relay: usize::try_from(args.max_body).unwrap_or(usize::MAX),
     };
     let forwarder = queue::Forwarder::open(dir, settings, client, output.clone())?;
-    let db_err = |e| Error::from(crate::store::StoreError::from_sqlite(&dir.join(crate::store::DB_FILE), e));
-    let earlier = runtime.block_on(forwarder.pending()).map_err(db_err)?;
+    let db_err = |e| {
+        Error::from(crate::store::StoreError::from_sqlite(
+            &dir.join(crate::store::DB_FILE),
+            e,
+        ))
+    };
+    let earlier = runtime
+        .block_on(forwarder.resume_pending())
+        .map_err(db_err)?;
     if earlier > 0 && args.skip_pending {
         let skipped = runtime.block_on(forwarder.skip_pending()).map_err(db_err)?;
         output.emit_blocking(Event::Notice(format!(

@@ -6,9 +6,9 @@ use crate::error::Error;
 use crate::formats::document;
 use crate::intercom::{outbound_region, signature::Verdict};
 use crate::render::{body, escape, json::rfc3339, local_time, size, style::Style};
-use crate::store::model::{Capture, Source};
 use crate::store::delivery::{self, Attempt};
 use crate::store::model::bytes_json;
+use crate::store::model::{Capture, Source};
 use crate::store::query::{self, Order};
 use std::io::Write;
 
@@ -193,7 +193,9 @@ fn attempt_json(a: &Attempt) -> serde_json::Value {
 
 /// The delivery state and every attempt, with the app's answers.
 fn deliveries(state: Option<(String, Option<String>)>, attempts: &[Attempt], s: Style) -> String {
-    let Some((state, note)) = state else { return String::new() };
+    let Some((state, note)) = state else {
+        return String::new();
+    };
     let mut out = format!("\n{} {}", s.bold("delivery"), state);
     if let Some(note) = note {
         out += &format!(" {}", s.dim(&format!("({})", escape::line(&note))));

@@ -48,7 +48,10 @@ impl Route {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(format!("'{url}' must start with http:// or https://"));
         }
-        Ok(Route { glob, url: url.to_string() })
+        Ok(Route {
+            glob,
+            url: url.to_string(),
+        })
     }
 
     fn matches(&self, topic: Option<&str>) -> bool {
@@ -84,9 +87,17 @@ pub fn glob_match(glob: &str, text: &str) -> bool {
 /// The URL a capture goes to: the route's path, plus what followed the listen prefix in
 /// the request's path, plus the request's query.
 pub fn target_url(base: &str, prefix: &str, request_target: &str) -> String {
-    let (path, query) = request_target.split_once('?').map_or((request_target, None), |(p, q)| (p, Some(q)));
-    let rest = if prefix == "/" { path } else { path.strip_prefix(prefix).unwrap_or(path) };
-    let (base, base_query) = base.split_once('?').map_or((base, None), |(b, q)| (b, Some(q)));
+    let (path, query) = request_target
+        .split_once('?')
+        .map_or((request_target, None), |(p, q)| (p, Some(q)));
+    let rest = if prefix == "/" {
+        path
+    } else {
+        path.strip_prefix(prefix).unwrap_or(path)
+    };
+    let (base, base_query) = base
+        .split_once('?')
+        .map_or((base, None), |(b, q)| (b, Some(q)));
     let mut url = base.trim_end_matches('/').to_string();
     if !rest.is_empty() && rest != "/" {
         url += if rest.starts_with('/') { "" } else { "/" };
@@ -94,7 +105,11 @@ pub fn target_url(base: &str, prefix: &str, request_target: &str) -> String {
     } else if base.ends_with('/') || url.split("://").nth(1).is_some_and(|h| !h.contains('/')) {
         url.push('/');
     }
-    let queries: Vec<&str> = [base_query, query].into_iter().flatten().filter(|q| !q.is_empty()).collect();
+    let queries: Vec<&str> = [base_query, query]
+        .into_iter()
+        .flatten()
+        .filter(|q| !q.is_empty())
+        .collect();
     if !queries.is_empty() {
         url += "?";
         url += &queries.join("&");
@@ -121,7 +136,9 @@ pub fn client(opts: ClientOptions) -> reqwest::Client {
     if let Some(t) = opts.timeout {
         builder = builder.timeout(t);
     }
-    builder.build().expect("the HTTP client has a valid static configuration")
+    builder
+        .build()
+        .expect("the HTTP client has a valid static configuration")
 }
 
 /// What the app answered, or why it did not.
@@ -193,7 +210,13 @@ pub struct Via<'a> {
 /// Send a capture to `target`: same method and body bytes, headers in order with repeats
 /// (minus hop-by-hop), plus X-Forwarded-* and X-Hookcli-* for correlation.
 /// At most `keep` bytes of the answer's body are read.
-pub async fn send(client: &reqwest::Client, capture: &Capture, target: &str, via: Via<'_>, keep: usize) -> Answer {
+pub async fn send(
+    client: &reqwest::Client,
+    capture: &Capture,
+    target: &str,
+    via: Via<'_>,
+    keep: usize,
+) -> Answer {
     let r = &capture.request;
     let started_at = chrono::Utc::now().timestamp_millis();
     let start = Instant::now();
@@ -233,7 +256,11 @@ pub async fn send(client: &reqwest::Client, capture: &Capture, target: &str, via
             headers.append(n, v);
         }
     }
-    let peer_ip = r.remote_addr.parse::<std::net::SocketAddr>().map(|a| a.ip().to_string()).unwrap_or_else(|_| r.remote_addr.clone());
+    let peer_ip = r
+        .remote_addr
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|_| r.remote_addr.clone());
     let xff = match forwarded_for {
         Some(prev) => format!("{}, {peer_ip}", String::from_utf8_lossy(&prev)),
         None => peer_ip,
@@ -248,14 +275,23 @@ pub async fn send(client: &reqwest::Client, capture: &Capture, target: &str, via
         add("x-forwarded-proto", b"http");
     }
     if let Some(host) = &original_host {
-        if !r.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(b"x-forwarded-host")) {
+        if !r
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(b"x-forwarded-host"))
+        {
             add("x-forwarded-host", host);
         }
     }
     add("x-hookcli-capture-id", via.capture_id.as_bytes());
     add("x-hookcli-attempt", via.attempt.to_string().as_bytes());
 
-    let result = client.request(method, target).headers(headers).body(r.body.clone()).send().await;
+    let result = client
+        .request(method, target)
+        .headers(headers)
+        .body(r.body.clone())
+        .send()
+        .await;
     let response = match result {
         Ok(resp) => resp,
         Err(e) => {
@@ -299,19 +335,34 @@ async fn read_capped(mut response: reqwest::Response, keep: usize) -> bytes::Byt
 fn describe(e: &reqwest::Error, target: &str) -> (&'static str, String) {
     let host = reqwest::Url::parse(target)
         .ok()
-        .map(|u| format!("{}:{}", u.host_str().unwrap_or("?"), u.port_or_known_default().unwrap_or(0)))
+        .map(|u| {
+            format!(
+                "{}:{}",
+                u.host_str().unwrap_or("?"),
+                u.port_or_known_default().unwrap_or(0)
+            )
+        })
         .unwrap_or_else(|| target.to_string());
     let chain = error_chain(e);
     if e.is_timeout() {
-        ("timeout", format!("no answer from {host} within the forward timeout (--forward-timeout)"))
+        (
+            "timeout",
+            format!("no answer from {host} within the forward timeout (--forward-timeout)"),
+        )
     } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("TLS") {
         ("tls", format!("TLS error talking to {host}: {chain} (for a self-signed local certificate pass --insecure)"))
     } else if chain.contains("Connection refused") || chain.contains("connection refused") {
-        ("connect", format!("connection refused: is your app running on {host}?"))
+        (
+            "connect",
+            format!("connection refused: is your app running on {host}?"),
+        )
     } else if e.is_connect() {
         ("connect", format!("cannot connect to {host}: {chain}"))
     } else if chain.contains("reset") || chain.contains("closed") || chain.contains("incomplete") {
-        ("reset", format!("{host} closed the connection without a complete answer"))
+        (
+            "reset",
+            format!("{host} closed the connection without a complete answer"),
+        )
     } else {
         ("other", chain)
     }
@@ -334,7 +385,13 @@ mod tests {
 
     #[test]
     fn routes_parse_globs_and_urls() {
-        assert_eq!(Route::parse("http://localhost:3000/h").unwrap(), Route { glob: None, url: "http://localhost:3000/h".into() });
+        assert_eq!(
+            Route::parse("http://localhost:3000/h").unwrap(),
+            Route {
+                glob: None,
+                url: "http://localhost:3000/h".into()
+            }
+        );
         let r = Route::parse("conversation.*=http://localhost:3000/conv").unwrap();
         assert_eq!(r.glob.as_deref(), Some("conversation.*"));
         assert_eq!(Route::parse("http://x/?a=b").unwrap().glob, None);
@@ -344,8 +401,14 @@ mod tests {
 
     #[test]
     fn first_matching_route_wins() {
-        let routes = vec![Route::parse("ticket.*=http://a/").unwrap(), Route::parse("http://b/").unwrap()];
-        assert_eq!(route(&routes, Some("ticket.created")).unwrap().url, "http://a/");
+        let routes = vec![
+            Route::parse("ticket.*=http://a/").unwrap(),
+            Route::parse("http://b/").unwrap(),
+        ];
+        assert_eq!(
+            route(&routes, Some("ticket.created")).unwrap().url,
+            "http://a/"
+        );
         assert_eq!(route(&routes, Some("ping")).unwrap().url, "http://b/");
         assert_eq!(route(&routes, None).unwrap().url, "http://b/");
         let only = vec![Route::parse("conversation.*=http://a/").unwrap()];
@@ -363,16 +426,41 @@ mod tests {
 
     #[test]
     fn target_urls_join_path_and_query() {
-        assert_eq!(target_url("http://localhost:3000/webhooks/intercom", "/", "/"), "http://localhost:3000/webhooks/intercom");
-        assert_eq!(target_url("http://localhost:3000", "/", "/"), "http://localhost:3000/");
-        assert_eq!(target_url("http://localhost:3000/wh", "/hooks", "/hooks/intercom?x=1"), "http://localhost:3000/wh/intercom?x=1");
-        assert_eq!(target_url("http://localhost:3000/wh?k=v", "/", "/a?x=1"), "http://localhost:3000/wh/a?k=v&x=1");
-        assert_eq!(target_url("http://localhost:3000/wh/", "/", "/"), "http://localhost:3000/wh/");
+        assert_eq!(
+            target_url("http://localhost:3000/webhooks/intercom", "/", "/"),
+            "http://localhost:3000/webhooks/intercom"
+        );
+        assert_eq!(
+            target_url("http://localhost:3000", "/", "/"),
+            "http://localhost:3000/"
+        );
+        assert_eq!(
+            target_url("http://localhost:3000/wh", "/hooks", "/hooks/intercom?x=1"),
+            "http://localhost:3000/wh/intercom?x=1"
+        );
+        assert_eq!(
+            target_url("http://localhost:3000/wh?k=v", "/", "/a?x=1"),
+            "http://localhost:3000/wh/a?k=v&x=1"
+        );
+        assert_eq!(
+            target_url("http://localhost:3000/wh/", "/", "/"),
+            "http://localhost:3000/wh/"
+        );
     }
 
     #[test]
     fn classification() {
-        let a = |status| Answer { started_at: 0, target: String::new(), latency: Duration::ZERO, status, reason: String::new(), headers: vec![], body: bytes::Bytes::new(), error_kind: None, error: None };
+        let a = |status| Answer {
+            started_at: 0,
+            target: String::new(),
+            latency: Duration::ZERO,
+            status,
+            reason: String::new(),
+            headers: vec![],
+            body: bytes::Bytes::new(),
+            error_kind: None,
+            error: None,
+        };
         assert_eq!(a(Some(204)).class(), Class::Delivered);
         assert_eq!(a(Some(500)).class(), Class::Retryable);
         assert_eq!(a(Some(429)).class(), Class::Retryable);

@@ -48,16 +48,32 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// Open a store connection for delivery records and build the forwarder.
-    pub fn open(dir: &Path, settings: Settings, client: reqwest::Client, output: Output) -> Result<Forwarder, StoreError> {
+    pub fn open(
+        dir: &Path,
+        settings: Settings,
+        client: reqwest::Client,
+        output: Output,
+    ) -> Result<Forwarder, StoreError> {
         let conn = store::open_write(dir)?;
         // Attempt records may be lost in a power cut without harm: the capture and its
         // pending delivery are already durable, so the worst case is delivering twice.
         conn.execute_batch("PRAGMA synchronous=NORMAL")
             .map_err(|e| StoreError::from_sqlite(&dir.join(store::DB_FILE), e))?;
-        if let Some(first) = settings.routes.iter().find(|r| r.glob.is_none()).or(settings.routes.first()) {
+        if let Some(first) = settings
+            .routes
+            .iter()
+            .find(|r| r.glob.is_none())
+            .or(settings.routes.first())
+        {
             let _ = delivery::set_meta(&conn, "last_forward_to", &first.url);
         }
-        Ok(Forwarder { settings, client, db: Arc::new(Mutex::new(conn)), output, wake: Notify::new() })
+        Ok(Forwarder {
+            settings,
+            client,
+            db: Arc::new(Mutex::new(conn)),
+            output,
+            wake: Notify::new(),
+        })
     }
 
     /// The delivery plan for a new capture with this topic.
@@ -104,15 +120,24 @@ impl Forwarder {
             .unwrap_or_else(|e| Err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
     }
 
-    /// Pending deliveries left from an earlier run.
-    pub async fn pending(&self) -> rusqlite::Result<i64> {
-        self.db(delivery::count_pending).await
+    /// Pending deliveries left from an earlier run, made due now: a restart means "try
+    /// again", not "wait out the old backoff".
+    pub async fn resume_pending(&self) -> rusqlite::Result<i64> {
+        self.db(|c| {
+            c.execute(
+                "UPDATE deliveries SET next_attempt_at = NULL WHERE state = 'pending'",
+                [],
+            )?;
+            delivery::count_pending(c)
+        })
+        .await
     }
 
     /// Mark every pending delivery skipped (`--skip-pending`).
     pub async fn skip_pending(&self) -> rusqlite::Result<usize> {
         let now = chrono::Utc::now().timestamp_millis();
-        self.db(move |c| delivery::skip_pending(c, "skipped with --skip-pending", now)).await
+        self.db(move |c| delivery::skip_pending(c, "skipped with --skip-pending", now))
+            .await
     }
 
     /// Deliver pending captures until `stop` turns true.
@@ -153,12 +178,17 @@ impl Forwarder {
                 });
             }
         }
-        let _ = tokio::time::timeout(STOP_GRACE, async { while tasks.join_next().await.is_some() {} }).await;
+        let _ = tokio::time::timeout(STOP_GRACE, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
     }
 
     /// Deliver one capture, retrying retryable failures until it is delivered or failed.
     async fn deliver(&self, p: Pending, mut stop: watch::Receiver<bool>) {
+        // Numbering continues across runs; the attempt budget is per run.
         let mut attempt = p.attempts;
+        let last_allowed = p.attempts + self.settings.max_attempts;
         let mut due = p.next_attempt_at;
         loop {
             if let Some(due) = due {
@@ -172,17 +202,24 @@ impl Forwarder {
                 }
             }
             attempt += 1;
-            let Some(answer) = self.attempt(&p.capture, attempt, "forward").await else { return };
+            let Some(answer) = self.attempt(&p.capture, attempt, "forward").await else {
+                return;
+            };
             let (state, next, note) = match answer.class() {
                 Class::Delivered => ("delivered", None, None),
-                Class::Retryable if attempt < self.settings.max_attempts => {
-                    let next = chrono::Utc::now().timestamp_millis() + backoff(self.settings.retry_base, attempt).as_millis() as i64;
+                Class::Retryable if attempt < last_allowed => {
+                    let next = chrono::Utc::now().timestamp_millis()
+                        + backoff(self.settings.retry_base, attempt).as_millis() as i64;
                     ("pending", Some(next), None)
                 }
-                Class::Retryable => ("failed", None, Some(format!("gave up after {attempt} attempts"))),
+                Class::Retryable => {
+                    let note = format!("gave up after {} attempts", attempt - p.attempts);
+                    ("failed", None, Some(note))
+                }
                 Class::Permanent => ("failed", None, Some(permanent_note(&answer))),
             };
-            self.finish(&p.capture, attempt, "forward", &answer, state, next, note).await;
+            self.finish(&p.capture, attempt, "forward", &answer, state, next, note)
+                .await;
             if state != "pending" {
                 return;
             }
@@ -193,15 +230,24 @@ impl Forwarder {
     /// One synchronous attempt for `--passthrough`; `None` when no route matches.
     pub async fn passthrough(&self, capture: &Capture) -> Option<Answer> {
         let answer = self.attempt(capture, 1, "passthrough").await?;
-        let state = if answer.class() == Class::Delivered { "delivered" } else { "failed" };
+        let state = if answer.class() == Class::Delivered {
+            "delivered"
+        } else {
+            "failed"
+        };
         let note = (state == "failed").then(|| permanent_note(&answer));
-        self.finish(capture, 1, "passthrough", &answer, state, None, note).await;
+        self.finish(capture, 1, "passthrough", &answer, state, None, note)
+            .await;
         Some(answer)
     }
 
     /// Route and send; records `skipped` and returns `None` when no route matches.
     async fn attempt(&self, c: &Capture, attempt: u32, kind: &'static str) -> Option<Answer> {
-        let topic = c.request.notification.as_ref().and_then(|n| n.topic.clone());
+        let topic = c
+            .request
+            .notification
+            .as_ref()
+            .and_then(|n| n.topic.clone());
         let Some(route) = route(&self.settings.routes, topic.as_deref()) else {
             let (seq, note) = (c.seq, no_route(topic.as_deref()));
             let now = chrono::Utc::now().timestamp_millis();
@@ -216,8 +262,24 @@ impl Forwarder {
             return None;
         };
         let target = target_url(&route.url, &self.settings.prefix, &c.request.target);
-        let keep = if kind == "passthrough" { self.settings.max_relay } else { super::MAX_KEPT_BODY };
-        Some(send(&self.client, c, &target, Via { capture_id: &c.id, attempt }, keep).await)
+        let keep = if kind == "passthrough" {
+            self.settings.max_relay
+        } else {
+            super::MAX_KEPT_BODY
+        };
+        Some(
+            send(
+                &self.client,
+                c,
+                &target,
+                Via {
+                    capture_id: &c.id,
+                    attempt,
+                },
+                keep,
+            )
+            .await,
+        )
     }
 
     #[allow(clippy::too_many_arguments)] // one record: the attempt and the state it leads to
@@ -238,14 +300,26 @@ impl Forwarder {
             target: answer.target.clone(),
             status: answer.status,
             latency_ms: answer.latency.as_millis() as i64,
-            error_kind: answer.error_kind.map(str::to_string).or_else(|| answer.location().map(|_| "redirect".to_string())),
-            error: answer.error.clone().or_else(|| answer.location().map(|l| format!("redirect to {l} not followed"))),
+            error_kind: answer
+                .error_kind
+                .map(str::to_string)
+                .or_else(|| answer.location().map(|_| "redirect".to_string())),
+            error: answer.error.clone().or_else(|| {
+                answer
+                    .location()
+                    .map(|l| format!("redirect to {l} not followed"))
+            }),
             response_headers: answer.headers.clone(),
             response_body: answer.body[..answer.body.len().min(super::MAX_KEPT_BODY)].to_vec(),
         };
         let seq = c.seq;
         let saved_note = note.clone();
-        if let Err(e) = self.db(move |conn| delivery::record(conn, seq, &record, state, next, saved_note.as_deref())).await {
+        if let Err(e) = self
+            .db(move |conn| {
+                delivery::record(conn, seq, &record, state, next, saved_note.as_deref())
+            })
+            .await
+        {
             eprintln!("hookcli: error: cannot record a delivery attempt: {e}");
         }
         let mut hints = Vec::new();
@@ -259,18 +333,28 @@ impl Forwarder {
             ));
         }
         if let Some(location) = answer.location() {
-            hints.push(format!("redirect to {location} not followed: point --forward-to at the final URL"));
+            hints.push(format!(
+                "redirect to {location} not followed: point --forward-to at the final URL"
+            ));
         }
         self.output.emit(Event::Delivery(Box::new(Delivery {
             capture_id: c.id.clone(),
             kind,
             attempt,
-            max_attempts: if kind == "forward" { self.settings.max_attempts } else { 1 },
+            max_attempts: if kind == "forward" {
+                self.settings.max_attempts
+            } else {
+                1
+            },
             target: answer.target.clone(),
             status: answer.status,
             reason: answer.reason.clone(),
             latency_ms: answer.latency.as_millis() as u64,
-            outcome: if state == "pending" { "retrying" } else { state },
+            outcome: if state == "pending" {
+                "retrying"
+            } else {
+                state
+            },
             error_kind: answer.error_kind,
             error: answer.error.clone(),
             next_attempt_at: next,
@@ -284,13 +368,17 @@ impl Forwarder {
 fn no_route(topic: Option<&str>) -> String {
     match topic {
         Some(t) => format!("no --forward-to route matches topic {t}"),
-        None => "no --forward-to route matches a request that is not an Intercom notification".into(),
+        None => {
+            "no --forward-to route matches a request that is not an Intercom notification".into()
+        }
     }
 }
 
 fn permanent_note(answer: &Answer) -> String {
     match (answer.status, answer.location()) {
-        (Some(s), Some(l)) => format!("the app answered {s}, a redirect to {l}, which hookcli does not follow"),
+        (Some(s), Some(l)) => {
+            format!("the app answered {s}, a redirect to {l}, which hookcli does not follow")
+        }
         (Some(s), None) => format!("the app answered {s} {}", answer.reason),
         (None, _) => answer.error.clone().unwrap_or_default(),
     }

@@ -283,7 +283,10 @@ fn delivery(d: &Delivery, s: Style) -> String {
     let mut out = match (d.outcome, d.status) {
         ("skipped", _) => format!(
             "    ↳ {id} {}\n",
-            s.dim(&format!("not forwarded: {}", d.note.as_deref().unwrap_or("no route")))
+            s.dim(&format!(
+                "not forwarded: {}",
+                d.note.as_deref().unwrap_or("no route")
+            ))
         ),
         ("delivered", Some(status)) => format!(
             "    ↳ {id} {} {}\n",
@@ -308,7 +311,12 @@ fn delivery(d: &Delivery, s: Style) -> String {
                 ),
                 _ => String::new(),
             };
-            format!("    ↳ {id} {} {}{}\n", s.bad(&what), s.dim(&format!("{} ms{}", d.latency_ms, attempt_of(d))), s.warn(&then))
+            format!(
+                "    ↳ {id} {} {}{}\n",
+                s.bad(&what),
+                s.dim(&format!("{} ms{}", d.latency_ms, attempt_of(d))),
+                s.warn(&then)
+            )
         }
     };
     if d.status.is_some_and(|st| !(200..300).contains(&st)) && !d.response_preview.is_empty() {
@@ -346,7 +354,11 @@ fn listening(l: &Listening, s: Style) -> String {
     };
     out += &format!("  store:      {}\n  signatures: {sig}\n", l.store);
     if !l.forward.is_empty() {
-        let mode = if l.passthrough { "passthrough: Intercom waits for your app" } else { "acknowledged first, then delivered in order" };
+        let mode = if l.passthrough {
+            "passthrough: Intercom waits for your app"
+        } else {
+            "acknowledged first, then delivered in order"
+        };
         out += &format!("  forwarding: {} ({mode})\n", l.forward.join(", "));
     }
     out += &format!(

@@ -28,12 +28,15 @@ pub fn row(c: &Capture, s: Style) -> String {
     );
     if let Some(state) = c.delivery.as_deref() {
         let cell = format!("→ {state}");
-        line += &format!("  {}", match state {
-            "delivered" => s.good(&cell),
-            "failed" => s.bad(&cell),
-            "pending" => s.warn(&cell),
-            _ => s.dim(&cell),
-        });
+        line += &format!(
+            "  {}",
+            match state {
+                "delivered" => s.good(&cell),
+                "failed" => s.bad(&cell),
+                "pending" => s.warn(&cell),
+                _ => s.dim(&cell),
+            }
+        );
     }
     if c.redelivery {
         line += &format!("  {}", s.warn("redelivery"));

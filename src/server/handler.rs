@@ -3,9 +3,9 @@
 
 use crate::config::Secret;
 use crate::forward::{is_hop_by_hop, queue::Forwarder};
-use crate::store::delivery::Plan;
 use crate::intercom::{outbound_region, signature, Notification};
 use crate::render::{Captured, Event, Output, Refused};
+use crate::store::delivery::Plan;
 use crate::store::model::NewCapture;
 use crate::store::{model::Source, Writer};
 use bytes::Bytes;
@@ -215,13 +215,21 @@ pub(super) async fn handle(state: &Context, peer: SocketAddr, req: Request<Incom
         verdict,
     };
 
-    let bad_signature = matches!(verdict, signature::Verdict::Invalid(_) | signature::Verdict::Missing);
+    let bad_signature = matches!(
+        verdict,
+        signature::Verdict::Invalid(_) | signature::Verdict::Missing
+    );
     let reject = bad_signature && state.settings.reject_invalid;
     let plan = state.forwarding.as_ref().map(|f| {
         if reject {
             Plan::Skipped("the signature was not valid and --reject-invalid is set".into())
         } else {
-            f.forwarder.plan(capture.notification.as_ref().and_then(|n| n.topic.as_deref()))
+            f.forwarder.plan(
+                capture
+                    .notification
+                    .as_ref()
+                    .and_then(|n| n.topic.as_deref()),
+            )
         }
     });
     let stored = match state.store.insert(capture, plan.clone()).await {
@@ -241,7 +249,8 @@ pub(super) async fn handle(state: &Context, peer: SocketAddr, req: Request<Incom
             return respond(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "application/json",
-                serde_json::json!({"ok": false, "error": "hookcli could not store this request"}).to_string(),
+                serde_json::json!({"ok": false, "error": "hookcli could not store this request"})
+                    .to_string(),
             );
         }
     };
@@ -250,13 +259,18 @@ pub(super) async fn handle(state: &Context, peer: SocketAddr, req: Request<Incom
         stats.invalid_signatures.fetch_add(1, Ordering::Relaxed);
     }
     let (status, body) = if reject {
-        let why = verdict.reason().map_or("no X-Hub-Signature header", |w| w.explain());
+        let why = verdict
+            .reason()
+            .map_or("no X-Hub-Signature header", |w| w.explain());
         (
             StatusCode::UNAUTHORIZED,
             serde_json::json!({"ok": false, "id": stored.id, "error": format!("invalid signature: {why}")}),
         )
     } else {
-        (StatusCode::OK, serde_json::json!({"ok": true, "id": stored.id}))
+        (
+            StatusCode::OK,
+            serde_json::json!({"ok": true, "id": stored.id}),
+        )
     };
     state.output.emit(Event::Capture(Box::new(Captured {
         capture: stored.clone(),
@@ -297,7 +311,10 @@ fn relay(answer: &crate::forward::Answer, capture_id: &str) -> Resp {
         if is_hop_by_hop(name) {
             continue;
         }
-        if let (Ok(n), Ok(v)) = (hyper::header::HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(value)) {
+        if let (Ok(n), Ok(v)) = (
+            hyper::header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(value),
+        ) {
             resp.headers_mut().append(n, v);
         }
     }

@@ -50,7 +50,12 @@ pub struct Attempt {
 }
 
 /// Write the delivery row for a capture being inserted (same transaction).
-pub(crate) fn insert_plan(conn: &Connection, seq: i64, plan: &Plan, now: i64) -> rusqlite::Result<()> {
+pub(crate) fn insert_plan(
+    conn: &Connection,
+    seq: i64,
+    plan: &Plan,
+    now: i64,
+) -> rusqlite::Result<()> {
     let (state, note) = match plan {
         Plan::Pending => ("pending", None),
         Plan::Skipped(why) => ("skipped", Some(why.as_str())),
@@ -63,7 +68,11 @@ pub(crate) fn insert_plan(conn: &Connection, seq: i64, plan: &Plan, now: i64) ->
 }
 
 /// Pending deliveries after arrival number `after`, in arrival order.
-pub fn pending_after(conn: &Connection, after: i64, limit: usize) -> rusqlite::Result<Vec<Pending>> {
+pub fn pending_after(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<Pending>> {
     let sql = format!(
         "SELECT {COLUMNS}, d.attempts, d.next_attempt_at FROM deliveries d JOIN captures ON seq = d.capture_seq \
          WHERE d.state = 'pending' AND d.capture_seq > ?1 ORDER BY d.capture_seq LIMIT ?2"
@@ -71,7 +80,11 @@ pub fn pending_after(conn: &Connection, after: i64, limit: usize) -> rusqlite::R
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![after, limit as i64], |row| {
         let n = COLUMN_COUNT;
-        Ok(Pending { capture: row_to_capture(row)?, attempts: row.get(n)?, next_attempt_at: row.get(n + 1)? })
+        Ok(Pending {
+            capture: row_to_capture(row)?,
+            attempts: row.get(n)?,
+            next_attempt_at: row.get(n + 1)?,
+        })
     })?;
     rows.collect()
 }
@@ -80,7 +93,11 @@ const COLUMN_COUNT: usize = super::query::COLUMN_COUNT;
 
 /// How many deliveries are pending.
 pub fn count_pending(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT COUNT(*) FROM deliveries WHERE state = 'pending'", [], |r| r.get(0))
+    conn.query_row(
+        "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'",
+        [],
+        |r| r.get(0),
+    )
 }
 
 /// Mark every pending delivery skipped (`--skip-pending`); returns how many.
@@ -131,7 +148,14 @@ pub fn record(
          ON CONFLICT (capture_seq) DO UPDATE SET state = ?2, attempts = MAX(attempts, ?3), \
          next_attempt_at = ?4, note = ?5, updated_at = ?6",
     )?
-    .execute(params![seq, state, a.attempt, next_attempt_at, note, a.started_at + a.latency_ms])?;
+    .execute(params![
+        seq,
+        state,
+        a.attempt,
+        next_attempt_at,
+        note,
+        a.started_at + a.latency_ms
+    ])?;
     tx.commit()
 }
 
@@ -166,8 +190,12 @@ pub fn attempts(conn: &Connection, seq: i64) -> rusqlite::Result<Vec<Attempt>> {
 
 /// The delivery state of a capture and its note, if it has one.
 pub fn state(conn: &Connection, seq: i64) -> rusqlite::Result<Option<(String, Option<String>)>> {
-    conn.query_row("SELECT state, note FROM deliveries WHERE capture_seq = ?1", [seq], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()
+    conn.query_row(
+        "SELECT state, note FROM deliveries WHERE capture_seq = ?1",
+        [seq],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
 }
 
 /// Remember a value across runs (e.g. the last forward target, for `replay`).
@@ -181,5 +209,6 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<(
 
 /// A remembered value.
 pub fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
 }

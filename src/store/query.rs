@@ -108,7 +108,10 @@ impl Filter {
             add("signature = ?", vec![Sql::Text(sig.clone())]);
         }
         if let Some(state) = &self.status {
-            add("seq IN (SELECT capture_seq FROM deliveries WHERE state = ?)", vec![Sql::Text(state.clone())]);
+            add(
+                "seq IN (SELECT capture_seq FROM deliveries WHERE state = ?)",
+                vec![Sql::Text(state.clone())],
+            );
         }
         if let Some(seq) = self.after_seq {
             add("seq > ?", vec![Sql::Integer(seq)]);

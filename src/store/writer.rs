@@ -6,8 +6,8 @@
 //! never sent for a capture that is not durably on disk, and durability does not cap
 //! throughput at one fsync per request.
 
-use super::model::{headers_to_json, new_id, Capture, NewCapture};
 use super::delivery::{insert_plan, Plan};
+use super::model::{headers_to_json, new_id, Capture, NewCapture};
 use super::{open_write, query::index_pending, StoreError};
 use rusqlite::{params, Connection, Transaction};
 use std::path::{Path, PathBuf};
@@ -97,10 +97,7 @@ fn run(mut conn: Connection, path: PathBuf, mut rx: mpsc::Receiver<Job>) {
     while matches!(index_pending(&conn, INDEX_STEP), Ok(INDEX_STEP)) {}
 }
 
-fn write_group(
-    conn: &mut Connection,
-    group: &[Job],
-) -> rusqlite::Result<Vec<Capture>> {
+fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<Vec<Capture>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let stored = group
         .iter()
@@ -161,5 +158,11 @@ pub(crate) fn insert(
         Plan::Pending => "pending".to_string(),
         Plan::Skipped(_) => "skipped".to_string(),
     });
-    Ok(Capture { seq, id, redelivery, delivery, request: c.clone() })
+    Ok(Capture {
+        seq,
+        id,
+        redelivery,
+        delivery,
+        request: c.clone(),
+    })
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test module uses a different part of the kit
 
+pub mod app;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,251 @@
+//! A stand-in for the developer's app: a real HTTP server on loopback that records what it
+//! receives and answers however a test tells it to (fail, hang, redirect, be slow).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One request as the app received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Method.
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    /// Header lines in order, names as sent.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    /// All values of a header (case-insensitive).
+    pub fn header_all(&self, name: &str) -> Vec<String> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// The first value of a header.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.header_all(name).into_iter().next()
+    }
+}
+
+/// What the app answers.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Vec<u8>,
+    /// Wait this long before answering.
+    pub delay: Duration,
+}
+
+impl Answer {
+    /// A plain answer with a status and a body.
+    pub fn status(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            headers: vec![],
+            body: body.as_bytes().to_vec(),
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+type Behaviour = Box<dyn Fn(&Received, usize) -> Answer + Send + Sync>;
+
+/// A running test app.
+pub struct App {
+    /// host:port.
+    pub addr: String,
+    received: Arc<Mutex<Vec<Received>>>,
+    behaviour: Arc<Mutex<Behaviour>>,
+    stop: Arc<AtomicBool>,
+    in_flight: Arc<AtomicUsize>,
+    /// The most requests it was handling at one time.
+    pub max_in_flight: Arc<AtomicUsize>,
+}
+
+/// A free loopback port (for an app that starts later).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl App {
+    /// Start an app answering 200 `{"ok":true}`.
+    pub fn start() -> App {
+        App::start_on(0)
+    }
+
+    /// Start on a given port (0: any).
+    pub fn start_on(port: u16) -> App {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let app = App {
+            addr,
+            received: Arc::default(),
+            behaviour: Arc::new(Mutex::new(Box::new(|_: &Received, _: usize| {
+                Answer::status(200, "{\"ok\":true}")
+            }))),
+            stop: Arc::default(),
+            in_flight: Arc::default(),
+            max_in_flight: Arc::default(),
+        };
+        let (received, behaviour, stop, in_flight, max) = (
+            app.received.clone(),
+            app.behaviour.clone(),
+            app.stop.clone(),
+            app.in_flight.clone(),
+            app.max_in_flight.clone(),
+        );
+        listener.set_nonblocking(true).unwrap();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let (received, behaviour, in_flight, max) = (
+                            received.clone(),
+                            behaviour.clone(),
+                            in_flight.clone(),
+                            max.clone(),
+                        );
+                        std::thread::spawn(move || {
+                            serve(stream, &received, &behaviour, &in_flight, &max)
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        app
+    }
+
+    /// The app's base URL.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Change how it answers; the closure gets the request and its index (from 0).
+    pub fn answer(&self, f: impl Fn(&Received, usize) -> Answer + Send + Sync + 'static) {
+        *self.behaviour.lock().unwrap() = Box::new(f);
+    }
+
+    /// What it received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Wait until it has received `n` requests.
+    pub fn wait_for(&self, n: usize, limit: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the app received {} of {n} requests",
+                got.len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn serve(
+    stream: TcpStream,
+    received: &Mutex<Vec<Received>>,
+    behaviour: &Mutex<Behaviour>,
+    in_flight: &AtomicUsize,
+    max: &AtomicUsize,
+) {
+    stream.set_nonblocking(false).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let (method, target) = (
+            parts.next().unwrap_or("").to_string(),
+            parts.next().unwrap_or("").to_string(),
+        );
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end_matches(['\r', '\n']);
+            if h.is_empty() {
+                break;
+            }
+            if let Some((n, v)) = h.split_once(':') {
+                headers.push((n.trim().to_string(), v.trim().to_string()));
+            }
+        }
+        let len = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let request = Received {
+            method,
+            target,
+            headers,
+            body,
+        };
+        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        max.fetch_max(now, Ordering::SeqCst);
+        let index = {
+            let mut all = received.lock().unwrap();
+            all.push(request.clone());
+            all.len() - 1
+        };
+        let answer = (behaviour.lock().unwrap())(&request, index);
+        std::thread::sleep(answer.delay);
+        in_flight.fetch_sub(1, Ordering::SeqCst);
+        let mut head = format!(
+            "HTTP/1.1 {} X\r\nContent-Length: {}\r\n",
+            answer.status,
+            answer.body.len()
+        );
+        for (n, v) in &answer.headers {
+            head += &format!("{n}: {v}\r\n");
+        }
+        head += "\r\n";
+        if writer
+            .write_all(head.as_bytes())
+            .and_then(|()| writer.write_all(&answer.body))
+            .is_err()
+        {
+            return;
+        }
+    }
+}

@@ -1,0 +1,678 @@
+//! `listen --forward-to`: a real test app over loopback receives what hookcli forwards.
+
+use crate::common::app::{free_port, Answer, App};
+use crate::common::*;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "client-secret";
+const WAIT: Duration = Duration::from_secs(15);
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/intercom/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn run(store: &std::path::Path, args: &[&str]) -> std::process::Output {
+    hookcli(store.parent().unwrap())
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn list_ids(store: &std::path::Path, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["list", "--json", "--all"];
+    all.extend_from_slice(args);
+    let out = run(store, &all);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+fn delivery_record(l: &Listener, id: &str, outcome: &str) -> Value {
+    let line = l.wait_line(|s| {
+        s.contains("\"type\":\"delivery\"")
+            && s.contains(&format!("\"capture_id\":\"{id}\""))
+            && s.contains(&format!("\"outcome\":\"{outcome}\""))
+    });
+    serde_json::from_str(&line).unwrap()
+}
+
+#[test]
+fn body_signature_and_headers_arrive_as_the_app_expects() {
+    let app = App::start();
+    let l = listen(&[
+        "--json",
+        "--secret",
+        SECRET,
+        "--forward-to",
+        &app.url("/webhooks/intercom"),
+    ]);
+    let body = fixture("zulip/conversation_admin_replied.json");
+    let sig = sign(SECRET, &body);
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("User-Agent", "intercom-parrot-service-client/1.0"),
+        ("X-Hub-Signature", sig.as_str()),
+        ("X-Repeat", "one"),
+        ("X-Repeat", "two"),
+        ("Keep-Alive", "timeout=5"),
+        ("Upgrade", "h2c"),
+        ("TE", "trailers"),
+        ("Proxy-Authorization", "Basic abc"),
+    ];
+    let reply = l.post("/", &headers, &body);
+    assert_eq!(reply.status, 200);
+    let id = reply.id();
+    let got = app.wait_for(1, WAIT).remove(0);
+    assert_eq!(got.method, "POST");
+    assert_eq!(got.target, "/webhooks/intercom");
+    assert_eq!(got.body, body, "byte-exact");
+    // The app's own, independent check of the signature passes.
+    assert_eq!(
+        got.header("x-hub-signature").unwrap(),
+        sign(SECRET, &got.body)
+    );
+    assert_eq!(got.header("host").unwrap(), app.addr);
+    assert_eq!(got.header_all("x-repeat"), vec!["one", "two"]);
+    assert_eq!(
+        got.header("user-agent").unwrap(),
+        "intercom-parrot-service-client/1.0"
+    );
+    for hop in [
+        "keep-alive",
+        "upgrade",
+        "te",
+        "proxy-authorization",
+        "connection",
+    ] {
+        assert!(
+            got.header(hop)
+                .is_none_or(|v| !v.contains("timeout=5") && hop != "upgrade"),
+            "{hop} was forwarded"
+        );
+    }
+    assert!(
+        got.header("upgrade").is_none()
+            && got.header("keep-alive").is_none()
+            && got.header("proxy-authorization").is_none()
+    );
+    assert_eq!(got.header("x-forwarded-for").unwrap(), "127.0.0.1");
+    assert_eq!(got.header("x-forwarded-proto").unwrap(), "http");
+    assert_eq!(got.header("x-forwarded-host").unwrap(), l.addr);
+    assert_eq!(got.header("x-hookcli-capture-id").unwrap(), id);
+    assert_eq!(got.header("x-hookcli-attempt").unwrap(), "1");
+    let record = delivery_record(&l, &id, "delivered");
+    assert_eq!(record["status"], 200);
+    assert_eq!(list_ids(&l.store, &["--status", "delivered"]), vec![id]);
+    let names: Vec<String> = got
+        .headers
+        .iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .collect();
+    let pos = |n: &str| names.iter().position(|x| x == n).unwrap();
+    assert!(
+        pos("content-type") < pos("x-hub-signature") && pos("x-hub-signature") < pos("x-repeat"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn path_after_the_prefix_and_the_query_are_joined_to_the_target() {
+    let app = App::start();
+    let l = listen(&[
+        "--json",
+        "--path",
+        "/hooks",
+        "--forward-to",
+        &app.url("/wh"),
+    ]);
+    l.post("/hooks/intercom/eu?workspace=a86dr8yl&x=1", &[], b"{}");
+    l.post("/hooks", &[], b"{}");
+    let got = app.wait_for(2, WAIT);
+    assert_eq!(got[0].target, "/wh/intercom/eu?workspace=a86dr8yl&x=1");
+    assert_eq!(got[1].target, "/wh");
+}
+
+#[test]
+fn a_slow_app_gets_everything_in_order_and_the_sender_never_waits() {
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        delay: Duration::from_millis(300),
+        ..Answer::status(200, "ok")
+    });
+    let l = listen(&["--json", "--forward-to", &app.url("/")]);
+    let start = Instant::now();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let body = notification(
+            "contact.user.created",
+            Some(&format!("notif_{i}")),
+            r#"{"type":"contact","id":"1"}"#,
+        );
+        let reply = l.post("/", &[], body.as_bytes());
+        assert_eq!(reply.status, 200);
+        ids.push(reply.id());
+    }
+    // Five acknowledgements long before five 300 ms deliveries could have happened.
+    assert!(
+        start.elapsed() < Duration::from_millis(1200),
+        "sender waited for the app: {:?}",
+        start.elapsed()
+    );
+    let got = app.wait_for(5, WAIT);
+    let order: Vec<String> = got
+        .iter()
+        .map(|r| r.header("x-hookcli-capture-id").unwrap())
+        .collect();
+    assert_eq!(order, ids);
+    assert_eq!(
+        app.max_in_flight.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "ordered mode delivers one at a time"
+    );
+}
+
+#[test]
+fn app_down_then_up_gets_every_capture_in_order() {
+    let port = free_port();
+    let target = format!("http://127.0.0.1:{port}/hook");
+    let l = listen(&[
+        "--json",
+        "--forward-to",
+        &target,
+        "--retry-base-ms",
+        "100",
+        "--max-attempts",
+        "30",
+    ]);
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            let reply = l.post("/", &[], format!("{{\"n\":{i}}}").as_bytes());
+            assert_eq!(
+                reply.status, 200,
+                "the sender gets its 200 while the app is down"
+            );
+            reply.id()
+        })
+        .collect();
+    let first = delivery_record(&l, &ids[0], "retrying");
+    assert_eq!(first["error_kind"], "connect");
+    assert!(first["error"].as_str().unwrap().contains(&format!(
+        "connection refused: is your app running on 127.0.0.1:{port}?"
+    )));
+    std::thread::sleep(Duration::from_millis(500));
+    let app = App::start_on(port);
+    let got = app.wait_for(3, WAIT);
+    let bodies: Vec<&[u8]> = got.iter().map(|r| r.body.as_slice()).collect();
+    assert_eq!(bodies, vec![&b"{\"n\":0}"[..], b"{\"n\":1}", b"{\"n\":2}"]);
+    delivery_record(&l, &ids[2], "delivered");
+    assert_eq!(list_ids(&l.store, &["--status", "delivered"]).len(), 3);
+    let doc: Value =
+        serde_json::from_slice(&run(&l.store, &["show", &ids[0], "--json"]).stdout).unwrap();
+    let attempts = doc["attempts"].as_array().unwrap();
+    assert!(attempts.len() >= 2, "{attempts:?}");
+    assert_eq!(attempts.last().unwrap()["status"], 200);
+    assert_eq!(attempts[0]["error_kind"], "connect");
+}
+
+#[test]
+fn an_app_that_never_comes_up_leaves_the_capture_failed_in_the_store() {
+    let port = free_port();
+    let l = listen(&[
+        "--json",
+        "--forward-to",
+        &format!("http://127.0.0.1:{port}/"),
+        "--retry-base-ms",
+        "50",
+        "--max-attempts",
+        "3",
+    ]);
+    let id = l.post("/", &[], b"{\"keep\":\"me\"}").id();
+    let record = delivery_record(&l, &id, "failed");
+    assert_eq!(record["attempt"], 3);
+    assert!(record["note"]
+        .as_str()
+        .unwrap()
+        .contains("gave up after 3 attempts"));
+    assert_eq!(
+        list_ids(&l.store, &["--status", "failed"]),
+        vec![id.clone()]
+    );
+    assert_eq!(stored(&l.store, &id).unwrap().0, b"{\"keep\":\"me\"}");
+    let shown = String::from_utf8_lossy(&run(&l.store, &["show", &id, "--color", "never"]).stdout)
+        .to_string();
+    assert!(
+        shown.contains("delivery failed") && shown.contains("#3 "),
+        "{shown}"
+    );
+}
+
+#[test]
+fn app_verdicts_are_not_retried_and_their_answer_is_shown() {
+    let app = App::start();
+    app.answer(|_, _| Answer::status(422, "{\"error\":\"unknown topic\\u001b[2J\"}"));
+    let l = listen(&[
+        "--color",
+        "never",
+        "--forward-to",
+        &app.url("/"),
+        "--retry-base-ms",
+        "50",
+    ]);
+    l.post("/", &[], b"{}");
+    l.wait_line(|s| s.contains("→ 422") && s.contains("the app answered 422"));
+    l.wait_line(|s| s.contains("│ {\"error\":\"unknown topic\\u001b[2J\"}"));
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        app.received().len(),
+        1,
+        "a 4xx is the app's verdict, not retried"
+    );
+}
+
+#[test]
+fn retryable_statuses_are_retried() {
+    let app = App::start();
+    app.answer(|_, i| match i {
+        0 => Answer::status(503, "busy"),
+        1 => Answer::status(429, "slow down"),
+        2 => Answer::status(408, "timeout"),
+        _ => Answer::status(204, ""),
+    });
+    let l = listen(&[
+        "--json",
+        "--forward-to",
+        &app.url("/"),
+        "--retry-base-ms",
+        "20",
+    ]);
+    let id = l.post("/", &[], b"{}").id();
+    let record = delivery_record(&l, &id, "delivered");
+    assert_eq!(record["attempt"], 4);
+    assert_eq!(app.received().len(), 4);
+    let attempts: Vec<String> = app
+        .received()
+        .iter()
+        .map(|r| r.header("x-hookcli-attempt").unwrap())
+        .collect();
+    assert_eq!(attempts, vec!["1", "2", "3", "4"]);
+}
+
+#[test]
+fn a_401_on_a_valid_signature_explains_the_likely_cause() {
+    let app = App::start();
+    app.answer(|_, _| Answer::status(401, "bad signature"));
+    let l = listen(&[
+        "--color",
+        "never",
+        "--secret",
+        SECRET,
+        "--forward-to",
+        &app.url("/"),
+    ]);
+    let body = fixture("zulip/ping.json");
+    l.post("/", &[("X-Hub-Signature", &sign(SECRET, &body))], &body);
+    l.wait_line(|s| {
+        s.contains("hint:") && s.contains("verifying a re-parsed body or using the wrong secret")
+    });
+}
+
+#[test]
+fn redirects_are_reported_not_followed() {
+    let app = App::start();
+    let elsewhere = app.url("/elsewhere");
+    app.answer(move |r, _| {
+        if r.target == "/elsewhere" {
+            Answer::status(200, "followed!")
+        } else {
+            Answer {
+                headers: vec![("Location".into(), elsewhere.clone())],
+                ..Answer::status(302, "")
+            }
+        }
+    });
+    let l = listen(&["--json", "--forward-to", &app.url("/hook")]);
+    let id = l.post("/", &[], b"{}").id();
+    let record = delivery_record(&l, &id, "failed");
+    assert_eq!(record["status"], 302);
+    assert!(record["hints"][0]
+        .as_str()
+        .unwrap()
+        .contains("not followed"));
+    assert_eq!(app.received().len(), 1);
+}
+
+#[test]
+fn forward_timeout_cuts_off_and_zero_waits() {
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        delay: Duration::from_millis(2500),
+        ..Answer::status(200, "late")
+    });
+    let short = listen(&[
+        "--json",
+        "--forward-to",
+        &app.url("/"),
+        "--forward-timeout",
+        "1",
+        "--max-attempts",
+        "1",
+    ]);
+    let id = short.post("/", &[], b"{}").id();
+    let record = delivery_record(&short, &id, "failed");
+    assert_eq!(record["error_kind"], "timeout");
+    let forever = listen(&[
+        "--json",
+        "--forward-to",
+        &app.url("/"),
+        "--forward-timeout",
+        "0",
+        "--max-attempts",
+        "1",
+    ]);
+    let id = forever.post("/", &[], b"{}").id();
+    let record = delivery_record(&forever, &id, "delivered");
+    assert!(record["latency_ms"].as_u64().unwrap() >= 2400);
+}
+
+#[test]
+fn topic_routes_pick_the_first_match_and_unrouted_captures_are_shown() {
+    let tickets = App::start();
+    let rest = App::start();
+    let l = listen(&[
+        "--json",
+        "--forward-to",
+        &format!("ticket.*={}", tickets.url("/t")),
+        "--forward-to",
+        &rest.url("/r"),
+    ]);
+    l.post(
+        "/",
+        &[],
+        notification(
+            "ticket.created",
+            Some("n1"),
+            r#"{"type":"ticket","id":"1"}"#,
+        )
+        .as_bytes(),
+    );
+    l.post(
+        "/",
+        &[],
+        notification(
+            "conversation.read",
+            Some("n2"),
+            r#"{"type":"conversation","id":"2"}"#,
+        )
+        .as_bytes(),
+    );
+    l.post("/", &[], b"not a notification");
+    assert_eq!(tickets.wait_for(1, WAIT)[0].target, "/t");
+    let got = rest.wait_for(2, WAIT);
+    assert!(got.iter().all(|r| r.target == "/r"));
+    let only = App::start();
+    let h = listen(&[
+        "--color",
+        "never",
+        "--forward-to",
+        &format!("ticket.*={}", only.url("/")),
+    ]);
+    let id = h
+        .post(
+            "/",
+            &[],
+            notification(
+                "contact.user.created",
+                Some("n3"),
+                r#"{"type":"contact","id":"3"}"#,
+            )
+            .as_bytes(),
+        )
+        .id();
+    h.wait_line(|s| {
+        s.contains("not forwarded: no --forward-to route matches topic contact.user.created")
+    });
+    assert_eq!(list_ids(&h.store, &["--status", "skipped"]), vec![id]);
+    assert!(only.received().is_empty());
+}
+
+#[test]
+fn concurrency_delivers_in_parallel() {
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        delay: Duration::from_millis(400),
+        ..Answer::status(200, "ok")
+    });
+    let l = listen(&[
+        "--json",
+        "--forward-to",
+        &app.url("/"),
+        "--concurrency",
+        "4",
+    ]);
+    for i in 0..4 {
+        l.post("/", &[], format!("{{\"n\":{i}}}").as_bytes());
+    }
+    app.wait_for(4, WAIT);
+    assert!(
+        app.max_in_flight.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "deliveries did not overlap"
+    );
+}
+
+#[test]
+fn a_restart_delivers_what_an_earlier_run_left_pending_or_skips_it() {
+    for skip in [false, true] {
+        let home = tempfile::tempdir().unwrap();
+        let store = home.path().join("store");
+        let port = free_port();
+        let target = format!("http://127.0.0.1:{port}/");
+        let mut first = listen_at(
+            &store,
+            home.path(),
+            &[
+                "--json",
+                "--forward-to",
+                &target,
+                "--retry-base-ms",
+                "60000",
+            ],
+            &[],
+        );
+        let ids: Vec<String> = (0..2)
+            .map(|i| {
+                first
+                    .post("/", &[], format!("{{\"run\":1,\"n\":{i}}}").as_bytes())
+                    .id()
+            })
+            .collect();
+        delivery_record(&first, &ids[0], "retrying");
+        assert_eq!(first.interrupt().0, 0);
+        let app = App::start_on(port);
+        let mut args = vec!["--color", "never", "--forward-to", target.as_str()];
+        if skip {
+            args.push("--skip-pending");
+        }
+        let second = listen_at(&store, home.path(), &args, &[]);
+        if skip {
+            second.wait_line(|s| {
+                s.contains("Marked 2 undelivered capture(s) from an earlier run as skipped")
+            });
+            std::thread::sleep(Duration::from_millis(500));
+            assert!(app.received().is_empty());
+            assert_eq!(list_ids(&store, &["--status", "skipped"]).len(), 2);
+        } else {
+            second.wait_line(|s| {
+                s.contains("2 undelivered capture(s) from an earlier run: delivering them first")
+            });
+            let got = app.wait_for(2, WAIT);
+            assert_eq!(got[0].body, b"{\"run\":1,\"n\":0}");
+            assert_eq!(got[1].body, b"{\"run\":1,\"n\":1}");
+        }
+    }
+}
+
+#[test]
+fn kill_9_with_deliveries_pending_loses_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let port = free_port();
+    let target = format!("http://127.0.0.1:{port}/");
+    let mut first = listen_at(
+        &store,
+        home.path(),
+        &[
+            "--json",
+            "--forward-to",
+            &target,
+            "--retry-base-ms",
+            "60000",
+        ],
+        &[],
+    );
+    let bodies: Vec<String> = (0..10).map(|i| format!("{{\"n\":{i}}}")).collect();
+    for b in &bodies {
+        assert_eq!(first.post("/", &[], b.as_bytes()).status, 200);
+    }
+    first.kill9();
+    let app = App::start_on(port);
+    let _second = listen_at(
+        &store,
+        home.path(),
+        &["--json", "--forward-to", &target],
+        &[],
+    );
+    let got = app.wait_for(10, WAIT);
+    let received: Vec<String> = got
+        .iter()
+        .map(|r| String::from_utf8(r.body.clone()).unwrap())
+        .collect();
+    assert_eq!(received, bodies);
+}
+
+#[test]
+fn passthrough_relays_the_apps_answer_and_502_when_it_is_down() {
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        headers: vec![
+            ("X-App".into(), "yes".into()),
+            ("Content-Type".into(), "text/plain".into()),
+        ],
+        ..Answer::status(418, "I am a teapot")
+    });
+    let l = listen(&["--json", "--forward-to", &app.url("/"), "--passthrough"]);
+    let reply = l.post("/", &[], b"{\"tea\":1}");
+    assert_eq!(reply.status, 418);
+    assert_eq!(reply.body, b"I am a teapot");
+    assert!(reply
+        .headers
+        .iter()
+        .any(|(n, v)| n == "x-app" && v == "yes"));
+    assert_eq!(app.received()[0].body, b"{\"tea\":1}");
+    assert_eq!(count(&l.store), 1, "captured first");
+    let down = listen(&[
+        "--json",
+        "--forward-to",
+        &format!("http://127.0.0.1:{}/", free_port()),
+        "--passthrough",
+    ]);
+    let reply = down.post("/", &[], b"{}");
+    assert_eq!(reply.status, 502);
+    let text = String::from_utf8_lossy(&reply.body);
+    assert!(
+        text.contains("captured this request") && text.contains("connection refused"),
+        "{text}"
+    );
+    assert_eq!(count(&down.store), 1);
+}
+
+#[test]
+fn passthrough_says_when_intercom_would_have_timed_out() {
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        delay: Duration::from_millis(5300),
+        ..Answer::status(200, "slow")
+    });
+    let l = listen(&[
+        "--color",
+        "never",
+        "--forward-to",
+        &app.url("/"),
+        "--passthrough",
+    ]);
+    assert_eq!(l.post("/", &[], b"{}").status, 200);
+    l.wait_line(|s| s.contains("Intercom waits 5 s, so it would have timed out and retried"));
+}
+
+#[test]
+fn forwarding_json_records_follow_the_schema() {
+    let validator = record_validator();
+    let app = App::start();
+    app.answer(|_, i| {
+        if i == 0 {
+            Answer::status(500, "oops")
+        } else {
+            Answer::status(200, "ok")
+        }
+    });
+    let mut l = listen(&[
+        "--json",
+        "--forward-to",
+        &format!("ticket.*={}", app.url("/")),
+        "--retry-base-ms",
+        "20",
+    ]);
+    let id = l
+        .post(
+            "/",
+            &[],
+            notification("ticket.created", Some("n"), r#"{"type":"ticket","id":"1"}"#).as_bytes(),
+        )
+        .id();
+    l.post("/", &[], b"{}");
+    delivery_record(&l, &id, "delivered");
+    let (_, lines, _) = l.interrupt();
+    let mut kinds = std::collections::BTreeSet::new();
+    for line in lines {
+        let v: Value = serde_json::from_str(&line).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{line}\n{errors:#?}");
+        if v["type"] == "delivery" {
+            kinds.insert(v["outcome"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        vec!["delivered", "retrying", "skipped"]
+    );
+}
+
+#[test]
+fn forwarding_flags_need_forward_to_and_bad_routes_are_usage_errors() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["listen", "--passthrough"],
+        vec!["listen", "--forward-to", "localhost:3000"],
+        vec!["listen", "--forward-to", "x=ftp://a"],
+    ] {
+        let out = hookcli(home.path()).args(&args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -88,6 +88,44 @@ Examples:
     /// Compact the store file (delete does this already)
     #[command(after_help = "Example:\n  hookcli vacuum")]
     Vacuum,
+    /// Resend captured notifications to your app, as captured or edited, correctly re-signed
+    #[command(after_help = "\
+Examples:
+  hookcli replay 01m87                               # to the last --forward-to URL
+  hookcli replay --last 5 --to http://localhost:3000/webhooks/intercom
+  hookcli replay --status failed                      # everything forwarding gave up on
+  hookcli replay 01m87 --secret \"$CLIENT_SECRET\" --set data.item.source.body='\"hello\"'
+  hookcli replay 01m87 --edit --secret \"$CLIENT_SECRET\"
+  hookcli replay 01m87 --as-redelivery --dry-run
+  hookcli replay --file capture.json --to http://localhost:3000/hook")]
+    Replay(ReplayArgs),
+    /// Fabricate a realistic, signed Intercom notification for any topic and send or print it
+    #[command(after_help = "\
+Examples:
+  hookcli send ping --to http://localhost:3000/webhooks/intercom --secret \"$CLIENT_SECRET\"
+  hookcli send conversation.user.replied --print | jq .data.item.source
+  hookcli send ticket.created --set data.item.ticket_state=resolved --to http://localhost:4665/
+  hookcli send contact.user.created --count 100 --rate 20 --to http://localhost:3000/hook
+  hookcli send --file body.json --to http://localhost:3000/hook --secret \"$CLIENT_SECRET\"")]
+    Send(SendArgs),
+    /// Check whether a signature is valid for a body, and if not, why
+    #[command(after_help = "\
+Examples:
+  hookcli verify 01m87 --secret \"$CLIENT_SECRET\"
+  hookcli verify --body body.json --signature 'sha1=f67a0d05...' --secret \"$CLIENT_SECRET\"
+  cat body.json | hookcli verify --body - --signature \"$SIG\" --secret-file ~/.intercom-secret")]
+    Verify(VerifyArgs),
+    /// List every webhook topic with its object type, the permission it needs, and what it means
+    #[command(
+        after_help = "Examples:\n  hookcli topics\n  hookcli topics 'ticket.*'\n  hookcli topics --json"
+    )]
+    Topics(TopicsArgs),
+    /// Check an endpoint the way Intercom validates it: HEAD, then a signed ping within 5 s
+    #[command(after_help = "\
+Examples:
+  hookcli check https://abc123.ngrok.app/webhooks/intercom --secret \"$CLIENT_SECRET\"
+  hookcli check http://localhost:3000/webhooks/intercom --allow-http   # your app, before the tunnel")]
+    Check(CheckArgs),
     /// Print a shell completion script
     #[command(after_help = "Example:\n  hookcli completions zsh > ~/.zfunc/_hookcli")]
     Completions {
@@ -388,6 +426,242 @@ pub struct DeleteArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal)
     #[arg(long, short)]
     pub yes: bool,
+}
+
+/// `hookcli replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Capture ids or unique prefixes
+    pub ids: Vec<String>,
+
+    /// The N newest captures (with the filters below, the N newest that match)
+    #[arg(long, value_name = "N")]
+    pub last: Option<usize>,
+
+    /// Which captures, when no ids are given.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Every capture the filters match (required when no other selection is given)
+    #[arg(long)]
+    pub all: bool,
+
+    /// Replay a hookcli JSON capture document or a bare body file instead of stored captures
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["ids", "last", "all"])]
+    pub file: Option<PathBuf>,
+
+    /// Where to send [default: the last --forward-to URL recorded in the store]
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+
+    /// Client secret: X-Hub-Signature is recomputed for the body actually sent
+    #[arg(
+        long,
+        env = "HOOKCLI_SECRET",
+        hide_env_values = true,
+        conflicts_with = "secret_file"
+    )]
+    pub secret: Option<String>,
+
+    /// Read the client secret from this file
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+
+    /// Send a changed body without a valid signature (X-Hub-Signature removed)
+    #[arg(long)]
+    pub unsigned: bool,
+
+    /// Edit the body in $VISUAL/$EDITOR before sending
+    #[arg(long)]
+    pub edit: bool,
+
+    /// Set a field before sending: dotted JSON path = JSON value or string (repeatable)
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+
+    /// Add or override a header (repeatable), e.g. 'X-Debug: 1'
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// Increment delivery_attempts, like an Intercom retry of the same notification
+    #[arg(long)]
+    pub as_redelivery: bool,
+
+    /// Replays under way at once; above 1, order is not kept
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// Seconds to wait for each answer; 0 waits for ever
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+
+    /// Print what would be sent and send nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Accept a self-signed certificate from an https:// target
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// One JSON record per replay, then a summary record
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hookcli send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The topic to fabricate (see `hookcli topics`)
+    #[arg(required_unless_present = "file")]
+    pub topic: Option<String>,
+
+    /// Send your own body (with Intercom's headers and signature) instead of a fabricated one
+    #[arg(long, value_name = "FILE", conflicts_with = "topic")]
+    pub file: Option<PathBuf>,
+
+    /// POST it here
+    #[arg(long, value_name = "URL", required_unless_present = "print")]
+    pub to: Option<String>,
+
+    /// Write the body to stdout (with --json: the whole request as a capture document); with --to, also send it
+    #[arg(long)]
+    pub print: bool,
+
+    /// With --print: the whole request as a hookcli capture document
+    #[arg(long, requires = "print")]
+    pub json: bool,
+
+    /// Client secret to sign X-Hub-Signature with
+    #[arg(
+        long,
+        env = "HOOKCLI_SECRET",
+        hide_env_values = true,
+        conflicts_with = "secret_file"
+    )]
+    pub secret: Option<String>,
+
+    /// Read the client secret from this file
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+
+    /// Set a field: dotted JSON path = JSON value or string (repeatable)
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+
+    /// The workspace id (app_id) to put in the notification
+    #[arg(long, value_name = "WORKSPACE")]
+    pub app_id: Option<String>,
+
+    /// delivery_attempts, as on an Intercom retry
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub attempt: i64,
+
+    /// Send N notifications, each with its own id
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: u64,
+
+    /// At most this many per second, e.g. 20 or 20/s
+    #[arg(long, value_name = "R/s", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+
+    /// Seconds to wait for each answer
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+
+    /// Accept a self-signed certificate
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+/// `hookcli verify`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["id", "body"]))]
+pub struct VerifyArgs {
+    /// A capture id (or unique prefix): its stored body and X-Hub-Signature
+    pub id: Option<String>,
+
+    /// A body file, or - for stdin
+    #[arg(long, value_name = "FILE", requires = "signature")]
+    pub body: Option<PathBuf>,
+
+    /// The X-Hub-Signature value to check, e.g. 'sha1=…'
+    #[arg(long, value_name = "VALUE")]
+    pub signature: Option<String>,
+
+    /// Client secret
+    #[arg(
+        long,
+        env = "HOOKCLI_SECRET",
+        hide_env_values = true,
+        conflicts_with = "secret_file",
+        required_unless_present = "secret_file"
+    )]
+    pub secret: Option<String>,
+
+    /// Read the client secret from this file
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+
+    /// One JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hookcli topics`.
+#[derive(Debug, Args)]
+pub struct TopicsArgs {
+    /// Only topics matching this glob, e.g. 'ticket.*'
+    pub glob: Option<String>,
+
+    /// One JSON object per topic
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parse `--rate`: `20`, `20/s` or `0.5`.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let n: f64 = text
+        .trim()
+        .trim_end_matches("/s")
+        .parse()
+        .map_err(|_| format!("'{text}' is not a rate; try 20/s"))?;
+    if n.is_finite() && n > 0.0 {
+        Ok(n)
+    } else {
+        Err(format!("'{text}' must be more than 0 per second"))
+    }
+}
+
+/// `hookcli check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The endpoint URL you would paste into Developer Hub
+    pub url: String,
+
+    /// Client secret, to sign the ping as Intercom would
+    #[arg(
+        long,
+        env = "HOOKCLI_SECRET",
+        hide_env_values = true,
+        conflicts_with = "secret_file"
+    )]
+    pub secret: Option<String>,
+
+    /// Read the client secret from this file
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+
+    /// Accept http:// (to check your app locally before the HTTPS tunnel); Intercom itself requires HTTPS
+    #[arg(long)]
+    pub allow_http: bool,
+
+    /// Accept a self-signed certificate
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// One JSON record per step, then a verdict record
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `hookcli stats`.

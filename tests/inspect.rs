@@ -476,11 +476,17 @@ fn follow_prints_captures_made_after_it_started() {
             .as_bytes(),
         )
         .id();
-    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(10));
     let _ = child.kill();
     let _ = child.wait();
+    let line = line.expect("--follow printed nothing within 10 s");
     let v: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(v["id"], new_id.as_str());
 }

@@ -4,9 +4,8 @@ use super::stdout;
 use crate::cli::{Cli, ImportArgs};
 use crate::error::Error;
 use crate::formats::{document, har};
-use crate::intercom::{signature::Verdict, Notification};
 use crate::render::json;
-use crate::store::model::{new_id, NewCapture, Source};
+use crate::store::model::{new_id, NewCapture};
 use crate::store::{self, query, StoreError};
 use serde_json::Value;
 use std::io::Write;
@@ -65,7 +64,7 @@ fn parse(bytes: &[u8]) -> Result<Vec<Parsed>, String> {
         if value.get("log").is_some() {
             return Err("it has a \"log\" but no \"log.entries\", so it is not a HAR file".into());
         }
-        return Ok(vec![(None, bare_body(bytes))]);
+        return Ok(vec![(None, document::bare_body(bytes))]);
     }
     let text =
         std::str::from_utf8(bytes).map_err(|_| "it is not JSON (nor UTF-8 text)".to_string())?;
@@ -89,30 +88,6 @@ fn parse(bytes: &[u8]) -> Result<Vec<Parsed>, String> {
             document::from_value(&value)
         })
         .collect()
-}
-
-/// A bare JSON body, stored as Intercom would have sent it (its documented headers).
-fn bare_body(bytes: &[u8]) -> NewCapture {
-    let headers = [
-        ("content-type", "application/json"),
-        ("accept", "application/json"),
-        ("user-agent", "intercom-parrot-service-client/1.0"),
-    ];
-    NewCapture {
-        received_at: document::now_ms(),
-        source: Source::Import,
-        remote_addr: "imported".into(),
-        client_addr: None,
-        method: "POST".into(),
-        target: "/".into(),
-        headers: headers
-            .iter()
-            .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
-            .collect(),
-        notification: Notification::parse(bytes),
-        body: bytes.to_vec().into(),
-        verdict: Verdict::Unchecked,
-    }
 }
 
 #[cfg(test)]

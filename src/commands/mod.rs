@@ -1,12 +1,17 @@
 //! One module per subcommand; [`run`] dispatches.
 
+mod check;
 mod delete;
 mod export;
 mod import;
 mod list;
 mod listen;
+mod replay;
+mod send;
 mod show;
 mod stats;
+mod topics;
+mod verify;
 
 use crate::cli::{Cli, Command, FilterArgs};
 use crate::error::Error;
@@ -25,6 +30,11 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Import(ref args) => import::run(&cli, args),
         Command::Delete(ref args) => delete::run(&cli, args),
         Command::Stats(ref args) => stats::run(&cli, args),
+        Command::Replay(ref args) => replay::run(&cli, args),
+        Command::Check(ref args) => check::run(&cli, args),
+        Command::Send(ref args) => send::run(&cli, args),
+        Command::Verify(ref args) => verify::run(&cli, args),
+        Command::Topics(ref args) => topics::run(&cli, args),
         Command::Vacuum => {
             let store = Store::open(&cli)?;
             store.vacuum().map_err(|e| store.err(e))

@@ -74,6 +74,30 @@ pub fn verdict(sig: Option<&Value>) -> Verdict {
     Verdict::from_codes(code("verdict").unwrap_or("unchecked"), code("reason"))
 }
 
+/// A bare JSON body, stored as Intercom would have sent it (its documented headers).
+pub fn bare_body(bytes: &[u8]) -> NewCapture {
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+        ("user-agent", "intercom-parrot-service-client/1.0"),
+    ];
+    NewCapture {
+        received_at: now_ms(),
+        source: Source::Import,
+        remote_addr: "imported".into(),
+        client_addr: None,
+        method: "POST".into(),
+        target: "/".into(),
+        headers: headers
+            .iter()
+            .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect(),
+        notification: Notification::parse(bytes),
+        body: bytes.to_vec().into(),
+        verdict: Verdict::Unchecked,
+    }
+}
+
 /// Decode `{"text": …}` or `{"bytes": base64}`.
 pub fn bytes(v: Option<&Value>) -> Option<Vec<u8>> {
     let v = v?;

@@ -1,7 +1,10 @@
 //! The Intercom wire model (see shared/INTERCOM.md): which fields of a notification hookcli
 //! reads, how topics group into families, and Intercom's documented outbound addresses.
 
+pub mod diagnose;
+pub mod fabricate;
 pub mod signature;
+pub mod topics;
 
 use serde::Serialize;
 use serde_json::Value;

@@ -188,6 +188,15 @@ pub fn attempts(conn: &Connection, seq: i64) -> rusqlite::Result<Vec<Attempt>> {
     rows.collect()
 }
 
+/// The number the next attempt on a capture gets.
+pub fn next_attempt(conn: &Connection, seq: i64) -> rusqlite::Result<u32> {
+    conn.query_row(
+        "SELECT COALESCE(MAX(attempt), 0) + 1 FROM attempts WHERE capture_seq = ?1",
+        [seq],
+        |r| r.get(0),
+    )
+}
+
 /// The delivery state of a capture and its note, if it has one.
 pub fn state(conn: &Connection, seq: i64) -> rusqlite::Result<Option<(String, Option<String>)>> {
     conn.query_row(

@@ -84,11 +84,14 @@ pub fn listen_at(store: &Path, home: &Path, args: &[&str], env: &[(&str, &str)])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (stdout_pipe, stderr_pipe) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    // Own the child from here on, so a failed assertion below cannot leak the process.
+    let guard = KillOnDrop(Some(child));
+    let mut out = BufReader::new(stdout_pipe);
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
     let stderr = Arc::new(Mutex::new(Vec::new()));
-    drain(child.stderr.take().unwrap(), stderr.clone());
+    drain(stderr_pipe, stderr.clone());
     assert!(
         !first.is_empty(),
         "listen printed nothing; stderr: {:?}",
@@ -113,6 +116,7 @@ pub fn listen_at(store: &Path, home: &Path, args: &[&str], env: &[(&str, &str)])
         .to_string();
     let stdout = Arc::new(Mutex::new(vec![first.trim_end().to_string()]));
     drain(out, stdout.clone());
+    let child = guard.take();
     Listener {
         child,
         addr,
@@ -136,6 +140,24 @@ pub fn strip_ansi(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Kills a child process unless it is taken out first.
+struct KillOnDrop(Option<Child>);
+
+impl KillOnDrop {
+    fn take(mut self) -> Child {
+        self.0.take().expect("taken once")
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 fn drain(stream: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {

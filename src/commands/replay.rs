@@ -1,0 +1,489 @@
+//! `hookcli replay`: resend captures to the app, as captured or edited, correctly signed.
+
+use super::{filter, stdout, Store};
+use crate::cli::{Cli, ReplayArgs};
+use crate::config;
+use crate::error::Error;
+use crate::formats::document;
+use crate::forward::{self, is_hop_by_hop, Class, Via};
+use crate::intercom::{fabricate, signature};
+use crate::render::{body, escape, json::rfc3339, style::Style};
+use crate::store::delivery::{self, Attempt};
+use crate::store::model::{bytes_json, Capture, Header};
+use crate::store::query::{self, Order};
+use crate::store::{self, StoreError};
+use serde_json::{json, Value};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
+    let secret = config::secret(args.secret.as_deref(), args.secret_file.as_deref())?;
+    let dir = config::store_dir(cli.store.as_deref())?;
+    let (captures, recorded) = select(cli, args)?;
+    let to = match &args.to {
+        Some(to) => to.clone(),
+        None => last_forward_to(&dir).ok_or_else(|| {
+            Error::Export(
+                "no target: pass --to URL (this store has no --forward-to URL recorded yet)".into(),
+            )
+        })?,
+    };
+    forward::Route::parse(&to).map_err(|e| Error::Export(format!("--to {e}")))?;
+    let mut outgoing = Vec::with_capacity(captures.len());
+    for c in captures {
+        let prepared = prepare(&c, args, secret.as_ref())?;
+        outgoing.push(prepared);
+    }
+    let style = Style::new(!args.json && config::use_color(cli.color));
+    let mut out = stdout();
+    if args.dry_run {
+        for c in &outgoing {
+            dry_run(&mut out, c, &replay_url(&to, &c.request.target), style)?;
+        }
+        return Ok(out.flush()?);
+    }
+    let db = if recorded {
+        Some(Arc::new(Mutex::new(open_for_records(&dir)?)))
+    } else {
+        None
+    };
+    let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
+    let client = forward::client(forward::ClientOptions {
+        timeout,
+        insecure: args.insecure,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let total = outgoing.len();
+    let progress = total > 1 && !args.json && std::io::stderr().is_terminal();
+    let results = runtime.block_on(send_all(
+        outgoing,
+        &to,
+        client,
+        db,
+        usize::from(args.concurrency),
+        progress,
+    ));
+    if progress {
+        eprint!("\r\x1b[2K");
+    }
+    let (mut ok, mut failed) = (0, 0);
+    for (c, answer) in &results {
+        if answer.class() == Class::Delivered {
+            ok += 1;
+        } else {
+            failed += 1;
+        }
+        if args.json {
+            writeln!(out, "{}", record(c, answer))?;
+        } else {
+            writeln!(out, "{}", line(c, answer, style))?;
+        }
+    }
+    if args.json {
+        writeln!(
+            out,
+            "{}",
+            json!({"type": "replay_summary", "sent": total, "ok": ok, "failed": failed})
+        )?;
+    } else {
+        writeln!(out, "replayed {total}: {ok} answered 2xx, {failed} failed")?;
+    }
+    out.flush()?;
+    if failed > 0 {
+        return Err(Error::Export(format!(
+            "{failed} of {total} replays did not get a 2xx"
+        )));
+    }
+    Ok(())
+}
+
+/// The captures to replay, and whether they live in the store (so attempts get recorded).
+fn select(cli: &Cli, args: &ReplayArgs) -> Result<(Vec<Capture>, bool), Error> {
+    if let Some(file) = &args.file {
+        return Ok((vec![from_file(file)?], false));
+    }
+    let f = filter(&args.filter);
+    if args.ids.is_empty() && args.last.is_none() && !args.all && f.is_empty() {
+        return Err(Error::Export(
+            "name what to replay: capture ids, --last N, filters such as --topic or --status failed, --all, or --file".into(),
+        ));
+    }
+    let store = Store::open(cli)?;
+    let mut f = f;
+    f.ids = store.resolve(&args.ids)?;
+    let mut captures = match args.last {
+        Some(n) => query::select(&store.conn, &f, Order::NewestFirst, Some(n)).map(|mut v| {
+            v.reverse();
+            v
+        }),
+        None => query::select(&store.conn, &f, Order::OldestFirst, None),
+    }
+    .map_err(|e| store.err(e))?;
+    if captures.is_empty() {
+        return Err(store.nothing_found());
+    }
+    captures.retain(|c| c.request.method != "HEAD");
+    Ok((captures, true))
+}
+
+fn from_file(path: &Path) -> Result<Capture, Error> {
+    let bad = |reason: String| Error::Import {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let request = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v) if document::is_document(&v) => document::from_value(&v).map_err(bad)?.1,
+        _ => document::bare_body(&bytes),
+    };
+    Ok(Capture {
+        seq: 0,
+        id: "file".into(),
+        redelivery: false,
+        delivery: None,
+        request,
+    })
+}
+
+fn last_forward_to(dir: &Path) -> Option<String> {
+    let conn = store::open_read(dir).ok()?;
+    delivery::meta(&conn, "last_forward_to").ok().flatten()
+}
+
+fn open_for_records(dir: &Path) -> Result<rusqlite::Connection, Error> {
+    let conn = store::open_write(dir)?;
+    conn.execute_batch("PRAGMA synchronous=NORMAL")
+        .map_err(|e| StoreError::from_sqlite(&dir.join(store::DB_FILE), e))?;
+    Ok(conn)
+}
+
+/// The capture as it will be sent: edited body, overridden headers, signature decided.
+fn prepare(
+    c: &Capture,
+    args: &ReplayArgs,
+    secret: Option<&config::Secret>,
+) -> Result<Capture, Error> {
+    let original = &c.request.body;
+    let mut body: Vec<u8> = original.to_vec();
+    let edits = args.as_redelivery || !args.sets.is_empty() || args.edit;
+    if edits {
+        let mut text = String::from_utf8(body.clone())
+            .ok()
+            .filter(|t| serde_json::from_str::<Value>(t).is_ok())
+            .ok_or_else(|| {
+                Error::Export(format!(
+                    "the body of {} is not JSON, so it cannot be edited",
+                    c.short_id()
+                ))
+            })?;
+        if args.as_redelivery {
+            let now: Value = serde_json::from_str(&text).unwrap_or_default();
+            let next = now
+                .get("delivery_attempts")
+                .and_then(Value::as_i64)
+                .unwrap_or(1)
+                + 1;
+            text = fabricate::set_path(&text, "delivery_attempts", &next.to_string())
+                .map_err(Error::Export)?;
+        }
+        for set in &args.sets {
+            let (path, value) = set.split_once('=').ok_or_else(|| {
+                Error::Export(format!(
+                    "--set {set}: write it as PATH=VALUE, e.g. data.item.id='\"42\"'"
+                ))
+            })?;
+            text = fabricate::set_path(&text, path.trim(), value)
+                .map_err(|e| Error::Export(format!("--set {set}: {e}")))?;
+        }
+        if args.edit {
+            text = edit(&text, c)?;
+        }
+        body = text.into_bytes();
+    }
+    let changed = body != original[..];
+    let mut headers: Vec<Header> = c.request.headers.clone();
+    for h in &args.headers {
+        let (name, value) = h
+            .split_once(':')
+            .ok_or_else(|| Error::Export(format!("--header {h}: write it as 'Name: value'")))?;
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name.trim().as_bytes()));
+        headers.push((
+            name.trim().as_bytes().to_vec(),
+            value.trim().as_bytes().to_vec(),
+        ));
+    }
+    let is_sig = |(n, _): &Header| n.eq_ignore_ascii_case(signature::HEADER.as_bytes());
+    match (secret, changed) {
+        (Some(secret), _) => {
+            headers.retain(|h| !is_sig(h));
+            headers.push((b"x-hub-signature".to_vec(), signature::sign(secret.expose(), &body).into_bytes()));
+        }
+        (None, false) => {}
+        (None, true) if args.unsigned => headers.retain(|h| !is_sig(h)),
+        (None, true) => {
+            return Err(Error::Export(format!(
+                "the body of {} was changed, so its X-Hub-Signature no longer matches and your app would reject it: pass --secret to re-sign it, or --unsigned to send it without a signature",
+                c.short_id()
+            )))
+        }
+    }
+    let mut out = c.clone();
+    out.request.body = body.into();
+    out.request.headers = headers;
+    Ok(out)
+}
+
+/// Open the editor on the pretty-printed body; the result is sent compact, keys in order.
+fn edit(text: &str, c: &Capture) -> Result<String, Error> {
+    let value: Value = serde_json::from_str(text).map_err(|e| Error::Export(e.to_string()))?;
+    let pretty = serde_json::to_string_pretty(&value).map_err(|e| Error::Export(e.to_string()))?;
+    let path = std::env::temp_dir().join(format!(
+        "hookcli-edit-{}-{}.json",
+        c.short_id(),
+        std::process::id()
+    ));
+    std::fs::write(&path, format!("{pretty}\n")).map_err(|source| Error::WriteFile {
+        path: path.clone(),
+        source,
+    })?;
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("hookcli-editor")
+        .arg(&path)
+        .status()
+        .map_err(|e| Error::Export(format!("cannot start the editor '{editor}': {e}")))?;
+    if !status.success() {
+        return Err(Error::Export(format!(
+            "the editor '{editor}' failed ({status}); nothing sent; your edit is in {}",
+            path.display()
+        )));
+    }
+    let edited = std::fs::read_to_string(&path).map_err(|e| Error::Export(e.to_string()))?;
+    let value: Value = serde_json::from_str(&edited).map_err(|e| {
+        Error::Export(format!(
+            "the edited body is not valid JSON ({e}); nothing sent; your edit is kept in {}",
+            path.display()
+        ))
+    })?;
+    let _ = std::fs::remove_file(&path);
+    let edited_pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+    for line in diff(&pretty, &edited_pretty) {
+        eprintln!("{}", escape::line(&line));
+    }
+    Ok(serde_json::to_string(&value).unwrap_or_default())
+}
+
+/// A minimal line diff (`- old` / `+ new`) of two short texts.
+fn diff(a: &str, b: &str) -> Vec<String> {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let (n, m) = (a.len(), b.len());
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            i += 1;
+            j += 1;
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push(format!("- {}", a[i]));
+            i += 1;
+        } else {
+            out.push(format!("+ {}", b[j]));
+            j += 1;
+        }
+    }
+    out
+}
+
+/// `--to` plus the capture's query string when `--to` has none.
+fn replay_url(to: &str, request_target: &str) -> String {
+    match request_target.split_once('?') {
+        Some((_, query)) if !to.contains('?') && !query.is_empty() => format!("{to}?{query}"),
+        _ => to.to_string(),
+    }
+}
+
+fn dry_run(out: &mut dyn Write, c: &Capture, url: &str, s: Style) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} {} {}",
+        s.id(c.short_id()),
+        s.bold(&escape::line(&c.request.method)),
+        escape::line(url)
+    )?;
+    for (n, v) in &c.request.headers {
+        if !is_hop_by_hop(&String::from_utf8_lossy(n)) {
+            writeln!(out, "  {}: {}", escape::bytes(n), escape::bytes(v))?;
+        }
+    }
+    for line in body::lines(&c.request.body, s).iter().take(40) {
+        writeln!(out, "  {line}")?;
+    }
+    writeln!(out, "  {}", s.dim("(dry run: nothing sent)"))
+}
+
+async fn send_all(
+    captures: Vec<Capture>,
+    to: &str,
+    client: reqwest::Client,
+    db: Option<Arc<Mutex<rusqlite::Connection>>>,
+    concurrency: usize,
+    progress: bool,
+) -> Vec<(Capture, forward::Answer)> {
+    let total = captures.len();
+    let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, c) in captures.into_iter().enumerate() {
+        let permit = slots.clone().acquire_owned().await.expect("never closed");
+        let (client, db, done, url) = (
+            client.clone(),
+            db.clone(),
+            done.clone(),
+            replay_url(to, &c.request.target),
+        );
+        tasks.spawn(async move {
+            let attempt = match &db {
+                Some(db) => {
+                    let conn = db.lock().unwrap_or_else(|e| e.into_inner());
+                    delivery::next_attempt(&conn, c.seq).unwrap_or(1)
+                }
+                None => 1,
+            };
+            let answer = forward::send(
+                &client,
+                &c,
+                &url,
+                Via {
+                    capture_id: &c.id,
+                    attempt,
+                },
+                forward::MAX_KEPT_BODY,
+            )
+            .await;
+            if let Some(db) = &db {
+                let conn = db.lock().unwrap_or_else(|e| e.into_inner());
+                let state = if answer.class() == Class::Delivered {
+                    "delivered"
+                } else {
+                    "failed"
+                };
+                let record = Attempt {
+                    attempt,
+                    kind: "replay".into(),
+                    started_at: answer.started_at,
+                    target: answer.target.clone(),
+                    status: answer.status,
+                    latency_ms: answer.latency.as_millis() as i64,
+                    error_kind: answer.error_kind.map(str::to_string),
+                    error: answer.error.clone(),
+                    response_headers: answer.headers.clone(),
+                    response_body: answer.body.to_vec(),
+                };
+                if let Err(e) = delivery::record(&conn, c.seq, &record, state, None, None) {
+                    eprintln!(
+                        "hookcli: warning: the replay of {} was sent but not recorded: {e}",
+                        c.short_id()
+                    );
+                }
+            }
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if progress {
+                eprint!("\rreplaying {n}/{total}");
+            }
+            drop(permit);
+            (index, c, answer)
+        });
+    }
+    let mut results: Vec<(usize, Capture, forward::Answer)> = Vec::with_capacity(total);
+    while let Some(Ok(r)) = tasks.join_next().await {
+        results.push(r);
+    }
+    results.sort_by_key(|(i, _, _)| *i);
+    results.into_iter().map(|(_, c, a)| (c, a)).collect()
+}
+
+fn line(c: &Capture, a: &forward::Answer, s: Style) -> String {
+    let what = match a.status {
+        Some(status) if a.class() == Class::Delivered => {
+            s.good(&format!("→ {status} {}", a.reason)).to_string()
+        }
+        Some(status) => s.bad(&format!("→ {status} {}", a.reason)).to_string(),
+        None => s
+            .bad(&format!(
+                "✗ {}",
+                escape::line(a.error.as_deref().unwrap_or("failed"))
+            ))
+            .to_string(),
+    };
+    let mut text = format!(
+        "{} {} {} {} {}",
+        s.id(c.short_id()),
+        escape::line(&c.request.method),
+        escape::line(&a.target),
+        what,
+        s.dim(&format!("{} ms", a.latency.as_millis()))
+    );
+    if a.status.is_some() && a.class() != Class::Delivered && !a.body.is_empty() {
+        for l in escape::multiline(&String::from_utf8_lossy(&a.body[..a.body.len().min(1024)]))
+            .iter()
+            .take(5)
+        {
+            text += &format!("\n    {}", s.dim(&format!("│ {l}")));
+        }
+    }
+    text
+}
+
+fn record(c: &Capture, a: &forward::Answer) -> Value {
+    json!({
+        "type": "replay",
+        "capture_id": c.id,
+        "time": rfc3339(a.started_at),
+        "target": a.target,
+        "outcome": if a.class() == Class::Delivered { "delivered" } else { "failed" },
+        "status": a.status,
+        "latency_ms": a.latency.as_millis() as u64,
+        "error_kind": a.error_kind,
+        "error": a.error,
+        "body_sent": bytes_json(&c.request.body),
+        "response_preview": bytes_json(&a.body[..a.body.len().min(2048)]),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_shows_changed_lines() {
+        assert_eq!(
+            diff("a\nb\nc", "a\nB\nc"),
+            vec!["- b".to_string(), "+ B".to_string()]
+        );
+        assert!(diff("same", "same").is_empty());
+    }
+
+    #[test]
+    fn replay_url_keeps_the_capture_query() {
+        assert_eq!(replay_url("http://a/h", "/x?y=1"), "http://a/h?y=1");
+        assert_eq!(replay_url("http://a/h?z=2", "/x?y=1"), "http://a/h?z=2");
+        assert_eq!(replay_url("http://a/h", "/"), "http://a/h");
+    }
+}

@@ -1,0 +1,236 @@
+//! `hookcli send TOPIC`: fabricate realistic Intercom notifications offline and send or print
+//! them, with Intercom's documented headers and a real signature.
+
+use super::stdout;
+use crate::cli::{Cli, SendArgs};
+use crate::config;
+use crate::error::Error;
+use crate::formats::document;
+use crate::intercom::{fabricate, signature, topics, Notification};
+use crate::render::{escape, style::Style};
+use crate::store::model::{Capture, NewCapture, Source};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// Intercom's documented request headers (INTERCOM.md §1).
+const HEADERS: [(&str, &str); 3] = [
+    ("content-type", "application/json"),
+    ("accept", "application/json"),
+    ("user-agent", "intercom-parrot-service-client/1.0"),
+];
+
+pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
+    let secret = config::secret(args.secret.as_deref(), args.secret_file.as_deref())?;
+    let own_body = match &args.file {
+        Some(path) => Some(std::fs::read(path).map_err(|e| Error::Import {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?),
+        None => None,
+    };
+    let topic = match &args.topic {
+        Some(name) => Some(topics::find(name).ok_or_else(|| {
+            let near: Vec<&str> = topics::TOPICS
+                .iter()
+                .filter(|t| t.name.split('.').next() == name.split('.').next())
+                .map(|t| t.name)
+                .take(6)
+                .collect();
+            let hint = if near.is_empty() {
+                String::new()
+            } else {
+                format!(" (did you mean {}?)", near.join(", "))
+            };
+            Error::Export(format!(
+                "unknown topic '{name}'{hint}; `hookcli topics` lists them all"
+            ))
+        })?),
+        None => None,
+    };
+    let client = args.to.as_ref().map(|_| {
+        crate::forward::client(crate::forward::ClientOptions {
+            timeout: Some(Duration::from_secs(args.timeout)),
+            insecure: args.insecure,
+        })
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let style = Style::new(config::use_color(cli.color));
+    let mut out = stdout();
+    let (mut ok, mut failed) = (0u64, 0u64);
+    let start = Instant::now();
+    for n in 0..args.count {
+        if let Some(rate) = args.rate {
+            let due = start + Duration::from_secs_f64(n as f64 / rate);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
+        let mut body = match (&own_body, topic) {
+            (Some(bytes), _) => bytes.clone(),
+            (None, Some(topic)) => {
+                let mut opts = fabricate::Options::new(chrono::Utc::now().timestamp());
+                opts.attempt = args.attempt;
+                if let Some(app) = &args.app_id {
+                    opts.app_id = app.clone();
+                }
+                fabricate::notification(topic, &opts).into_bytes()
+            }
+            (None, None) => unreachable!("clap requires a topic or --file"),
+        };
+        for set in &args.sets {
+            let (path, value) = set
+                .split_once('=')
+                .ok_or_else(|| Error::Export(format!("--set {set}: write it as PATH=VALUE")))?;
+            let text = String::from_utf8(body)
+                .map_err(|_| Error::Export("--set needs a JSON body".into()))?;
+            body = fabricate::set_path(&text, path.trim(), value)
+                .map_err(|e| Error::Export(format!("--set {set}: {e}")))?
+                .into_bytes();
+        }
+        let mut headers: Vec<(Vec<u8>, Vec<u8>)> = HEADERS
+            .iter()
+            .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect();
+        if let Some(secret) = &secret {
+            headers.push((
+                b"x-hub-signature".to_vec(),
+                signature::sign(secret.expose(), &body).into_bytes(),
+            ));
+        }
+        let capture = Capture {
+            seq: 0,
+            id: format!("send-{}", n + 1),
+            redelivery: false,
+            delivery: None,
+            request: NewCapture {
+                received_at: chrono::Utc::now().timestamp_millis(),
+                source: Source::Import,
+                remote_addr: "hookcli send".into(),
+                client_addr: None,
+                method: "POST".into(),
+                target: "/".into(),
+                headers,
+                notification: Notification::parse(&body),
+                body: body.into(),
+                verdict: signature::Verdict::Unchecked,
+            },
+        };
+        if args.print {
+            if args.json {
+                writeln!(out, "{}", document::to_value(&capture))?;
+            } else {
+                out.write_all(&capture.request.body)?;
+                writeln!(out)?;
+            }
+        }
+        if let (Some(to), Some(client)) = (&args.to, &client) {
+            let answer = runtime.block_on(send_one(client, &capture, to));
+            let good = answer.status.is_some_and(|s| (200..300).contains(&s));
+            if good {
+                ok += 1
+            } else {
+                failed += 1
+            }
+            let shown = match answer.status {
+                Some(status) if good => style
+                    .good(&format!("→ {status} {}", answer.reason))
+                    .to_string(),
+                Some(status) => style
+                    .bad(&format!("→ {status} {}", answer.reason))
+                    .to_string(),
+                None => style
+                    .bad(&format!(
+                        "✗ {}",
+                        answer.error.as_deref().unwrap_or("failed")
+                    ))
+                    .to_string(),
+            };
+            let topic_name = capture
+                .request
+                .notification
+                .as_ref()
+                .and_then(|n| n.topic.clone())
+                .unwrap_or_else(|| "(own body)".into());
+            let line = format!(
+                "{} {} {shown} {}",
+                escape::line(&topic_name),
+                escape::line(to),
+                style.dim(&format!("{} ms", answer.latency.as_millis()))
+            );
+            if args.print {
+                eprintln!("{line}");
+            } else {
+                writeln!(out, "{line}")?;
+            }
+            if !good && !answer.body.is_empty() {
+                for l in escape::multiline(&String::from_utf8_lossy(
+                    &answer.body[..answer.body.len().min(1024)],
+                ))
+                .iter()
+                .take(5)
+                {
+                    eprintln!("    │ {l}");
+                }
+            }
+        }
+        out.flush()?;
+    }
+    if args.count > 1 && args.to.is_some() {
+        writeln!(
+            out,
+            "sent {}: {ok} answered 2xx, {failed} failed",
+            args.count
+        )?;
+    }
+    out.flush()?;
+    if failed > 0 {
+        return Err(Error::Export(format!(
+            "{failed} of {} sends did not get a 2xx",
+            args.count
+        )));
+    }
+    Ok(())
+}
+
+/// POST exactly these headers and bytes (no X-Forwarded-*: this is the sender, not a proxy).
+async fn send_one(client: &reqwest::Client, c: &Capture, to: &str) -> crate::forward::Answer {
+    let started_at = chrono::Utc::now().timestamp_millis();
+    let start = Instant::now();
+    let mut request = client.post(to).body(c.request.body.clone());
+    for (n, v) in &c.request.headers {
+        request = request.header(n.as_slice(), v.as_slice());
+    }
+    let (status, reason, body, error) = match request.send().await {
+        Ok(resp) => {
+            let status = resp.status();
+            let body = resp.bytes().await.unwrap_or_default();
+            (
+                Some(status.as_u16()),
+                status.canonical_reason().unwrap_or("").to_string(),
+                body,
+                None,
+            )
+        }
+        Err(e) => (
+            None,
+            String::new(),
+            bytes::Bytes::new(),
+            Some(if e.is_connect() {
+                format!("cannot connect to {to}: is it running?")
+            } else {
+                e.to_string()
+            }),
+        ),
+    };
+    crate::forward::Answer {
+        started_at,
+        target: to.to_string(),
+        latency: start.elapsed(),
+        status,
+        reason,
+        headers: Vec::new(),
+        body,
+        error_kind: None,
+        error,
+    }
+}

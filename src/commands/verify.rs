@@ -1,0 +1,84 @@
+//! `hookcli verify`: is this signature valid for this body, and if not, why.
+
+use super::{stdout, Store};
+use crate::cli::{Cli, VerifyArgs};
+use crate::config;
+use crate::error::Error;
+use crate::formats::header;
+use crate::intercom::diagnose::diagnose;
+use crate::intercom::signature;
+use crate::render::style::Style;
+use crate::store::query;
+use serde_json::json;
+use std::io::{Read, Write};
+
+pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
+    let secret = config::secret(args.secret.as_deref(), args.secret_file.as_deref())?
+        .ok_or_else(|| Error::Export("the secret is empty: pass the app's client secret".into()))?;
+    let (body, given, source) = match (&args.id, &args.body) {
+        (Some(prefix), _) => {
+            let store = Store::open(cli)?;
+            let id = store.resolve(std::slice::from_ref(prefix))?.remove(0);
+            let c = query::get(&store.conn, &id)
+                .map_err(|e| store.err(e))?
+                .ok_or(Error::UnknownId(id.clone()))?;
+            let sig = args
+                .signature
+                .clone()
+                .map(String::into_bytes)
+                .or_else(|| header(&c.request.headers, signature::HEADER).map(<[u8]>::to_vec));
+            (c.request.body.to_vec(), sig, format!("capture {id}"))
+        }
+        (None, Some(path)) => {
+            let mut bytes = Vec::new();
+            let read = if path.as_os_str() == "-" {
+                std::io::stdin().read_to_end(&mut bytes).map(drop)
+            } else {
+                std::fs::read(path).map(|b| bytes = b)
+            };
+            read.map_err(|e| Error::Import {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            (
+                bytes,
+                args.signature.clone().map(String::into_bytes),
+                path.display().to_string(),
+            )
+        }
+        (None, None) => unreachable!("clap requires an id or --body"),
+    };
+    let d = diagnose(secret.expose(), given.as_deref(), &body);
+    let mut out = stdout();
+    if args.json {
+        let record = json!({"type": "verify", "source": source, "valid": d.is_valid(), "diagnosis": d.code(), "detail": d.explain(), "expected": signature::sign(secret.expose(), &body)});
+        writeln!(out, "{record}")?;
+    } else {
+        let s = Style::new(config::use_color(cli.color));
+        let mark = if d.is_valid() {
+            s.good("✓")
+        } else {
+            s.bad("✗")
+        };
+        writeln!(out, "{mark} {}: {}", source, d.explain())?;
+        if !d.is_valid() {
+            writeln!(
+                out,
+                "  {}",
+                s.dim(&format!(
+                    "expected for these bytes and this secret: {}",
+                    signature::sign(secret.expose(), &body)
+                ))
+            )?;
+        }
+    }
+    out.flush()?;
+    if d.is_valid() {
+        Ok(())
+    } else {
+        Err(Error::Export(format!(
+            "the signature is not valid ({})",
+            d.code()
+        )))
+    }
+}

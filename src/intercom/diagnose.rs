@@ -1,0 +1,198 @@
+//! Why a signature does or does not verify, for `hookcli verify`: the reasons developers
+//! actually trip over (INTERCOM.md §7), each with what to do.
+
+use super::signature::{sign, verify, Invalid, Verdict};
+use serde_json::Value;
+
+/// The diagnosis of one body/signature/secret triple.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Diagnosis {
+    /// The signature matches the bytes.
+    Valid,
+    /// Matches by value, but the hex is uppercase: strict string compares fail.
+    ValidUppercase,
+    /// No signature was given.
+    HeaderMissing,
+    /// The value has no `sha1=` prefix.
+    PrefixMissing,
+    /// A `sha256=` signature was given.
+    Sha256Given,
+    /// Another algorithm prefix.
+    WrongPrefix,
+    /// The digest is not 40 hex characters.
+    MalformedHex,
+    /// It matches a compact or pretty re-serialisation of the same JSON, not these bytes.
+    Reserialised(&'static str),
+    /// Wrong secret, or the body was altered.
+    Mismatch,
+}
+
+/// Diagnose `header` (the `X-Hub-Signature` value) against `body` under `secret`.
+pub fn diagnose(secret: &[u8], header: Option<&[u8]>, body: &[u8]) -> Diagnosis {
+    let Some(header) = header else {
+        return Diagnosis::HeaderMissing;
+    };
+    match verify(Some(secret), Some(header), body) {
+        Verdict::Valid
+            if header.iter().any(u8::is_ascii_uppercase) && header.starts_with(b"sha1=") =>
+        {
+            Diagnosis::ValidUppercase
+        }
+        Verdict::Valid => Diagnosis::Valid,
+        Verdict::Invalid(Invalid::PrefixMissing) => Diagnosis::PrefixMissing,
+        Verdict::Invalid(Invalid::Sha256Given) => Diagnosis::Sha256Given,
+        Verdict::Invalid(Invalid::WrongPrefix) => Diagnosis::WrongPrefix,
+        Verdict::Invalid(Invalid::MalformedHex) => Diagnosis::MalformedHex,
+        Verdict::Invalid(Invalid::Mismatch) | Verdict::Missing | Verdict::Unchecked => {
+            let header = String::from_utf8_lossy(header).trim().to_ascii_lowercase();
+            reserialisations(body)
+                .into_iter()
+                .find(|(_, bytes)| sign(secret, bytes) == header)
+                .map_or(Diagnosis::Mismatch, |(form, _)| {
+                    Diagnosis::Reserialised(form)
+                })
+        }
+    }
+}
+
+/// The same JSON written the ways frameworks commonly re-encode it.
+fn reserialisations(body: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    let mut forms = Vec::new();
+    if let Ok(compact) = serde_json::to_vec(&value) {
+        forms.push(("compact", compact));
+    }
+    if let Ok(pretty) = serde_json::to_vec_pretty(&value) {
+        forms.push(("pretty", pretty.clone()));
+        let mut with_newline = pretty;
+        with_newline.push(b'\n');
+        forms.push(("pretty", with_newline));
+    }
+    // Python's json.dumps default: ", " and ": " separators.
+    if let Ok(compact) = serde_json::to_string(&value) {
+        forms.push(("spaced", spaced(&compact).into_bytes()));
+    }
+    forms.retain(|(_, bytes)| bytes != body);
+    forms
+}
+
+/// Compact JSON with a space after each `,` and `:` outside strings.
+fn spaced(compact: &str) -> String {
+    let mut out = String::with_capacity(compact.len() * 11 / 10);
+    let (mut in_string, mut escaped) = (false, false);
+    for c in compact.chars() {
+        out.push(c);
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c == ',' || c == ':' {
+            out.push(' ');
+        }
+    }
+    out
+}
+
+impl Diagnosis {
+    /// Whether the signature is valid (by value).
+    pub fn is_valid(self) -> bool {
+        matches!(self, Diagnosis::Valid | Diagnosis::ValidUppercase)
+    }
+
+    /// Stable machine name.
+    pub fn code(self) -> &'static str {
+        match self {
+            Diagnosis::Valid => "valid",
+            Diagnosis::ValidUppercase => "valid_uppercase",
+            Diagnosis::HeaderMissing => "header_missing",
+            Diagnosis::PrefixMissing => "prefix_missing",
+            Diagnosis::Sha256Given => "sha256_given",
+            Diagnosis::WrongPrefix => "wrong_prefix",
+            Diagnosis::MalformedHex => "malformed_hex",
+            Diagnosis::Reserialised(_) => "reserialised",
+            Diagnosis::Mismatch => "mismatch",
+        }
+    }
+
+    /// What it means and what to do.
+    pub fn explain(self) -> String {
+        match self {
+            Diagnosis::Valid => "valid: the signature is the HMAC-SHA1 of these exact bytes under this secret".into(),
+            Diagnosis::ValidUppercase => "valid by value, but the hex is uppercase; Intercom sends lowercase, and verifiers that compare strings (most samples do) will reject it: compare the decoded bytes in constant time, or lowercase first".into(),
+            Diagnosis::HeaderMissing => "there is no X-Hub-Signature: Developer Hub webhooks are always signed, so check the header name reaches your code (some proxies drop or rename headers)".into(),
+            Diagnosis::PrefixMissing => "the value has no \"sha1=\" prefix: Intercom sends X-Hub-Signature: sha1=<40 hex>; compare the whole value, or strip the prefix on both sides".into(),
+            Diagnosis::Sha256Given => "a sha256= signature was given: Intercom signs X-Hub-Signature with HMAC-SHA1 (X-Body-Signature, used by health checks and uninstall, is SHA-256 and has no prefix)".into(),
+            Diagnosis::WrongPrefix => "the value names an algorithm other than sha1: Intercom uses HMAC-SHA1".into(),
+            Diagnosis::MalformedHex => "the digest after \"sha1=\" is not 40 hex characters: it is hex, not base64, and must not be truncated".into(),
+            Diagnosis::Reserialised(form) => format!("the signature matches a {form} re-serialisation of this JSON, not these bytes: something parsed the body and wrote it out again; verify the raw request bytes before any JSON parsing"),
+            Diagnosis::Mismatch => "the signature does not match: either the secret is wrong (use the app's client secret from Developer Hub > Basic information, not an access token; watch for stray whitespace or a rotated secret) or the body was altered".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BODY: &str = r#"{"type":"notification_event","app_id":"abc123def","data":{"type":"notification_event_data","item":{"type":"ping","message":"This is a ping notification test message."}},"links":{},"id":null,"topic":"ping","delivery_status":null,"delivery_attempts":1,"delivered_at":0,"first_sent_at":1671643827,"created_at":1671643827,"self":null}"#;
+    const SIG: &str = "sha1=f67a0d054b3d460317b7a1753acebf7a88bfd5a0";
+
+    fn d(header: Option<&str>, body: &[u8]) -> Diagnosis {
+        diagnose(b"secret", header.map(str::as_bytes), body)
+    }
+
+    #[test]
+    fn each_diagnosis() {
+        let body = BODY.as_bytes();
+        assert_eq!(d(Some(SIG), body), Diagnosis::Valid);
+        assert_eq!(
+            d(Some(&SIG.to_uppercase().replace("SHA1=", "sha1=")), body),
+            Diagnosis::ValidUppercase
+        );
+        assert_eq!(d(None, body), Diagnosis::HeaderMissing);
+        assert_eq!(d(Some(&SIG[5..]), body), Diagnosis::PrefixMissing);
+        assert_eq!(d(Some("sha256=00"), body), Diagnosis::Sha256Given);
+        assert_eq!(d(Some("md5=00"), body), Diagnosis::WrongPrefix);
+        assert_eq!(d(Some("sha1=zz"), body), Diagnosis::MalformedHex);
+        assert_eq!(d(Some(&sign(b"other", body)), body), Diagnosis::Mismatch);
+        assert!(d(Some(SIG), body).is_valid() && !Diagnosis::Mismatch.is_valid());
+    }
+
+    #[test]
+    fn spots_a_reserialised_body() {
+        // The app received the compact bytes Intercom signed, but hands a pretty copy to the check.
+        let pretty =
+            serde_json::to_vec_pretty(&serde_json::from_str::<Value>(BODY).unwrap()).unwrap();
+        assert_eq!(d(Some(SIG), &pretty), Diagnosis::Reserialised("compact"));
+        // And the other way round: signed pretty, checked compact.
+        let signed_pretty = sign(b"secret", &pretty);
+        assert_eq!(
+            d(Some(&signed_pretty), BODY.as_bytes()),
+            Diagnosis::Reserialised("pretty")
+        );
+        // Python's json.dumps default separators.
+        let spaced_body = spaced(BODY);
+        assert_eq!(
+            d(
+                Some(&sign(b"secret", spaced_body.as_bytes())),
+                BODY.as_bytes()
+            ),
+            Diagnosis::Reserialised("spaced")
+        );
+    }
+
+    #[test]
+    fn spacing_leaves_strings_alone() {
+        assert_eq!(
+            spaced(r#"{"a":"x,y:z","b":[1,2]}"#),
+            r#"{"a": "x,y:z", "b": [1, 2]}"#
+        );
+    }
+}

@@ -1,0 +1,453 @@
+//! Realistic Intercom notifications made offline, for `hookcli send` and `hookcli check`:
+//! Intercom's top-level key order, compact JSON, raw UTF-8, and a plausible `data.item` of
+//! the right object type for the topic (shapes taken from real captures where there are some).
+
+use super::topics::Topic;
+use serde_json::{json, Map, Value};
+
+/// What varies between fabricated notifications.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The workspace (`app_id`).
+    pub app_id: String,
+    /// `delivery_attempts`.
+    pub attempt: i64,
+    /// "Now", Unix seconds: `created_at`, `first_sent_at` and the item's timestamps.
+    pub now: i64,
+}
+
+impl Options {
+    /// Defaults for a notification made at `now`.
+    pub fn new(now: i64) -> Options {
+        Options {
+            app_id: "abc123def".into(),
+            attempt: 1,
+            now,
+        }
+    }
+}
+
+/// A fresh `notif_<uuid v4>`.
+pub fn notification_id() -> String {
+    let b: [u8; 16] = rand::random();
+    let mut b = b;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "notif_{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+fn numeric_id() -> String {
+    (rand::random::<u64>() % 90_000_000_000 + 10_000_000_000).to_string()
+}
+
+fn hex_id() -> String {
+    hex::encode(rand::random::<[u8; 12]>())
+}
+
+/// The body Intercom would send for `topic`, compact, keys in Intercom's order.
+pub fn notification(topic: &Topic, opts: &Options) -> String {
+    let ping = topic.name == "ping";
+    let body = json!({
+        "type": "notification_event",
+        "app_id": opts.app_id,
+        "data": { "type": "notification_event_data", "item": item(topic, opts) },
+        "links": {},
+        "id": if ping { Value::Null } else { Value::String(notification_id()) },
+        "topic": topic.name,
+        "delivery_status": if ping { Value::Null } else { json!("pending") },
+        "delivery_attempts": opts.attempt,
+        "delivered_at": 0,
+        "first_sent_at": opts.now,
+        "created_at": opts.now,
+        "self": Value::Null,
+    });
+    body.to_string()
+}
+
+fn contact(opts: &Options, role: &str) -> Value {
+    json!({
+        "type": "contact", "id": hex_id(), "workspace_id": opts.app_id, "external_id": "user-1042",
+        "role": role, "email": "zoe.martin@example.com", "phone": null, "name": "Zoë Martín",
+        "avatar": null, "owner_id": null, "social_profiles": {"type": "list", "data": []},
+        "has_hard_bounced": false, "marked_email_as_spam": false, "unsubscribed_from_emails": false,
+        "created_at": opts.now - 86_400, "updated_at": opts.now, "signed_up_at": opts.now - 86_400,
+        "last_seen_at": opts.now - 60, "custom_attributes": {"plan": "pro"},
+        "tags": {"type": "list", "data": [], "url": "/contacts/tags", "total_count": 0, "has_more": false},
+    })
+}
+
+fn admin(opts: &Options) -> Value {
+    json!({
+        "type": "admin", "id": numeric_id()[..7], "name": "Ana Núñez", "email": "ana@example.com",
+        "job_title": "Support", "away_mode_enabled": false, "away_mode_reassign": false,
+        "has_inbox_seat": true, "team_ids": [], "created_at": opts.now - 3_600,
+    })
+}
+
+fn part(topic: &str, opts: &Options) -> Value {
+    let (part_type, author, body) = match topic {
+        t if t.contains("noted") => ("note", "admin", "<p>Customer is on the Pro plan.</p>"),
+        t if t.contains("assigned") => ("assignment", "admin", ""),
+        t if t.contains("closed") => ("close", "admin", ""),
+        t if t.contains("unsnoozed") => ("timer_unsnooze", "admin", ""),
+        t if t.contains("snoozed") => ("snoozed", "admin", ""),
+        t if t.contains("opened") => ("open", "admin", ""),
+        t if t.contains("operator") => (
+            "comment",
+            "bot",
+            "<p>Here is how to download your invoice.</p>",
+        ),
+        t if t.contains("user") => ("comment", "user", "<p>Thanks, that worked \u{1f44d}</p>"),
+        _ => (
+            "comment",
+            "admin",
+            "<p>You can find it under Billing \u{2192} Invoices.</p>",
+        ),
+    };
+    json!({
+        "type": "conversation_part", "id": numeric_id(), "part_type": part_type, "body": body,
+        "created_at": opts.now, "updated_at": opts.now, "notified_at": opts.now, "assigned_to": null,
+        "author": {"id": numeric_id()[..7], "type": author, "name": if author == "user" { "Zoë Martín" } else { "Ana Núñez" }, "email": if author == "user" { "zoe.martin@example.com" } else { "ana@example.com" }},
+        "attachments": [], "external_id": null, "redacted": topic == "conversation_part.redacted",
+    })
+}
+
+fn conversation(topic: &str, opts: &Options) -> Value {
+    let c = contact(opts, "user");
+    json!({
+        "type": "conversation", "id": numeric_id(), "title": null, "created_at": opts.now - 600,
+        "updated_at": opts.now, "waiting_since": opts.now - 600, "snoozed_until": null, "open": !topic.contains("closed"),
+        "state": if topic.contains("closed") { "closed" } else if topic.contains("snoozed") && !topic.contains("unsnoozed") { "snoozed" } else { "open" },
+        "read": topic == "conversation.read", "priority": "not_priority", "admin_assignee_id": null, "team_assignee_id": null,
+        "tags": {"type": "tag.list", "tags": []},
+        "conversation_rating": if topic.contains("rating") { json!({"rating": 5, "remark": "Très bien !", "created_at": opts.now}) } else { Value::Null },
+        "source": {
+            "type": "conversation", "id": numeric_id(), "delivered_as": "customer_initiated", "subject": "",
+            "body": "<p>Hi, I can\u{2019}t find last month\u{2019}s invoice.</p>",
+            "author": {"type": "user", "id": c["id"], "name": "Zoë Martín", "email": "zoe.martin@example.com"},
+            "attachments": [], "url": null, "redacted": false,
+        },
+        "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": c["id"], "external_id": "user-1042"}]},
+        "teammates": {"type": "admin.list", "admins": []},
+        "first_contact_reply": {"created_at": opts.now - 600, "type": "conversation", "url": null},
+        "sla_applied": null, "statistics": null,
+        "conversation_parts": {"type": "conversation_part.list", "conversation_parts": [part(topic, opts)], "total_count": 1},
+    })
+}
+
+fn ticket(opts: &Options) -> Value {
+    let c = contact(opts, "user");
+    json!({
+        "type": "ticket", "id": numeric_id(), "ticket_id": "1042",
+        "ticket_attributes": {"_default_title_": "Refund for a double charge", "_default_description_": "I was charged twice for November."},
+        "ticket_state": "submitted", "ticket_type": {"type": "ticket_type", "id": "7", "name": "Billing", "description": "", "icon": "\u{1f4b3}"},
+        "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": c["id"], "external_id": "user-1042"}]},
+        "admin_assignee_id": "0", "team_assignee_id": "0", "created_at": opts.now - 600, "updated_at": opts.now,
+        "open": true, "snoozed_until": null,
+        "linked_objects": {"type": "list", "data": [], "total_count": 0, "has_more": false},
+        "ticket_parts": {"type": "ticket_part.list", "ticket_parts": [{"type": "ticket_part", "id": numeric_id(), "part_type": "comment", "body": "<p>Looking into it.</p>", "created_at": opts.now, "author": {"type": "admin", "name": "Ana Núñez"}}], "total_count": 1},
+        "category": "Customer", "is_shared": true,
+    })
+}
+
+fn company(opts: &Options) -> Value {
+    json!({
+        "type": "company", "id": hex_id(), "company_id": "acme-42", "name": "Acme Café", "app_id": opts.app_id,
+        "created_at": opts.now - 86_400, "updated_at": opts.now, "monthly_spend": 49, "session_count": 12, "user_count": 3,
+        "tags": {"type": "tag.list", "tags": []}, "segments": {"type": "segment.list", "segments": []}, "plan": {}, "custom_attributes": {},
+    })
+}
+
+fn subscription(kind: &str, opts: &Options) -> Value {
+    json!({
+        "type": kind, "contact": contact(opts, "user"),
+        "subscription_types": {"type": "list", "data": [{"type": "subscription", "id": "3", "state": "live", "consent_type": "opt_out", "default_translation": {"name": "Newsletter", "description": "Product news", "locale": "en"}, "content_types": ["email"]}]},
+        "created_at": opts.now,
+    })
+}
+
+/// The minimal payload Intercom sends for `*.deleted` topics.
+fn deleted(object: &str) -> Value {
+    if object == "contact" {
+        return json!({"id": hex_id(), "external_id": "1", "type": "contact", "deleted": true});
+    }
+    json!({"type": object, "id": numeric_id(), "deleted": true})
+}
+
+fn item(topic: &Topic, opts: &Options) -> Value {
+    let name = topic.name;
+    if name.ends_with(".deleted") && !name.starts_with("contact.") || name == "contact.deleted" {
+        if name == "conversation.deleted" {
+            return json!({"type": "conversation", "conversation_id": numeric_id()});
+        }
+        return deleted(topic.object);
+    }
+    match topic.object {
+        "ping" => json!({"type": "ping", "message": "This is a ping notification test message."}),
+        "conversation" => conversation(name, opts),
+        "contact" => {
+            let mut c = contact(
+                opts,
+                if name.contains("lead") || topic.legacy {
+                    "lead"
+                } else {
+                    "user"
+                },
+            );
+            if name == "contact.merged" {
+                c["merged_from"] = json!({"type": "contact", "id": hex_id()});
+            }
+            c
+        }
+        "ticket" if name == "ticket.closed" => {
+            // API 2.15+ nests the ticket (INTERCOM.md §3).
+            json!({"type": "ticket", "ticket": ticket(opts)})
+        }
+        "ticket" => ticket(opts),
+        "company" if name.starts_with("company.contact.") => {
+            let mut c = company(opts);
+            c["contact"] = contact(opts, "user");
+            c
+        }
+        "company" => company(opts),
+        "admin" => admin(opts),
+        "admin_activity_log_event" => json!({
+            "type": "admin_activity_log_event", "id": numeric_id(),
+            "performed_by": {"type": "admin", "id": "991", "email": "ana@example.com", "ip": "203.0.113.7"},
+            "metadata": {"before": "Old name", "after": "Acme Café"}, "created_at": opts.now,
+            "activity_type": "app_name_change", "activity_description": "Ana Núñez changed the workspace name.",
+        }),
+        "article" => json!({
+            "type": "article", "id": numeric_id(), "workspace_id": opts.app_id, "parent_id": null, "parent_type": null,
+            "title": "Where is my invoice?", "description": "Find and download invoices", "body": "<p>Go to Billing \u{2192} Invoices.</p>",
+            "author_id": 991, "state": if name.ends_with("unpublished") { "draft" } else { "published" },
+            "created_at": opts.now - 3_600, "updated_at": opts.now, "url": null,
+        }),
+        "contact_tag" => {
+            json!({"type": "contact_tag", "created_at": opts.now, "tag": {"type": "tag", "id": "17", "name": "VIP"}, "contact": contact(opts, if name.contains("lead") { "lead" } else { "user" })})
+        }
+        "user_tag" => {
+            json!({"type": "user_tag", "created_at": opts.now, "tag": {"type": "tag", "id": "17", "name": "VIP"}, "user": legacy_user(opts)})
+        }
+        "contact_subscribe"
+        | "contact_unsubscribe"
+        | "granular_subscribe"
+        | "granular_unsubscribe" => subscription(topic.object, opts),
+        "event" => {
+            json!({"type": "event", "event_name": "invoice-downloaded", "id": hex_id(), "intercom_user_id": hex_id(), "user_id": "user-1042", "email": "zoe.martin@example.com", "metadata": {"invoice": "INV-2026-11"}, "created_at": opts.now})
+        }
+        "api.request.completed" => {
+            json!({"type": "api.request.completed", "request_id": hex_id(), "timestamp": opts.now, "request": {"method": "GET", "path": "/contacts/search"}, "authentication": {"type": "access_token"}, "response": {"status_code": 200}, "admin": {"type": "admin", "id": "991"}})
+        }
+        "job" => {
+            json!({"type": "job", "id": numeric_id(), "status": "success", "resource_type": "contact", "resource_id": hex_id(), "created_at": opts.now - 30, "completed_at": opts.now})
+        }
+        "visitor" => {
+            json!({"type": "visitor", "id": hex_id(), "user_id": "visitor-77", "anonymous": true, "email": "zoe.martin@example.com", "name": "Zoë Martín", "created_at": opts.now - 300, "updated_at": opts.now})
+        }
+        "user" => legacy_user(opts),
+        "call" => {
+            json!({"type": "call", "id": numeric_id(), "conversation_id": numeric_id(), "state": if name == "call.started" { "in_progress" } else { "completed" }, "direction": "inbound", "phone": "+353 1 555 0100", "admin_id": "991", "created_at": opts.now - 120, "ended_at": if name == "call.started" { Value::Null } else { json!(opts.now) }, "duration": 120})
+        }
+        "audience" => {
+            json!({"type": "audience", "id": numeric_id(), "name": "Trial users", "created_at": opts.now - 3_600, "updated_at": opts.now})
+        }
+        "audience_membership" => {
+            json!({"type": "audience_membership", "audience_id": numeric_id(), "contact": contact(opts, "user"), "created_at": opts.now})
+        }
+        "content_import_source" => {
+            json!({"type": "content_import_source", "id": numeric_id(), "url": "https://docs.example.com", "status": "active", "sync_behavior": "automatic", "created_at": opts.now - 3_600, "updated_at": opts.now})
+        }
+        "content_snippet" => {
+            json!({"type": "content_snippet", "id": numeric_id(), "title": "Refund policy", "json_blocks": [{"type": "paragraph", "text": "Refunds within 30 days."}], "created_at": opts.now - 3_600, "updated_at": opts.now})
+        }
+        "data_connector.execution" => {
+            json!({"type": "data_connector.execution", "id": numeric_id(), "data_connector_id": "55", "status": "success", "http_status": 200, "created_at": opts.now, "duration_ms": 120})
+        }
+        "procedure.hitl_notification" => {
+            json!({"type": "procedure.hitl_notification", "id": numeric_id(), "procedure_id": "12", "conversation_id": numeric_id(), "message": "Approve a refund of €49?", "created_at": opts.now})
+        }
+        stat if stat.starts_with("content_stat.") => json!({
+            "type": stat, "created_at": opts.now,
+            "content_stat": {"type": "content_stat", "id": numeric_id(), "created_at": opts.now, "content_id": numeric_id(), "content_type": &stat["content_stat.".len()..], "stat_type": "receipt", "ruleset_id": numeric_id()},
+            "contact": contact(opts, "user"),
+        }),
+        other => json!({"type": other, "id": numeric_id(), "created_at": opts.now}),
+    }
+}
+
+fn legacy_user(opts: &Options) -> Value {
+    json!({"type": "user", "id": hex_id(), "user_id": "user-1042", "anonymous": false, "email": "zoe.martin@example.com", "name": "Zoë Martín", "created_at": opts.now - 86_400, "updated_at": opts.now})
+}
+
+/// Set a dotted `path` (e.g. `data.item.source.body`; numeric segments index arrays) in a
+/// JSON body. `value` is used as JSON when it parses, else as a string. Key order is kept
+/// and the result is compact.
+pub fn set_path(body: &str, path: &str, value: &str) -> Result<String, String> {
+    let mut root: Value =
+        serde_json::from_str(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let new: Value =
+        serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
+    let segments: Vec<&str> = path.split('.').collect();
+    if path.is_empty() || segments.iter().any(|s| s.is_empty()) {
+        return Err(format!(
+            "'{path}' is not a dotted path such as data.item.id"
+        ));
+    }
+    let mut node = &mut root;
+    for (i, seg) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        let here = segments[..i].join(".");
+        node = match node {
+            Value::Object(map) => {
+                if last {
+                    map.insert((*seg).to_string(), new);
+                    return Ok(root.to_string());
+                }
+                map.entry((*seg).to_string())
+                    .or_insert_with(|| Value::Object(Map::new()))
+            }
+            Value::Array(items) => {
+                let index: usize = seg
+                    .parse()
+                    .map_err(|_| format!("'{here}' is a list, so '{seg}' must be an index"))?;
+                let len = items.len();
+                let slot = items.get_mut(index).ok_or_else(|| {
+                    format!("'{here}' has {len} items, so there is no index {index}")
+                })?;
+                if last {
+                    *slot = new;
+                    return Ok(root.to_string());
+                }
+                slot
+            }
+            other => {
+                let kind = match other {
+                    Value::Null => "null",
+                    Value::Bool(_) => "a boolean",
+                    Value::Number(_) => "a number",
+                    _ => "a string",
+                };
+                return Err(format!(
+                    "'{}' is {kind}, so it has no field '{seg}'",
+                    if here.is_empty() { "the body" } else { &here }
+                ));
+            }
+        };
+    }
+    Ok(root.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::topics::{find, TOPICS};
+    use super::*;
+
+    const ORDER: [&str; 12] = [
+        "type",
+        "app_id",
+        "data",
+        "links",
+        "id",
+        "topic",
+        "delivery_status",
+        "delivery_attempts",
+        "delivered_at",
+        "first_sent_at",
+        "created_at",
+        "self",
+    ];
+
+    #[test]
+    fn every_topic_makes_a_realistic_compact_body() {
+        for topic in TOPICS {
+            let body = notification(topic, &Options::new(1_700_000_000));
+            assert!(
+                !body.contains('\n') && !body.contains("\": "),
+                "{} is not compact",
+                topic.name
+            );
+            let v: Value = serde_json::from_str(&body).unwrap();
+            let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(keys, ORDER, "{}", topic.name);
+            assert_eq!(v["topic"], topic.name);
+            assert_eq!(v["data"]["type"], "notification_event_data");
+            assert_eq!(v["data"]["item"]["type"], topic.object, "{}", topic.name);
+            if topic.name == "ping" {
+                assert!(v["id"].is_null() && v["delivery_status"].is_null());
+            } else {
+                let id = v["id"].as_str().unwrap();
+                assert!(id.starts_with("notif_") && id.len() == 42, "{id}");
+            }
+        }
+    }
+
+    #[test]
+    fn ticket_closed_nests_the_ticket_and_deletions_are_minimal() {
+        let v: Value = serde_json::from_str(&notification(
+            find("ticket.closed").unwrap(),
+            &Options::new(1),
+        ))
+        .unwrap();
+        assert_eq!(v["data"]["item"]["ticket"]["type"], "ticket");
+        let v: Value = serde_json::from_str(&notification(
+            find("contact.deleted").unwrap(),
+            &Options::new(1),
+        ))
+        .unwrap();
+        assert_eq!(v["data"]["item"]["deleted"], true);
+        assert_eq!(v["data"]["item"].as_object().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn raw_utf8_not_escapes() {
+        let body = notification(find("conversation.user.replied").unwrap(), &Options::new(1));
+        assert!(body.contains("Zoë") && !body.contains("\\u"));
+    }
+
+    #[test]
+    fn ids_are_fresh_uuid_v4() {
+        let (a, b) = (notification_id(), notification_id());
+        assert_ne!(a, b);
+        assert_eq!(&a[6 + 14..6 + 15], "4");
+    }
+
+    #[test]
+    fn set_path_edits_in_place_keeping_order() {
+        let body = r#"{"a":1,"data":{"item":{"id":"1","parts":[{"b":1},{"b":2}]}},"z":0}"#;
+        assert_eq!(
+            set_path(body, "data.item.id", "\"42\"").unwrap(),
+            r#"{"a":1,"data":{"item":{"id":"42","parts":[{"b":1},{"b":2}]}},"z":0}"#
+        );
+        assert_eq!(
+            set_path(body, "data.item.parts.1.b", "true").unwrap(),
+            r#"{"a":1,"data":{"item":{"id":"1","parts":[{"b":1},{"b":true}]}},"z":0}"#
+        );
+        assert_eq!(
+            set_path(body, "data.item.note", "hello world").unwrap(),
+            r#"{"a":1,"data":{"item":{"id":"1","parts":[{"b":1},{"b":2}],"note":"hello world"}},"z":0}"#
+        );
+        assert_eq!(
+            set_path(body, "new.deep", "1").unwrap(),
+            r#"{"a":1,"data":{"item":{"id":"1","parts":[{"b":1},{"b":2}]}},"z":0,"new":{"deep":1}}"#
+        );
+        assert!(set_path(body, "a.b", "1")
+            .unwrap_err()
+            .contains("'a' is a number"));
+        assert!(set_path(body, "data.item.parts.x", "1")
+            .unwrap_err()
+            .contains("must be an index"));
+        assert!(set_path(body, "data.item.parts.9.b", "1")
+            .unwrap_err()
+            .contains("no index 9"));
+        assert!(set_path(body, "", "1").is_err());
+    }
+}

@@ -676,3 +676,58 @@ fn forwarding_flags_need_forward_to_and_bad_routes_are_usage_errors() {
         );
     }
 }
+
+#[test]
+fn list_status_tells_delivery_states_apart() {
+    let app = App::start();
+    app.answer(|r, _| {
+        if r.body.windows(19).any(|w| w == b"ticket.note.created") {
+            Answer::status(422, "no")
+        } else {
+            Answer::status(200, "ok")
+        }
+    });
+    let dead = format!("contact.*=http://127.0.0.1:{}/", free_port());
+    let l = listen(&[
+        "--json",
+        "--forward-to",
+        &format!("ticket.*={}", app.url("/")),
+        "--forward-to",
+        &dead,
+        "--retry-base-ms",
+        "60000",
+    ]);
+    let delivered = l
+        .post(
+            "/",
+            &[],
+            notification("ticket.created", Some("a"), "{}").as_bytes(),
+        )
+        .id();
+    let failed = l
+        .post(
+            "/",
+            &[],
+            notification("ticket.note.created", Some("b"), "{}").as_bytes(),
+        )
+        .id();
+    let skipped = l.post("/", &[], b"not a notification").id();
+    delivery_record(&l, &failed, "failed");
+    // Last, because in ordered mode a capture waiting for its retry holds back the rest.
+    let pending = l
+        .post(
+            "/",
+            &[],
+            notification("contact.user.created", Some("c"), "{}").as_bytes(),
+        )
+        .id();
+    delivery_record(&l, &pending, "retrying");
+    assert_eq!(
+        list_ids(&l.store, &["--status", "delivered"]),
+        vec![delivered]
+    );
+    assert_eq!(list_ids(&l.store, &["--status", "failed"]), vec![failed]);
+    assert_eq!(list_ids(&l.store, &["--status", "pending"]), vec![pending]);
+    assert_eq!(list_ids(&l.store, &["--status", "skipped"]), vec![skipped]);
+    assert_eq!(list_ids(&l.store, &[]).len(), 4);
+}

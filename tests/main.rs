@@ -7,3 +7,4 @@ mod common;
 mod forward;
 mod inspect;
 mod listen;
+mod replay;

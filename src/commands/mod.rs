@@ -126,6 +126,7 @@ fn filter(args: &FilterArgs) -> query::Filter {
         signature: args
             .signature
             .map(|s| format!("{s:?}").to_ascii_lowercase()),
+        status: args.status.map(|s| format!("{s:?}").to_ascii_lowercase()),
         ..query::Filter::default()
     }
 }

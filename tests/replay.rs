@@ -1,0 +1,811 @@
+//! `replay`, `send`, `check`, `verify` and `topics` against the built binary, a real
+//! `listen` and a test app over loopback.
+
+use crate::common::app::{free_port, Answer, App};
+use crate::common::*;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+const SECRET: &str = "s3cr3t";
+const VECTOR_BODY: &str = r#"{"type":"notification_event","app_id":"abc123def","data":{"type":"notification_event_data","item":{"type":"ping","message":"This is a ping notification test message."}},"links":{},"id":null,"topic":"ping","delivery_status":null,"delivery_attempts":1,"delivered_at":0,"first_sent_at":1671643827,"created_at":1671643827,"self":null}"#;
+
+fn run(store: &Path, args: &[&str]) -> Output {
+    hookcli(store.parent().unwrap())
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn run_env(store: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = hookcli(store.parent().unwrap());
+    cmd.arg("--store").arg(store).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn fails(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout: {}\nstderr: {err}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(err.contains(needle), "expected {needle:?} in {err}");
+}
+
+/// A listener holding one signed fixture capture; returns it and the capture id.
+fn with_capture() -> (Listener, String, Vec<u8>) {
+    let l = listen(&["--json", "--secret", SECRET]);
+    let body = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/intercom/zulip/conversation_admin_replied.json"
+    ))
+    .unwrap();
+    let id = l
+        .post(
+            "/",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Hub-Signature", &sign(SECRET, &body)),
+            ],
+            &body,
+        )
+        .id();
+    (l, id, body)
+}
+
+fn compact_with(body: &[u8], path: &[&str], value: Value) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(body).unwrap();
+    let mut node = &mut v;
+    for seg in path {
+        node = &mut node[*seg];
+    }
+    *node = value;
+    serde_json::to_vec(&v).unwrap()
+}
+
+#[test]
+fn replay_is_byte_exact_with_the_original_signature() {
+    let (l, id, body) = with_capture();
+    let app = App::start();
+    let out = ok(&run(
+        &l.store,
+        &[
+            "replay",
+            &id[..12],
+            "--to",
+            &app.url("/hook"),
+            "--color",
+            "never",
+        ],
+    ));
+    assert!(
+        out.contains("replayed 1: 1 answered 2xx, 0 failed"),
+        "{out}"
+    );
+    let got = app.wait_for(1, Duration::from_secs(5)).remove(0);
+    assert_eq!(got.body, body);
+    assert_eq!(got.header("x-hub-signature").unwrap(), sign(SECRET, &body));
+    assert_eq!(got.header("content-type").unwrap(), "application/json");
+    assert_eq!(got.header("x-hookcli-capture-id").unwrap(), id);
+    // Recorded as a delivery attempt of the capture.
+    let doc: Value = serde_json::from_str(&ok(&run(&l.store, &["show", &id, "--json"]))).unwrap();
+    assert_eq!(doc["attempts"][0]["kind"], "replay");
+    assert_eq!(doc["attempts"][0]["status"], 200);
+    assert_eq!(doc["delivery"], "delivered");
+}
+
+#[test]
+fn replay_re_signs_with_another_secret_and_edits_with_set() {
+    let (l, id, body) = with_capture();
+    let app = App::start();
+    ok(&run(
+        &l.store,
+        &["replay", &id, "--to", &app.url("/"), "--secret", "another"],
+    ));
+    let got = app.wait_for(1, Duration::from_secs(5));
+    assert_eq!(got[0].body, body);
+    assert_eq!(
+        got[0].header("x-hub-signature").unwrap(),
+        sign("another", &body)
+    );
+    ok(&run(
+        &l.store,
+        &[
+            "replay",
+            &id,
+            "--to",
+            &app.url("/"),
+            "--secret",
+            SECRET,
+            "--set",
+            "data.item.id=\"42\"",
+            "--set",
+            "delivery_status=redelivered",
+        ],
+    ));
+    let got = app.wait_for(2, Duration::from_secs(5)).remove(1);
+    let expected = compact_with(&body, &["data", "item", "id"], Value::String("42".into()));
+    let expected = compact_with(
+        &expected,
+        &["delivery_status"],
+        Value::String("redelivered".into()),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&got.body),
+        String::from_utf8_lossy(&expected)
+    );
+    assert_eq!(
+        got.header("x-hub-signature").unwrap(),
+        sign(SECRET, &got.body)
+    );
+}
+
+#[test]
+fn a_changed_body_without_a_secret_is_refused_unless_unsigned() {
+    let (l, id, _) = with_capture();
+    let app = App::start();
+    fails(
+        &run(
+            &l.store,
+            &["replay", &id, "--to", &app.url("/"), "--as-redelivery"],
+        ),
+        "pass --secret to re-sign it, or --unsigned",
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(app.received().is_empty());
+    ok(&run(
+        &l.store,
+        &[
+            "replay",
+            &id,
+            "--to",
+            &app.url("/"),
+            "--as-redelivery",
+            "--unsigned",
+        ],
+    ));
+    let got = app.wait_for(1, Duration::from_secs(5)).remove(0);
+    assert!(got.header("x-hub-signature").is_none());
+    let v: Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(
+        v["delivery_attempts"], 2,
+        "--as-redelivery increments delivery_attempts"
+    );
+    assert_eq!(
+        v["id"], "notif_44d1f763-d3ad-4927-8e5c-da6cd6ca78d2",
+        "same notification id"
+    );
+}
+
+#[test]
+fn edit_uses_the_editor_and_refuses_invalid_json() {
+    let (l, id, body) = with_capture();
+    let app = App::start();
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good-editor.sh");
+    std::fs::write(
+        &good,
+        "#!/bin/sh\nsed -i 's/\"delivery_attempts\": 1/\"delivery_attempts\": 7/' \"$1\"\n",
+    )
+    .unwrap();
+    let bad = dir.path().join("bad-editor.sh");
+    std::fs::write(&bad, "#!/bin/sh\nprintf '{broken' > \"$1\"\n").unwrap();
+    for script in [&good, &bad] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = run_env(
+        &l.store,
+        &[
+            "replay",
+            &id,
+            "--to",
+            &app.url("/"),
+            "--edit",
+            "--secret",
+            SECRET,
+        ],
+        &[("EDITOR", good.to_str().unwrap())],
+    );
+    ok(&out);
+    let diff = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        diff.contains("-   \"delivery_attempts\": 1,")
+            && diff.contains("+   \"delivery_attempts\": 7,"),
+        "{diff}"
+    );
+    let got = app.wait_for(1, Duration::from_secs(5)).remove(0);
+    assert_eq!(
+        got.body,
+        compact_with(&body, &["delivery_attempts"], Value::from(7))
+    );
+    assert_eq!(
+        got.header("x-hub-signature").unwrap(),
+        sign(SECRET, &got.body)
+    );
+    let out = run_env(
+        &l.store,
+        &[
+            "replay",
+            &id,
+            "--to",
+            &app.url("/"),
+            "--edit",
+            "--secret",
+            SECRET,
+        ],
+        &[("VISUAL", bad.to_str().unwrap())],
+    );
+    fails(&out, "the edited body is not valid JSON");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let kept = err.split("kept in ").nth(1).unwrap().trim();
+    assert_eq!(std::fs::read_to_string(kept).unwrap(), "{broken");
+    std::fs::remove_file(kept).unwrap();
+    assert_eq!(app.received().len(), 1, "the invalid edit was not sent");
+}
+
+#[test]
+fn dry_run_sends_nothing() {
+    let (l, id, _) = with_capture();
+    let app = App::start();
+    let out = ok(&run(
+        &l.store,
+        &[
+            "replay",
+            &id,
+            "--to",
+            &app.url("/x"),
+            "--dry-run",
+            "--color",
+            "never",
+        ],
+    ));
+    assert!(
+        out.contains(&format!("POST {}", app.url("/x")))
+            && out.contains("x-hub-signature: sha1=")
+            && out.contains("dry run: nothing sent"),
+        "{out}"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(app.received().is_empty());
+}
+
+#[test]
+fn selections_summary_and_exit_codes() {
+    let l = listen(&["--json"]);
+    let ids: Vec<String> = [
+        "ticket.created",
+        "ticket.closed",
+        "contact.user.created",
+        "ticket.note.created",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, t)| {
+        l.post(
+            "/",
+            &[],
+            notification(t, Some(&format!("n{i}")), r#"{"type":"x"}"#).as_bytes(),
+        )
+        .id()
+    })
+    .collect();
+    let app = App::start();
+    let to = app.url("/");
+    let targets = |args: &[&str]| -> Vec<String> {
+        let before = app.received().len();
+        let mut all = vec!["replay", "--to", to.as_str()];
+        all.extend_from_slice(args);
+        ok(&run(&l.store, &all));
+        app.received()[before..]
+            .iter()
+            .map(|r| r.header("x-hookcli-capture-id").unwrap())
+            .collect()
+    };
+    assert_eq!(
+        targets(&["--topic", "ticket.*"]),
+        vec![ids[0].clone(), ids[1].clone(), ids[3].clone()]
+    );
+    assert_eq!(
+        targets(&["--last", "2"]),
+        vec![ids[2].clone(), ids[3].clone()]
+    );
+    assert_eq!(targets(&["--all", "--concurrency", "3"]).len(), 4);
+    assert_eq!(
+        targets(&[&ids[2][..14], &ids[0][..14]]),
+        vec![ids[0].clone(), ids[2].clone()]
+    );
+    // One failure: exit 1 and a summary that says so.
+    app.answer(|r, _| {
+        if r.body.windows(13).any(|w| w == b"ticket.closed") {
+            Answer::status(500, "boom")
+        } else {
+            Answer::status(200, "")
+        }
+    });
+    let out = run(
+        &l.store,
+        &[
+            "replay", "--to", &to, "--topic", "ticket.*", "--color", "never",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("replayed 3: 2 answered 2xx, 1 failed") && text.contains("│ boom"),
+        "{text}"
+    );
+    let json = run(
+        &l.store,
+        &["replay", "--to", &to, "--topic", "ticket.*", "--json"],
+    );
+    let last: Value = serde_json::from_str(
+        String::from_utf8_lossy(&json.stdout)
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(last["type"], "replay_summary");
+    assert_eq!(last["failed"], 1);
+    // Nothing selected is a usage mistake that says what to do.
+    fails(
+        &run(&l.store, &["replay", "--to", &to]),
+        "name what to replay",
+    );
+}
+
+#[test]
+fn replay_defaults_to_the_last_forward_target_and_retries_failed_ones() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let port = free_port();
+    let target = format!("http://127.0.0.1:{port}/hook");
+    let none = run(&store, &["replay", "--all"]);
+    assert_eq!(none.status.code(), Some(1));
+    let mut l = listen_at(
+        &store,
+        home.path(),
+        &["--json", "--forward-to", &target, "--max-attempts", "1"],
+        &[],
+    );
+    let id = l.post("/", &[], b"{\"lost\":true}").id();
+    l.wait_line(|s| s.contains("\"outcome\":\"failed\""));
+    assert_eq!(l.interrupt().0, 0);
+    let app = App::start_on(port);
+    ok(&run(&store, &["replay", "--status", "failed"]));
+    let got = app.wait_for(1, Duration::from_secs(5));
+    assert_eq!(got[0].target, "/hook");
+    assert_eq!(got[0].body, b"{\"lost\":true}");
+    let doc: Value = serde_json::from_str(&ok(&run(&store, &["show", &id, "--json"]))).unwrap();
+    assert_eq!(doc["delivery"], "delivered");
+    assert_eq!(doc["attempts"].as_array().unwrap().len(), 2);
+    let fresh = tempfile::tempdir().unwrap();
+    let empty = fresh.path().join("s");
+    ok(&run(
+        &empty,
+        &[
+            "import",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/intercom/zulip/ping.json"
+            ),
+        ],
+    ));
+    fails(&run(&empty, &["replay", "--all"]), "pass --to URL");
+}
+
+#[test]
+fn replay_file_sends_an_exported_document() {
+    let (l, id, body) = with_capture();
+    let doc = l.store.parent().unwrap().join("doc.json");
+    ok(&run(
+        &l.store,
+        &["export", &id, "-o", doc.to_str().unwrap()],
+    ));
+    let app = App::start();
+    ok(&run(
+        &l.store,
+        &[
+            "replay",
+            "--file",
+            doc.to_str().unwrap(),
+            "--to",
+            &app.url("/"),
+        ],
+    ));
+    let got = app.wait_for(1, Duration::from_secs(5)).remove(0);
+    assert_eq!(got.body, body);
+    assert_eq!(got.header("x-hub-signature").unwrap(), sign(SECRET, &body));
+}
+
+#[test]
+fn send_fabricates_every_topic_correctly_signed() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let topics: Vec<Value> = ok(&run(&store, &["topics", "--json"]))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(topics.len() > 100);
+    let order = [
+        "type",
+        "app_id",
+        "data",
+        "links",
+        "id",
+        "topic",
+        "delivery_status",
+        "delivery_attempts",
+        "delivered_at",
+        "first_sent_at",
+        "created_at",
+        "self",
+    ];
+    for t in &topics {
+        let name = t["name"].as_str().unwrap();
+        let doc: Value = serde_json::from_str(&ok(&run(
+            &store,
+            &[
+                "send", name, "--print", "--json", "--secret", SECRET, "--app-id", "ws42",
+            ],
+        )))
+        .unwrap();
+        let body = doc["body"]["text"].as_str().unwrap();
+        let v: Value = serde_json::from_str(body).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, order, "{name}");
+        assert_eq!(v["topic"], name);
+        assert_eq!(v["app_id"], "ws42");
+        assert_eq!(v["data"]["item"]["type"], t["object"], "{name}");
+        let sig = doc["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h[0] == "x-hub-signature")
+            .unwrap()[1]["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(sig, sign(SECRET, body.as_bytes()), "{name}");
+        let ua = doc["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h[0] == "user-agent")
+            .unwrap()[1]["text"]
+            .clone();
+        assert_eq!(ua, "intercom-parrot-service-client/1.0");
+    }
+    fails(
+        &run(&store, &["send", "ticket.create", "--print"]),
+        "unknown topic 'ticket.create' (did you mean ticket.created",
+    );
+}
+
+#[test]
+fn send_print_is_what_to_sends_and_count_rate_make_distinct_ids() {
+    let l = listen(&["--json", "--secret", SECRET]);
+    let out = run(
+        &l.store,
+        &[
+            "send",
+            "conversation.user.replied",
+            "--print",
+            "--to",
+            &l.url,
+            "--secret",
+            SECRET,
+            "--set",
+            "data.item.priority=\"priority\"",
+        ],
+    );
+    let printed = ok(&out);
+    let record = l.wait_line(|s| s.contains("\"capture\""));
+    let record: Value = serde_json::from_str(&record).unwrap();
+    assert_eq!(
+        format!("{}\n", record["body"]["text"].as_str().unwrap()),
+        printed
+    );
+    assert_eq!(record["signature"]["verdict"], "valid");
+    assert!(printed.contains("\"priority\":\"priority\""));
+    let out = ok(&run(
+        &l.store,
+        &[
+            "send",
+            "contact.user.created",
+            "--count",
+            "5",
+            "--rate",
+            "100/s",
+            "--to",
+            &l.url,
+            "--secret",
+            SECRET,
+            "--color",
+            "never",
+        ],
+    ));
+    assert!(out.contains("sent 5: 5 answered 2xx, 0 failed"), "{out}");
+    let ids: std::collections::BTreeSet<String> =
+        String::from_utf8_lossy(&run(&l.store, &["list", "--json", "--topic", "contact.*"]).stdout)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["intercom"]["notification_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+    assert_eq!(ids.len(), 5);
+    let app = App::start();
+    app.answer(|_, _| Answer::status(500, "nope"));
+    fails(
+        &run(&l.store, &["send", "ping", "--to", &app.url("/")]),
+        "did not get a 2xx",
+    );
+}
+
+#[test]
+fn check_passes_a_good_endpoint_and_explains_each_failure() {
+    let l = listen(&["--json", "--secret", SECRET]);
+    let home = l.store.parent().unwrap().to_path_buf();
+    let good = ok(&run(
+        &l.store,
+        &[
+            "check",
+            &l.url,
+            "--allow-http",
+            "--secret",
+            SECRET,
+            "--color",
+            "never",
+        ],
+    ));
+    assert!(
+        good.contains("✓ HEAD")
+            && good.contains("✓ ping")
+            && good.contains("within 500 ms")
+            && good.contains("Intercom would accept this endpoint"),
+        "{good}"
+    );
+    let ping = l.wait_line(|s| s.contains("\"capture\"") && s.contains("\"ping\":true"));
+    assert!(
+        ping.contains("\"verdict\":\"valid\""),
+        "the check's ping is signed like Intercom's: {ping}"
+    );
+    fails(
+        &run(&l.store, &["check", &l.url, "--secret", SECRET]),
+        "does not pass Intercom's checks",
+    );
+    let app = App::start();
+    let check = |answer: fn(&crate::common::app::Received, usize) -> Answer| -> String {
+        app.answer(answer);
+        let out = run(
+            &home.join("s"),
+            &[
+                "check",
+                &app.url("/hook"),
+                "--allow-http",
+                "--secret",
+                SECRET,
+                "--color",
+                "never",
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = check(|r, _| {
+        if r.method == "HEAD" {
+            Answer::status(405, "")
+        } else {
+            Answer::status(200, "")
+        }
+    });
+    assert!(
+        text.contains("✗ HEAD") && text.contains("route HEAD"),
+        "{text}"
+    );
+    let text = check(|r, _| {
+        if r.method == "HEAD" {
+            Answer {
+                headers: vec![("Location".into(), "https://elsewhere/".into())],
+                ..Answer::status(301, "")
+            }
+        } else {
+            Answer::status(200, "")
+        }
+    });
+    assert!(text.contains("does not follow redirects"), "{text}");
+    let text = check(|r, _| {
+        if r.method == "HEAD" {
+            Answer::status(200, "")
+        } else {
+            Answer::status(500, "db down")
+        }
+    });
+    assert!(
+        text.contains("✗ ping") && text.contains("500") && text.contains("db down"),
+        "{text}"
+    );
+    let text = check(|r, _| {
+        if r.method == "HEAD" {
+            Answer::status(200, "")
+        } else {
+            Answer {
+                delay: Duration::from_millis(5500),
+                ..Answer::status(200, "")
+            }
+        }
+    });
+    assert!(text.contains("no answer within 5 s"), "{text}");
+}
+
+#[test]
+fn check_slow_but_in_time_is_accepted() {
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        delay: Duration::from_millis(700),
+        ..Answer::status(200, "")
+    });
+    let home = tempfile::tempdir().unwrap();
+    let out = ok(&run(
+        &home.path().join("s"),
+        &["check", &app.url("/"), "--allow-http", "--json"],
+    ));
+    let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(last["accepted"], true);
+    let ping: Value = serde_json::from_str(out.lines().nth(2).unwrap()).unwrap();
+    assert_eq!(ping["within_priority_threshold"], false);
+    assert!(ping["detail"].as_str().unwrap().contains("over 500 ms"));
+}
+
+#[test]
+fn verify_gives_each_diagnosis() {
+    let home = tempfile::tempdir().unwrap();
+    let body = home.path().join("body.json");
+    std::fs::write(&body, VECTOR_BODY).unwrap();
+    let store = home.path().join("s");
+    let v = |sig: &str, secret: &str| -> (i32, Value) {
+        let out = run(
+            &store,
+            &[
+                "verify",
+                "--body",
+                body.to_str().unwrap(),
+                "--signature",
+                sig,
+                "--secret",
+                secret,
+                "--json",
+            ],
+        );
+        (
+            out.status.code().unwrap(),
+            serde_json::from_slice(&out.stdout).unwrap(),
+        )
+    };
+    let vector = "sha1=f67a0d054b3d460317b7a1753acebf7a88bfd5a0";
+    assert_eq!(v(vector, "secret").0, 0);
+    assert_eq!(v(vector, "secret").1["diagnosis"], "valid");
+    let upper = format!("sha1={}", vector[5..].to_uppercase());
+    let (code, d) = v(&upper, "secret");
+    assert_eq!(
+        (code, d["diagnosis"].as_str().unwrap()),
+        (0, "valid_uppercase")
+    );
+    assert!(
+        d["detail"].as_str().unwrap().contains("strict")
+            || d["detail"].as_str().unwrap().contains("compare strings")
+    );
+    for (sig, secret, diagnosis) in [
+        (&vector[5..], "secret", "prefix_missing"),
+        ("sha256=abcd", "secret", "sha256_given"),
+        ("sha1=xyz", "secret", "malformed_hex"),
+        (vector, "wrong", "mismatch"),
+    ] {
+        let (code, d) = v(sig, secret);
+        assert_eq!(
+            (code, d["diagnosis"].as_str().unwrap()),
+            (1, diagnosis),
+            "{sig}"
+        );
+    }
+    // Signed over the compact bytes, checked against a pretty copy: re-serialised.
+    let pretty = home.path().join("pretty.json");
+    std::fs::write(
+        &pretty,
+        serde_json::to_string_pretty(&serde_json::from_str::<Value>(VECTOR_BODY).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let out = run(
+        &store,
+        &[
+            "verify",
+            "--body",
+            pretty.to_str().unwrap(),
+            "--signature",
+            vector,
+            "--secret",
+            "secret",
+            "--color",
+            "never",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("re-serialisation"));
+    // From stdin, and from a stored capture (with and without a signature header).
+    let mut child = hookcli(home.path())
+        .args([
+            "verify",
+            "--body",
+            "-",
+            "--signature",
+            vector,
+            "--secret",
+            "secret",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), VECTOR_BODY.as_bytes()).unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    let l = listen(&["--json"]);
+    let signed = l
+        .post("/", &[("X-Hub-Signature", vector)], VECTOR_BODY.as_bytes())
+        .id();
+    let unsigned = l.post("/", &[], VECTOR_BODY.as_bytes()).id();
+    assert!(run(&l.store, &["verify", &signed, "--secret", "secret"])
+        .status
+        .success());
+    let out = run(
+        &l.store,
+        &["verify", &unsigned, "--secret", "secret", "--json"],
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["diagnosis"],
+        "header_missing"
+    );
+}
+
+#[test]
+fn topics_lists_and_filters() {
+    let home = tempfile::tempdir().unwrap();
+    let s = home.path().join("s");
+    let text = ok(&run(&s, &["topics", "ticket.*", "--color", "never"]));
+    assert!(
+        text.contains("ticket.closed")
+            && text.contains("permission: Read tickets")
+            && !text.contains("conversation.")
+    );
+    let ping: Value =
+        serde_json::from_str(ok(&run(&s, &["topics", "ping", "--json"])).trim()).unwrap();
+    assert_eq!(ping["object"], "ping");
+    fails(&run(&s, &["topics", "zzz.*"]), "no topic matches");
+}

@@ -15,8 +15,12 @@ use tokio::sync::{mpsc, oneshot};
 
 /// How many waiting captures one transaction takes at most.
 const MAX_GROUP: usize = 1024;
-/// How many captures one idle-time search-index step takes.
-const INDEX_STEP: usize = 500;
+/// How many captures one idle-time search-index step takes (a few milliseconds of work).
+const INDEX_STEP: usize = 64;
+/// Index only after this long without a capture to write.
+const INDEX_AFTER_IDLE: std::time::Duration = std::time::Duration::from_millis(200);
+/// How long shutdown may spend finishing the index.
+const INDEX_AT_EXIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 type Reply = oneshot::Sender<Result<Capture, StoreError>>;
 type Job = (NewCapture, Option<Plan>, Reply);
@@ -66,8 +70,25 @@ impl Writer {
 }
 
 fn run(mut conn: Connection, path: PathBuf, mut rx: mpsc::Receiver<Job>) {
+    // A small runtime of its own, only so that waiting for work can time out: the search
+    // index is filled after a lull in captures, never while anyone waits for a commit.
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    else {
+        return;
+    };
     let mut group = Vec::with_capacity(MAX_GROUP);
-    while let Some(first) = rx.blocking_recv() {
+    loop {
+        let next = rt.block_on(async { tokio::time::timeout(INDEX_AFTER_IDLE, rx.recv()).await });
+        let first = match next {
+            Ok(Some(job)) => job,
+            Ok(None) => break,
+            Err(_) => {
+                let _ = index_pending(&conn, INDEX_STEP);
+                continue;
+            }
+        };
         group.push(first);
         while group.len() < MAX_GROUP {
             match rx.try_recv() {
@@ -90,11 +111,13 @@ fn run(mut conn: Connection, path: PathBuf, mut rx: mpsc::Receiver<Job>) {
                 }
             }
         }
-        // Keep the search index current, but only while nobody is waiting for a commit.
-        while rx.is_empty() && matches!(index_pending(&conn, INDEX_STEP), Ok(INDEX_STEP)) {}
     }
-    // Leave the index complete on a clean shutdown.
-    while matches!(index_pending(&conn, INDEX_STEP), Ok(INDEX_STEP)) {}
+    // On the way out, index for a moment; whatever is left is searched directly and
+    // indexed by the next run.
+    let deadline = std::time::Instant::now() + INDEX_AT_EXIT;
+    while std::time::Instant::now() < deadline
+        && matches!(index_pending(&conn, INDEX_STEP), Ok(INDEX_STEP))
+    {}
 }
 
 fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<Vec<Capture>> {

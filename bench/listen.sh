@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Ingest benchmark (issue: listen). Drives, in one run and with the same load, a bare hyper
+# server that only answers 200 (the ceiling) and `hookcli listen` (durable capture:
+# signature check, group-committed SQLite with synchronous=FULL, printing --compact to a
+# file). Reports req/s, p50/p99 latency and peak RSS for both, and checks that every
+# request that got a 200 is in the store. Run by hand: bench/listen.sh (DURATION=30 for longer).
+source "$(dirname "$0")/common.sh"
+need
+make_body
+printf 'body: %s bytes, %s connections, %ss each, wrk -t2, %s cores\n\n' "$(wc -c < "$WORK/body.json")" "$CONNECTIONS" "$DURATION" "$(nproc)"
+
+start ceiling target/release/examples/ceiling
+read -r c_rps c_p50 c_p99 c_reqs c_bad <<< "$(load ceiling "$URL")"
+c_rss=$(peak_rss_mib "$PID"); kill "$PID"
+
+start listen target/release/hookcli --store "$WORK/store" listen --port 0 --compact --secret "$SECRET"
+read -r l_rps l_p50 l_p99 l_reqs l_bad <<< "$(load listen "$URL")"
+l_rss=$(peak_rss_mib "$PID"); kill -INT "$PID"; wait "$PID" || true
+stored=$(captures "$WORK/store")
+valid=$(grep -c '✓ sig' "$WORK/listen.out" || true)
+
+printf '%-22s %10s %9s %9s %10s\n' server req/s p50_ms p99_ms peak_RSS
+printf '%-22s %10s %9s %9s %7s MiB\n' "ceiling (bare hyper)" "$c_rps" "$c_p50" "$c_p99" "$c_rss"
+printf '%-22s %10s %9s %9s %7s MiB\n' "hookcli listen" "$l_rps" "$l_p50" "$l_p99" "$l_rss"
+python3 -c "print(f'throughput ratio listen/ceiling: {$l_rps/$c_rps:.2f}')"
+echo "listen: wrk sent $l_reqs requests ($l_bad non-2xx); store holds $stored captures; $valid printed as signature-valid"
+[ "$l_bad" = 0 ] && [ "$stored" -ge "$l_reqs" ] || { echo "MISMATCH: requests acknowledged but not stored" >&2; exit 1; }

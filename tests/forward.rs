@@ -731,3 +731,46 @@ fn list_status_tells_delivery_states_apart() {
     assert_eq!(list_ids(&l.store, &["--status", "skipped"]), vec![skipped]);
     assert_eq!(list_ids(&l.store, &[]).len(), 4);
 }
+
+#[test]
+fn other_processes_read_the_store_while_a_forwarding_listen_writes_it() {
+    // listen --forward-to opens the store twice (writer and forwarder); that must not strip
+    // the writer's SQLite locks, or readers see a store that looks damaged.
+    let port = free_port();
+    let l = listen(&[
+        "--json",
+        "--compact",
+        "--forward-to",
+        &format!("http://127.0.0.1:{port}/"),
+        "--retry-base-ms",
+        "60000",
+    ]);
+    let addr = l.addr.clone();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                for i in 0..300 {
+                    let body = format!("{{\"w\":{w},\"i\":{i},\"pad\":\"{}\"}}", "x".repeat(900));
+                    assert_eq!(send(&addr, "POST", "/", &[], body.as_bytes()).status, 200);
+                }
+            })
+        })
+        .collect();
+    for _ in 0..15 {
+        let out = run(
+            &l.store,
+            &["list", "--status", "pending", "--all", "--json"],
+        );
+        assert!(
+            out.status.success()
+                || String::from_utf8_lossy(&out.stderr).contains("no captures match"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    assert_eq!(list_ids(&l.store, &["--status", "pending"]).len(), 1200);
+}

@@ -95,8 +95,13 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
     create_private_dir(dir).map_err(not_writable)?;
     let path = dir.join(DB_FILE);
     // Create the file ourselves so it is owner-only from the first byte; SQLite gives the
-    // -wal and -shm files the same mode.
-    create_private_file(&path).map_err(not_writable)?;
+    // -wal and -shm files the same mode. Only when it does not exist yet: closing any file
+    // descriptor of the database drops every POSIX lock this process holds on it, SQLite's
+    // included, so opening it again beside a live connection would strip that connection's
+    // locks and let other processes think the store is idle.
+    if !path.exists() {
+        create_private_file(&path).map_err(not_writable)?;
+    }
     let conn = Connection::open(&path).map_err(|e| StoreError::from_sqlite(&path, e))?;
     configure(&conn, &path)?;
     migrate(&conn, &path)?;

@@ -1,8 +1,8 @@
 """Fill a hookcli store with N realistic captures made from the shared fixtures, varied.
 
 The store must already exist (hookcli creates and migrates it); rows are written with the
-same columns and encodings as hookcli's writer (src/store/writer.rs), then the search
-index is brought up to date the way the writer does it (src/store/query.rs index_pending).
+same columns and encodings as hookcli's writer (src/store/writer.rs). The search index is
+left to `hookcli vacuum` (this Python's SQLite may be too old for its FTS5 options).
 """
 import glob, json, os, random, sqlite3, sys, time, uuid
 
@@ -43,8 +43,6 @@ for i in range(n):
 db.executemany("INSERT INTO captures (id, received_at, source, remote_addr, client_addr, method, target, headers, "
                "body, signature, signature_reason, topic, notification_id, app_id, created_at, first_sent_at, "
                "delivery_attempts, item_type, item_id, redelivery) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-db.execute("INSERT INTO captures_fts (rowid, body) SELECT seq, CAST(body AS TEXT) FROM captures WHERE seq > (SELECT upto FROM fts_progress)")
-db.execute("UPDATE fts_progress SET upto = (SELECT MAX(seq) FROM captures)")
 db.commit()
 db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 print(db.execute("SELECT COUNT(*) FROM captures").fetchone()[0])

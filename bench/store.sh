@@ -10,6 +10,7 @@ N=${N:-100000}
 STORE="$WORK/store"
 target/release/hookcli --store "$STORE" import tests/fixtures/intercom/zulip/ping.json > /dev/null
 python3 bench/fill_store.py "$STORE" "$N" > /dev/null
+target/release/hookcli --store "$STORE" vacuum   # builds the search index, as listen does when idle
 count=$(captures "$STORE")
 size=$(du -sh "$STORE" | cut -f1)
 id=$(target/release/hookcli --store "$STORE" list -n 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"][:12])')

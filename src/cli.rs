@@ -85,7 +85,7 @@ Examples:
     /// Counts per topic, signature verdict and day, and the store's size on disk
     #[command(after_help = "Examples:\n  hookcli stats\n  hookcli stats --json")]
     Stats(StatsArgs),
-    /// Compact the store file (delete does this already)
+    /// Finish the search index and compact the store file (delete compacts already)
     #[command(after_help = "Example:\n  hookcli vacuum")]
     Vacuum,
     /// Resend captured notifications to your app, as captured or edited, correctly re-signed

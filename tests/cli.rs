@@ -84,3 +84,29 @@ fn usage_errors_exit_2() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .starts_with("hookcli: error: cannot read the secret file"));
 }
+
+#[test]
+fn docs_commands_md_matches_the_help() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new("bash")
+        .arg(format!("{root}/docs/gen-commands.sh"))
+        .env("HOOKCLI", bin())
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = std::process::Command::new("git")
+        .args(["diff", "--exit-code", "--stat", "docs/commands.md"])
+        .current_dir(root)
+        .output();
+    if let Ok(status) = status {
+        // Only meaningful in a git checkout; CI runs in one.
+        if status.status.code() == Some(1) {
+            panic!("docs/commands.md is out of date with --help: run docs/gen-commands.sh and commit it");
+        }
+    }
+}

@@ -37,6 +37,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Topics(ref args) => topics::run(&cli, args),
         Command::Vacuum => {
             let store = Store::open(&cli)?;
+            store.finish_index().map_err(|e| store.err(e))?;
             store.vacuum().map_err(|e| store.err(e))
         }
         Command::Completions { shell } => {
@@ -75,6 +76,12 @@ impl Store {
     fn vacuum(&self) -> rusqlite::Result<()> {
         self.conn
             .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+    }
+
+    /// Bring the search index up to date (listen only indexes when idle).
+    fn finish_index(&self) -> rusqlite::Result<()> {
+        while query::index_pending(&self.conn, 1000)? == 1000 {}
+        Ok(())
     }
 
     /// Turn a SQLite error into the store's one-sentence error.

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Regenerate docs/commands.md from the binary's own --help (a test checks it is current):
+#   cargo build && docs/gen-commands.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${HOOKCLI:-target/debug/hookcli}
+{
+    echo "# Commands"
+    echo
+    echo "Generated from \`hookcli --help\` by \`docs/gen-commands.sh\`; the guides explain the why:"
+    echo "[forwarding.md](forwarding.md), [replay.md](replay.md), [storage.md](storage.md), [json.md](json.md)."
+    echo
+    echo "Status codes \`listen\` answers: \`HEAD\` 200 with an empty body (Intercom's URL validation,"
+    echo "never stored); \`GET\` on the prefix 200 with a short text; any other method is stored, then"
+    echo "200 \`{\"ok\":true,\"id\":\"<capture id>\"}\` (401 with \`--reject-invalid\` for an invalid or"
+    echo "missing signature, still stored); 404 outside \`--path\`; 413 over \`--max-body\`; 431 for headers"
+    echo "over 64 KiB or more than 100 of them; 400 for malformed HTTP; 408 when the body does not"
+    echo "arrive within 30 s; 503 when the store cannot write. A client must send its request head"
+    echo "within 10 s; at most 512 connections are served at once."
+    for cmd in "" listen list show export import delete stats vacuum replay send check verify topics completions man; do
+        echo
+        if [ -z "$cmd" ]; then echo "## hookcli"; else echo "## hookcli $cmd"; fi
+        echo
+        echo '```text'
+        # shellcheck disable=SC2086
+        env -i PATH="$PATH" "$bin" $cmd --help
+        echo '```'
+    done
+} > docs/commands.md

@@ -15,12 +15,26 @@ fn version_and_help() {
         String::from_utf8_lossy(&out.stdout).trim(),
         format!("hookcli {}", env!("CARGO_PKG_VERSION"))
     );
-    for args in [
-        vec!["--help"],
-        vec!["listen", "--help"],
-        vec!["completions", "--help"],
-        vec!["man", "--help"],
-    ] {
+    let commands = [
+        "listen",
+        "list",
+        "show",
+        "export",
+        "import",
+        "delete",
+        "stats",
+        "vacuum",
+        "replay",
+        "send",
+        "check",
+        "verify",
+        "topics",
+        "completions",
+        "man",
+    ];
+    let mut every: Vec<Vec<&str>> = commands.iter().map(|c| vec![*c, "--help"]).collect();
+    every.push(vec!["--help"]);
+    for args in every {
         let out = run(&args);
         assert!(out.status.success(), "{args:?}");
         assert!(

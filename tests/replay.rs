@@ -809,3 +809,67 @@ fn topics_lists_and_filters() {
     assert_eq!(ping["object"], "ping");
     fails(&run(&s, &["topics", "zzz.*"]), "no topic matches");
 }
+
+#[test]
+fn replay_header_overrides_and_send_attempt_and_file() {
+    let (l, id, _) = with_capture();
+    let app = App::start();
+    ok(&run(
+        &l.store,
+        &[
+            "replay",
+            &id,
+            "--to",
+            &app.url("/"),
+            "-H",
+            "X-Debug: 1",
+            "--header",
+            "content-type: text/plain",
+        ],
+    ));
+    let got = app.wait_for(1, Duration::from_secs(5)).remove(0);
+    assert_eq!(got.header("x-debug").unwrap(), "1");
+    assert_eq!(
+        got.header_all("content-type"),
+        vec!["text/plain"],
+        "an override replaces every header of that name"
+    );
+    let doc: Value = serde_json::from_str(&ok(&run(
+        &l.store,
+        &[
+            "send",
+            "ticket.created",
+            "--print",
+            "--json",
+            "--attempt",
+            "2",
+        ],
+    )))
+    .unwrap();
+    let body: Value = serde_json::from_str(doc["body"]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(body["delivery_attempts"], 2);
+    let own = l.store.parent().unwrap().join("own.json");
+    std::fs::write(&own, "{\"mine\": true}\n").unwrap();
+    ok(&run(
+        &l.store,
+        &[
+            "send",
+            "--file",
+            own.to_str().unwrap(),
+            "--to",
+            &app.url("/own"),
+            "--secret",
+            SECRET,
+        ],
+    ));
+    let got = app.wait_for(2, Duration::from_secs(5)).remove(1);
+    assert_eq!(got.body, b"{\"mine\": true}\n", "your own bytes, untouched");
+    assert_eq!(
+        got.header("x-hub-signature").unwrap(),
+        sign(SECRET, &got.body)
+    );
+    assert_eq!(
+        got.header("user-agent").unwrap(),
+        "intercom-parrot-service-client/1.0"
+    );
+}

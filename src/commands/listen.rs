@@ -67,7 +67,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
     }));
     let forwarder = match routes {
         Some(routes) => Some(Arc::new(start_forwarder(
-            &runtime, &dir, args, routes, &prefix, &output,
+            &runtime, &dir, args, routes, &prefix, &output, &writer,
         )?)),
         None => None,
     };
@@ -122,6 +122,7 @@ fn start_forwarder(
     routes: Vec<Route>,
     prefix: &str,
     output: &render::Output,
+    writer: &Arc<Writer>,
 ) -> Result<queue::Forwarder, Error> {
     let timeout = (args.forward_timeout > 0).then(|| Duration::from_secs(args.forward_timeout));
     let client = forward::client(forward::ClientOptions {
@@ -136,20 +137,12 @@ fn start_forwarder(
         retry_base: Duration::from_millis(args.retry_base_ms),
         max_relay: usize::try_from(args.max_body).unwrap_or(usize::MAX),
     };
-    let forwarder = queue::Forwarder::open(dir, settings, client, output.clone())?;
-    let db_err = |e| {
-        Error::from(crate::store::StoreError::from_sqlite(
-            &dir.join(crate::store::DB_FILE),
-            e,
-        ))
-    };
-    let earlier = runtime
-        .block_on(forwarder.resume_pending())
-        .map_err(db_err)?;
+    let forwarder = queue::Forwarder::open(dir, settings, client, output.clone(), writer.clone())?;
+    let earlier = runtime.block_on(forwarder.resume_pending())?;
     if earlier > 0 && args.skip_pending {
-        let skipped = runtime.block_on(forwarder.skip_pending()).map_err(db_err)?;
+        runtime.block_on(forwarder.skip_pending())?;
         output.emit_blocking(Event::Notice(format!(
-            "Marked {skipped} undelivered capture(s) from an earlier run as skipped (--skip-pending)."
+            "Marked {earlier} undelivered capture(s) from an earlier run as skipped (--skip-pending)."
         )));
     } else if earlier > 0 {
         output.emit_blocking(Event::Notice(format!(

@@ -396,7 +396,11 @@ async fn send_all(
                     response_headers: answer.headers.clone(),
                     response_body: answer.body.to_vec(),
                 };
-                if let Err(e) = delivery::record(&conn, c.seq, &record, state, None, None) {
+                let saved = conn.unchecked_transaction().and_then(|tx| {
+                    delivery::record(&tx, c.seq, &record, state, None, None)?;
+                    tx.commit()
+                });
+                if let Err(e) = saved {
                     eprintln!(
                         "hookcli: warning: the replay of {} was sent but not recorded: {e}",
                         c.short_id()

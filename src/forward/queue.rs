@@ -8,7 +8,7 @@ use crate::intercom::signature::Verdict;
 use crate::render::{Delivery, Event, Output};
 use crate::store::delivery::{self, Attempt, Pending, Plan};
 use crate::store::model::Capture;
-use crate::store::{self, StoreError};
+use crate::store::{self, StoreError, Writer};
 use rusqlite::Connection;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -37,40 +37,32 @@ pub struct Settings {
     pub max_relay: usize,
 }
 
-/// The forwarder: routes, the HTTP client, and its own store connection.
+/// The forwarder: routes, the HTTP client, a store connection for reading the queue, and
+/// the store's writer for recording (so every write goes through the one writer thread).
 pub struct Forwarder {
     settings: Settings,
     client: reqwest::Client,
     db: Arc<Mutex<Connection>>,
+    writer: Arc<Writer>,
     output: Output,
     wake: Notify,
 }
 
 impl Forwarder {
-    /// Open a store connection for delivery records and build the forwarder.
+    /// Open a store connection for reading the queue and build the forwarder.
     pub fn open(
         dir: &Path,
         settings: Settings,
         client: reqwest::Client,
         output: Output,
+        writer: Arc<Writer>,
     ) -> Result<Forwarder, StoreError> {
-        let conn = store::open_write(dir)?;
-        // Attempt records may be lost in a power cut without harm: the capture and its
-        // pending delivery are already durable, so the worst case is delivering twice.
-        conn.execute_batch("PRAGMA synchronous=NORMAL")
-            .map_err(|e| StoreError::from_sqlite(&dir.join(store::DB_FILE), e))?;
-        if let Some(first) = settings
-            .routes
-            .iter()
-            .find(|r| r.glob.is_none())
-            .or(settings.routes.first())
-        {
-            let _ = delivery::set_meta(&conn, "last_forward_to", &first.url);
-        }
+        let conn = store::open_read(dir)?;
         Ok(Forwarder {
             settings,
             client,
             db: Arc::new(Mutex::new(conn)),
+            writer,
             output,
             wake: Notify::new(),
         })
@@ -120,23 +112,41 @@ impl Forwarder {
             .unwrap_or_else(|e| Err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
     }
 
-    /// Pending deliveries left from an earlier run, made due now: a restart means "try
-    /// again", not "wait out the old backoff".
-    pub async fn resume_pending(&self) -> rusqlite::Result<i64> {
-        self.db(|c| {
-            c.execute(
-                "UPDATE deliveries SET next_attempt_at = NULL WHERE state = 'pending'",
-                [],
-            )?;
-            delivery::count_pending(c)
-        })
-        .await
+    /// Remember the target for `replay`, and make deliveries an earlier run left pending due
+    /// now (a restart means "try again", not "wait out the old backoff"); returns how many.
+    pub async fn resume_pending(&self) -> Result<i64, StoreError> {
+        let target = self
+            .settings
+            .routes
+            .iter()
+            .find(|r| r.glob.is_none())
+            .or(self.settings.routes.first())
+            .map(|r| r.url.clone());
+        self.writer
+            .exec(move |c| {
+                if let Some(target) = target {
+                    delivery::set_meta(c, "last_forward_to", &target)?;
+                }
+                c.execute(
+                    "UPDATE deliveries SET next_attempt_at = NULL WHERE state = 'pending'",
+                    [],
+                )
+                .map(drop)
+            })
+            .await?;
+        self.db(delivery::count_pending)
+            .await
+            .map_err(|e| StoreError::WriteFailed {
+                path: "deliveries".into(),
+                reason: e.to_string(),
+            })
     }
 
     /// Mark every pending delivery skipped (`--skip-pending`).
-    pub async fn skip_pending(&self) -> rusqlite::Result<usize> {
+    pub async fn skip_pending(&self) -> Result<(), StoreError> {
         let now = chrono::Utc::now().timestamp_millis();
-        self.db(move |c| delivery::skip_pending(c, "skipped with --skip-pending", now))
+        self.writer
+            .exec(move |c| delivery::skip_pending(c, "skipped with --skip-pending", now).map(drop))
             .await
     }
 
@@ -252,11 +262,13 @@ impl Forwarder {
             let (seq, note) = (c.seq, no_route(topic.as_deref()));
             let now = chrono::Utc::now().timestamp_millis();
             let _ = self
-                .db(move |conn| {
+                .writer
+                .exec(move |conn| {
                     conn.execute(
                         "UPDATE deliveries SET state = 'skipped', note = ?1, updated_at = ?2 WHERE capture_seq = ?3",
                         rusqlite::params![note, now, seq],
                     )
+                    .map(drop)
                 })
                 .await;
             return None;
@@ -314,14 +326,14 @@ impl Forwarder {
         };
         let seq = c.seq;
         let saved_note = note.clone();
-        if let Err(e) = self
-            .db(move |conn| {
+        // Queued in order, not awaited: the capture and its pending state are already on disk,
+        // so losing a record to a crash only means delivering again.
+        let committed = self
+            .writer
+            .submit(move |conn| {
                 delivery::record(conn, seq, &record, state, next, saved_note.as_deref())
             })
-            .await
-        {
-            eprintln!("hookcli: error: cannot record a delivery attempt: {e}");
-        }
+            .await;
         let mut hints = Vec::new();
         if matches!(answer.status, Some(401 | 403)) && c.request.verdict == Verdict::Valid {
             hints.push("hookcli verified this signature as valid on arrival, so your app is probably verifying a re-parsed body or using the wrong secret".to_string());
@@ -337,7 +349,7 @@ impl Forwarder {
                 "redirect to {location} not followed: point --forward-to at the final URL"
             ));
         }
-        self.output.emit(Event::Delivery(Box::new(Delivery {
+        let event = Event::Delivery(Box::new(Delivery {
             capture_id: c.id.clone(),
             kind,
             attempt,
@@ -361,7 +373,17 @@ impl Forwarder {
             note,
             response_preview: answer.body[..answer.body.len().min(2048)].to_vec(),
             hints,
-        })));
+        }));
+        // Shown once recorded, so whoever reads the store after seeing the line finds it there.
+        let output = self.output.clone();
+        tokio::spawn(async move {
+            match committed.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => eprintln!("hookcli: error: cannot record a delivery attempt: {e}"),
+                Err(_) => eprintln!("hookcli: error: cannot record a delivery attempt: the store writer has stopped"),
+            }
+            output.emit(event);
+        });
     }
 }
 

@@ -108,7 +108,8 @@ pub fn skip_pending(conn: &Connection, note: &str, now: i64) -> rusqlite::Result
     )
 }
 
-/// Record an attempt and the delivery's new state in one transaction.
+/// Record an attempt and the delivery's new state; run it inside a transaction (the
+/// writer's group, or one the caller opens) so both land together.
 pub fn record(
     conn: &Connection,
     seq: i64,
@@ -117,7 +118,7 @@ pub fn record(
     next_attempt_at: Option<i64>,
     note: Option<&str>,
 ) -> rusqlite::Result<()> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = conn;
     let headers: Vec<serde_json::Value> = a
         .response_headers
         .iter()
@@ -155,8 +156,8 @@ pub fn record(
         next_attempt_at,
         note,
         a.started_at + a.latency_ms
-    ])?;
-    tx.commit()
+    ])
+    .map(drop)
 }
 
 /// Every attempt recorded for a capture, oldest first.

@@ -23,7 +23,15 @@ const INDEX_AFTER_IDLE: std::time::Duration = std::time::Duration::from_millis(2
 const INDEX_AT_EXIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 type Reply = oneshot::Sender<Result<Capture, StoreError>>;
-type Job = (NewCapture, Option<Plan>, Reply);
+type Exec = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
+
+/// What the writer thread does for one waiter.
+enum Job {
+    /// Store a capture (and its delivery plan).
+    Capture(Box<NewCapture>, Option<Plan>, Reply),
+    /// Any other write (delivery records): run inside the group, in a savepoint of its own.
+    Exec(Exec, oneshot::Sender<Result<(), StoreError>>),
+}
 
 /// Handle to the writer thread.
 pub struct Writer {
@@ -56,10 +64,35 @@ impl Writer {
     ) -> Result<Capture, StoreError> {
         let (reply, wait) = oneshot::channel();
         self.tx
-            .send((capture, plan, reply))
+            .send(Job::Capture(Box::new(capture), plan, reply))
             .await
             .map_err(|_| StoreError::WriterGone)?;
         wait.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Queue another write for the writer thread (committed with the next group) and return
+    /// without waiting for the commit; the receiver says when it is on disk. Keeping every
+    /// write on one connection means no process of ours ever waits on its own lock, and
+    /// queueing in call order keeps one capture's records in order.
+    pub async fn submit(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static,
+    ) -> oneshot::Receiver<Result<(), StoreError>> {
+        let (reply, wait) = oneshot::channel();
+        // If the writer is gone the receiver reports it (its sender is dropped).
+        let _ = self.tx.send(Job::Exec(Box::new(f), reply)).await;
+        wait
+    }
+
+    /// Run another write on the writer thread and wait until it is committed.
+    pub async fn exec(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static,
+    ) -> Result<(), StoreError> {
+        self.submit(f)
+            .await
+            .await
+            .map_err(|_| StoreError::WriterGone)?
     }
 
     /// Stop taking captures, let the thread commit what is queued, and wait for it.
@@ -96,18 +129,16 @@ fn run(mut conn: Connection, path: PathBuf, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        match write_group(&mut conn, &group) {
-            Ok(stored) => {
-                for ((_, _, reply), capture) in group.drain(..).zip(stored) {
-                    let _ = reply.send(Ok(capture));
-                }
-            }
-            Err(e) => {
-                let reason = e.to_string();
-                for (_, _, reply) in group.drain(..) {
-                    let path = path.clone();
-                    let reason = reason.clone();
-                    let _ = reply.send(Err(StoreError::WriteFailed { path, reason }));
+        if let Err(e) = write_group(&mut conn, &mut group, &path) {
+            let reason = e.to_string();
+            for job in group.drain(..) {
+                let err = StoreError::WriteFailed {
+                    path: path.clone(),
+                    reason: reason.clone(),
+                };
+                match job {
+                    Job::Capture(_, _, reply) => drop(reply.send(Err(err))),
+                    Job::Exec(_, reply) => drop(reply.send(Err(err))),
                 }
             }
         }
@@ -120,14 +151,49 @@ fn run(mut conn: Connection, path: PathBuf, mut rx: mpsc::Receiver<Job>) {
     {}
 }
 
-fn write_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<Vec<Capture>> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let stored = group
-        .iter()
-        .map(|(c, plan, _)| insert(&tx, c, new_id(c.received_at), plan.as_ref()))
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+/// Write a group in one transaction and, once it is committed, answer every waiter.
+fn write_group(
+    conn: &mut Connection,
+    group: &mut Vec<Job>,
+    path: &std::path::Path,
+) -> rusqlite::Result<()> {
+    let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut captures = Vec::with_capacity(group.len());
+    let mut execs = Vec::new();
+    for (i, job) in group.iter_mut().enumerate() {
+        match job {
+            Job::Capture(c, plan, _) => {
+                captures.push((i, insert(&tx, c, new_id(c.received_at), plan.as_ref())?))
+            }
+            Job::Exec(f, _) => {
+                // A failing record must not take the captures beside it down.
+                let f = std::mem::replace(f, Box::new(|_| Ok(())));
+                let sp = tx.savepoint()?;
+                let result = f(&sp);
+                if result.is_ok() {
+                    sp.commit()?;
+                } // else dropping the savepoint rolls it back
+
+                execs.push((i, result));
+            }
+        }
+    }
     tx.commit()?;
-    Ok(stored)
+    let mut stored: std::collections::HashMap<usize, Capture> = captures.into_iter().collect();
+    let mut results: std::collections::HashMap<usize, rusqlite::Result<()>> =
+        execs.into_iter().collect();
+    for (i, job) in group.drain(..).enumerate() {
+        match job {
+            Job::Capture(_, _, reply) => {
+                let _ = reply.send(stored.remove(&i).ok_or(StoreError::WriterGone));
+            }
+            Job::Exec(_, reply) => {
+                let result = results.remove(&i).unwrap_or(Ok(()));
+                let _ = reply.send(result.map_err(|e| StoreError::from_sqlite(path, e)));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Insert one capture under `id` inside an open transaction, flagging redeliveries.

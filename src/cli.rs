@@ -164,18 +164,9 @@ pub struct ListenArgs {
     #[arg(long, env = "HOOKCLI_PATH", default_value = "/", value_name = "PREFIX")]
     pub path: String,
 
-    /// Your Intercom app's client secret, to check X-Hub-Signature (never printed or stored)
-    #[arg(
-        long,
-        env = "HOOKCLI_SECRET",
-        hide_env_values = true,
-        conflicts_with = "secret_file"
-    )]
-    pub secret: Option<String>,
-
-    /// Read the client secret from this file (trailing newline ignored)
-    #[arg(long, value_name = "FILE")]
-    pub secret_file: Option<PathBuf>,
+    /// The app's client secret.
+    #[command(flatten)]
+    pub secret: SecretArgs,
 
     /// Answer 401 to invalid or missing signatures, like a strict app (still stored, flagged)
     #[arg(long)]
@@ -304,6 +295,23 @@ pub enum SignatureFilter {
     Missing,
     /// No secret was set, so nothing was checked.
     Unchecked,
+}
+
+/// The app's client secret, for commands that check or make signatures.
+#[derive(Debug, Args, Default)]
+pub struct SecretArgs {
+    /// Your Intercom app's client secret (never printed or stored); prefer the env var or a file
+    #[arg(
+        long,
+        env = "HOOKCLI_SECRET",
+        hide_env_values = true,
+        conflicts_with = "secret_file"
+    )]
+    pub secret: Option<String>,
+
+    /// Read the client secret from this file (trailing newline ignored)
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
 }
 
 /// `hookcli list`.
@@ -454,18 +462,9 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "URL")]
     pub to: Option<String>,
 
-    /// Client secret: X-Hub-Signature is recomputed for the body actually sent
-    #[arg(
-        long,
-        env = "HOOKCLI_SECRET",
-        hide_env_values = true,
-        conflicts_with = "secret_file"
-    )]
-    pub secret: Option<String>,
-
-    /// Read the client secret from this file
-    #[arg(long, value_name = "FILE")]
-    pub secret_file: Option<PathBuf>,
+    /// The app's client secret.
+    #[command(flatten)]
+    pub secret: SecretArgs,
 
     /// Send a changed body without a valid signature (X-Hub-Signature removed)
     #[arg(long)]
@@ -531,18 +530,9 @@ pub struct SendArgs {
     #[arg(long, requires = "print")]
     pub json: bool,
 
-    /// Client secret to sign X-Hub-Signature with
-    #[arg(
-        long,
-        env = "HOOKCLI_SECRET",
-        hide_env_values = true,
-        conflicts_with = "secret_file"
-    )]
-    pub secret: Option<String>,
-
-    /// Read the client secret from this file
-    #[arg(long, value_name = "FILE")]
-    pub secret_file: Option<PathBuf>,
+    /// The app's client secret.
+    #[command(flatten)]
+    pub secret: SecretArgs,
 
     /// Set a field: dotted JSON path = JSON value or string (repeatable)
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -588,19 +578,9 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "VALUE")]
     pub signature: Option<String>,
 
-    /// Client secret
-    #[arg(
-        long,
-        env = "HOOKCLI_SECRET",
-        hide_env_values = true,
-        conflicts_with = "secret_file",
-        required_unless_present = "secret_file"
-    )]
-    pub secret: Option<String>,
-
-    /// Read the client secret from this file
-    #[arg(long, value_name = "FILE")]
-    pub secret_file: Option<PathBuf>,
+    /// The app's client secret.
+    #[command(flatten)]
+    pub secret: SecretArgs,
 
     /// One JSON object instead of text
     #[arg(long)]
@@ -638,18 +618,9 @@ pub struct CheckArgs {
     /// The endpoint URL you would paste into Developer Hub
     pub url: String,
 
-    /// Client secret, to sign the ping as Intercom would
-    #[arg(
-        long,
-        env = "HOOKCLI_SECRET",
-        hide_env_values = true,
-        conflicts_with = "secret_file"
-    )]
-    pub secret: Option<String>,
-
-    /// Read the client secret from this file
-    #[arg(long, value_name = "FILE")]
-    pub secret_file: Option<PathBuf>,
+    /// The app's client secret.
+    #[command(flatten)]
+    pub secret: SecretArgs,
 
     /// Accept http:// (to check your app locally before the HTTPS tunnel); Intercom itself requires HTTPS
     #[arg(long)]

@@ -43,6 +43,11 @@ pub fn secret(inline: Option<&str>, file: Option<&Path>) -> Result<Option<Secret
     Ok((!raw.is_empty()).then_some(Secret(raw)))
 }
 
+/// The secret from a command's `--secret`/`HOOKCLI_SECRET`/`--secret-file`.
+pub fn secret_from(args: &crate::cli::SecretArgs) -> Result<Option<Secret>, Error> {
+    secret(args.secret.as_deref(), args.secret_file.as_deref())
+}
+
 /// The store directory: `--store`/`HOOKCLI_STORE`, else the per-user data directory.
 pub fn store_dir(flag: Option<&Path>) -> Result<PathBuf, Error> {
     match flag {

@@ -16,15 +16,6 @@ fn fixture(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-fn run(store: &std::path::Path, args: &[&str]) -> std::process::Output {
-    hookcli(store.parent().unwrap())
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 fn list_ids(store: &std::path::Path, args: &[&str]) -> Vec<String> {
     let mut all = vec!["list", "--json", "--all"];
     all.extend_from_slice(args);

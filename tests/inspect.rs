@@ -7,16 +7,6 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-fn run(store: &Path, args: &[&str]) -> Output {
-    let home = store.parent().unwrap();
-    hookcli(home)
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),

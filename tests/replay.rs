@@ -11,15 +11,6 @@ use std::time::Duration;
 const SECRET: &str = "s3cr3t";
 const VECTOR_BODY: &str = r#"{"type":"notification_event","app_id":"abc123def","data":{"type":"notification_event_data","item":{"type":"ping","message":"This is a ping notification test message."}},"links":{},"id":null,"topic":"ping","delivery_status":null,"delivery_attempts":1,"delivered_at":0,"first_sent_at":1671643827,"created_at":1671643827,"self":null}"#;
 
-fn run(store: &Path, args: &[&str]) -> Output {
-    hookcli(store.parent().unwrap())
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 fn run_env(store: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = hookcli(store.parent().unwrap());
     cmd.arg("--store").arg(store).args(args);

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
-    let secret = config::secret(args.secret.as_deref(), args.secret_file.as_deref())?;
+    let secret = config::secret_from(&args.secret)?;
     if args.reject_invalid && secret.is_none() {
         clap_usage("--reject-invalid needs the client secret: pass --secret, --secret-file or set HOOKCLI_SECRET");
     }

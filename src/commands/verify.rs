@@ -13,8 +13,8 @@ use serde_json::json;
 use std::io::{Read, Write};
 
 pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
-    let secret = config::secret(args.secret.as_deref(), args.secret_file.as_deref())?
-        .ok_or_else(|| Error::Export("the secret is empty: pass the app's client secret".into()))?;
+    let secret = config::secret_from(&args.secret)?
+        .ok_or_else(|| Error::Export("verify needs the app's client secret: pass --secret, --secret-file or set HOOKCLI_SECRET".into()))?;
     let (body, given, source) = match (&args.id, &args.body) {
         (Some(prefix), _) => {
             let store = Store::open(cli)?;

@@ -8,7 +8,7 @@ pub mod app;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -400,4 +400,14 @@ pub fn record_validator() -> jsonschema::Validator {
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     jsonschema::validator_for(&schema).unwrap()
+}
+
+/// Run a one-shot command against a store; `HOME` is the store's parent directory.
+pub fn run(store: &Path, args: &[&str]) -> Output {
+    hookcli(store.parent().unwrap())
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .unwrap()
 }

@@ -65,9 +65,9 @@ pub enum Error {
     /// The command will not do this without confirmation, or was not confirmed.
     #[error("{0}")]
     NotConfirmed(String),
-    /// A request could not be reproduced in the asked format.
+    /// A command could not do what was asked; the sentence says why and what to do.
     #[error("{0}")]
-    Export(String),
+    Failed(String),
     /// Writing to stdout failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),

@@ -31,7 +31,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
     let url = reqwest::Url::parse(&args.url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .ok_or_else(|| Error::Export(format!("'{}' is not an http(s) URL", args.url)))?;
+        .ok_or_else(|| Error::Failed(format!("'{}' is not an http(s) URL", args.url)))?;
     let mut steps = Vec::new();
     steps.push(match url.scheme() {
         "https" => Step { name: "https", ok: true, status: None, latency: None, detail: "uses HTTPS, as Intercom requires".into() },
@@ -55,7 +55,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
         .danger_accept_invalid_certs(args.insecure)
         .timeout(DEADLINE)
         .build()
-        .map_err(|e| Error::Export(e.to_string()))?;
+        .map_err(|e| Error::Failed(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -110,7 +110,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
     if accepted {
         Ok(())
     } else {
-        Err(Error::Export(format!(
+        Err(Error::Failed(format!(
             "{} does not pass Intercom's checks",
             args.url
         )))

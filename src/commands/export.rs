@@ -42,13 +42,13 @@ pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
             for c in &captures {
                 let file = body_file(c, args.output.as_deref())?;
                 let cmd = curl::command(c, args.base_url.as_deref(), file.as_deref())
-                    .map_err(Error::Export)?;
+                    .map_err(Error::Failed)?;
                 bytes.extend_from_slice(format!("# capture {}\n{cmd}\n", c.id).as_bytes());
             }
         }
         ExportFormat::Raw if captures.len() == 1 => bytes = captures[0].request.body.to_vec(),
         ExportFormat::Raw => {
-            return Err(Error::Export(format!(
+            return Err(Error::Failed(format!(
                 "--format raw writes one body, but {} captures matched; name one id",
                 captures.len()
             )))

@@ -25,12 +25,12 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     let to = match &args.to {
         Some(to) => to.clone(),
         None => last_forward_to(&dir).ok_or_else(|| {
-            Error::Export(
+            Error::Failed(
                 "no target: pass --to URL (this store has no --forward-to URL recorded yet)".into(),
             )
         })?,
     };
-    forward::Route::parse(&to).map_err(|e| Error::Export(format!("--to {e}")))?;
+    forward::Route::parse(&to).map_err(|e| Error::Failed(format!("--to {e}")))?;
     let mut outgoing = Vec::with_capacity(captures.len());
     for c in captures {
         let prepared = prepare(&c, args, secret.as_ref())?;
@@ -94,7 +94,7 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     }
     out.flush()?;
     if failed > 0 {
-        return Err(Error::Export(format!(
+        return Err(Error::Failed(format!(
             "{failed} of {total} replays did not get a 2xx"
         )));
     }
@@ -108,7 +108,7 @@ fn select(cli: &Cli, args: &ReplayArgs) -> Result<(Vec<Capture>, bool), Error> {
     }
     let f = filter(&args.filter);
     if args.ids.is_empty() && args.last.is_none() && !args.all && f.is_empty() {
-        return Err(Error::Export(
+        return Err(Error::Failed(
             "name what to replay: capture ids, --last N, filters such as --topic or --status failed, --all, or --file".into(),
         ));
     }
@@ -175,7 +175,7 @@ fn prepare(
             .ok()
             .filter(|t| serde_json::from_str::<Value>(t).is_ok())
             .ok_or_else(|| {
-                Error::Export(format!(
+                Error::Failed(format!(
                     "the body of {} is not JSON, so it cannot be edited",
                     c.short_id()
                 ))
@@ -188,16 +188,16 @@ fn prepare(
                 .unwrap_or(1)
                 + 1;
             text = fabricate::set_path(&text, "delivery_attempts", &next.to_string())
-                .map_err(Error::Export)?;
+                .map_err(Error::Failed)?;
         }
         for set in &args.sets {
             let (path, value) = set.split_once('=').ok_or_else(|| {
-                Error::Export(format!(
+                Error::Failed(format!(
                     "--set {set}: write it as PATH=VALUE, e.g. data.item.id='\"42\"'"
                 ))
             })?;
             text = fabricate::set_path(&text, path.trim(), value)
-                .map_err(|e| Error::Export(format!("--set {set}: {e}")))?;
+                .map_err(|e| Error::Failed(format!("--set {set}: {e}")))?;
         }
         if args.edit {
             text = edit(&text, c)?;
@@ -209,7 +209,7 @@ fn prepare(
     for h in &args.headers {
         let (name, value) = h
             .split_once(':')
-            .ok_or_else(|| Error::Export(format!("--header {h}: write it as 'Name: value'")))?;
+            .ok_or_else(|| Error::Failed(format!("--header {h}: write it as 'Name: value'")))?;
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name.trim().as_bytes()));
         headers.push((
             name.trim().as_bytes().to_vec(),
@@ -225,7 +225,7 @@ fn prepare(
         (None, false) => {}
         (None, true) if args.unsigned => headers.retain(|h| !is_sig(h)),
         (None, true) => {
-            return Err(Error::Export(format!(
+            return Err(Error::Failed(format!(
                 "the body of {} was changed, so its X-Hub-Signature no longer matches and your app would reject it: pass --secret to re-sign it, or --unsigned to send it without a signature",
                 c.short_id()
             )))
@@ -239,8 +239,8 @@ fn prepare(
 
 /// Open the editor on the pretty-printed body; the result is sent compact, keys in order.
 fn edit(text: &str, c: &Capture) -> Result<String, Error> {
-    let value: Value = serde_json::from_str(text).map_err(|e| Error::Export(e.to_string()))?;
-    let pretty = serde_json::to_string_pretty(&value).map_err(|e| Error::Export(e.to_string()))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| Error::Failed(e.to_string()))?;
+    let pretty = serde_json::to_string_pretty(&value).map_err(|e| Error::Failed(e.to_string()))?;
     let path = std::env::temp_dir().join(format!(
         "hookcli-edit-{}-{}.json",
         c.short_id(),
@@ -259,16 +259,16 @@ fn edit(text: &str, c: &Capture) -> Result<String, Error> {
         .arg("hookcli-editor")
         .arg(&path)
         .status()
-        .map_err(|e| Error::Export(format!("cannot start the editor '{editor}': {e}")))?;
+        .map_err(|e| Error::Failed(format!("cannot start the editor '{editor}': {e}")))?;
     if !status.success() {
-        return Err(Error::Export(format!(
+        return Err(Error::Failed(format!(
             "the editor '{editor}' failed ({status}); nothing sent; your edit is in {}",
             path.display()
         )));
     }
-    let edited = std::fs::read_to_string(&path).map_err(|e| Error::Export(e.to_string()))?;
+    let edited = std::fs::read_to_string(&path).map_err(|e| Error::Failed(e.to_string()))?;
     let value: Value = serde_json::from_str(&edited).map_err(|e| {
-        Error::Export(format!(
+        Error::Failed(format!(
             "the edited body is not valid JSON ({e}); nothing sent; your edit is kept in {}",
             path.display()
         ))

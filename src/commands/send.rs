@@ -41,7 +41,7 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
             } else {
                 format!(" (did you mean {}?)", near.join(", "))
             };
-            Error::Export(format!(
+            Error::Failed(format!(
                 "unknown topic '{name}'{hint}; `hookcli topics` lists them all"
             ))
         })?),
@@ -80,11 +80,11 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
         for set in &args.sets {
             let (path, value) = set
                 .split_once('=')
-                .ok_or_else(|| Error::Export(format!("--set {set}: write it as PATH=VALUE")))?;
+                .ok_or_else(|| Error::Failed(format!("--set {set}: write it as PATH=VALUE")))?;
             let text = String::from_utf8(body)
-                .map_err(|_| Error::Export("--set needs a JSON body".into()))?;
+                .map_err(|_| Error::Failed("--set needs a JSON body".into()))?;
             body = fabricate::set_path(&text, path.trim(), value)
-                .map_err(|e| Error::Export(format!("--set {set}: {e}")))?
+                .map_err(|e| Error::Failed(format!("--set {set}: {e}")))?
                 .into_bytes();
         }
         let mut headers: Vec<(Vec<u8>, Vec<u8>)> = HEADERS
@@ -184,7 +184,7 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
     }
     out.flush()?;
     if failed > 0 {
-        return Err(Error::Export(format!(
+        return Err(Error::Failed(format!(
             "{failed} of {} sends did not get a 2xx",
             args.count
         )));

@@ -14,7 +14,7 @@ pub(super) fn run(cli: &Cli, args: &TopicsArgs) -> Result<(), Error> {
         None => TOPICS.iter().collect(),
     };
     if topics.is_empty() {
-        return Err(Error::Export(format!(
+        return Err(Error::Failed(format!(
             "no topic matches '{}'",
             args.glob.as_deref().unwrap_or("")
         )));

@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 
 pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
     let secret = config::secret_from(&args.secret)?
-        .ok_or_else(|| Error::Export("verify needs the app's client secret: pass --secret, --secret-file or set HOOKCLI_SECRET".into()))?;
+        .ok_or_else(|| Error::Failed("verify needs the app's client secret: pass --secret, --secret-file or set HOOKCLI_SECRET".into()))?;
     let (body, given, source) = match (&args.id, &args.body) {
         (Some(prefix), _) => {
             let store = Store::open(cli)?;
@@ -76,7 +76,7 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
     if d.is_valid() {
         Ok(())
     } else {
-        Err(Error::Export(format!(
+        Err(Error::Failed(format!(
             "the signature is not valid ({})",
             d.code()
         )))

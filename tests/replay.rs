@@ -864,3 +864,38 @@ fn replay_header_overrides_and_send_attempt_and_file() {
         "intercom-parrot-service-client/1.0"
     );
 }
+
+#[test]
+fn replaying_many_on_a_terminal_shows_progress_on_stderr() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: util-linux `script` (a pty) is not installed");
+        return;
+    }
+    let l = listen(&["--json"]);
+    for i in 0..3 {
+        l.post("/", &[], format!("{{\"n\":{i}}}").as_bytes());
+    }
+    let app = App::start();
+    // `script` runs the command on a pseudo-terminal, so stderr is a TTY as for a person.
+    let cmd = format!(
+        "{} --store {} replay --all --to {} 2>&1",
+        bin().display(),
+        l.store.display(),
+        app.url("/")
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("replaying 3/3"), "{text}");
+    assert!(
+        text.contains("replayed 3: 3 answered 2xx, 0 failed"),
+        "{text}"
+    );
+    assert_eq!(app.received().len(), 3);
+}

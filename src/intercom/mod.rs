@@ -3,11 +3,11 @@
 
 pub mod diagnose;
 pub mod fabricate;
+mod scan;
 pub mod signature;
 pub mod topics;
 
 use serde::Serialize;
-use serde_json::Value;
 use std::net::IpAddr;
 
 /// The fields hookcli reads out of an Intercom notification body. Every field is optional:
@@ -36,36 +36,27 @@ impl Notification {
     /// Read the notification fields from a raw body. `None` when the body is not a JSON
     /// object with `"type":"notification_event"` or a `topic`.
     pub fn parse(body: &[u8]) -> Option<Notification> {
-        let value: Value = serde_json::from_slice(body).ok()?;
-        let obj = value.as_object()?;
-        let is_event = obj.get("type").and_then(Value::as_str) == Some("notification_event");
-        if !is_event && !obj.contains_key("topic") {
+        let f = scan::fields(body)?;
+        let is_event = f.kind.as_ref().is_some_and(|k| k.is("notification_event"));
+        if !is_event && !f.has_topic {
             return None;
         }
-        let item = obj.get("data").and_then(|d| d.get("item"));
+        let (item_type, item_id) = f.item.map_or((None, None), |i| (i.kind, i.id));
         Some(Notification {
-            topic: text(obj.get("topic")),
-            id: text(obj.get("id")),
-            app_id: text(obj.get("app_id")),
-            created_at: obj.get("created_at").and_then(Value::as_i64),
-            first_sent_at: obj.get("first_sent_at").and_then(Value::as_i64),
-            delivery_attempts: obj.get("delivery_attempts").and_then(Value::as_i64),
-            item_type: text(item.and_then(|i| i.get("type"))),
-            item_id: text(item.and_then(|i| i.get("id"))),
+            topic: f.topic.and_then(scan::Scalar::text),
+            id: f.id.and_then(scan::Scalar::text),
+            app_id: f.app_id.and_then(scan::Scalar::text),
+            created_at: f.created_at.as_ref().and_then(scan::Scalar::int),
+            first_sent_at: f.first_sent_at.as_ref().and_then(scan::Scalar::int),
+            delivery_attempts: f.delivery_attempts.as_ref().and_then(scan::Scalar::int),
+            item_type: item_type.and_then(scan::Scalar::text),
+            item_id: item_id.and_then(scan::Scalar::text),
         })
     }
 
     /// Whether this is Intercom's `ping` (sent on set-up and by "Send a test request").
     pub fn is_ping(&self) -> bool {
         self.topic.as_deref() == Some("ping")
-    }
-}
-
-fn text(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
 

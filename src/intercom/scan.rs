@@ -1,0 +1,383 @@
+//! A one-pass reader for the few notification fields hookcli stores. It walks the body with
+//! serde without building a tree (every other value is skipped), because it runs once per
+//! request on the hot path; it keeps `serde_json::Value`'s semantics (a repeated key: the
+//! last one wins).
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+
+/// The top-level fields of a notification, as far as hookcli reads them.
+#[derive(Default)]
+pub(super) struct Fields {
+    /// `type`.
+    pub(super) kind: Option<Scalar>,
+    /// Whether a `topic` key is present at all.
+    pub(super) has_topic: bool,
+    pub(super) topic: Option<Scalar>,
+    pub(super) id: Option<Scalar>,
+    pub(super) app_id: Option<Scalar>,
+    pub(super) created_at: Option<Scalar>,
+    pub(super) first_sent_at: Option<Scalar>,
+    pub(super) delivery_attempts: Option<Scalar>,
+    /// `data.item.type` and `data.item.id`.
+    pub(super) item: Option<Item>,
+}
+
+/// `data.item`'s fields.
+#[derive(Default)]
+pub(super) struct Item {
+    pub(super) kind: Option<Scalar>,
+    pub(super) id: Option<Scalar>,
+}
+
+/// A JSON value reduced to what the fields need: a string, a number, or anything else.
+pub(super) enum Scalar {
+    Text(String),
+    Number(serde_json::Number),
+    Other,
+}
+
+impl Scalar {
+    /// A string as is, a number as its JSON text.
+    pub(super) fn text(self) -> Option<String> {
+        match self {
+            Scalar::Text(s) => Some(s),
+            Scalar::Number(n) => Some(n.to_string()),
+            Scalar::Other => None,
+        }
+    }
+
+    /// An integer that fits in i64.
+    pub(super) fn int(&self) -> Option<i64> {
+        match self {
+            Scalar::Number(n) => n.as_i64(),
+            _ => None,
+        }
+    }
+
+    /// Whether this is the string `s`.
+    pub(super) fn is(&self, s: &str) -> bool {
+        matches!(self, Scalar::Text(t) if t == s)
+    }
+}
+
+/// Read the fields from a body that is a JSON object; `None` for anything else (including
+/// invalid JSON).
+pub(super) fn fields(body: &[u8]) -> Option<Fields> {
+    serde_json::from_slice::<Fields>(body).ok()
+}
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(FieldsVisitor)
+    }
+}
+
+struct FieldsVisitor;
+
+impl<'de> Visitor<'de> for FieldsVisitor {
+    type Value = Fields;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+        let mut out = Fields::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Type => out.kind = Some(map.next_value()?),
+                Key::Topic => {
+                    out.has_topic = true;
+                    out.topic = Some(map.next_value()?);
+                }
+                Key::Id => out.id = Some(map.next_value()?),
+                Key::AppId => out.app_id = Some(map.next_value()?),
+                Key::CreatedAt => out.created_at = Some(map.next_value()?),
+                Key::FirstSentAt => out.first_sent_at = Some(map.next_value()?),
+                Key::DeliveryAttempts => out.delivery_attempts = Some(map.next_value()?),
+                Key::Data => out.item = map.next_value::<Data>()?.0,
+                Key::Item | Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The keys of interest, matched without allocating.
+enum Key {
+    Type,
+    Topic,
+    Id,
+    AppId,
+    CreatedAt,
+    FirstSentAt,
+    DeliveryAttempts,
+    Data,
+    Item,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl Visitor<'_> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+        Ok(match v {
+            "type" => Key::Type,
+            "topic" => Key::Topic,
+            "id" => Key::Id,
+            "app_id" => Key::AppId,
+            "created_at" => Key::CreatedAt,
+            "first_sent_at" => Key::FirstSentAt,
+            "delivery_attempts" => Key::DeliveryAttempts,
+            "data" => Key::Data,
+            "item" => Key::Item,
+            _ => Key::Other,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+        Ok(Scalar::Text(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+        Ok(Scalar::Text(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+        Ok(Scalar::Number(v.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+        Ok(Scalar::Number(v.into()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Scalar::Other, Scalar::Number))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar, E> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scalar, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| Scalar::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar, A::Error> {
+        IgnoredAny.visit_map(map).map(|_| Scalar::Other)
+    }
+}
+
+/// Implements the non-object arms of a visitor that accepts any JSON value and keeps
+/// something only from an object: every other value is skipped and yields `None`.
+macro_rules! only_objects {
+    () => {
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            IgnoredAny.visit_seq(seq).map(|_| None)
+        }
+    };
+}
+
+/// `data`: only its `item` matters; anything that is not an object has none.
+struct Data(Option<Item>);
+
+impl<'de> Deserialize<'de> for Data {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(DataVisitor)
+            .map(|item| Data(item.flatten()))
+    }
+}
+
+struct DataVisitor;
+
+impl<'de> Visitor<'de> for DataVisitor {
+    type Value = Option<Option<Item>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    only_objects!();
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut item = None;
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Item => item = map.next_value::<ItemValue>()?.0,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(item))
+    }
+}
+
+/// `data.item`: its `type` and `id`, when it is an object.
+struct ItemValue(Option<Item>);
+
+impl<'de> Deserialize<'de> for ItemValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ItemVisitor).map(ItemValue)
+    }
+}
+
+struct ItemVisitor;
+
+impl<'de> Visitor<'de> for ItemVisitor {
+    type Value = Option<Item>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    only_objects!();
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut item = Item::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Type => item.kind = Some(map.next_value()?),
+                Key::Id => item.id = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(item))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Notification;
+    use serde_json::Value;
+
+    /// The reading `scan` replaces, written over a whole `Value` tree: the reference.
+    fn through_a_tree(body: &[u8]) -> Option<Notification> {
+        let value: Value = serde_json::from_slice(body).ok()?;
+        let obj = value.as_object()?;
+        let is_event = obj.get("type").and_then(Value::as_str) == Some("notification_event");
+        if !is_event && !obj.contains_key("topic") {
+            return None;
+        }
+        let text = |v: Option<&Value>| match v? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let item = obj.get("data").and_then(|d| d.get("item"));
+        Some(Notification {
+            topic: text(obj.get("topic")),
+            id: text(obj.get("id")),
+            app_id: text(obj.get("app_id")),
+            created_at: obj.get("created_at").and_then(Value::as_i64),
+            first_sent_at: obj.get("first_sent_at").and_then(Value::as_i64),
+            delivery_attempts: obj.get("delivery_attempts").and_then(Value::as_i64),
+            item_type: text(item.and_then(|i| i.get("type"))),
+            item_id: text(item.and_then(|i| i.get("id"))),
+        })
+    }
+
+    #[test]
+    fn agrees_with_a_tree_on_every_fixture() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/intercom");
+        let mut seen = 0;
+        for source in std::fs::read_dir(dir).unwrap() {
+            let source = source.unwrap().path();
+            if !source.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(source).unwrap() {
+                let body = std::fs::read(file.unwrap().path()).unwrap();
+                assert_eq!(Notification::parse(&body), through_a_tree(&body));
+                seen += 1;
+            }
+        }
+        assert!(seen > 100, "fixtures missing: {seen}");
+    }
+
+    #[test]
+    fn agrees_with_a_tree_on_odd_shapes() {
+        let bodies: &[&[u8]] = &[
+            br#"{"topic":"a","topic":"b","id":"x","id":null}"#,
+            br#"{"topic":1.5,"id":18446744073709551615,"app_id":-3,"created_at":1e3}"#,
+            br#"{"topic":"t","created_at":9223372036854775808,"first_sent_at":-1,"delivery_attempts":true}"#,
+            br#"{"topic":"t","data":{"item":{"type":"a","id":7}},"data":"gone"}"#,
+            br#"{"topic":"t","data":{"item":[1,2]}}"#,
+            br#"{"topic":"t","data":{"item":{"type":{"x":1},"id":[1]},"item":{"id":"late"}}}"#,
+            br#"{"type":"notification_event","topic":null,"data":[{"item":1}]}"#,
+            br#"{"type":"notification_event"}"#,
+            br#"{"type":"other","app_id":"a"}"#,
+            br#"{"topic":"t\u00e9\n","id":"n\"q"}  "#,
+            br#"{"topic":"t"} trailing"#,
+            br#"{"topic":"t""#,
+            b"[1,2]",
+            b"\"topic\"",
+            b"",
+            b"\xff\xfe",
+        ];
+        for body in bodies {
+            assert_eq!(
+                Notification::parse(body),
+                through_a_tree(body),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+}

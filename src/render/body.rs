@@ -45,16 +45,14 @@ impl Kind {
 
 /// The body as display lines (without indentation), escaped and coloured.
 pub fn lines(body: &[u8], style: Style) -> Vec<String> {
+    // Parse once: a body that parses is JSON, the rest is classified by `Kind::of`.
+    if let Ok(value) = serde_json::from_slice::<Value>(body) {
+        let mut out = vec![String::new()];
+        json(&value, 0, style, &mut out);
+        return out;
+    }
     match Kind::of(body) {
-        Kind::Json => match serde_json::from_slice::<Value>(body) {
-            Ok(value) => {
-                let mut out = vec![String::new()];
-                json(&value, 0, style, &mut out);
-                out
-            }
-            Err(_) => text_lines(body),
-        },
-        Kind::Text => text_lines(body),
+        Kind::Json | Kind::Text => text_lines(body),
         Kind::Binary => hexdump(body),
         Kind::Empty => vec![style.dim("(empty body)").to_string()],
     }

@@ -17,6 +17,11 @@ pub fn rfc3339(ms: i64) -> String {
 
 /// The `capture` record fields shared by every command that prints captures.
 pub fn capture(c: &Capture) -> serde_json::Map<String, Value> {
+    capture_of_kind(c, Kind::of(&c.request.body))
+}
+
+/// [`capture`] when the body's kind is already known.
+fn capture_of_kind(c: &Capture, kind: Kind) -> serde_json::Map<String, Value> {
     let r = &c.request;
     let headers: Vec<Value> = r
         .headers
@@ -49,7 +54,7 @@ pub fn capture(c: &Capture) -> serde_json::Map<String, Value> {
         "headers": headers,
         "body": bytes_json(&r.body),
         "body_size": r.body.len(),
-        "body_kind": Kind::of(&r.body).code(),
+        "body_kind": kind.code(),
         "signature": {
             "verdict": r.verdict.code(),
             "reason": r.verdict.reason().map(|w| w.code()),
@@ -95,7 +100,7 @@ pub fn record(event: &Event) -> Value {
             "status": 200,
         }),
         Event::Capture(c) => {
-            let mut map = capture(&c.capture);
+            let mut map = capture_of_kind(&c.capture, c.body_kind);
             map.insert("status".into(), json!(c.status));
             map.insert("intercom_region".into(), json!(c.intercom_region));
             Value::Object(map)

@@ -63,8 +63,10 @@ pub struct Listening {
 /// A stored capture as the listener answered it.
 #[derive(Debug, Clone)]
 pub struct Captured {
-    /// The stored record.
-    pub capture: Capture,
+    /// The stored record (shared with forwarding, not copied).
+    pub capture: Arc<Capture>,
+    /// What the body turned out to be.
+    pub body_kind: body::Kind,
     /// The HTTP status hookcli answered with.
     pub status: u16,
     /// Intercom region when the sender is one of Intercom's documented addresses.
@@ -199,28 +201,52 @@ pub fn spawn(mode: Mode) -> (Output, std::thread::JoinHandle<()>) {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             let mut broken = false;
-            for event in rx {
-                if broken {
-                    continue; // keep draining so senders never see a closed channel
+            while let Ok(first) = rx.recv() {
+                // Print everything already queued, then flush once; under load, pause a moment
+                // so events gather instead of waking this thread once each.
+                let mut printed = 0;
+                for event in std::iter::once(first).chain(rx.try_iter()) {
+                    if broken {
+                        continue; // keep draining so senders never see a closed channel
+                    }
+                    let text = render(&event, mode, &counter);
+                    // A closed pipe (e.g. `| head`) only stops printing, never the capture.
+                    broken = out.write_all(text.as_bytes()).is_err();
+                    printed += 1;
                 }
-                let mut text = if mode.json {
-                    json::record(&event).to_string() + "\n"
-                } else {
-                    human(&event, mode)
-                };
-                let skipped = counter.swap(0, Ordering::Relaxed);
-                if skipped > 0 && !mode.json {
-                    text.insert_str(0, &format!(
-                        "{}\n",
-                        mode.style.warn(&format!("… {skipped} events not shown (the terminal was too slow); all captures are stored"))
-                    ));
+                broken = broken || out.flush().is_err();
+                if printed > 1 {
+                    std::thread::sleep(BATCH_PAUSE);
                 }
-                // A closed pipe (e.g. `| head`) only stops printing, never the capture.
-                broken = out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err();
             }
         })
         .expect("spawning the printer thread");
     (Output { tx, dropped }, handle)
+}
+
+/// How long the printer waits after printing a batch, so a burst is printed in few writes.
+const BATCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// One event as text, preceded by a note when events had to be skipped before it.
+fn render(event: &Event, mode: Mode, skipped: &AtomicU64) -> String {
+    let mut text = if mode.json {
+        json::record(event).to_string() + "\n"
+    } else {
+        human(event, mode)
+    };
+    let skipped = skipped.swap(0, Ordering::Relaxed);
+    if skipped > 0 && !mode.json {
+        text.insert_str(
+            0,
+            &format!(
+                "{}\n",
+                mode.style.warn(&format!(
+                    "… {skipped} events not shown (the terminal was too slow); all captures are stored"
+                ))
+            ),
+        );
+    }
+    text
 }
 
 /// Local wall-clock time of a Unix-milliseconds instant.
@@ -374,7 +400,7 @@ fn capture(c: &Captured, mode: Mode) -> String {
     let cap = &c.capture;
     let req = &cap.request;
     let n = req.notification.as_ref();
-    let kind = body::Kind::of(&req.body);
+    let kind = c.body_kind;
     let mut parts: Vec<String> = vec![
         s.dim(&local_time(req.received_at, "%H:%M:%S")).to_string(),
         s.bold(&escape::line(&req.method)).to_string(),

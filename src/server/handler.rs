@@ -4,7 +4,7 @@
 use crate::config::Secret;
 use crate::forward::{is_hop_by_hop, queue::Forwarder};
 use crate::intercom::{outbound_region, signature, Notification};
-use crate::render::{Captured, Event, Output, Refused};
+use crate::render::{body::Kind, Captured, Event, Output, Refused};
 use crate::store::delivery::Plan;
 use crate::store::model::NewCapture;
 use crate::store::{model::Source, Writer};
@@ -214,6 +214,12 @@ pub(super) async fn handle(state: &Context, peer: SocketAddr, req: Request<Incom
         body,
         verdict,
     };
+    // A body that holds a notification is JSON; only the others need a closer look.
+    let body_kind = if capture.notification.is_some() {
+        Kind::Json
+    } else {
+        Kind::of(&capture.body)
+    };
 
     let bad_signature = matches!(
         verdict,
@@ -272,8 +278,10 @@ pub(super) async fn handle(state: &Context, peer: SocketAddr, req: Request<Incom
             serde_json::json!({"ok": true, "id": stored.id}),
         )
     };
+    let stored = Arc::new(stored);
     state.output.emit(Event::Capture(Box::new(Captured {
         capture: stored.clone(),
+        body_kind,
         status: status.as_u16(),
         intercom_region: region,
     })));

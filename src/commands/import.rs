@@ -35,7 +35,8 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
             Some(id) if query::get(&tx, id).map_err(err)?.is_none() => id.clone(),
             _ => new_id(capture.received_at),
         };
-        imported.push(store::insert(&tx, capture, id, None).map_err(err)?);
+        let row = store::Row::new(capture.clone(), id);
+        imported.push(store::insert(&tx, row, None).map_err(err)?);
     }
     tx.commit().map_err(err)?;
     while query::index_pending(&conn, 500).map_err(err)? == 500 {}

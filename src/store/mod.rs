@@ -3,13 +3,14 @@
 //! `listen` writes through a [`Writer`] (one thread owns the connection and group-commits);
 //! every other command, and other processes, read through [`open_read`] while it writes.
 
+mod checkpoint;
 pub mod delivery;
 pub mod model;
 pub mod query;
 mod writer;
 
-pub(crate) use writer::insert;
 pub use writer::Writer;
+pub(crate) use writer::{insert, Row};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 //! never sent for a capture that is not durably on disk, and durability does not cap
 //! throughput at one fsync per request.
 
+use super::checkpoint::Checkpointer;
 use super::delivery::{insert_plan, Plan};
 use super::model::{headers_to_json, new_id, Capture, NewCapture};
 use super::{open_write, query::index_pending, StoreError};
@@ -19,18 +20,42 @@ const MAX_GROUP: usize = 1024;
 const INDEX_STEP: usize = 64;
 /// Index only after this long without a capture to write.
 const INDEX_AFTER_IDLE: std::time::Duration = std::time::Duration::from_millis(200);
+/// The write-ahead log's size (in pages) past which a commit checkpoints it itself; the
+/// checkpoint thread normally keeps it well below.
+const WAL_BOUND_PAGES: i64 = 4000;
 /// How long shutdown may spend finishing the index.
 const INDEX_AT_EXIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 type Reply = oneshot::Sender<Result<Capture, StoreError>>;
+type ExecReply = oneshot::Sender<Result<(), StoreError>>;
 type Exec = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
 
 /// What the writer thread does for one waiter.
 enum Job {
     /// Store a capture (and its delivery plan).
-    Capture(Box<NewCapture>, Option<Plan>, Reply),
+    Capture(Box<Row>, Option<Plan>, Reply),
     /// Any other write (delivery records): run inside the group, in a savepoint of its own.
-    Exec(Exec, oneshot::Sender<Result<(), StoreError>>),
+    Exec(Exec, ExecReply),
+}
+
+/// A capture made ready for its insert: the id and the headers' JSON are computed by the
+/// request's own task, so the single writer thread only does SQLite work.
+pub(crate) struct Row {
+    capture: NewCapture,
+    id: String,
+    headers: String,
+}
+
+impl Row {
+    /// Prepare `capture` to be stored under `id`.
+    pub(crate) fn new(capture: NewCapture, id: String) -> Row {
+        let headers = headers_to_json(&capture.headers);
+        Row {
+            capture,
+            id,
+            headers,
+        }
+    }
 }
 
 /// Handle to the writer thread.
@@ -44,14 +69,19 @@ impl Writer {
     pub fn open(dir: &Path) -> Result<Writer, StoreError> {
         let conn = open_write(dir)?;
         let path = dir.join(super::DB_FILE);
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_BOUND_PAGES)
+            .map_err(|e| StoreError::from_sqlite(&path, e))?;
+        let checkpointer = Checkpointer::start(dir)?;
+        let not_started = |e: std::io::Error| StoreError::NotWritable {
+            dir: dir.to_path_buf(),
+            reason: e.to_string(),
+        };
+
         let (tx, rx) = mpsc::channel(MAX_GROUP);
         let thread = std::thread::Builder::new()
             .name("hookcli-store".into())
-            .spawn(move || run(conn, path, rx))
-            .map_err(|e| StoreError::NotWritable {
-                dir: dir.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+            .spawn(move || run(conn, path, rx, checkpointer))
+            .map_err(not_started)?;
         Ok(Writer { tx, thread })
     }
 
@@ -62,9 +92,11 @@ impl Writer {
         capture: NewCapture,
         plan: Option<Plan>,
     ) -> Result<Capture, StoreError> {
+        let id = new_id(capture.received_at);
+        let row = Row::new(capture, id);
         let (reply, wait) = oneshot::channel();
         self.tx
-            .send(Job::Capture(Box::new(capture), plan, reply))
+            .send(Job::Capture(Box::new(row), plan, reply))
             .await
             .map_err(|_| StoreError::WriterGone)?;
         wait.await.map_err(|_| StoreError::WriterGone)?
@@ -102,7 +134,12 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, path: PathBuf, mut rx: mpsc::Receiver<Job>) {
+fn run(
+    mut conn: Connection,
+    path: PathBuf,
+    mut rx: mpsc::Receiver<Job>,
+    checkpointer: Checkpointer,
+) {
     // A small runtime of its own, only so that waiting for work can time out: the search
     // index is filled after a lull in captures, never while anyone waits for a commit.
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -129,20 +166,10 @@ fn run(mut conn: Connection, path: PathBuf, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = write_group(&mut conn, &mut group, &path) {
-            let reason = e.to_string();
-            for job in group.drain(..) {
-                let err = StoreError::WriteFailed {
-                    path: path.clone(),
-                    reason: reason.clone(),
-                };
-                match job {
-                    Job::Capture(_, _, reply) => drop(reply.send(Err(err))),
-                    Job::Exec(_, reply) => drop(reply.send(Err(err))),
-                }
-            }
-        }
+        write_group(&mut conn, group.drain(..), &path);
+        checkpointer.poke();
     }
+    checkpointer.stop();
     // On the way out, index for a moment; whatever is left is searched directly and
     // indexed by the next run.
     let deadline = std::time::Instant::now() + INDEX_AT_EXIT;
@@ -151,60 +178,106 @@ fn run(mut conn: Connection, path: PathBuf, mut rx: mpsc::Receiver<Job>) {
     {}
 }
 
-/// Write a group in one transaction and, once it is committed, answer every waiter.
-fn write_group(
-    conn: &mut Connection,
-    group: &mut Vec<Job>,
-    path: &std::path::Path,
-) -> rusqlite::Result<()> {
-    let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut captures = Vec::with_capacity(group.len());
-    let mut execs = Vec::new();
-    for (i, job) in group.iter_mut().enumerate() {
+/// Write a group in one transaction and, once it is committed, answer every waiter; if
+/// the transaction fails, every waiter gets the error.
+fn write_group(conn: &mut Connection, jobs: impl Iterator<Item = Job>, path: &Path) {
+    let mut work = Vec::new();
+    let mut waiters = Vec::new();
+    for job in jobs {
         match job {
-            Job::Capture(c, plan, _) => {
-                captures.push((i, insert(&tx, c, new_id(c.received_at), plan.as_ref())?))
+            Job::Capture(row, plan, reply) => {
+                work.push(Work::Capture(row, plan));
+                waiters.push(Waiter::Capture(reply));
             }
-            Job::Exec(f, _) => {
+            Job::Exec(f, reply) => {
+                work.push(Work::Exec(f));
+                waiters.push(Waiter::Exec(reply));
+            }
+        }
+    }
+    match write(conn, work) {
+        Ok(outcomes) => {
+            for (waiter, outcome) in waiters.into_iter().zip(outcomes) {
+                match (waiter, outcome) {
+                    (Waiter::Capture(reply), Outcome::Capture(c)) => drop(reply.send(Ok(*c))),
+                    (Waiter::Exec(reply), Outcome::Exec(result)) => {
+                        drop(reply.send(result.map_err(|e| StoreError::from_sqlite(path, e))))
+                    }
+                    _ => unreachable!("outcomes follow the order of the work"),
+                }
+            }
+        }
+        Err(e) => {
+            let reason = e.to_string();
+            for waiter in waiters {
+                let err = StoreError::WriteFailed {
+                    path: path.to_path_buf(),
+                    reason: reason.clone(),
+                };
+                match waiter {
+                    Waiter::Capture(reply) => drop(reply.send(Err(err))),
+                    Waiter::Exec(reply) => drop(reply.send(Err(err))),
+                }
+            }
+        }
+    }
+}
+
+/// One job's work, split from its reply slot so that a failed transaction can still answer.
+enum Work {
+    Capture(Box<Row>, Option<Plan>),
+    Exec(Exec),
+}
+
+/// One job's reply slot.
+enum Waiter {
+    Capture(Reply),
+    Exec(ExecReply),
+}
+
+/// What one job's work gave, in the group's order.
+enum Outcome {
+    Capture(Box<Capture>),
+    Exec(rusqlite::Result<()>),
+}
+
+/// Run a group's work in one immediate transaction and commit it.
+fn write(conn: &mut Connection, work: Vec<Work>) -> rusqlite::Result<Vec<Outcome>> {
+    let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(work.len());
+    for w in work {
+        outcomes.push(match w {
+            Work::Capture(row, plan) => {
+                Outcome::Capture(Box::new(insert(&tx, *row, plan.as_ref())?))
+            }
+            Work::Exec(f) => {
                 // A failing record must not take the captures beside it down.
-                let f = std::mem::replace(f, Box::new(|_| Ok(())));
                 let sp = tx.savepoint()?;
                 let result = f(&sp);
                 if result.is_ok() {
                     sp.commit()?;
                 } // else dropping the savepoint rolls it back
-
-                execs.push((i, result));
+                Outcome::Exec(result)
             }
-        }
+        });
     }
     tx.commit()?;
-    let mut stored: std::collections::HashMap<usize, Capture> = captures.into_iter().collect();
-    let mut results: std::collections::HashMap<usize, rusqlite::Result<()>> =
-        execs.into_iter().collect();
-    for (i, job) in group.drain(..).enumerate() {
-        match job {
-            Job::Capture(_, _, reply) => {
-                let _ = reply.send(stored.remove(&i).ok_or(StoreError::WriterGone));
-            }
-            Job::Exec(_, reply) => {
-                let result = results.remove(&i).unwrap_or(Ok(()));
-                let _ = reply.send(result.map_err(|e| StoreError::from_sqlite(path, e)));
-            }
-        }
-    }
-    Ok(())
+    Ok(outcomes)
 }
 
-/// Insert one capture under `id` inside an open transaction, flagging redeliveries.
+/// Insert one prepared capture inside an open transaction, flagging redeliveries.
 pub(crate) fn insert(
     tx: &Transaction<'_>,
-    c: &NewCapture,
-    id: String,
+    row: Row,
     plan: Option<&Plan>,
 ) -> rusqlite::Result<Capture> {
-    let n = c.notification.clone().unwrap_or_default();
-    let redelivery = match &n.id {
+    let Row {
+        capture: c,
+        id,
+        headers,
+    } = row;
+    let n = c.notification.as_ref();
+    let redelivery = match n.and_then(|n| n.id.as_deref()) {
         Some(nid) => tx
             .prepare_cached("SELECT EXISTS(SELECT 1 FROM captures WHERE notification_id = ?1)")?
             .query_row([nid], |r| r.get::<_, bool>(0))?,
@@ -225,18 +298,18 @@ pub(crate) fn insert(
         c.client_addr,
         c.method,
         c.target,
-        headers_to_json(&c.headers),
+        headers,
         &c.body[..],
         c.verdict.code(),
         c.verdict.reason().map(|r| r.code()),
-        n.topic,
-        n.id,
-        n.app_id,
-        n.created_at,
-        n.first_sent_at,
-        n.delivery_attempts,
-        n.item_type,
-        n.item_id,
+        n.and_then(|n| n.topic.as_deref()),
+        n.and_then(|n| n.id.as_deref()),
+        n.and_then(|n| n.app_id.as_deref()),
+        n.and_then(|n| n.created_at),
+        n.and_then(|n| n.first_sent_at),
+        n.and_then(|n| n.delivery_attempts),
+        n.and_then(|n| n.item_type.as_deref()),
+        n.and_then(|n| n.item_id.as_deref()),
         redelivery,
     ])?;
     let seq = tx.last_insert_rowid();
@@ -252,6 +325,6 @@ pub(crate) fn insert(
         id,
         redelivery,
         delivery,
-        request: c.clone(),
+        request: c,
     })
 }

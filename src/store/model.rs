@@ -88,18 +88,23 @@ pub fn bytes_json(bytes: &[u8]) -> Value {
 
 /// Headers as stored: `[[name, value], ...]`, each a string, or `{"bytes": base64}` when not UTF-8.
 pub fn headers_to_json(headers: &[Header]) -> String {
-    let items: Vec<Value> = headers
-        .iter()
-        .map(|(n, v)| json!([plain_or_bytes(n), plain_or_bytes(v)]))
-        .collect();
-    Value::Array(items).to_string()
-}
-
-fn plain_or_bytes(b: &[u8]) -> Value {
-    match std::str::from_utf8(b) {
-        Ok(s) => Value::String(s.to_owned()),
-        Err(_) => bytes_json(b),
+    // Serialised straight from borrowed parts: this runs for every capture.
+    #[derive(serde::Serialize)]
+    #[serde(untagged)]
+    enum Part<'a> {
+        Text(&'a str),
+        Bytes { bytes: String },
     }
+    fn part(b: &[u8]) -> Part<'_> {
+        match std::str::from_utf8(b) {
+            Ok(s) => Part::Text(s),
+            Err(_) => Part::Bytes {
+                bytes: base64::engine::general_purpose::STANDARD.encode(b),
+            },
+        }
+    }
+    let items: Vec<[Part<'_>; 2]> = headers.iter().map(|(n, v)| [part(n), part(v)]).collect();
+    serde_json::to_string(&items).expect("strings always serialise")
 }
 
 /// The inverse of [`headers_to_json`]; unreadable entries are skipped.
@@ -151,6 +156,18 @@ mod tests {
             (b"x-odd".to_vec(), b"second".to_vec()),
         ];
         assert_eq!(headers_from_json(&headers_to_json(&headers)), headers);
+    }
+
+    #[test]
+    fn headers_json_format() {
+        let headers = vec![
+            (b"x-a".to_vec(), b"say \"hi\"".to_vec()),
+            (b"x-b".to_vec(), vec![0xff]),
+        ];
+        assert_eq!(
+            headers_to_json(&headers),
+            r#"[["x-a","say \"hi\""],["x-b",{"bytes":"/w=="}]]"#
+        );
     }
 
     #[test]

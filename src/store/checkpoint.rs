@@ -1,10 +1,10 @@
 //! Copying the write-ahead log into the database file on a thread of its own.
 //!
-//! SQLite's automatic checkpoint runs inside a commit, so under load every thousandth
-//! commit also copies megabytes into the database file and fsyncs it while requests wait.
-//! Here a second connection does that work in the background (a passive checkpoint never
-//! blocks the writer), and the writer's own automatic checkpoint is kept only as a bound
-//! on the log's size, finding almost nothing left to copy.
+//! SQLite's automatic checkpoint runs inside a commit: whenever the log passes its bound,
+//! that commit also copies the log into the database file and fsyncs it while requests
+//! wait. Here a second connection does most of that work in the background (a passive
+//! checkpoint never blocks the writer); the writer's own automatic checkpoint stays, with a
+//! small bound, and finds little left to copy.
 
 use super::{open_write, StoreError};
 use std::path::Path;

@@ -608,6 +608,41 @@ fn passthrough_says_when_intercom_would_have_timed_out() {
 }
 
 #[test]
+fn a_sender_that_hangs_up_does_not_cut_a_capture_short() {
+    use std::io::Write;
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        delay: Duration::from_millis(800),
+        ..Answer::status(200, "late")
+    });
+    let l = listen(&["--json", "--forward-to", &app.url("/"), "--passthrough"]);
+    let body = notification("contact.user.created", Some("notif_hangup"), "contact");
+    let mut sender = std::net::TcpStream::connect(&l.addr).unwrap();
+    write!(
+        sender,
+        "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    // Once the app has it, the capture is committed; the sender gives up before the answer.
+    assert_eq!(app.wait_for(1, WAIT).len(), 1);
+    sender.shutdown(std::net::Shutdown::Both).unwrap();
+    drop(sender);
+    // hookcli still finishes the request: the capture is shown and the delivery recorded.
+    let capture = l.wait_line(|s| s.contains(r#""type":"capture""#));
+    let id = serde_json::from_str::<Value>(&capture).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    l.wait_line(|s| {
+        s.contains(r#""type":"delivery""#) && s.contains(&id) && s.contains(r#""delivered""#)
+    });
+    let shown = String::from_utf8(run(&l.store, &["show", &id, "--json"]).stdout).unwrap();
+    assert!(shown.contains(r#""passthrough""#), "{shown}");
+    assert_eq!(app.received().len(), 1, "delivered once, by the passthrough");
+}
+
+#[test]
 fn forwarding_json_records_follow_the_schema() {
     let validator = record_validator();
     let app = App::start();

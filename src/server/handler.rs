@@ -85,7 +85,7 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-pub(super) async fn handle(state: &Context, peer: SocketAddr, req: Request<Incoming>) -> Resp {
+pub(super) async fn handle(state: Arc<Context>, peer: SocketAddr, req: Request<Incoming>) -> Resp {
     let stats = &state.stats;
     stats.received.fetch_add(1, Ordering::Relaxed);
     let at = now_ms();
@@ -201,10 +201,10 @@ pub(super) async fn handle(state: &Context, peer: SocketAddr, req: Request<Incom
     let capture = NewCapture {
         received_at: at,
         source: Source::Listen,
-        remote_addr: remote_addr.clone(),
+        remote_addr,
         client_addr,
         method: parts.method.to_string(),
-        target: target.clone(),
+        target,
         headers: parts
             .headers
             .iter()
@@ -221,6 +221,36 @@ pub(super) async fn handle(state: &Context, peer: SocketAddr, req: Request<Incom
         Kind::of(&capture.body)
     };
 
+    // From here on the request is committed to: finish it in a task of its own, so that a
+    // sender that hangs up while the store is busy does not leave a capture that is stored
+    // but never shown (or, with forwarding, never delivered).
+    let task = tokio::spawn(store_and_answer(state.clone(), capture, body_kind, region));
+    match task.await {
+        Ok(resp) => resp,
+        Err(_) => respond(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain; charset=utf-8",
+            "hookcli: internal error while storing this request\n",
+        ),
+    }
+}
+
+/// Commit the capture, print it, hand it to forwarding, and build the sender's answer.
+async fn store_and_answer(
+    state: Arc<Context>,
+    capture: NewCapture,
+    body_kind: Kind,
+    region: Option<&'static str>,
+) -> Resp {
+    let stats = &state.stats;
+    let verdict = capture.verdict;
+    // Kept for the message if the store fails.
+    let (at, method, target, remote_addr) = (
+        capture.received_at,
+        capture.method.clone(),
+        capture.target.clone(),
+        capture.remote_addr.clone(),
+    );
     let bad_signature = matches!(
         verdict,
         signature::Verdict::Invalid(_) | signature::Verdict::Missing
@@ -246,7 +276,7 @@ pub(super) async fn handle(state: &Context, peer: SocketAddr, req: Request<Incom
             stats.refused.fetch_add(1, Ordering::Relaxed);
             state.output.emit(Event::StoreFailed(Refused {
                 at,
-                method: parts.method.to_string(),
+                method,
                 target,
                 remote_addr,
                 status: 503,

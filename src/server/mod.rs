@@ -61,7 +61,7 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
         let state = state.clone();
         let service = hyper::service::service_fn(move |req| {
             let state = state.clone();
-            async move { Ok::<_, std::convert::Infallible>(handler::handle(&state, peer, req).await) }
+            async move { Ok::<_, std::convert::Infallible>(handler::handle(state, peer, req).await) }
         });
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {

@@ -639,7 +639,11 @@ fn a_sender_that_hangs_up_does_not_cut_a_capture_short() {
     });
     let shown = String::from_utf8(run(&l.store, &["show", &id, "--json"]).stdout).unwrap();
     assert!(shown.contains(r#""passthrough""#), "{shown}");
-    assert_eq!(app.received().len(), 1, "delivered once, by the passthrough");
+    assert_eq!(
+        app.received().len(),
+        1,
+        "delivered once, by the passthrough"
+    );
 }
 
 #[test]

@@ -647,6 +647,38 @@ fn a_sender_that_hangs_up_does_not_cut_a_capture_short() {
 }
 
 #[test]
+fn deliveries_wait_while_the_listener_is_flooded() {
+    use std::io::Write;
+    let app = App::start();
+    let l = listen(&[
+        "--json",
+        "--forward-to",
+        &app.url("/"),
+        "--flood-wait-ms",
+        "60000",
+    ]);
+    // Four uploads under way at once, stalled half-way through their bodies: a flood.
+    let stalled: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&l.addr).unwrap();
+            s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"half\":")
+                .unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    // The sender is still answered at once; the delivery waits.
+    let body = notification("contact.user.created", Some("notif_flood"), "contact");
+    assert_eq!(l.post("/", &[], body.as_bytes()).status, 200);
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(app.received().is_empty(), "delivered during the flood");
+    // Once the flood is over, it is delivered.
+    drop(stalled);
+    let got = app.wait_for(1, WAIT);
+    assert_eq!(got[0].body, body.as_bytes());
+}
+
+#[test]
 fn forwarding_json_records_follow_the_schema() {
     let validator = record_validator();
     let app = App::start();

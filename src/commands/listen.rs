@@ -135,6 +135,7 @@ fn start_forwarder(
         concurrency: usize::from(args.concurrency),
         max_attempts: args.max_attempts,
         retry_base: Duration::from_millis(args.retry_base_ms),
+        flood_wait: Duration::from_millis(args.flood_wait_ms),
         max_relay: usize::try_from(args.max_body).unwrap_or(usize::MAX),
     };
     let forwarder = queue::Forwarder::open(dir, settings, client, output.clone(), writer.clone())?;

@@ -88,6 +88,7 @@ fn now_ms() -> i64 {
 pub(super) async fn handle(state: Arc<Context>, peer: SocketAddr, req: Request<Incoming>) -> Resp {
     let stats = &state.stats;
     stats.received.fetch_add(1, Ordering::Relaxed);
+    let _receiving = state.forwarding.as_ref().map(|f| f.forwarder.receiving());
     let at = now_ms();
     let target = req
         .uri()

@@ -16,6 +16,32 @@ fn fixture(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// `listen --json` forwarding to an app that is not up yet (its port is free), retrying
+/// only after a minute: returns the store, the app's port and URL, and the listener.
+fn listen_with_the_app_down(home: &std::path::Path) -> (std::path::PathBuf, u16, String, Listener) {
+    let store = home.join("store");
+    let port = free_port();
+    let target = format!("http://127.0.0.1:{port}/");
+    let args = [
+        "--json",
+        "--forward-to",
+        &target,
+        "--retry-base-ms",
+        "60000",
+    ];
+    let first = listen_at(&store, home, &args, &[]);
+    (store, port, target, first)
+}
+
+/// The id of the first capture a `listen --json` printed.
+fn first_capture_id(l: &Listener) -> String {
+    let capture = l.wait_line(|s| s.contains(r#""type":"capture""#));
+    serde_json::from_str::<Value>(&capture).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn list_ids(store: &std::path::Path, args: &[&str]) -> Vec<String> {
     let mut all = vec!["list", "--json", "--all"];
     all.extend_from_slice(args);
@@ -467,21 +493,7 @@ fn concurrency_delivers_in_parallel() {
 fn a_restart_delivers_what_an_earlier_run_left_pending_or_skips_it() {
     for skip in [false, true] {
         let home = tempfile::tempdir().unwrap();
-        let store = home.path().join("store");
-        let port = free_port();
-        let target = format!("http://127.0.0.1:{port}/");
-        let mut first = listen_at(
-            &store,
-            home.path(),
-            &[
-                "--json",
-                "--forward-to",
-                &target,
-                "--retry-base-ms",
-                "60000",
-            ],
-            &[],
-        );
+        let (store, port, target, mut first) = listen_with_the_app_down(home.path());
         let ids: Vec<String> = (0..2)
             .map(|i| {
                 first
@@ -516,23 +528,31 @@ fn a_restart_delivers_what_an_earlier_run_left_pending_or_skips_it() {
 }
 
 #[test]
-fn kill_9_with_deliveries_pending_loses_nothing() {
+fn passthrough_after_a_restart_delivers_the_leftovers_and_each_new_capture_once() {
     let home = tempfile::tempdir().unwrap();
-    let store = home.path().join("store");
-    let port = free_port();
-    let target = format!("http://127.0.0.1:{port}/");
-    let mut first = listen_at(
+    let (store, port, target, mut first) = listen_with_the_app_down(home.path());
+    let left = first.post("/", &[], b"{\"run\":1}").id();
+    delivery_record(&first, &left, "retrying");
+    assert_eq!(first.interrupt().0, 0);
+    let app = App::start_on(port);
+    let second = listen_at(
         &store,
         home.path(),
-        &[
-            "--json",
-            "--forward-to",
-            &target,
-            "--retry-base-ms",
-            "60000",
-        ],
+        &["--json", "--forward-to", &target, "--passthrough"],
         &[],
     );
+    assert_eq!(app.wait_for(1, WAIT)[0].body, b"{\"run\":1}");
+    assert_eq!(second.post("/", &[], b"{\"run\":2}").status, 200);
+    std::thread::sleep(Duration::from_millis(1500));
+    let got: Vec<Vec<u8>> = app.received().into_iter().map(|r| r.body).collect();
+    assert_eq!(got, vec![b"{\"run\":1}".to_vec(), b"{\"run\":2}".to_vec()]);
+    assert!(list_ids(&store, &["--status", "pending"]).is_empty());
+}
+
+#[test]
+fn kill_9_with_deliveries_pending_loses_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let (store, port, target, mut first) = listen_with_the_app_down(home.path());
     let bodies: Vec<String> = (0..10).map(|i| format!("{{\"n\":{i}}}")).collect();
     for b in &bodies {
         assert_eq!(first.post("/", &[], b.as_bytes()).status, 200);
@@ -629,11 +649,7 @@ fn a_sender_that_hangs_up_does_not_cut_a_capture_short() {
     sender.shutdown(std::net::Shutdown::Both).unwrap();
     drop(sender);
     // hookcli still finishes the request: the capture is shown and the delivery recorded.
-    let capture = l.wait_line(|s| s.contains(r#""type":"capture""#));
-    let id = serde_json::from_str::<Value>(&capture).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = first_capture_id(&l);
     l.wait_line(|s| {
         s.contains(r#""type":"delivery""#) && s.contains(&id) && s.contains(r#""delivered""#)
     });
@@ -676,6 +692,26 @@ fn deliveries_wait_while_the_listener_is_flooded() {
     drop(stalled);
     let got = app.wait_for(1, WAIT);
     assert_eq!(got[0].body, body.as_bytes());
+}
+
+#[test]
+fn passthrough_delivers_each_capture_once() {
+    let app = App::start();
+    // Slow enough that the delivery queue looks at the store while the capture waits.
+    app.answer(|_, _| Answer {
+        delay: Duration::from_millis(1500),
+        ..Answer::status(200, "ok")
+    });
+    let l = listen(&["--json", "--forward-to", &app.url("/"), "--passthrough"]);
+    let body = notification("contact.user.created", Some("notif_once"), "contact");
+    let reply = l.post("/", &[], body.as_bytes());
+    assert_eq!((reply.status, reply.body.as_slice()), (200, &b"ok"[..]));
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(app.received().len(), 1, "the app got the capture twice");
+    let id = first_capture_id(&l);
+    let shown = String::from_utf8(run(&l.store, &["show", &id, "--json"]).stdout).unwrap();
+    assert!(shown.contains(r#""passthrough""#), "{shown}");
+    assert!(!shown.contains(r#""forward""#), "{shown}");
 }
 
 #[test]

@@ -72,7 +72,18 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         None => None,
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let queue = forwarder.clone().map(|f| runtime.spawn(f.run(stopped)));
+    let queue = match &forwarder {
+        Some(f) => {
+            // In passthrough mode each new capture is delivered by its own request; the
+            // queue only takes what an earlier run left pending.
+            let upto = match args.passthrough {
+                true => Some(runtime.block_on(f.last_seq())?),
+                false => None,
+            };
+            Some(runtime.spawn(f.clone().run(stopped, upto)))
+        }
+        None => None,
+    };
     let stats = Arc::new(Stats::default());
     let context = Context {
         settings: Settings {

@@ -188,14 +188,34 @@ impl Forwarder {
             .await
     }
 
-    /// Deliver pending captures until `stop` turns true.
-    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+    /// The newest capture's arrival number (0 for an empty store).
+    pub async fn last_seq(&self) -> Result<i64, StoreError> {
+        self.db(|c| {
+            c.query_row("SELECT COALESCE(MAX(seq), 0) FROM captures", [], |r| {
+                r.get(0)
+            })
+        })
+        .await
+        .map_err(|e| StoreError::WriteFailed {
+            path: "captures".into(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Deliver pending captures until `stop` turns true. With `upto` (`--passthrough`, where
+    /// each new capture is delivered by its own request), only captures up to that arrival
+    /// number are the queue's: an earlier run's leftovers. Once they are done, it stops.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>, upto: Option<i64>) {
         let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
         let mut last = 0i64;
+        let upto_seq = upto.unwrap_or(i64::MAX);
         'outer: while !*stop.borrow() {
             while tasks.try_join_next().is_some() {}
-            let batch = match self.db(move |c| delivery::pending_after(c, last, 64)).await {
+            let batch = match self
+                .db(move |c| delivery::pending_between(c, last, upto_seq, 64))
+                .await
+            {
                 Ok(batch) => batch,
                 Err(e) => {
                     eprintln!("hookcli: error: cannot read the delivery queue: {e}");
@@ -203,6 +223,14 @@ impl Forwarder {
                     continue;
                 }
             };
+            if batch.is_empty() && upto.is_some() {
+                // Every leftover is under way: let them finish (or be stopped), then end.
+                tokio::select! {
+                    () = async { while tasks.join_next().await.is_some() {} } => {}
+                    _ = stop.changed() => {}
+                }
+                break;
+            }
             if batch.is_empty() {
                 tokio::select! {
                     () = self.wake.notified() => {}

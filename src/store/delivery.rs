@@ -67,18 +67,20 @@ pub(crate) fn insert_plan(
     .map(drop)
 }
 
-/// Pending deliveries after arrival number `after`, in arrival order.
-pub fn pending_after(
+/// Pending deliveries with arrival numbers in `after+1..=upto`, in arrival order.
+pub fn pending_between(
     conn: &Connection,
     after: i64,
+    upto: i64,
     limit: usize,
 ) -> rusqlite::Result<Vec<Pending>> {
     let sql = format!(
         "SELECT {COLUMNS}, d.attempts, d.next_attempt_at FROM deliveries d JOIN captures ON seq = d.capture_seq \
-         WHERE d.state = 'pending' AND d.capture_seq > ?1 ORDER BY d.capture_seq LIMIT ?2"
+         WHERE d.state = 'pending' AND d.capture_seq > ?1 AND d.capture_seq <= ?2 \
+         ORDER BY d.capture_seq LIMIT ?3"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![after, limit as i64], |row| {
+    let rows = stmt.query_map(params![after, upto, limit as i64], |row| {
         let n = COLUMN_COUNT;
         Ok(Pending {
             capture: row_to_capture(row)?,

@@ -73,16 +73,14 @@ impl Writer {
         conn.pragma_update(None, "wal_autocheckpoint", WAL_BOUND_PAGES)
             .map_err(|e| StoreError::from_sqlite(&path, e))?;
         let checkpointer = Checkpointer::start(dir)?;
-        let not_started = |e: std::io::Error| StoreError::NotWritable {
-            dir: dir.to_path_buf(),
-            reason: e.to_string(),
-        };
-
         let (tx, rx) = mpsc::channel(MAX_GROUP);
         let thread = std::thread::Builder::new()
             .name("hookcli-store".into())
             .spawn(move || run(conn, path, rx, checkpointer))
-            .map_err(not_started)?;
+            .map_err(|e| StoreError::NotWritable {
+                dir: dir.to_path_buf(),
+                reason: e.to_string(),
+            })?;
         Ok(Writer { tx, thread })
     }
 

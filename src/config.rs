@@ -25,8 +25,8 @@ impl std::fmt::Debug for Secret {
 
 /// The secret from `--secret`/`HOOKCLI_SECRET` or `--secret-file`, if any. An empty secret
 /// counts as none, so `HOOKCLI_SECRET=` switches checking off rather than checking with "".
-pub fn secret(inline: Option<&str>, file: Option<&Path>) -> Result<Option<Secret>, Error> {
-    let raw = match (inline, file) {
+pub fn secret(args: &crate::cli::SecretArgs) -> Result<Option<Secret>, Error> {
+    let raw = match (args.secret.as_deref(), args.secret_file.as_deref()) {
         (Some(s), _) => s.as_bytes().to_vec(),
         (None, Some(path)) => {
             let mut bytes = std::fs::read(path).map_err(|source| Error::SecretFile {
@@ -41,11 +41,6 @@ pub fn secret(inline: Option<&str>, file: Option<&Path>) -> Result<Option<Secret
         (None, None) => return Ok(None),
     };
     Ok((!raw.is_empty()).then_some(Secret(raw)))
-}
-
-/// The secret from a command's `--secret`/`HOOKCLI_SECRET`/`--secret-file`.
-pub fn secret_from(args: &crate::cli::SecretArgs) -> Result<Option<Secret>, Error> {
-    secret(args.secret.as_deref(), args.secret_file.as_deref())
 }
 
 /// The store directory: `--store`/`HOOKCLI_STORE`, else the per-user data directory.
@@ -74,17 +69,32 @@ pub fn use_color(choice: ColorChoice) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::SecretArgs;
+
+    fn inline(s: &str) -> SecretArgs {
+        SecretArgs {
+            secret: Some(s.into()),
+            secret_file: None,
+        }
+    }
+
+    fn file(path: &Path) -> SecretArgs {
+        SecretArgs {
+            secret: None,
+            secret_file: Some(path.to_path_buf()),
+        }
+    }
 
     #[test]
     fn secret_debug_is_redacted() {
-        let s = secret(Some("hunter2"), None).unwrap().unwrap();
+        let s = secret(&inline("hunter2")).unwrap().unwrap();
         assert_eq!(format!("{s:?}"), "Secret(redacted)");
         assert_eq!(s.expose(), b"hunter2");
     }
 
     #[test]
     fn empty_secret_is_none() {
-        assert!(secret(Some(""), None).unwrap().is_none());
+        assert!(secret(&inline("")).unwrap().is_none());
     }
 
     #[test]
@@ -92,8 +102,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s");
         std::fs::write(&path, "abc\n").unwrap();
-        assert_eq!(secret(None, Some(&path)).unwrap().unwrap().expose(), b"abc");
-        let missing = secret(None, Some(&dir.path().join("nope"))).unwrap_err();
+        assert_eq!(secret(&file(&path)).unwrap().unwrap().expose(), b"abc");
+        let missing = secret(&file(&dir.path().join("nope"))).unwrap_err();
         assert!(missing
             .to_string()
             .starts_with("cannot read the secret file"));

@@ -27,7 +27,7 @@ struct Step {
 }
 
 pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
-    let secret = config::secret_from(&args.secret)?;
+    let secret = config::secret(&args.secret)?;
     let url = reqwest::Url::parse(&args.url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
-    let secret = config::secret_from(&args.secret)?;
+    let secret = config::secret(&args.secret)?;
     if args.reject_invalid && secret.is_none() {
         clap_usage("--reject-invalid needs the client secret: pass --secret, --secret-file or set HOOKCLI_SECRET");
     }
@@ -76,9 +76,10 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         Some(f) => {
             // In passthrough mode each new capture is delivered by its own request; the
             // queue only takes what an earlier run left pending.
-            let upto = match args.passthrough {
-                true => Some(runtime.block_on(f.last_seq())?),
-                false => None,
+            let upto = if args.passthrough {
+                Some(runtime.block_on(f.last_seq())?)
+            } else {
+                None
             };
             Some(runtime.spawn(f.clone().run(stopped, upto)))
         }

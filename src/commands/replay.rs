@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
-    let secret = config::secret_from(&args.secret)?;
+    let secret = config::secret(&args.secret)?;
     let dir = config::store_dir(cli.store.as_deref())?;
     let (captures, recorded) = select(cli, args)?;
     let to = match &args.to {

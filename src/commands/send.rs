@@ -20,7 +20,7 @@ const HEADERS: [(&str, &str); 3] = [
 ];
 
 pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
-    let secret = config::secret_from(&args.secret)?;
+    let secret = config::secret(&args.secret)?;
     let own_body = match &args.file {
         Some(path) => Some(std::fs::read(path).map_err(|e| Error::Import {
             path: path.clone(),

@@ -13,7 +13,7 @@ use serde_json::json;
 use std::io::{Read, Write};
 
 pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
-    let secret = config::secret_from(&args.secret)?
+    let secret = config::secret(&args.secret)?
         .ok_or_else(|| Error::Failed("verify needs the app's client secret: pass --secret, --secret-file or set HOOKCLI_SECRET".into()))?;
     let (body, given, source) = match (&args.id, &args.body) {
         (Some(prefix), _) => {

@@ -10,7 +10,7 @@ use crate::store::delivery::{self, Attempt, Pending, Plan};
 use crate::store::model::Capture;
 use crate::store::{self, StoreError, Writer};
 use rusqlite::Connection;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -51,6 +51,8 @@ pub struct Forwarder {
     settings: Settings,
     client: reqwest::Client,
     db: Arc<Mutex<Connection>>,
+    /// The database file, for error messages.
+    path: PathBuf,
     writer: Arc<Writer>,
     output: Output,
     wake: Notify,
@@ -81,6 +83,7 @@ impl Forwarder {
             settings,
             client,
             db: Arc::new(Mutex::new(conn)),
+            path: dir.join(store::DB_FILE),
             writer,
             output,
             wake: Notify::new(),
@@ -143,11 +146,12 @@ impl Forwarder {
     async fn db<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> rusqlite::Result<T> {
+    ) -> Result<T, StoreError> {
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || f(&db.lock().unwrap_or_else(|e| e.into_inner())))
             .await
             .unwrap_or_else(|e| Err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
+            .map_err(|e| StoreError::from_sqlite(&self.path, e))
     }
 
     /// Remember the target for `replay`, and make deliveries an earlier run left pending due
@@ -172,12 +176,7 @@ impl Forwarder {
                 .map(drop)
             })
             .await?;
-        self.db(delivery::count_pending)
-            .await
-            .map_err(|e| StoreError::WriteFailed {
-                path: "deliveries".into(),
-                reason: e.to_string(),
-            })
+        self.db(delivery::count_pending).await
     }
 
     /// Mark every pending delivery skipped (`--skip-pending`).
@@ -196,10 +195,6 @@ impl Forwarder {
             })
         })
         .await
-        .map_err(|e| StoreError::WriteFailed {
-            path: "captures".into(),
-            reason: e.to_string(),
-        })
     }
 
     /// Deliver pending captures until `stop` turns true. With `upto` (`--passthrough`, where
@@ -223,15 +218,15 @@ impl Forwarder {
                     continue;
                 }
             };
-            if batch.is_empty() && upto.is_some() {
-                // Every leftover is under way: let them finish (or be stopped), then end.
-                tokio::select! {
-                    () = async { while tasks.join_next().await.is_some() {} } => {}
-                    _ = stop.changed() => {}
-                }
-                break;
-            }
             if batch.is_empty() {
+                if upto.is_some() {
+                    // Every leftover is under way: let them finish (or be stopped), then end.
+                    tokio::select! {
+                        () = async { while tasks.join_next().await.is_some() {} } => {}
+                        _ = stop.changed() => {}
+                    }
+                    break;
+                }
                 tokio::select! {
                     () = self.wake.notified() => {}
                     _ = stop.changed() => {}

@@ -237,15 +237,14 @@ struct Data(Option<Item>);
 
 impl<'de> Deserialize<'de> for Data {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(DataVisitor)
-            .map(|item| Data(item.flatten()))
+        d.deserialize_any(DataVisitor).map(Data)
     }
 }
 
 struct DataVisitor;
 
 impl<'de> Visitor<'de> for DataVisitor {
-    type Value = Option<Option<Item>>;
+    type Value = Option<Item>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
@@ -263,7 +262,7 @@ impl<'de> Visitor<'de> for DataVisitor {
                 }
             }
         }
-        Ok(Some(item))
+        Ok(item)
     }
 }
 

@@ -120,13 +120,12 @@ pub fn record(
     next_attempt_at: Option<i64>,
     note: Option<&str>,
 ) -> rusqlite::Result<()> {
-    let tx = conn;
     let headers: Vec<serde_json::Value> = a
         .response_headers
         .iter()
         .map(|(n, v)| serde_json::json!([n, String::from_utf8_lossy(v)]))
         .collect();
-    tx.prepare_cached(
+    conn.prepare_cached(
         "INSERT INTO attempts (capture_seq, attempt, kind, started_at, target, status, latency_ms, \
          error_kind, error, response_headers, response_body) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -145,7 +144,7 @@ pub fn record(
         a.response_body,
     ])?;
     // Replays of captures that were never queued get a delivery row on their first attempt.
-    tx.prepare_cached(
+    conn.prepare_cached(
         "INSERT INTO deliveries (capture_seq, state, attempts, next_attempt_at, note, updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT (capture_seq) DO UPDATE SET state = ?2, attempts = MAX(attempts, ?3), \

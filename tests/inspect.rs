@@ -7,23 +7,6 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn fail(out: &Output, code: i32, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "{err}");
-    assert!(err.contains(needle), "expected {needle:?} in {err:?}");
-    assert!(!err.contains("panicked"));
-}
-
 fn json_lines(text: &str) -> Vec<Value> {
     text.lines()
         .map(|l| serde_json::from_str(l).expect(l))
@@ -185,12 +168,12 @@ fn list_is_newest_first_and_every_filter_works_alone_and_combined() {
         v(&[&f.conv])
     );
     assert_eq!(ids(&run(s, &["list", "--json", "--since", "10m"])).len(), 6);
-    fail(
+    fails(
         &run(s, &["list", "--until", "10m"]),
         1,
         "no captures match these filters",
     );
-    fail(
+    fails(
         &run(
             s,
             &["list", "--since", "2000-01-01", "--until", "2000-01-02"],
@@ -205,7 +188,7 @@ fn list_is_newest_first_and_every_filter_works_alone_and_combined() {
         )),
         v(&[&f.ping])
     );
-    fail(
+    fails(
         &run(s, &["list", "--topic", "nothing.*"]),
         1,
         "no captures match these filters",
@@ -281,8 +264,8 @@ fn show_by_prefix_raw_headers_last_and_the_errors() {
     assert!(ok(&run(s, &["show", "--last", "--color", "never"])).contains(&f.put));
     // Ids are case-insensitive prefixes.
     assert!(ok(&run(s, &["show", &f.put.to_uppercase()[..16], "--raw"])).contains("put"));
-    fail(&run(s, &["show", "0"]), 1, "matches several captures");
-    fail(
+    fails(&run(s, &["show", "0"]), 1, "matches several captures");
+    fails(
         &run(s, &["show", "zzzz"]),
         1,
         "no capture has an id starting with 'zzzz'",
@@ -375,7 +358,7 @@ fn export_then_import_round_trips_in_every_format() {
         ],
     ));
     assert_eq!(std::fs::read(&raw).unwrap(), b"\x00\xff\xfebin\x1b");
-    fail(
+    fails(
         &run(&s, &["export", "--format", "raw"]),
         1,
         "--format raw writes one body",
@@ -408,12 +391,7 @@ fn exported_curl_reproduces_the_request_against_a_second_listener() {
             .current_dir(dir.path())
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let new_id = serde_json::from_slice::<Value>(&out.stdout).unwrap()["id"]
+        let new_id = serde_json::from_str::<Value>(&ok(&out)).unwrap()["id"]
             .as_str()
             .unwrap()
             .to_string();
@@ -493,18 +471,18 @@ fn delete_by_id_age_and_all_with_and_without_yes_and_the_file_shrinks() {
     assert_eq!(l.interrupt().0, 0);
     let s = l.store.clone();
     // Not a terminal and no --yes: refused, nothing deleted.
-    fail(&run(&s, &["delete", &f.ping]), 1, "without --yes");
+    fails(&run(&s, &["delete", &f.ping]), 1, "without --yes");
     assert_eq!(count(&s), 11);
     ok(&run(&s, &["delete", &f.ping, &f.conv, "--yes"]));
     assert_eq!(count(&s), 9);
-    fail(&run(&s, &["show", &f.ping]), 1, "no capture has an id");
+    fails(&run(&s, &["show", &f.ping]), 1, "no capture has an id");
     // Deleted captures leave the search index too.
-    fail(
+    fails(
         &run(&s, &["list", "--search", "jane@example.com"]),
         1,
         "no captures match",
     );
-    fail(
+    fails(
         &run(&s, &["delete", "--older-than", "1h", "--yes"]),
         1,
         "no captures match",
@@ -514,7 +492,7 @@ fn delete_by_id_age_and_all_with_and_without_yes_and_the_file_shrinks() {
     assert_eq!(count(&s), 0);
     let after = std::fs::metadata(s.join("hookcli.db")).unwrap().len();
     assert!(after < before / 4, "not shrunk: {before} -> {after}");
-    fail(&run(&s, &["list"]), 1, "has no captures yet");
+    fails(&run(&s, &["list"]), 1, "has no captures yet");
     assert_eq!(run(&s, &["delete"]).status.code(), Some(2));
 }
 
@@ -562,25 +540,25 @@ fn import_marks_bare_bodies_and_rejects_what_it_cannot_read() {
     assert!(ok(&run(&s, &["list", "--color", "never"])).contains("imported"));
     let bad = home.path().join("bad.har");
     std::fs::write(&bad, r#"{"log":{"version":"1.2"}}"#).unwrap();
-    fail(
+    fails(
         &run(&s, &["import", bad.to_str().unwrap()]),
         1,
         "not a HAR file",
     );
     let text = home.path().join("notes.txt");
     std::fs::write(&text, "hello\n").unwrap();
-    fail(
+    fails(
         &run(&s, &["import", text.to_str().unwrap()]),
         1,
         "is not a hookcli capture, a HAR file or a JSON body",
     );
-    fail(
+    fails(
         &run(&s, &["import", "/nonexistent/file.json"]),
         1,
         "cannot import /nonexistent/file.json",
     );
     // A bad file among good ones imports nothing.
-    fail(
+    fails(
         &run(&s, &["import", fixture, text.to_str().unwrap()]),
         1,
         "cannot import",
@@ -598,7 +576,7 @@ fn a_missing_store_is_a_clear_error_and_broken_pipes_are_quiet() {
         vec!["stats"],
         vec!["export"],
     ] {
-        fail(&run(&missing, &cmd), 1, "there is no store at");
+        fails(&run(&missing, &cmd), 1, "there is no store at");
     }
     // `hookcli list | head -1` on a big store: no panic, quiet exit.
     let s = home.path().join("big");

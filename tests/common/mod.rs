@@ -404,10 +404,40 @@ pub fn record_validator() -> jsonschema::Validator {
 
 /// Run a one-shot command against a store; `HOME` is the store's parent directory.
 pub fn run(store: &Path, args: &[&str]) -> Output {
-    hookcli(store.parent().unwrap())
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .output()
-        .unwrap()
+    run_env(store, args, &[])
+}
+
+/// [`run`] with extra environment variables.
+pub fn run_env(store: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = hookcli(store.parent().unwrap());
+    cmd.arg("--store").arg(store).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// Assert that a command succeeded; its stdout.
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Assert that a command failed with `code` and a message containing `needle`, not a panic.
+pub fn fails(out: &Output, code: i32, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {err}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(err.contains(needle), "expected {needle:?} in {err}");
+    assert!(!err.contains("panicked"), "{err}");
 }

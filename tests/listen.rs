@@ -823,3 +823,103 @@ fn a_second_ctrl_c_exits_at_once() {
     assert!(start.elapsed() < Duration::from_secs(3));
     assert!(err.contains("second interrupt"));
 }
+
+#[test]
+fn the_body_is_shortened_by_default_printed_whole_with_full_and_left_out_with_compact() {
+    let body = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/intercom/zulip/conversation_admin_replied.json"
+    ))
+    .unwrap();
+    // The body pretty-prints to 91 lines; the last one closes the object.
+    let shown = |args: &[&str]| {
+        let mut all = vec!["--color", "never"];
+        all.extend_from_slice(args);
+        let mut l = listen(&all);
+        let id = l.post("/", &[], &body).id();
+        let (_, lines, _) = l.interrupt();
+        (id, lines.join("\n"))
+    };
+    let (id, default) = shown(&[]);
+    assert!(
+        default.contains(&format!("… 51 more lines — hookcli show {}", &id[..12])),
+        "{default}"
+    );
+    let (_, full) = shown(&["--full"]);
+    assert!(!full.contains("more lines"), "{full}");
+    assert!(full.contains("\"self\": null"), "{full}");
+    let (_, compact) = shown(&["--compact"]);
+    assert!(compact.contains("conversation.admin.replied"), "{compact}");
+    assert!(
+        !compact.contains("\"type\": \"notification_event\""),
+        "{compact}"
+    );
+}
+
+#[test]
+fn the_secret_and_the_store_come_from_the_environment_or_a_file() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let sig = sign("from-env", VECTOR_BODY.as_bytes());
+    let l = listen_at(
+        &store,
+        home.path(),
+        &["--json"],
+        &[("HOOKCLI_SECRET", "from-env")],
+    );
+    let id = l
+        .post("/", &intercom_headers(&sig), VECTOR_BODY.as_bytes())
+        .id();
+    assert_eq!(l.capture_record(&id)["signature"]["verdict"], "valid");
+    let file = home.path().join("secret.txt");
+    std::fs::write(&file, "from-file\n").unwrap();
+    let l = listen_at(
+        &store,
+        home.path(),
+        &["--json", "--secret-file", file.to_str().unwrap()],
+        &[],
+    );
+    let sig = sign("from-file", VECTOR_BODY.as_bytes());
+    let id = l
+        .post("/", &intercom_headers(&sig), VECTOR_BODY.as_bytes())
+        .id();
+    assert_eq!(l.capture_record(&id)["signature"]["verdict"], "valid");
+    // HOOKCLI_STORE stands in for --store in every command.
+    let out = hookcli(home.path())
+        .args(["list", "--json"])
+        .env("HOOKCLI_STORE", &store)
+        .output()
+        .unwrap();
+    assert_eq!(ok(&out).lines().count(), 2);
+}
+
+#[test]
+fn connections_past_the_cap_wait_until_one_is_free() {
+    let l = listen(&["--json"]);
+    // 512 clients connected and silent: every connection slot is taken.
+    let idle: Vec<TcpStream> = (0..512)
+        .map(|_| TcpStream::connect(&l.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut waiting = TcpStream::connect(&l.addr).unwrap();
+    waiting
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}",
+        )
+        .unwrap();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(1000)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert!(
+        std::io::Read::read(&mut waiting, &mut byte).is_err(),
+        "answered past the connection cap"
+    );
+    // One slot frees up: the waiting client is served, and nothing else was disturbed.
+    drop(idle);
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert_eq!(read_reply(&mut waiting).status, 200);
+    assert_eq!(count(&l.store), 1);
+}

@@ -328,6 +328,78 @@ fn retryable_statuses_are_retried() {
 }
 
 #[test]
+fn each_attempt_keeps_the_apps_headers_and_first_64_kib_and_says_when_it_retries() {
+    let app = App::start();
+    let big = "x".repeat(100 * 1024);
+    app.answer(move |_, i| match i {
+        0 => Answer {
+            headers: vec![("X-Request-Id".into(), "req-7".into())],
+            ..Answer::status(500, &big)
+        },
+        _ => Answer::status(200, "ok"),
+    });
+    let l = listen(&[
+        "--color",
+        "never",
+        "--forward-to",
+        &app.url("/"),
+        "--retry-base-ms",
+        "300",
+    ]);
+    let id = l.post("/", &[], b"{}").id();
+    // The failed attempt says which attempt comes next and when.
+    l.wait_line(|s| s.contains("→ 500") && s.contains("; attempt 2 of 5 at "));
+    app.wait_for(2, WAIT);
+    l.wait_line(|s| s.contains("→ 200"));
+    let doc: Value =
+        serde_json::from_slice(&run(&l.store, &["show", &id, "--json"]).stdout).unwrap();
+    let first = &doc["attempts"][0];
+    assert_eq!(first["status"], 500);
+    assert_eq!(
+        first["response_body"]["text"].as_str().unwrap().len(),
+        64 * 1024
+    );
+    assert!(
+        first["response_headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h[0] == "x-request-id" && h[1]["text"] == "req-7"),
+        "{first}"
+    );
+    assert_eq!(doc["attempts"][1]["status"], 200);
+    assert_eq!(doc["delivery"], "delivered");
+}
+
+#[test]
+fn https_apps_work_and_insecure_accepts_a_self_signed_certificate() {
+    let app = App::start_tls();
+    assert!(app.url("/").starts_with("https://"));
+    let strict = listen(&[
+        "--json",
+        "--forward-to",
+        &app.url("/"),
+        "--max-attempts",
+        "1",
+    ]);
+    let id = strict.post("/", &[], b"{}").id();
+    let record = delivery_record(&strict, &id, "failed");
+    assert_eq!(record["error_kind"], "tls", "{record}");
+    assert!(
+        record["error"]
+            .as_str()
+            .unwrap()
+            .contains("pass --insecure"),
+        "{record}"
+    );
+    let trusting = listen(&["--json", "--forward-to", &app.url("/"), "--insecure"]);
+    let id = trusting.post("/", &[], b"{\"over\":\"tls\"}").id();
+    delivery_record(&trusting, &id, "delivered");
+    let got = app.wait_for(1, WAIT);
+    assert_eq!(got[0].body, b"{\"over\":\"tls\"}");
+}
+
+#[test]
 fn a_401_on_a_valid_signature_explains_the_likely_cause() {
     let app = App::start();
     app.answer(|_, _| Answer::status(401, "bad signature"));

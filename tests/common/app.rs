@@ -2,7 +2,7 @@
 //! receives and answers however a test tells it to (fail, hang, redirect, be slow).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -67,6 +67,8 @@ type Behaviour = Box<dyn Fn(&Received, usize) -> Answer + Send + Sync>;
 pub struct App {
     /// host:port.
     pub addr: String,
+    /// `http` or `https`.
+    scheme: &'static str,
     received: Arc<Mutex<Vec<Received>>>,
     behaviour: Arc<Mutex<Behaviour>>,
     stop: Arc<AtomicBool>,
@@ -92,10 +94,32 @@ impl App {
 
     /// Start on a given port (0: any).
     pub fn start_on(port: u16) -> App {
+        App::start_with(port, None)
+    }
+
+    /// Start an app that speaks HTTPS with a fresh self-signed certificate for 127.0.0.1.
+    pub fn start_tls() -> App {
+        let rcgen::CertifiedKey { cert, key_pair } =
+            rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+                .unwrap();
+        let key = rustls::pki_types::PrivatePkcs8KeyDer::from(key_pair.serialize_der());
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key.into())
+        .unwrap();
+        App::start_with(0, Some(Arc::new(config)))
+    }
+
+    fn start_with(port: u16, tls: Option<Arc<rustls::ServerConfig>>) -> App {
         let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let app = App {
             addr,
+            scheme: if tls.is_some() { "https" } else { "http" },
             received: Arc::default(),
             behaviour: Arc::new(Mutex::new(Box::new(|_: &Received, _: usize| {
                 Answer::status(200, "{\"ok\":true}")
@@ -116,14 +140,25 @@ impl App {
             while !stop.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let (received, behaviour, in_flight, max) = (
+                        let (received, behaviour, in_flight, max, tls) = (
                             received.clone(),
                             behaviour.clone(),
                             in_flight.clone(),
                             max.clone(),
+                            tls.clone(),
                         );
                         std::thread::spawn(move || {
-                            serve(stream, &received, &behaviour, &in_flight, &max)
+                            stream.set_nonblocking(false).unwrap();
+                            match tls {
+                                Some(config) => {
+                                    let Ok(conn) = rustls::ServerConnection::new(config) else {
+                                        return;
+                                    };
+                                    let stream = rustls::StreamOwned::new(conn, stream);
+                                    serve(stream, &received, &behaviour, &in_flight, &max)
+                                }
+                                None => serve(stream, &received, &behaviour, &in_flight, &max),
+                            }
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -135,7 +170,7 @@ impl App {
 
     /// The app's base URL.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 
     /// Change how it answers; the closure gets the request and its index (from 0).
@@ -173,15 +208,13 @@ impl Drop for App {
 }
 
 fn serve(
-    stream: TcpStream,
+    stream: impl Read + Write,
     received: &Mutex<Vec<Received>>,
     behaviour: &Mutex<Behaviour>,
     in_flight: &AtomicUsize,
     max: &AtomicUsize,
 ) {
-    stream.set_nonblocking(false).unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
+    let mut reader = BufReader::new(stream);
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -240,9 +273,11 @@ fn serve(
             head += &format!("{n}: {v}\r\n");
         }
         head += "\r\n";
+        let writer = reader.get_mut();
         if writer
             .write_all(head.as_bytes())
             .and_then(|()| writer.write_all(&answer.body))
+            .and_then(|()| writer.flush())
             .is_err()
         {
             return;

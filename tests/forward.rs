@@ -33,6 +33,13 @@ fn listen_with_the_app_down(home: &std::path::Path) -> (std::path::PathBuf, u16,
     (store, port, target, first)
 }
 
+/// `listen --json --forward-to TO` followed by `more`.
+fn listen_forwarding(to: &str, more: &[&str]) -> Listener {
+    let mut args = vec!["--json", "--forward-to", to];
+    args.extend_from_slice(more);
+    listen(&args)
+}
+
 /// The id of the first capture a `listen --json` printed.
 fn first_capture_id(l: &Listener) -> String {
     let capture = l.wait_line(|s| s.contains(r#""type":"capture""#));
@@ -169,7 +176,7 @@ fn a_slow_app_gets_everything_in_order_and_the_sender_never_waits() {
         delay: Duration::from_millis(300),
         ..Answer::status(200, "ok")
     });
-    let l = listen(&["--json", "--forward-to", &app.url("/")]);
+    let l = listen_forwarding(&app.url("/"), &[]);
     let start = Instant::now();
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -205,15 +212,7 @@ fn a_slow_app_gets_everything_in_order_and_the_sender_never_waits() {
 fn app_down_then_up_gets_every_capture_in_order() {
     let port = free_port();
     let target = format!("http://127.0.0.1:{port}/hook");
-    let l = listen(&[
-        "--json",
-        "--forward-to",
-        &target,
-        "--retry-base-ms",
-        "100",
-        "--max-attempts",
-        "30",
-    ]);
+    let l = listen_forwarding(&target, &["--retry-base-ms", "100", "--max-attempts", "30"]);
     let ids: Vec<String> = (0..3)
         .map(|i| {
             let reply = l.post("/", &[], format!("{{\"n\":{i}}}").as_bytes());
@@ -247,15 +246,10 @@ fn app_down_then_up_gets_every_capture_in_order() {
 #[test]
 fn an_app_that_never_comes_up_leaves_the_capture_failed_in_the_store() {
     let port = free_port();
-    let l = listen(&[
-        "--json",
-        "--forward-to",
+    let l = listen_forwarding(
         &format!("http://127.0.0.1:{port}/"),
-        "--retry-base-ms",
-        "50",
-        "--max-attempts",
-        "3",
-    ]);
+        &["--retry-base-ms", "50", "--max-attempts", "3"],
+    );
     let id = l.post("/", &[], b"{\"keep\":\"me\"}").id();
     let record = delivery_record(&l, &id, "failed");
     assert_eq!(record["attempt"], 3);
@@ -308,13 +302,7 @@ fn retryable_statuses_are_retried() {
         2 => Answer::status(408, "timeout"),
         _ => Answer::status(204, ""),
     });
-    let l = listen(&[
-        "--json",
-        "--forward-to",
-        &app.url("/"),
-        "--retry-base-ms",
-        "20",
-    ]);
+    let l = listen_forwarding(&app.url("/"), &["--retry-base-ms", "20"]);
     let id = l.post("/", &[], b"{}").id();
     let record = delivery_record(&l, &id, "delivered");
     assert_eq!(record["attempt"], 4);
@@ -375,13 +363,7 @@ fn each_attempt_keeps_the_apps_headers_and_first_64_kib_and_says_when_it_retries
 fn https_apps_work_and_insecure_accepts_a_self_signed_certificate() {
     let app = App::start_tls();
     assert!(app.url("/").starts_with("https://"));
-    let strict = listen(&[
-        "--json",
-        "--forward-to",
-        &app.url("/"),
-        "--max-attempts",
-        "1",
-    ]);
+    let strict = listen_forwarding(&app.url("/"), &["--max-attempts", "1"]);
     let id = strict.post("/", &[], b"{}").id();
     let record = delivery_record(&strict, &id, "failed");
     assert_eq!(record["error_kind"], "tls", "{record}");
@@ -392,7 +374,7 @@ fn https_apps_work_and_insecure_accepts_a_self_signed_certificate() {
             .contains("pass --insecure"),
         "{record}"
     );
-    let trusting = listen(&["--json", "--forward-to", &app.url("/"), "--insecure"]);
+    let trusting = listen_forwarding(&app.url("/"), &["--insecure"]);
     let id = trusting.post("/", &[], b"{\"over\":\"tls\"}").id();
     delivery_record(&trusting, &id, "delivered");
     let got = app.wait_for(1, WAIT);
@@ -432,7 +414,7 @@ fn redirects_are_reported_not_followed() {
             }
         }
     });
-    let l = listen(&["--json", "--forward-to", &app.url("/hook")]);
+    let l = listen_forwarding(&app.url("/hook"), &[]);
     let id = l.post("/", &[], b"{}").id();
     let record = delivery_record(&l, &id, "failed");
     assert_eq!(record["status"], 302);
@@ -450,27 +432,17 @@ fn forward_timeout_cuts_off_and_zero_waits() {
         delay: Duration::from_millis(2500),
         ..Answer::status(200, "late")
     });
-    let short = listen(&[
-        "--json",
-        "--forward-to",
+    let short = listen_forwarding(
         &app.url("/"),
-        "--forward-timeout",
-        "1",
-        "--max-attempts",
-        "1",
-    ]);
+        &["--forward-timeout", "1", "--max-attempts", "1"],
+    );
     let id = short.post("/", &[], b"{}").id();
     let record = delivery_record(&short, &id, "failed");
     assert_eq!(record["error_kind"], "timeout");
-    let forever = listen(&[
-        "--json",
-        "--forward-to",
+    let forever = listen_forwarding(
         &app.url("/"),
-        "--forward-timeout",
-        "0",
-        "--max-attempts",
-        "1",
-    ]);
+        &["--forward-timeout", "0", "--max-attempts", "1"],
+    );
     let id = forever.post("/", &[], b"{}").id();
     let record = delivery_record(&forever, &id, "delivered");
     assert!(record["latency_ms"].as_u64().unwrap() >= 2400);
@@ -480,13 +452,10 @@ fn forward_timeout_cuts_off_and_zero_waits() {
 fn topic_routes_pick_the_first_match_and_unrouted_captures_are_shown() {
     let tickets = App::start();
     let rest = App::start();
-    let l = listen(&[
-        "--json",
-        "--forward-to",
+    let l = listen_forwarding(
         &format!("ticket.*={}", tickets.url("/t")),
-        "--forward-to",
-        &rest.url("/r"),
-    ]);
+        &["--forward-to", &rest.url("/r")],
+    );
     l.post(
         "/",
         &[],
@@ -544,13 +513,7 @@ fn concurrency_delivers_in_parallel() {
         delay: Duration::from_millis(400),
         ..Answer::status(200, "ok")
     });
-    let l = listen(&[
-        "--json",
-        "--forward-to",
-        &app.url("/"),
-        "--concurrency",
-        "4",
-    ]);
+    let l = listen_forwarding(&app.url("/"), &["--concurrency", "4"]);
     for i in 0..4 {
         l.post("/", &[], format!("{{\"n\":{i}}}").as_bytes());
     }
@@ -655,7 +618,7 @@ fn passthrough_relays_the_apps_answer_and_502_when_it_is_down() {
         ],
         ..Answer::status(418, "I am a teapot")
     });
-    let l = listen(&["--json", "--forward-to", &app.url("/"), "--passthrough"]);
+    let l = listen_forwarding(&app.url("/"), &["--passthrough"]);
     let reply = l.post("/", &[], b"{\"tea\":1}");
     assert_eq!(reply.status, 418);
     assert_eq!(reply.body, b"I am a teapot");
@@ -665,12 +628,10 @@ fn passthrough_relays_the_apps_answer_and_502_when_it_is_down() {
         .any(|(n, v)| n == "x-app" && v == "yes"));
     assert_eq!(app.received()[0].body, b"{\"tea\":1}");
     assert_eq!(count(&l.store), 1, "captured first");
-    let down = listen(&[
-        "--json",
-        "--forward-to",
+    let down = listen_forwarding(
         &format!("http://127.0.0.1:{}/", free_port()),
-        "--passthrough",
-    ]);
+        &["--passthrough"],
+    );
     let reply = down.post("/", &[], b"{}");
     assert_eq!(reply.status, 502);
     let text = String::from_utf8_lossy(&reply.body);
@@ -707,7 +668,7 @@ fn a_sender_that_hangs_up_does_not_cut_a_capture_short() {
         delay: Duration::from_millis(800),
         ..Answer::status(200, "late")
     });
-    let l = listen(&["--json", "--forward-to", &app.url("/"), "--passthrough"]);
+    let l = listen_forwarding(&app.url("/"), &["--passthrough"]);
     let body = notification("contact.user.created", Some("notif_hangup"), "contact");
     let mut sender = std::net::TcpStream::connect(&l.addr).unwrap();
     write!(
@@ -738,13 +699,7 @@ fn a_sender_that_hangs_up_does_not_cut_a_capture_short() {
 fn deliveries_wait_while_the_listener_is_flooded() {
     use std::io::Write;
     let app = App::start();
-    let l = listen(&[
-        "--json",
-        "--forward-to",
-        &app.url("/"),
-        "--flood-wait-ms",
-        "60000",
-    ]);
+    let l = listen_forwarding(&app.url("/"), &["--flood-wait-ms", "60000"]);
     // Four uploads under way at once, stalled half-way through their bodies: a flood.
     let stalled: Vec<std::net::TcpStream> = (0..4)
         .map(|_| {
@@ -774,7 +729,7 @@ fn passthrough_delivers_each_capture_once() {
         delay: Duration::from_millis(1500),
         ..Answer::status(200, "ok")
     });
-    let l = listen(&["--json", "--forward-to", &app.url("/"), "--passthrough"]);
+    let l = listen_forwarding(&app.url("/"), &["--passthrough"]);
     let body = notification("contact.user.created", Some("notif_once"), "contact");
     let reply = l.post("/", &[], body.as_bytes());
     assert_eq!((reply.status, reply.body.as_slice()), (200, &b"ok"[..]));
@@ -797,13 +752,10 @@ fn forwarding_json_records_follow_the_schema() {
             Answer::status(200, "ok")
         }
     });
-    let mut l = listen(&[
-        "--json",
-        "--forward-to",
+    let mut l = listen_forwarding(
         &format!("ticket.*={}", app.url("/")),
-        "--retry-base-ms",
-        "20",
-    ]);
+        &["--retry-base-ms", "20"],
+    );
     let id = l
         .post(
             "/",
@@ -858,15 +810,10 @@ fn list_status_tells_delivery_states_apart() {
         }
     });
     let dead = format!("contact.*=http://127.0.0.1:{}/", free_port());
-    let l = listen(&[
-        "--json",
-        "--forward-to",
+    let l = listen_forwarding(
         &format!("ticket.*={}", app.url("/")),
-        "--forward-to",
-        &dead,
-        "--retry-base-ms",
-        "60000",
-    ]);
+        &["--forward-to", &dead, "--retry-base-ms", "60000"],
+    );
     let delivered = l
         .post(
             "/",

@@ -1,6 +1,7 @@
 //! The per-request pipeline, top to bottom: HEAD validation, path check, limits, read the
 //! exact bytes, verify the signature, commit to the store, and only then answer 2xx.
 
+use super::detach::Detached;
 use crate::config::Secret;
 use crate::forward::{is_hop_by_hop, queue::Forwarder};
 use crate::intercom::{outbound_region, signature, Notification};
@@ -222,18 +223,10 @@ pub(super) async fn handle(state: Arc<Context>, peer: SocketAddr, req: Request<I
         Kind::of(&capture.body)
     };
 
-    // From here on the request is committed to: finish it in a task of its own, so that a
-    // sender that hangs up while the store is busy does not leave a capture that is stored
-    // but never shown (or, with forwarding, never delivered).
-    let task = tokio::spawn(store_and_answer(state.clone(), capture, body_kind, region));
-    match task.await {
-        Ok(resp) => resp,
-        Err(_) => respond(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "text/plain; charset=utf-8",
-            "hookcli: internal error while storing this request\n",
-        ),
-    }
+    // From here on the request is committed to: if the sender hangs up while the store is
+    // busy, the rest still runs (in a task), so no capture is stored but never shown or,
+    // with forwarding, never delivered.
+    Detached::new(store_and_answer(state.clone(), capture, body_kind, region)).await
 }
 
 /// Commit the capture, print it, hand it to forwarding, and build the sender's answer.

@@ -1,6 +1,7 @@
 //! The HTTP/1 server `listen` runs: bind, accept with a connection cap, serve each
 //! connection with hyper under header and size limits, and drain gracefully on shutdown.
 
+mod detach;
 mod handler;
 
 pub use handler::{Context, Forwarding, Settings, Stats};

@@ -192,12 +192,13 @@ pub struct ListenArgs {
     #[arg(long, default_value_t = 40, value_name = "N")]
     pub lines: usize,
 
-    /// Forward each capture to your app: URL, or GLOB=URL to route by topic (repeatable; first match wins)
+    /// Forward each capture to your app: URL, or GLOB=URL to route by topic (repeatable; first match wins; HOOKCLI_FORWARD_TO takes several separated by spaces)
+    // Spaces, not commas: a URL's query may hold commas, but never a bare space.
     #[arg(
         long,
         value_name = "[GLOB=]URL",
         env = "HOOKCLI_FORWARD_TO",
-        value_delimiter = ','
+        value_delimiter = ' '
     )]
     pub forward_to: Vec<String>,
 

@@ -906,3 +906,33 @@ fn other_processes_read_the_store_while_a_forwarding_listen_writes_it() {
     );
     assert_eq!(list_ids(&l.store, &["--status", "pending"]).len(), 1200);
 }
+
+#[test]
+fn a_route_url_may_hold_commas_and_the_environment_takes_several_routes() {
+    let app = App::start();
+    // On the command line a comma is part of the URL, never a separator.
+    let l = listen_forwarding(&app.url("/wh?fields=a,b"), &[]);
+    l.post("/", &[], b"{}");
+    assert_eq!(app.wait_for(1, WAIT)[0].target, "/wh?fields=a,b");
+    // HOOKCLI_FORWARD_TO holds several routes separated by spaces, first match wins.
+    let home = tempfile::tempdir().unwrap();
+    let routes = format!(
+        "conversation.*={} {}",
+        app.url("/conv?x=1,2"),
+        app.url("/other")
+    );
+    let l = listen_at(
+        &home.path().join("store"),
+        home.path(),
+        &["--json"],
+        &[("HOOKCLI_FORWARD_TO", &routes)],
+    );
+    let item = r#"{"type":"conversation","id":"1"}"#;
+    let conv = notification("conversation.user.created", Some("notif_c"), item);
+    let contact = notification("contact.user.created", Some("notif_u"), item);
+    l.post("/", &[], conv.as_bytes());
+    l.post("/", &[], contact.as_bytes());
+    let got = app.wait_for(3, WAIT);
+    assert_eq!(got[1].target, "/conv?x=1,2");
+    assert_eq!(got[2].target, "/other");
+}

@@ -60,9 +60,11 @@ start() {
 
 peak_rss_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 
-# load NAME URL: drive URL with wrk; prints "rps p50_ms p99_ms requests non2xx".
+# load NAME URL [CONNECTIONS]: drive URL with wrk (32 connections unless given); prints
+# "rps p50_ms p99_ms requests non2xx".
 load() {
-    wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/post.lua" "$2" > "$WORK/$1.wrk"
+    local conns=${3:-$CONNECTIONS}
+    wrk -t"$((conns < 2 ? 1 : 2))" -c"$conns" -d"${DURATION}s" --latency -s "$WORK/post.lua" "$2" > "$WORK/$1.wrk"
     python3 - "$WORK/$1.wrk" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()

@@ -4,9 +4,9 @@
 //! hyper drops a request's future when the client goes away. Once a capture is on its way
 //! to the store, what follows (printing it, handing it to forwarding) must still happen.
 //! Spawning that work as a task for every request would do it, but costs a cross-thread
-//! hand-off per request, which was a third of the listener's CPU under load
-//! (docs/performance.md). [`Detached`] runs the work inline and only when it is dropped
-//! unfinished moves the rest of it into a task.
+//! hand-off per request: over a third of the listener's CPU per request once the store's
+//! own cost is taken out (docs/performance.md). [`Detached`] runs the work inline and only
+//! when it is dropped unfinished moves the rest of it into a task.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -13,11 +13,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// A future polled in place that, if dropped before it completes, is finished by a task.
-pub(super) struct Detached<F: Future<Output = T> + Send + 'static, T: Send + 'static> {
+pub(super) struct Detached<F: Future<Output: Send + 'static> + Send + 'static> {
     work: Option<Pin<Box<F>>>,
 }
 
-impl<F: Future<Output = T> + Send + 'static, T: Send + 'static> Detached<F, T> {
+impl<F: Future<Output: Send + 'static> + Send + 'static> Detached<F> {
     /// Wrap `work`; the caller awaits the result as usual.
     pub(super) fn new(work: F) -> Self {
         Detached {
@@ -26,10 +26,10 @@ impl<F: Future<Output = T> + Send + 'static, T: Send + 'static> Detached<F, T> {
     }
 }
 
-impl<F: Future<Output = T> + Send + 'static, T: Send + 'static> Future for Detached<F, T> {
-    type Output = T;
+impl<F: Future<Output: Send + 'static> + Send + 'static> Future for Detached<F> {
+    type Output = F::Output;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let Some(work) = self.work.as_mut() else {
             return Poll::Pending; // polled after completion: never resolves again
         };
@@ -41,7 +41,7 @@ impl<F: Future<Output = T> + Send + 'static, T: Send + 'static> Future for Detac
     }
 }
 
-impl<F: Future<Output = T> + Send + 'static, T: Send + 'static> Drop for Detached<F, T> {
+impl<F: Future<Output: Send + 'static> + Send + 'static> Drop for Detached<F> {
     fn drop(&mut self) {
         if let Some(work) = self.work.take() {
             // Outside a runtime (shutdown) there is nobody left to finish it for.
@@ -73,7 +73,8 @@ mod tests {
             flag.store(true, Ordering::SeqCst);
         }));
         // Poll once so it is under way, then drop it, as hyper does when a sender hangs up.
-        assert!(futures_poll_once(work.as_mut()).await.is_pending());
+        let first = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await;
+        assert!(first.is_pending());
         drop(work);
         tx.send(()).unwrap();
         for _ in 0..100 {
@@ -83,9 +84,5 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         panic!("the dropped work was never finished");
-    }
-
-    async fn futures_poll_once<F: Future + Unpin>(mut f: F) -> Poll<F::Output> {
-        std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut f).poll(cx))).await
     }
 }

@@ -226,7 +226,7 @@ pub(super) async fn handle(state: Arc<Context>, peer: SocketAddr, req: Request<I
     // From here on the request is committed to: if the sender hangs up while the store is
     // busy, the rest still runs (in a task), so no capture is stored but never shown or,
     // with forwarding, never delivered.
-    Detached::new(store_and_answer(state.clone(), capture, body_kind, region)).await
+    Detached::new(store_and_answer(state, capture, body_kind, region)).await
 }
 
 /// Commit the capture, print it, hand it to forwarding, and build the sender's answer.

@@ -74,6 +74,23 @@ fn completions_and_man_page() {
     let man = run(&["man"]);
     assert!(man.status.success());
     assert!(String::from_utf8_lossy(&man.stdout).starts_with(".ie"));
+    // A reader that has gone away (`hookcli completions bash | head -1`): quiet success.
+    for args in [&["completions", "bash"][..], &["man"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let home = tempfile::tempdir().unwrap();
+        let out = hookcli(home.path())
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]

@@ -41,12 +41,10 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             store.vacuum().map_err(|e| store.err(e))
         }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "hookcli",
-                &mut std::io::stdout(),
-            );
+            // clap_complete panics on a failed write (`| head`); write it out ourselves.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "hookcli", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)?;
             Ok(())
         }
         Command::Man => {

@@ -936,3 +936,39 @@ fn a_route_url_may_hold_commas_and_the_environment_takes_several_routes() {
     assert_eq!(got[1].target, "/conv?x=1,2");
     assert_eq!(got[2].target, "/other");
 }
+
+#[test]
+fn what_the_sender_or_the_app_controls_is_escaped_in_delivery_lines() {
+    let app = App::start();
+    // The app's redirect names a hostile Location: quoted in the note and the hint.
+    app.answer(|_, _| Answer {
+        headers: vec![(
+            "Location".into(),
+            "http://elsewhere/\u{202e}txt.exe\u{9b}31m".into(),
+        )],
+        ..Answer::status(302, "")
+    });
+    let l = listen(&[
+        "--color",
+        "never",
+        "--forward-to",
+        &format!("conversation.*={}", app.url("/")),
+    ]);
+    // An unrouted topic is quoted in the "not forwarded" note.
+    l.post(
+        "/",
+        &[],
+        notification(r"x\u001b]52;c;SGVsbG8=\u0007\u001b[2J", Some("n1"), "{}").as_bytes(),
+    );
+    l.post(
+        "/",
+        &[],
+        notification("conversation.read", Some("n2"), "{}").as_bytes(),
+    );
+    l.wait_line(|s| s.contains("not forwarded") && s.contains("x\\x1b]52;c;SGVsbG8=\\x07\\x1b[2J"));
+    l.wait_line(|s| s.contains("hint: redirect to") && s.contains("\\u{202e}txt.exe\\u{009b}31m"));
+    let out = l.stdout().join("\n");
+    for bad in ['\x1b', '\x07', '\u{202e}', '\u{9b}'] {
+        assert!(!out.contains(bad), "{bad:?} reached the terminal");
+    }
+}

@@ -311,17 +311,17 @@ fn delivery(d: &Delivery, s: Style) -> String {
             "    ↳ {id} {}\n",
             s.dim(&format!(
                 "not forwarded: {}",
-                d.note.as_deref().unwrap_or("no route")
+                escape::line(d.note.as_deref().unwrap_or("no route"))
             ))
         ),
         ("delivered", Some(status)) => format!(
             "    ↳ {id} {} {}\n",
-            s.good(&format!("→ {status} {}", d.reason)),
+            s.good(&format!("→ {status} {}", escape::line(&d.reason))),
             s.dim(&format!("{} ms{}", d.latency_ms, attempt_of(d)))
         ),
         (_, status) => {
             let what = match status {
-                Some(status) => format!("→ {status} {}", d.reason),
+                Some(status) => format!("→ {status} {}", escape::line(&d.reason)),
                 None => format!("✗ {}", escape::line(d.error.as_deref().unwrap_or("failed"))),
             };
             let then = match (d.outcome, d.next_attempt_at) {
@@ -333,7 +333,7 @@ fn delivery(d: &Delivery, s: Style) -> String {
                 ),
                 ("failed", _) if d.kind == "forward" => format!(
                     "; {}, kept in the store (hookcli list --status failed)",
-                    d.note.as_deref().unwrap_or("failed")
+                    escape::line(d.note.as_deref().unwrap_or("failed"))
                 ),
                 _ => String::new(),
             };
@@ -347,14 +347,35 @@ fn delivery(d: &Delivery, s: Style) -> String {
     };
     if d.status.is_some_and(|st| !(200..300).contains(&st)) && !d.response_preview.is_empty() {
         let text = String::from_utf8_lossy(&d.response_preview);
-        for line in escape::multiline(&text).iter().take(5) {
-            out += &format!("      {}\n", s.dim(&format!("│ {line}")));
+        for line in escape::multiline(&text).iter().take(PREVIEW_LINES) {
+            out += &format!(
+                "      {}\n",
+                s.dim(&format!("│ {}", truncate(line, PREVIEW_WIDTH)))
+            );
         }
     }
+    // Hints quote the app's answer (a redirect's Location, say): escaped like the rest.
     for hint in &d.hints {
-        out += &format!("      {}\n", s.warn(&format!("hint: {hint}")));
+        out += &format!(
+            "      {}\n",
+            s.warn(&format!("hint: {}", escape::line(hint)))
+        );
     }
     out
+}
+
+/// Lines of a failed answer's body shown under its delivery line.
+const PREVIEW_LINES: usize = 5;
+/// Characters of each such line; an app's one-line error page can be kilobytes long.
+const PREVIEW_WIDTH: usize = 160;
+
+/// `text` cut to `width` characters, ending in `…` when it was longer.
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(width - 1).collect();
+    cut + "…"
 }
 
 fn attempt_of(d: &Delivery) -> String {

@@ -1,6 +1,6 @@
 //! The one-line view of a stored capture, as `list` prints it.
 
-use super::{escape, local_time, size, style::Style};
+use super::{escape, local_time, size, style::Style, truncate};
 use crate::store::model::Capture;
 
 /// `id  time  METHOD target  topic  notification-id  verdict  size`, escaped and aligned.
@@ -45,12 +45,4 @@ pub fn row(c: &Capture, s: Style) -> String {
         line += &format!("  {}", s.dim("imported"));
     }
     line
-}
-
-fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let cut: String = text.chars().take(width - 1).collect();
-    cut + "…"
 }

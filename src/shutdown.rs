@@ -4,11 +4,24 @@
 /// immediately (exit 130), for when draining takes longer than the user wants to wait.
 pub async fn signal() {
     first().await;
-    tokio::spawn(async {
-        first().await;
-        eprintln!("hookcli: second interrupt, exiting now");
-        std::process::exit(130);
-    });
+    // On a thread and runtime of its own: the main runtime shuts down before the summary
+    // is printed, and a terminal that has stopped reading can hold that print for ever.
+    let watcher = std::thread::Builder::new()
+        .name("hookcli-interrupt".into())
+        .spawn(|| {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(first());
+            eprintln!("hookcli: second interrupt, exiting now");
+            std::process::exit(130);
+        });
+    if let Err(e) = watcher {
+        eprintln!("hookcli: warning: a second Ctrl-C will not stop hookcli at once: {e}");
+    }
 }
 
 #[cfg(unix)]

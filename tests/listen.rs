@@ -3,6 +3,7 @@
 use crate::common::*;
 use std::io::Write;
 use std::net::TcpStream;
+use std::process::Stdio;
 use std::time::Duration;
 
 const VECTOR_BODY: &str = r#"{"type":"notification_event","app_id":"abc123def","data":{"type":"notification_event_data","item":{"type":"ping","message":"This is a ping notification test message."}},"links":{},"id":null,"topic":"ping","delivery_status":null,"delivery_attempts":1,"delivered_at":0,"first_sent_at":1671643827,"created_at":1671643827,"self":null}"#;
@@ -922,4 +923,37 @@ fn connections_past_the_cap_wait_until_one_is_free() {
         .unwrap();
     assert_eq!(read_reply(&mut waiting).status, 200);
     assert_eq!(count(&l.store), 1);
+}
+
+#[test]
+fn a_second_ctrl_c_exits_even_when_the_terminal_has_stopped_reading() {
+    let home = tempfile::tempdir().unwrap();
+    let port = crate::common::app::free_port();
+    // stdout is a pipe that nobody reads: once it is full, every print blocks.
+    let mut child = hookcli(home.path())
+        .arg("--store")
+        .arg(home.path().join("store"))
+        .args(["listen", "--full", "--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(&addr).is_err() {
+        assert!(std::time::Instant::now() < deadline, "listen did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let body = format!("{{\"text\":\"{}\"}}", "x".repeat(20_000));
+    for _ in 0..50 {
+        assert_eq!(send(&addr, "POST", "/", &[], body.as_bytes()).status, 200);
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the summary cannot be printed, so the first Ctrl-C cannot finish"
+    );
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(wait_timeout(&mut child, Duration::from_secs(3)), 130);
 }

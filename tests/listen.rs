@@ -957,3 +957,22 @@ fn a_second_ctrl_c_exits_even_when_the_terminal_has_stopped_reading() {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     assert_eq!(wait_timeout(&mut child, Duration::from_secs(3)), 130);
 }
+
+#[test]
+fn a_sender_that_half_closes_after_its_request_still_gets_its_answer() {
+    // `printf ... | nc -N`, or a client that shuts down its write side and waits.
+    let l = listen(&["--json"]);
+    let mut stream = TcpStream::connect(&l.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(
+            b"POST /nc HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+        )
+        .unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let reply = read_reply(&mut stream);
+    assert_eq!(reply.status, 200);
+    assert_eq!(stored(&l.store, &reply.id()).unwrap().0, b"hello");
+}

@@ -35,7 +35,9 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_headers(MAX_HEADERS)
-        .max_buf_size(MAX_HEAD_BYTES);
+        .max_buf_size(MAX_HEAD_BYTES)
+        // `printf ... | nc -N` shuts its write side once the request is sent, then waits.
+        .half_close(true);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     tokio::pin!(shutdown);

@@ -211,6 +211,17 @@ fn human_output_shows_verdicts_and_ping_setup() {
     l.wait_line(|s| s.contains("this endpoint is set up correctly"));
     l.post("/", &intercom_headers("sha256=00"), VECTOR_BODY.as_bytes());
     l.wait_line(|s| s.contains("✗ invalid signature") && s.contains("HMAC-SHA1"));
+    // A strict listener refuses a badly signed ping: that is no successful set-up.
+    let strict = listen(&["--color", "never", "--secret", "secret", "--reject-invalid"]);
+    let reply = strict.post("/", &intercom_headers("sha256=00"), VECTOR_BODY.as_bytes());
+    assert_eq!(reply.status, 401);
+    strict.wait_line(|s| s.contains("✗ Intercom ping answered 401"));
+    strict.post("/", &[], b"{}");
+    strict.wait_line(|s| s.contains("POST") && s.contains("(not an Intercom notification)"));
+    assert!(!strict
+        .stdout()
+        .iter()
+        .any(|s| s.contains("is set up correctly")));
 }
 
 #[test]

@@ -469,10 +469,16 @@ fn capture(c: &Captured, mode: Mode) -> String {
         out += &format!("    {}\n", s.dim(&from));
     }
     if n.is_some_and(|n| n.is_ping()) {
-        out += &format!(
-            "    {}\n",
+        // Intercom only saves the webhook when its ping gets a 2xx.
+        let line = if (200..300).contains(&c.status) {
             s.good("✓ Intercom ping received: this endpoint is set up correctly.")
-        );
+        } else {
+            s.bad(&format!(
+                "✗ Intercom ping answered {}: Intercom expects a 2xx, so this endpoint is not set up correctly yet",
+                c.status
+            ))
+        };
+        out += &format!("    {line}\n");
     }
     if cap.redelivery {
         out += &format!("    {}\n", s.warn("↻ redelivery: this notification id was captured before (Intercom retries when it gets no 2xx within 5 s)"));

@@ -188,7 +188,7 @@ pub struct ListenArgs {
     #[arg(long)]
     pub compact: bool,
 
-    /// How many body lines to print before shortening
+    /// How many body lines to print before shortening (a value or line past 300 characters is cut too)
     #[arg(long, default_value_t = 40, value_name = "N")]
     pub lines: usize,
 

@@ -384,7 +384,8 @@ fn terminal_escapes_in_payloads_come_out_escaped() {
     );
     assert_eq!(l.post("/p\x1b[2J", &[], b"{}").status, 400);
     l.wait_line(|s| s.contains("\\x1b]52;c;cm0gLXJmIH4=\\x07 and \\x1b[31mred\\r overwritten"));
-    l.wait_line(|s| s.contains("\\u001b]52;c;cm0gLXJmIH4=\\u0007\\u{202e}gnp.exe"));
+    // Shown as sent: the JSON escapes stay escapes.
+    l.wait_line(|s| s.contains("\\u001b]52;c;cm0gLXJmIH4=\\u0007\\u202egnp.exe"));
     l.wait_line(|s| s.contains("a\\u{202e}b\\u{009b}c"));
     let out = l.stdout().join("\n");
     for bad in ['\x1b', '\x07', '\u{202e}', '\u{9b}', '\r'] {
@@ -986,4 +987,36 @@ fn a_sender_that_half_closes_after_its_request_still_gets_its_answer() {
     let reply = read_reply(&mut stream);
     assert_eq!(reply.status, 200);
     assert_eq!(stored(&l.store, &reply.id()).unwrap().0, b"hello");
+}
+
+#[test]
+fn one_huge_value_or_line_cannot_flood_the_terminal() {
+    let huge = "x".repeat(200_000);
+    let path = format!("/{}", "p".repeat(5_000));
+    let json = format!("{{\"text\":\"{huge}\",\"after\":1}}");
+    let text = format!("{huge}\nsecond line");
+    let shown = |args: &[&str]| {
+        let mut all = vec!["--color", "never"];
+        all.extend_from_slice(args);
+        let mut l = listen(&all);
+        let ids = [
+            l.post(&path, &[], json.as_bytes()).id(),
+            l.post("/", &[], text.as_bytes()).id(),
+        ];
+        let (_, lines, _) = l.interrupt();
+        (ids, lines)
+    };
+    let (ids, default) = shown(&[]);
+    let longest = default.iter().map(|l| l.chars().count()).max().unwrap();
+    assert!(longest < 1_000, "a {longest}-character line was printed");
+    for id in &ids {
+        let hint = format!("… long values shortened — hookcli show {}", &id[..12]);
+        assert!(default.iter().any(|l| l.contains(&hint)), "{hint}");
+    }
+    assert!(default.iter().any(|l| l.trim() == "\"after\": 1"));
+    assert!(default.iter().any(|l| l.trim() == "second line"));
+    // --full prints the body whole.
+    let (_, full) = shown(&["--full"]);
+    assert!(full.iter().any(|l| l.contains(&huge)));
+    assert!(!full.iter().any(|l| l.contains("shortened")));
 }

@@ -332,7 +332,11 @@ fn dry_run(out: &mut dyn Write, c: &Capture, url: &str, s: Style) -> std::io::Re
             writeln!(out, "  {}: {}", escape::bytes(n), escape::bytes(v))?;
         }
     }
-    for line in body::lines(&c.request.body, s).iter().take(40) {
+    for line in body::lines(&c.request.body, s, Some(body::WIDTH))
+        .lines
+        .iter()
+        .take(40)
+    {
         writeln!(out, "  {line}")?;
     }
     writeln!(out, "  {}", s.dim("(dry run: nothing sent)"))

@@ -170,7 +170,7 @@ fn full(c: &Capture, s: Style) -> String {
         s.bold("body"),
         s.dim(&format!("({}, {})", size(r.body.len() as u64), kind.code()))
     );
-    for line in body::lines(&r.body, s) {
+    for line in body::lines(&r.body, s, None).lines {
         out += &format!("  {line}\n");
     }
     out
@@ -220,7 +220,8 @@ fn deliveries(state: Option<(String, Option<String>)>, attempts: &[Attempt], s: 
             out += &format!("      {}: {}\n", escape::line(name), escape::bytes(value));
         }
         if !a.response_body.is_empty() {
-            for line in body::lines(&a.response_body, s).iter().take(20) {
+            let preview = body::lines(&a.response_body, s, Some(body::WIDTH));
+            for line in preview.lines.iter().take(20) {
                 out += &format!("      {line}\n");
             }
         }

@@ -3,7 +3,6 @@
 
 use super::escape;
 use super::style::Style;
-use serde_json::Value;
 
 /// What a body turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,23 +42,47 @@ impl Kind {
     }
 }
 
-/// The body as display lines (without indentation), escaped and coloured.
-pub fn lines(body: &[u8], style: Style) -> Vec<String> {
-    // Parse once: a body that parses is JSON, the rest is classified by `Kind::of`.
-    if let Ok(value) = serde_json::from_slice::<Value>(body) {
-        let mut out = vec![String::new()];
-        json(&value, 0, style, &mut out);
-        return out;
-    }
-    match Kind::of(body) {
-        Kind::Json | Kind::Text => text_lines(body),
-        Kind::Binary => hexdump(body),
-        Kind::Empty => vec![style.dim("(empty body)").to_string()],
-    }
+/// Characters of one value or text line in a shortened preview.
+pub const WIDTH: usize = 300;
+
+/// A body made ready for the terminal.
+pub struct Preview {
+    /// Display lines (without indentation), escaped and coloured.
+    pub lines: Vec<String>,
+    /// Whether some value or line was cut to the width asked for.
+    pub cut: bool,
 }
 
-fn text_lines(body: &[u8]) -> Vec<String> {
-    escape::multiline(&String::from_utf8_lossy(body))
+/// The body as display lines; with `width`, a JSON value or text line longer than that
+/// many characters is cut, ending in `…`, so one huge value cannot flood the terminal.
+pub fn lines(body: &[u8], style: Style, width: Option<usize>) -> Preview {
+    let mut cut = false;
+    let lines = match Kind::of(body) {
+        // `Kind::of` validated it, and valid JSON is UTF-8.
+        Kind::Json => json(
+            std::str::from_utf8(body).unwrap_or_default(),
+            style,
+            width,
+            &mut cut,
+        ),
+        Kind::Text => escape::multiline(&String::from_utf8_lossy(body))
+            .into_iter()
+            .map(|l| shorten(&l, width, &mut cut))
+            .collect(),
+        Kind::Binary => hexdump(body),
+        Kind::Empty => vec![style.dim("(empty body)").to_string()],
+    };
+    Preview { lines, cut }
+}
+
+fn shorten(text: &str, width: Option<usize>, cut: &mut bool) -> String {
+    match width {
+        Some(w) if text.chars().count() > w => {
+            *cut = true;
+            super::truncate(text, w)
+        }
+        _ => text.to_string(),
+    }
 }
 
 /// A classic 16-bytes-per-row hex dump with an ASCII column.
@@ -83,54 +106,89 @@ fn hexdump(body: &[u8]) -> Vec<String> {
         .collect()
 }
 
-fn json_str(s: &str) -> String {
-    // serde_json escapes quotes and C0 controls; `escape::line` then catches the rest
-    // (DEL, C1, bidi, zero-width), which JSON allows raw.
-    let quoted = serde_json::to_string(s).unwrap_or_default();
-    escape::line(&quoted).into_owned()
-}
-
 fn last(out: &mut [String]) -> &mut String {
     out.last_mut().expect("out starts non-empty")
 }
 
-/// Append `value` pretty-printed (2-space indent), continuing the last line of `out`.
-fn json(value: &Value, depth: usize, style: Style, out: &mut Vec<String>) {
-    let pad = |d: usize| "  ".repeat(d);
-    match value {
-        Value::Null => last(out).push_str(&style.json_literal("null").to_string()),
-        Value::Bool(b) => last(out).push_str(&style.json_literal(&b.to_string()).to_string()),
-        Value::Number(n) => last(out).push_str(&style.json_number(&n.to_string()).to_string()),
-        Value::String(s) => last(out).push_str(&style.json_string(&json_str(s)).to_string()),
-        Value::Array(items) if items.is_empty() => last(out).push_str("[]"),
-        Value::Object(map) if map.is_empty() => last(out).push_str("{}"),
-        Value::Array(items) => {
-            last(out).push('[');
-            for (i, item) in items.iter().enumerate() {
-                out.push(pad(depth + 1));
-                json(item, depth + 1, style, out);
-                if i + 1 < items.len() {
-                    last(out).push(',');
-                }
-            }
-            out.push(format!("{}]", pad(depth)));
-        }
-        Value::Object(map) => {
-            last(out).push('{');
-            for (i, (key, item)) in map.iter().enumerate() {
-                out.push(format!(
-                    "{}{}: ",
-                    pad(depth + 1),
-                    style.json_key(&json_str(key))
-                ));
-                json(item, depth + 1, style, out);
-                if i + 1 < map.len() {
-                    last(out).push(',');
-                }
-            }
-            out.push(format!("{}}}", pad(depth)));
-        }
+fn skip_space(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
+        i += 1;
     }
+    i
+}
+
+/// Valid JSON re-indented (2 spaces) token by token. Each token is shown as it was sent,
+/// so numbers keep their exact digits (`1.10`, 30-digit ids), string escapes stay visible
+/// and repeated keys all show; only the whitespace between tokens changes.
+fn json(text: &str, style: Style, width: Option<usize>, cut: &mut bool) -> Vec<String> {
+    let b = text.as_bytes();
+    let pad = |d: usize| "  ".repeat(d);
+    let mut out = vec![String::new()];
+    let mut depth = 0;
+    let mut i = skip_space(b, 0);
+    while i < b.len() {
+        match b[i] {
+            open @ (b'{' | b'[') => {
+                let close = if open == b'{' { b'}' } else { b']' };
+                let next = skip_space(b, i + 1);
+                if b.get(next) == Some(&close) {
+                    last(&mut out).push_str(if open == b'{' { "{}" } else { "[]" });
+                    i = next + 1;
+                } else {
+                    last(&mut out).push(char::from(open));
+                    depth += 1;
+                    out.push(pad(depth));
+                    i += 1;
+                }
+            }
+            close @ (b'}' | b']') => {
+                depth -= 1;
+                out.push(format!("{}{}", pad(depth), char::from(close)));
+                i += 1;
+            }
+            b',' => {
+                last(&mut out).push(',');
+                out.push(pad(depth));
+                i += 1;
+            }
+            b':' => {
+                last(&mut out).push_str(": ");
+                i += 1;
+            }
+            b'"' => {
+                let mut end = i + 1;
+                while end < b.len() && b[end] != b'"' {
+                    end += if b[end] == b'\\' { 2 } else { 1 };
+                }
+                let end = (end + 1).min(b.len());
+                // JSON allows DEL, C1, bidi and zero-width characters raw inside strings.
+                let token = shorten(&escape::line(&text[i..end]), width, cut);
+                let styled = if b.get(skip_space(b, end)) == Some(&b':') {
+                    style.json_key(&token)
+                } else {
+                    style.json_string(&token)
+                };
+                last(&mut out).push_str(&styled.to_string());
+                i = end;
+            }
+            _ => {
+                let mut end = i;
+                while end < b.len() && !matches!(b[end], b',' | b':' | b']' | b'}') {
+                    end += 1;
+                }
+                let token = shorten(text[i..end].trim_end(), width, cut);
+                let styled = if matches!(b[i], b'-' | b'0'..=b'9') {
+                    style.json_number(&token)
+                } else {
+                    style.json_literal(&token)
+                };
+                last(&mut out).push_str(&styled.to_string());
+                i = end;
+            }
+        }
+        i = skip_space(b, i);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -147,9 +205,9 @@ mod tests {
 
     #[test]
     fn pretty_json_keeps_key_order() {
-        let out = lines(br#"{"type":"notification_event","app_id":"x","data":{"item":[1,true,null]},"links":{}}"#, Style::new(false));
+        let out = lines(br#"{"type":"notification_event","app_id":"x","data":{"item":[1,true,null]},"links":{}}"#, Style::new(false), None);
         assert_eq!(
-            out.join("\n"),
+            out.lines.join("\n"),
             "{\n  \"type\": \"notification_event\",\n  \"app_id\": \"x\",\n  \"data\": {\n    \"item\": [\n      1,\n      true,\n      null\n    ]\n  },\n  \"links\": {}\n}"
         );
     }
@@ -159,7 +217,9 @@ mod tests {
         let out = lines(
             "{\"m\":\"\\u001b[2J\u{202e}\u{9b}\"}".as_bytes(),
             Style::new(false),
+            None,
         )
+        .lines
         .join("\n");
         assert!(!out.contains('\x1b') && !out.contains('\u{202e}') && !out.contains('\u{9b}'));
         assert!(out.contains("\\u001b[2J\\u{202e}\\u{009b}"), "{out}");
@@ -167,8 +227,37 @@ mod tests {
 
     #[test]
     fn binary_becomes_a_hexdump() {
-        let out = lines(b"\xff\x1b[31m", Style::new(false));
+        let out = lines(b"\xff\x1b[31m", Style::new(false), None);
         let hex = format!("{:<47}", "ff 1b 5b 33 31 6d");
-        assert_eq!(out, vec![format!("00000000  {hex}  |..[31m|")]);
+        assert_eq!(out.lines, vec![format!("00000000  {hex}  |..[31m|")]);
+    }
+
+    #[test]
+    fn json_tokens_are_shown_as_sent() {
+        let body = br#" { "price" : 1.10, "id" :123456789012345678901234567890, "topic":"a.b", "topic":"ticket.created", "e":"caf\u00e9", "n": -0.5e+3 } "#;
+        let out = lines(body, Style::new(false), None);
+        assert!(!out.cut);
+        assert_eq!(
+            out.lines.join("\n"),
+            "{\n  \"price\": 1.10,\n  \"id\": 123456789012345678901234567890,\n  \"topic\": \"a.b\",\n  \"topic\": \"ticket.created\",\n  \"e\": \"caf\\u00e9\",\n  \"n\": -0.5e+3\n}"
+        );
+    }
+
+    #[test]
+    fn long_values_and_lines_are_cut_only_when_asked() {
+        let long = format!("{{\"text\":\"{}\",\"short\":1}}", "x".repeat(1000));
+        let cut = lines(long.as_bytes(), Style::new(false), Some(WIDTH));
+        assert!(cut.cut);
+        // Indent, key, the value cut to WIDTH, and the comma after it.
+        assert_eq!(
+            cut.lines[1].chars().count(),
+            "  \"text\": ".len() + WIDTH + 1
+        );
+        assert!(cut.lines[1].ends_with("…,"));
+        assert_eq!(cut.lines[2], "  \"short\": 1");
+        let whole = lines(long.as_bytes(), Style::new(false), None);
+        assert!(!whole.cut && whole.lines[1].contains(&"x".repeat(1000)));
+        let text = lines("y".repeat(5000).as_bytes(), Style::new(false), Some(WIDTH));
+        assert!(text.cut && text.lines[0].chars().count() == WIDTH);
     }
 }

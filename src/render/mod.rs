@@ -277,7 +277,7 @@ fn human(event: &Event, mode: Mode) -> String {
             "{} {} {} {}\n",
             s.dim(&local_time(*at, "%H:%M:%S")),
             s.bold("HEAD"),
-            escape::line(target),
+            target_cell(target),
             s.good(&format!("Intercom endpoint validation (HEAD) answered 200 · from {}", escape::line(remote_addr))),
         ),
         Event::Capture(c) => capture(c, mode),
@@ -287,14 +287,14 @@ fn human(event: &Event, mode: Mode) -> String {
             "{} {} {} {}\n",
             s.dim(&local_time(r.at, "%H:%M:%S")),
             s.bold(&escape::line(&r.method)),
-            escape::line(&r.target),
+            target_cell(&r.target),
             s.warn(&format!("answered {}, not stored: {}", r.status, r.reason)),
         ),
         Event::StoreFailed(r) => format!(
             "{} {} {} {}\n",
             s.dim(&local_time(r.at, "%H:%M:%S")),
             s.bold(&escape::line(&r.method)),
-            escape::line(&r.target),
+            target_cell(&r.target),
             s.bad(&format!("STORE FAILED, answered 503 so the sender retries: {}", r.reason)),
         ),
         Event::Summary(sum) => format!(
@@ -350,7 +350,7 @@ fn delivery(d: &Delivery, s: Style) -> String {
         for line in escape::multiline(&text).iter().take(PREVIEW_LINES) {
             out += &format!(
                 "      {}\n",
-                s.dim(&format!("│ {}", truncate(line, PREVIEW_WIDTH)))
+                s.dim(&format!("│ {}", truncate(line, body::WIDTH)))
             );
         }
     }
@@ -366,8 +366,14 @@ fn delivery(d: &Delivery, s: Style) -> String {
 
 /// Lines of a failed answer's body shown under its delivery line.
 const PREVIEW_LINES: usize = 5;
-/// Characters of each such line; an app's one-line error page can be kilobytes long.
-const PREVIEW_WIDTH: usize = 160;
+
+/// Characters of a request's path and query on a one-line summary (`show` has it whole).
+const TARGET_WIDTH: usize = 200;
+
+/// A request target for a summary line: escaped, and cut when it is very long.
+fn target_cell(target: &str) -> String {
+    truncate(&escape::line(target), TARGET_WIDTH)
+}
 
 /// `text` cut to `width` characters, ending in `…` when it was longer.
 fn truncate(text: &str, width: usize) -> String {
@@ -425,7 +431,7 @@ fn capture(c: &Captured, mode: Mode) -> String {
     let mut parts: Vec<String> = vec![
         s.dim(&local_time(req.received_at, "%H:%M:%S")).to_string(),
         s.bold(&escape::line(&req.method)).to_string(),
-        escape::line(&req.target).into_owned(),
+        target_cell(&req.target),
     ];
     match n.and_then(|n| n.topic.as_deref()) {
         Some(topic) => parts.push(s.topic(topic, &escape::line(topic)).to_string()),
@@ -503,20 +509,24 @@ fn capture(c: &Captured, mode: Mode) -> String {
         Detail::Body(limit) => limit,
         Detail::Full => usize::MAX,
     };
-    let lines = body::lines(&req.body, s);
-    for line in lines.iter().take(limit) {
+    let width = (mode.detail != Detail::Full).then_some(body::WIDTH);
+    let preview = body::lines(&req.body, s, width);
+    for line in preview.lines.iter().take(limit) {
         out += "    ";
         out += line;
         out += "\n";
     }
-    if lines.len() > limit {
+    let more = preview.lines.len().saturating_sub(limit);
+    let left_out = match (more, preview.cut) {
+        (0, false) => None,
+        (0, true) => Some("long values shortened".to_string()),
+        (n, false) => Some(format!("{n} more lines")),
+        (n, true) => Some(format!("{n} more lines, long values shortened")),
+    };
+    if let Some(what) = left_out {
         out += &format!(
             "    {}\n",
-            s.dim(&format!(
-                "… {} more lines — hookcli show {}",
-                lines.len() - limit,
-                cap.short_id()
-            ))
+            s.dim(&format!("… {what} — hookcli show {}", cap.short_id()))
         );
     }
     out

@@ -397,7 +397,13 @@ fn terminal_escapes_in_payloads_come_out_escaped() {
 fn json_lines_validate_against_the_documented_schema() {
     let validator = record_validator();
     let mut l = listen(&["--json", "--secret", "secret", "--max-body", "100KiB"]);
-    send(&l.addr, "HEAD", "/", &[], b"");
+    send(
+        &l.addr,
+        "HEAD",
+        "/",
+        &[("X-Forwarded-For", "54.216.9.3")],
+        b"",
+    );
     l.post(
         "/",
         &intercom_headers(&sign("secret", VECTOR_BODY.as_bytes())),
@@ -469,6 +475,37 @@ fn redeliveries_workspace_and_intercom_addresses_are_recognised() {
     h.wait_line(|s| s.contains("↻ redelivery"));
     h.wait_line(|s| {
         s.contains("from 34.231.68.152 via 127.0.0.1") && s.contains("Intercom US outbound address")
+    });
+    // A tunnel may report the client with its port; HEAD validations say where they came from.
+    let port = l
+        .post(
+            "/",
+            &[("Forwarded", "for=\"54.216.9.3:4711\";proto=https")],
+            body.as_bytes(),
+        )
+        .id();
+    assert_eq!(l.capture_record(&port)["intercom_region"], "EU");
+    send(
+        &l.addr,
+        "HEAD",
+        "/",
+        &[("X-Forwarded-For", "3.104.68.152")],
+        b"",
+    );
+    let head = l.wait_line(|s| s.contains("\"validation\""));
+    let head: serde_json::Value = serde_json::from_str(&head).unwrap();
+    assert_eq!(head["client_addr"], "3.104.68.152");
+    assert_eq!(head["intercom_region"], "AU");
+    send(
+        &h.addr,
+        "HEAD",
+        "/",
+        &[("X-Forwarded-For", "34.231.68.152")],
+        b"",
+    );
+    h.wait_line(|s| {
+        s.contains("validation (HEAD) answered 200 · from 34.231.68.152 via 127.0.0.1")
+            && s.contains("Intercom US outbound address")
     });
 }
 

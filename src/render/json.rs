@@ -91,12 +91,16 @@ pub fn record(event: &Event) -> Value {
             at,
             target,
             remote_addr,
+            client_addr,
+            intercom_region,
         } => json!({
             "type": "validation",
             "time": rfc3339(*at),
             "method": "HEAD",
             "target": target,
             "remote_addr": remote_addr,
+            "client_addr": client_addr,
+            "intercom_region": intercom_region,
             "status": 200,
         }),
         Event::Capture(c) => {

@@ -153,6 +153,10 @@ pub enum Event {
         target: String,
         /// TCP peer.
         remote_addr: String,
+        /// The client a tunnel reported, if any.
+        client_addr: Option<String>,
+        /// Intercom's region, when the sender is one of its outbound addresses.
+        intercom_region: Option<&'static str>,
     },
     /// A request was stored.
     Capture(Box<Captured>),
@@ -273,12 +277,16 @@ fn human(event: &Event, mode: Mode) -> String {
     let s = mode.style;
     match event {
         Event::Listening(l) => listening(l, s),
-        Event::Validation { at, target, remote_addr } => format!(
-            "{} {} {} {}\n",
+        Event::Validation { at, target, remote_addr, client_addr, intercom_region } => format!(
+            "{} {} {} {}{}\n",
             s.dim(&local_time(*at, "%H:%M:%S")),
             s.bold("HEAD"),
             target_cell(target),
-            s.good(&format!("Intercom endpoint validation (HEAD) answered 200 · from {}", escape::line(remote_addr))),
+            s.good(&format!(
+                "Intercom endpoint validation (HEAD) answered 200 · {}",
+                origin(remote_addr, client_addr.as_deref())
+            )),
+            region_mark(*intercom_region, s),
         ),
         Event::Capture(c) => capture(c, mode),
         Event::Delivery(d) => delivery(d, s),
@@ -366,6 +374,26 @@ fn delivery(d: &Delivery, s: Style) -> String {
 
 /// Lines of a failed answer's body shown under its delivery line.
 const PREVIEW_LINES: usize = 5;
+
+/// `from PEER`, or `from CLIENT via PEER` behind a tunnel; escaped.
+fn origin(remote_addr: &str, client_addr: Option<&str>) -> String {
+    match client_addr {
+        Some(client) => format!(
+            "from {} via {}",
+            escape::line(client),
+            escape::line(remote_addr)
+        ),
+        None => format!("from {}", escape::line(remote_addr)),
+    }
+}
+
+/// ` (Intercom EU outbound address)`, or nothing.
+fn region_mark(region: Option<&str>, s: Style) -> String {
+    region.map_or_else(String::new, |r| {
+        s.good(&format!(" (Intercom {r} outbound address)"))
+            .to_string()
+    })
+}
 
 /// Characters of a request's path and query on a one-line summary (`show` has it whole).
 const TARGET_WIDTH: usize = 200;
@@ -460,17 +488,13 @@ fn capture(c: &Captured, mode: Mode) -> String {
     parts.push(s.id(cap.short_id()).to_string());
     let mut out = parts.join(" ") + "\n";
 
-    let from = match &req.client_addr {
-        Some(client) => format!(
-            "from {} via {}",
-            escape::line(client),
-            escape::line(&req.remote_addr)
-        ),
-        None => format!("from {}", escape::line(&req.remote_addr)),
-    };
-    if let Some(region) = c.intercom_region {
-        let mark = format!(" (Intercom {region} outbound address)");
-        out += &format!("    {}{}\n", s.dim(&from), s.good(&mark));
+    let from = origin(&req.remote_addr, req.client_addr.as_deref());
+    if c.intercom_region.is_some() {
+        out += &format!(
+            "    {}{}\n",
+            s.dim(&from),
+            region_mark(c.intercom_region, s)
+        );
     } else if mode.detail != Detail::Compact {
         out += &format!("    {}\n", s.dim(&from));
     }

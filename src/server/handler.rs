@@ -137,6 +137,12 @@ pub(super) async fn handle(state: Arc<Context>, peer: SocketAddr, req: Request<I
         );
         return refuse(StatusCode::NOT_FOUND, reason, req.method());
     }
+    let client_addr = forwarded_client(req.headers());
+    let region = client_addr
+        .as_deref()
+        .and_then(client_ip)
+        .or(Some(peer.ip()))
+        .and_then(outbound_region);
     // Intercom validates the URL with HEAD when it is saved: answer at once, no secret needed.
     if req.method() == Method::HEAD {
         stats.validations.fetch_add(1, Ordering::Relaxed);
@@ -144,6 +150,8 @@ pub(super) async fn handle(state: Arc<Context>, peer: SocketAddr, req: Request<I
             at,
             target,
             remote_addr,
+            client_addr,
+            intercom_region: region,
         });
         return respond(StatusCode::OK, "text/plain; charset=utf-8", Bytes::new());
     }
@@ -194,12 +202,6 @@ pub(super) async fn handle(state: Arc<Context>, peer: SocketAddr, req: Request<I
         .map(HeaderValue::as_bytes);
     let secret = state.settings.secret.as_ref().map(Secret::expose);
     let verdict = signature::verify(secret, signature_header, &body);
-    let client_addr = forwarded_client(&parts.headers);
-    let region = client_addr
-        .as_deref()
-        .and_then(|c| c.parse::<IpAddr>().ok())
-        .or(Some(peer.ip()))
-        .and_then(outbound_region);
     let capture = NewCapture {
         received_at: at,
         source: Source::Listen,
@@ -361,6 +363,14 @@ fn under_prefix(path: &str, prefix: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
+/// The address in a tunnel's report, which may carry a port (`54.216.9.3:4711`, `[::1]:80`).
+fn client_ip(reported: &str) -> Option<IpAddr> {
+    reported
+        .parse::<IpAddr>()
+        .or_else(|_| reported.parse::<SocketAddr>().map(|s| s.ip()))
+        .ok()
+}
+
 /// The original client as reported by a tunnel or proxy in front of hookcli.
 fn forwarded_client(headers: &hyper::HeaderMap) -> Option<String> {
     let get = |name: &str| {
@@ -425,5 +435,15 @@ mod tests {
             HeaderValue::from_static("54.216.9.3, 10.0.0.1"),
         );
         assert_eq!(forwarded_client(&h).as_deref(), Some("54.216.9.3"));
+    }
+
+    #[test]
+    fn a_reported_client_may_carry_a_port() {
+        let ip = |s: &str| client_ip(s).map(|ip| ip.to_string());
+        assert_eq!(ip("54.216.9.3").as_deref(), Some("54.216.9.3"));
+        assert_eq!(ip("54.216.9.3:4711").as_deref(), Some("54.216.9.3"));
+        assert_eq!(ip("[2001:db8::1]:80").as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("2001:db8::1").as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("unknown"), None);
     }
 }

@@ -315,6 +315,24 @@ fn overlong_headers_get_431_and_malformed_requests_400() {
     assert_eq!(reply.status, 400);
     assert_eq!(count(&l.store), 0);
     assert_eq!(l.post("/", &[], b"{}").status, 200, "still serving");
+    // Each refusal is shown, also those hyper answers before hookcli sees a request.
+    let refused: Vec<serde_json::Value> = l
+        .records()
+        .into_iter()
+        .filter(|r| r["type"] == "refused")
+        .collect();
+    let statuses: Vec<&serde_json::Value> = refused.iter().map(|r| &r["status"]).collect();
+    assert_eq!(statuses, [431, 431, 400, 400], "{refused:#?}");
+    assert!(refused[2]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("malformed HTTP request"));
+    let h = listen(&["--color", "never"]);
+    raw_request(&h.addr, b"THIS IS NOT HTTP\r\n\r\n");
+    h.wait_line(|s| {
+        s.contains("(request from 127.0.0.1:")
+            && s.contains("answered 400, not stored: malformed HTTP request")
+    });
 }
 
 #[test]

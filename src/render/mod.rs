@@ -292,10 +292,15 @@ fn human(event: &Event, mode: Mode) -> String {
         Event::Delivery(d) => delivery(d, s),
         Event::Notice(text) => format!("{}\n", s.warn(text)),
         Event::Refused(r) => format!(
-            "{} {} {} {}\n",
+            "{} {} {}\n",
             s.dim(&local_time(r.at, "%H:%M:%S")),
-            s.bold(&escape::line(&r.method)),
-            target_cell(&r.target),
+            // Empty when the request could not even be parsed.
+            if r.method.is_empty() {
+                s.dim(&format!("(request from {})", escape::line(&r.remote_addr)))
+                    .to_string()
+            } else {
+                format!("{} {}", s.bold(&escape::line(&r.method)), target_cell(&r.target))
+            },
             s.warn(&format!("answered {}, not stored: {}", r.status, r.reason)),
         ),
         Event::StoreFailed(r) => format!(

@@ -329,6 +329,25 @@ async fn store_and_answer(
     resp
 }
 
+/// Report a request that hyper answered itself because it could not parse it (400, or
+/// 431 for a head past its buffer): the handler never saw it, but the user should.
+pub(super) fn refused_by_hyper(state: &Context, peer: SocketAddr, e: &hyper::Error) {
+    if !e.is_parse() {
+        return; // a timeout or a client that went away: nothing was answered
+    }
+    let status = if e.is_parse_too_large() { 431 } else { 400 };
+    state.stats.received.fetch_add(1, Ordering::Relaxed);
+    state.stats.refused.fetch_add(1, Ordering::Relaxed);
+    state.output.emit(Event::Refused(Refused {
+        at: now_ms(),
+        method: String::new(),
+        target: String::new(),
+        remote_addr: peer.to_string(),
+        status,
+        reason: format!("malformed HTTP request ({e})"),
+    }));
+}
+
 /// The app's answer, relayed to the sender (`--passthrough`); 502 when there was none.
 fn relay(answer: &crate::forward::Answer, capture_id: &str) -> Resp {
     let Some(status) = answer.status.and_then(|s| StatusCode::from_u16(s).ok()) else {

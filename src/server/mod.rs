@@ -61,14 +61,17 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let state = state.clone();
+        let for_requests = state.clone();
         let service = hyper::service::service_fn(move |req| {
-            let state = state.clone();
+            let state = for_requests.clone();
             async move { Ok::<_, std::convert::Infallible>(handler::handle(state, peer, req).await) }
         });
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let state = state.clone();
         tokio::spawn(async move {
-            let _ = conn.await;
+            if let Err(e) = conn.await {
+                handler::refused_by_hyper(&state, peer, &e);
+            }
             drop(permit);
         });
     }

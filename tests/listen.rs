@@ -578,6 +578,20 @@ fn requests_outside_the_prefix_get_404() {
         200
     );
     assert_eq!(count(&l.store), 2);
+    // A prefix a URL cannot hold raw is encoded, and matched however a client encodes it.
+    let encoded = listen(&["--json", "--path", "/café"]);
+    assert!(encoded.url.ends_with("/caf%C3%A9"), "{}", encoded.url);
+    assert_eq!(encoded.post("/caf%C3%A9", &[], b"{}").status, 200);
+    assert_eq!(encoded.post("/caf%c3%a9/sub", &[], b"{}").status, 200);
+    assert_eq!(encoded.post("/cafe", &[], b"{}").status, 404);
+    let home = tempfile::tempdir().unwrap();
+    let out = run(&home.path().join("s"), &["listen", "--path", "/hooks?x=1"]);
+    fails(
+        &out,
+        2,
+        "--path takes a path only, without a query or fragment",
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage: hookcli listen"));
 }
 
 #[test]

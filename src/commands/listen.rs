@@ -17,7 +17,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
     if args.reject_invalid && secret.is_none() {
         clap_usage("--reject-invalid needs the client secret: pass --secret, --secret-file or set HOOKCLI_SECRET");
     }
-    let prefix = normalise_prefix(&args.path);
+    let prefix = normalise_prefix(&args.path).unwrap_or_else(|e| clap_usage(&e));
     let routes = (!args.forward_to.is_empty())
         .then(|| {
             args.forward_to
@@ -195,15 +195,54 @@ fn url_host(addr: SocketAddr) -> String {
     }
 }
 
-/// `/hooks/` and `hooks` both become `/hooks`; empty becomes `/`.
-fn normalise_prefix(path: &str) -> String {
+/// Characters a path segment cannot hold raw: everything but RFC 3986's unreserved and
+/// sub-delimiters, `:`, `@`, `/`, and `%` (the prefix may be given encoded already).
+const PATH_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'/')
+    .remove(b'%');
+
+/// `/hooks/` and `hooks` both become `/hooks`, empty becomes `/`, and what a URL cannot
+/// hold raw is percent-encoded (`/café` becomes `/caf%C3%A9`), as a client sends it.
+fn normalise_prefix(path: &str) -> Result<String, String> {
+    if path.contains(['?', '#']) {
+        return Err(format!(
+            "--path takes a path only, without a query or fragment: '{path}'"
+        ));
+    }
     let trimmed = path.trim().trim_matches('/');
-    format!("/{trimmed}")
+    Ok(format!(
+        "/{}",
+        percent_encoding::utf8_percent_encode(trimmed, PATH_ENCODE)
+    ))
 }
 
+/// Exit with a usage error (2) that shows `listen`'s own usage.
 fn clap_usage(message: &str) -> ! {
     use clap::CommandFactory;
-    Cli::command()
+    let mut cli = Cli::command();
+    cli.build();
+    let mut listen = cli
+        .find_subcommand_mut("listen")
+        .expect("listen is a subcommand")
+        .clone();
+    listen
         .error(clap::error::ErrorKind::ArgumentConflict, message)
         .exit()
 }
@@ -214,8 +253,14 @@ mod tests {
 
     #[test]
     fn prefixes_are_normalised() {
-        assert_eq!(normalise_prefix("/"), "/");
-        assert_eq!(normalise_prefix(""), "/");
-        assert_eq!(normalise_prefix("hooks/intercom/"), "/hooks/intercom");
+        let n = |p: &str| normalise_prefix(p).unwrap();
+        assert_eq!(n("/"), "/");
+        assert_eq!(n(""), "/");
+        assert_eq!(n("hooks/intercom/"), "/hooks/intercom");
+        assert_eq!(n("/café"), "/caf%C3%A9");
+        assert_eq!(n("/a b"), "/a%20b");
+        assert_eq!(n("/already%20encoded;v=1"), "/already%20encoded;v=1");
+        assert!(normalise_prefix("hooks?x=1").is_err());
+        assert!(normalise_prefix("/hooks#top").is_err());
     }
 }

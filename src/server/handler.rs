@@ -374,12 +374,17 @@ fn relay(answer: &crate::forward::Answer, capture_id: &str) -> Resp {
     resp
 }
 
+/// Compared decoded, so `/caf%c3%a9` and `/caf%C3%A9` are both under `--path /café`.
 fn under_prefix(path: &str, prefix: &str) -> bool {
-    prefix == "/"
-        || path == prefix
+    if prefix == "/" {
+        return true;
+    }
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).collect::<Vec<u8>>();
+    let (path, prefix) = (decode(path), decode(prefix));
+    path == prefix
         || path
-            .strip_prefix(prefix)
-            .is_some_and(|rest| rest.starts_with('/'))
+            .strip_prefix(prefix.as_slice())
+            .is_some_and(|rest| rest.starts_with(b"/"))
 }
 
 /// The address in a tunnel's report, which may carry a port (`54.216.9.3:4711`, `[::1]:80`).
@@ -436,6 +441,9 @@ mod tests {
         assert!(under_prefix("/hooks/intercom", "/hooks"));
         assert!(!under_prefix("/hooksx", "/hooks"));
         assert!(!under_prefix("/other", "/hooks"));
+        assert!(under_prefix("/caf%c3%a9/x", "/caf%C3%A9"));
+        assert!(under_prefix("/caf%C3%A9", "/caf%C3%A9"));
+        assert!(!under_prefix("/cafe", "/caf%C3%A9"));
     }
 
     #[test]

@@ -716,6 +716,66 @@ fn kill_9_during_a_burst_loses_no_acknowledged_capture() {
     assert!(count(&l.store) > acked.len() as i64);
 }
 
+/// `hookcli`, run as an unprivileged user when the tests run as root (root ignores
+/// permissions); `home` must be world-readable.
+fn unprivileged(home: &std::path::Path) -> std::process::Command {
+    if unsafe { libc::geteuid() } != 0 {
+        return hookcli(home);
+    }
+    // The checkout may sit where nobody cannot enter, so run a copy from the temp dir.
+    use std::os::unix::process::CommandExt;
+    let copy = home.join("hookcli");
+    if !copy.exists() {
+        std::fs::copy(bin(), &copy).unwrap();
+    }
+    let mut cmd = std::process::Command::new(&copy);
+    cmd.env_clear().env("HOME", home);
+    cmd.uid(NOBODY).gid(NOBODY);
+    cmd
+}
+
+const NOBODY: u32 = 65534;
+
+#[test]
+fn a_store_that_may_only_be_read_is_read_and_one_that_may_not_says_so() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store = home.path().join("store");
+    let mut l = listen_at(&store, home.path(), &["--json"], &[]);
+    let id = l.post("/", &[], b"{\"kept\":1}").id();
+    l.interrupt();
+    if unsafe { libc::geteuid() } == 0 {
+        for f in [store.clone(), store.join("hookcli.db")] {
+            std::os::unix::fs::chown(&f, Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+    }
+    let mode = |path: &std::path::Path, m: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    // Owner-only and read-only: SQLite cannot create its -shm file here.
+    mode(&store.join("hookcli.db"), 0o400);
+    mode(&store, 0o500);
+    let read = |args: &[&str]| {
+        unprivileged(home.path())
+            .arg("--store")
+            .arg(&store)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(ok(&read(&["list", "--json"])).contains(&id));
+    ok(&read(&["show", "--last"]));
+    ok(&read(&["stats"]));
+    // Nobody may enter the directory: not "there is no store yet".
+    mode(&store, 0o000);
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&store, Some(0), Some(0)).unwrap();
+    }
+    fails(&read(&["list"]), 1, "cannot read the store");
+    mode(&store, 0o700);
+}
+
 #[test]
 fn unusable_stores_give_one_clear_sentence() {
     let home = tempfile::tempdir().unwrap();
@@ -726,16 +786,7 @@ fn unusable_stores_give_one_clear_sentence() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let mut cmd = hookcli(home.path());
-    if unsafe { libc::geteuid() } == 0 {
-        // The checkout may sit where nobody cannot enter, so run a copy from the temp dir.
-        use std::os::unix::process::CommandExt;
-        let copy = home.path().join("hookcli");
-        std::fs::copy(bin(), &copy).unwrap();
-        cmd = std::process::Command::new(&copy);
-        cmd.env_clear().env("HOME", home.path());
-        cmd.uid(65534).gid(65534);
-    }
+    let mut cmd = unprivileged(home.path());
     cmd.arg("--store")
         .arg(ro.join("store"))
         .args(["listen", "--port", "0"]);

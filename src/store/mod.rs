@@ -37,6 +37,14 @@ pub enum StoreError {
         /// The operating system's reason.
         reason: String,
     },
+    /// The store exists but this user may not read it.
+    #[error("cannot read the store {dir}: {reason}. Run hookcli as the user who owns it, or pass another --store")]
+    NotReadable {
+        /// The store directory.
+        dir: PathBuf,
+        /// The operating system's reason.
+        reason: String,
+    },
     /// Nothing has been captured into this store yet.
     #[error("there is no store at {0} yet: run `hookcli listen` first, or pass --store")]
     Missing(PathBuf),
@@ -112,20 +120,53 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
 /// Open an existing store for reading; `listen` may be writing it at the same time.
 pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
     let path = dir.join(DB_FILE);
-    if !path.exists() {
-        return Err(StoreError::Missing(dir.to_path_buf()));
+    match std::fs::File::open(&path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(StoreError::Missing(dir.to_path_buf()))
+        }
+        Err(e) => {
+            return Err(StoreError::NotReadable {
+                dir: dir.to_path_buf(),
+                reason: e.to_string(),
+            })
+        }
     }
+    let err = |e| StoreError::from_sqlite(&path, e);
     let conn = Connection::open_with_flags(
         &path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .or_else(|_| Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY))
-    .map_err(|e| StoreError::from_sqlite(&path, e))?;
-    conn.busy_timeout(Duration::from_secs(5))
-        .map_err(|e| StoreError::from_sqlite(&path, e))?;
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| StoreError::from_sqlite(&path, e))?;
+    .map_err(err)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+    let (conn, version) = match conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)) {
+        Ok(version) => (conn, version),
+        // Reading a WAL database needs its -shm file, which SQLite cannot create in a
+        // directory we may not write. Nobody can be writing such a store (a writer needs
+        // that directory too), so it can be read as an unchanging file, unless its log
+        // still holds commits, which an immutable read would silently leave out.
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+            ) =>
+        {
+            let wal = dir.join(format!("{DB_FILE}-wal"));
+            if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                return Err(StoreError::NotReadable {
+                    dir: dir.to_path_buf(),
+                    reason: "its write-ahead log holds recent captures, which SQLite can only read from a directory it may write".into(),
+                });
+            }
+            let conn = open_immutable(&path).map_err(err)?;
+            let version = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(err)?;
+            (conn, version)
+        }
+        Err(e) => return Err(err(e)),
+    };
     if version as usize > MIGRATIONS.len() {
         return Err(StoreError::TooNew(path));
     }
@@ -133,6 +174,24 @@ pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
         migrate(&conn, &path)?;
     }
     Ok(conn)
+}
+
+/// Open a store file read-only as an `immutable` SQLite URI (no locks, no -shm).
+fn open_immutable(path: &Path) -> rusqlite::Result<Connection> {
+    // Only what the URI syntax itself reserves needs encoding.
+    const URI: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+        .add(b'%')
+        .add(b'?')
+        .add(b'#')
+        .add(b' ');
+    let encoded =
+        percent_encoding::percent_encode(path.as_os_str().as_encoded_bytes(), URI).to_string();
+    Connection::open_with_flags(
+        format!("file:{encoded}?immutable=1"),
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
 }
 
 fn configure(conn: &Connection, path: &Path) -> Result<(), StoreError> {

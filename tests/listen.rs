@@ -949,12 +949,18 @@ fn a_second_ctrl_c_exits_at_once() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     unsafe { libc::kill(l.pid() as i32, libc::SIGINT) };
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(900));
     let start = std::time::Instant::now();
-    let (code, _, err) = l.interrupt();
+    let (code, out, err) = l.interrupt();
     assert_eq!(code, 130, "{err}");
     assert!(start.elapsed() < Duration::from_secs(3));
     assert!(err.contains("second interrupt"));
+    // The first one said what it was waiting for.
+    assert!(
+        out.iter()
+            .any(|s| s.contains("Stopping: finishing the requests still in flight")),
+        "{out:#?}"
+    );
 }
 
 #[test]

@@ -26,6 +26,8 @@ const MAX_HEADERS: usize = 100;
 pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// How long in-flight requests get to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long draining may take before the user is told what it waits for.
+const DRAIN_QUIET: Duration = Duration::from_millis(500);
 
 /// Serve until `shutdown` resolves, then stop accepting and let in-flight requests finish.
 pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Future<Output = ()>) {
@@ -76,7 +78,16 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
         });
     }
     drop(listener);
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+    let drain = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown());
+    tokio::pin!(drain);
+    // Usually done at once; if not, say why nothing seems to happen.
+    if tokio::time::timeout(DRAIN_QUIET, &mut drain).await.is_err() {
+        state.output.emit(crate::render::Event::Notice(format!(
+            "Stopping: finishing the requests still in flight (up to {} s; Ctrl-C again to quit now)",
+            DRAIN_TIMEOUT.as_secs()
+        )));
+        let _ = drain.await;
+    }
 }
 
 fn is_connection_error(e: &std::io::Error) -> bool {

@@ -711,11 +711,16 @@ pub fn parse_when(text: &str) -> Result<i64, String> {
 /// Parse a size such as `10MiB`, `512KiB`, `1MB`, `2000000`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num
+    // Decimals are fine (1.5MiB) as long as the result is a whole number of bytes.
+    let n: f64 = num
         .parse()
-        .map_err(|_| format!("'{text}' is not a size; try 10MiB or 500000"))?;
+        .ok()
+        .filter(|n: &f64| n.is_finite())
+        .ok_or_else(|| format!("'{text}' is not a size; try 10MiB or 500000"))?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" => 1000,
@@ -730,10 +735,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
             ))
         }
     };
-    match n.checked_mul(mult) {
-        Some(0) | None => Err(format!("'{text}' is not a usable size")),
-        Some(v) => Ok(v),
+    let bytes = (n * mult as f64).round();
+    if bytes < 1.0 || bytes >= u64::MAX as f64 {
+        return Err(format!("'{text}' is not a usable size"));
     }
+    Ok(bytes as u64)
 }
 
 #[cfg(test)]
@@ -767,5 +773,10 @@ mod tests {
         assert!(parse_size("ten").is_err());
         assert!(parse_size("5 parsecs").is_err());
         assert!(parse_size("0").is_err());
+        assert_eq!(parse_size("1.5KiB"), Ok(1536));
+        assert_eq!(parse_size("2.5MB"), Ok(2_500_000));
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("1.2.3KiB").is_err());
+        assert!(parse_size("99999999999GiB").is_err());
     }
 }

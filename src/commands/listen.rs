@@ -18,6 +18,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         clap_usage("--reject-invalid needs the client secret: pass --secret, --secret-file or set HOOKCLI_SECRET");
     }
     let prefix = normalise_prefix(&args.path).unwrap_or_else(|e| clap_usage(&e));
+    let ip = host_ip(&args.host);
     let routes = (!args.forward_to.is_empty())
         .then(|| {
             args.forward_to
@@ -33,7 +34,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         .build()
         .map_err(Error::Output)?;
     let writer = Arc::new(Writer::open(&dir)?);
-    let listener = runtime.block_on(bind(&args.host, args.port))?;
+    let listener = runtime.block_on(bind(ip, args.port))?;
     let local = listener.local_addr().map_err(Error::Output)?;
     if !local.ip().is_loopback() {
         eprintln!(
@@ -165,15 +166,20 @@ fn start_forwarder(
     Ok(forwarder)
 }
 
-async fn bind(host: &str, port: u16) -> Result<tokio::net::TcpListener, Error> {
-    let addr = format!("{host}:{port}");
-    let ip: IpAddr = host
-        .trim_matches(['[', ']'])
-        .parse()
-        .map_err(|_| Error::Bind {
-            addr: addr.clone(),
-            reason: "--host must be an IP address such as 127.0.0.1 or ::1".into(),
-        })?;
+/// `--host` as an address; anything else is a usage error.
+fn host_ip(host: &str) -> IpAddr {
+    if host.eq_ignore_ascii_case("localhost") {
+        return IpAddr::from([127, 0, 0, 1]);
+    }
+    host.trim_matches(['[', ']']).parse().unwrap_or_else(|_| {
+        clap_usage(&format!(
+            "--host must be an IP address such as 127.0.0.1 or ::1 (or localhost), not '{host}'"
+        ))
+    })
+}
+
+async fn bind(ip: IpAddr, port: u16) -> Result<tokio::net::TcpListener, Error> {
+    let addr = url_host(SocketAddr::new(ip, port));
     tokio::net::TcpListener::bind(SocketAddr::new(ip, port)).await.map_err(|e| Error::Bind {
         reason: match e.kind() {
             std::io::ErrorKind::AddrInUse => format!(

@@ -221,6 +221,16 @@ fn list_human_rows_are_escaped_and_json_follows_the_schema() {
             && text.contains("notif_c1")
             && text.contains("✗ sig")
     );
+    // The size column lines up whatever the verdict's width (✓ sig, ✗ unsigned).
+    let size_ends: Vec<usize> = text
+        .lines()
+        .map(|l| {
+            let at = l.find(['✓', '✗', '–']).unwrap();
+            let end = at + l[at..].find(" B").map(|e| e + 2).unwrap();
+            l[..end].chars().count()
+        })
+        .collect();
+    assert!(size_ends.windows(2).all(|w| w[0] == w[1]), "{text}");
     let validator = record_validator();
     for record in json_lines(&ok(&run(&f.l.store, &["list", "--json", "--all"]))) {
         assert!(validator.is_valid(&record), "{record}");

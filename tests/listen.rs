@@ -826,6 +826,16 @@ fn unusable_stores_give_one_clear_sentence() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write to the store directory"));
+    // --store given a file (the database itself, say), for writing and for reading.
+    for args in [&["listen", "--port", "0"][..], &["list"]] {
+        let out = hookcli(home.path())
+            .arg("--store")
+            .arg(&file)
+            .args(args)
+            .output()
+            .unwrap();
+        fails(&out, 1, "is a file, not a store directory");
+    }
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The one-line view of a stored capture, as `list` prints it.
 
-use super::{escape, local_time, size, style::Style, truncate};
+use super::{escape, local_time, size, style, style::Style, truncate};
 use crate::store::model::Capture;
 
 /// `id  time  METHOD target  topic  notification-id  verdict  size`, escaped and aligned.
@@ -16,8 +16,10 @@ pub fn row(c: &Capture, s: Style) -> String {
     };
     let request = format!("{} {}", escape::line(&r.method), escape::line(&r.target));
     let notif = escape::line(n.and_then(|n| n.id.as_deref()).unwrap_or("-")).into_owned();
+    // Padded outside the colour codes, so every row's size column lines up.
+    let verdict_pad = " ".repeat(10 - style::verdict_label(r.verdict).chars().count());
     let mut line = format!(
-        "{}  {}  {:<20}  {}  {:<42}  {}  {:>9}",
+        "{}  {}  {:<20}  {}  {:<42}  {}{verdict_pad}  {:>9}",
         s.id(c.short_id()),
         s.dim(&local_time(r.received_at, "%Y-%m-%d %H:%M:%S")),
         truncate(&request, 20),

@@ -68,11 +68,11 @@ impl Style {
 
     /// The signature mark: ✓ valid, ✗ invalid or missing, – unchecked.
     pub fn verdict(self, v: Verdict) -> ColoredString {
+        let label = verdict_label(v);
         match v {
-            Verdict::Valid => "✓ sig".green(),
-            Verdict::Invalid(_) => "✗ sig".red().bold(),
-            Verdict::Missing => "✗ unsigned".red().bold(),
-            Verdict::Unchecked => "– sig".dimmed(),
+            Verdict::Valid => label.green(),
+            Verdict::Invalid(_) | Verdict::Missing => label.red().bold(),
+            Verdict::Unchecked => label.dimmed(),
         }
     }
 
@@ -94,5 +94,15 @@ impl Style {
     /// JSON true, false and null.
     pub fn json_literal(self, s: &str) -> ColoredString {
         s.yellow()
+    }
+}
+
+/// The signature verdict as `verdict` shows it, uncoloured (for aligning columns).
+pub fn verdict_label(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Valid => "✓ sig",
+        Verdict::Invalid(_) => "✗ sig",
+        Verdict::Missing => "✗ unsigned",
+        Verdict::Unchecked => "– sig",
     }
 }

@@ -45,6 +45,9 @@ pub enum StoreError {
         /// The operating system's reason.
         reason: String,
     },
+    /// `--store` names a file.
+    #[error("{0} is a file, not a store directory: pass --store with a directory (hookcli keeps hookcli.db inside it)")]
+    NotADirectory(PathBuf),
     /// Nothing has been captured into this store yet.
     #[error("there is no store at {0} yet: run `hookcli listen` first, or pass --store")]
     Missing(PathBuf),
@@ -97,6 +100,7 @@ impl StoreError {
 
 /// Open (creating if needed) the store for writing, and bring its schema up to date.
 pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
+    not_a_file(dir)?;
     let not_writable = |e: std::io::Error| StoreError::NotWritable {
         dir: dir.to_path_buf(),
         reason: e.to_string(),
@@ -119,6 +123,7 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
 
 /// Open an existing store for reading; `listen` may be writing it at the same time.
 pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
+    not_a_file(dir)?;
     let path = dir.join(DB_FILE);
     match std::fs::File::open(&path) {
         Ok(_) => {}
@@ -174,6 +179,14 @@ pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
         migrate(&conn, &path)?;
     }
     Ok(conn)
+}
+
+/// A common slip: `--store` given the database file instead of its directory.
+fn not_a_file(dir: &Path) -> Result<(), StoreError> {
+    match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => Err(StoreError::NotADirectory(dir.to_path_buf())),
+        _ => Ok(()),
+    }
 }
 
 /// Open a store file read-only as an `immutable` SQLite URI (no locks, no -shm).

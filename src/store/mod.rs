@@ -125,7 +125,9 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
 pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
     not_a_file(dir)?;
     let path = dir.join(DB_FILE);
-    match std::fs::File::open(&path) {
+    // Only stat it: opening and closing a descriptor of the database would drop every
+    // SQLite lock this process holds on it (see `open_write`).
+    match std::fs::metadata(&path) {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(StoreError::Missing(dir.to_path_buf()))

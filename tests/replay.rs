@@ -209,7 +209,7 @@ fn dry_run_sends_nothing() {
     ));
     assert!(
         out.contains(&format!("POST {}", app.url("/x")))
-            && out.contains("x-hub-signature: sha1=")
+            && out.contains("X-Hub-Signature: sha1=")
             && out.contains("dry run: nothing sent"),
         "{out}"
     );

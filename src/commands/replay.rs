@@ -219,8 +219,16 @@ fn prepare(
     let is_sig = |(n, _): &Header| n.eq_ignore_ascii_case(signature::HEADER.as_bytes());
     match (secret, changed) {
         (Some(secret), _) => {
-            headers.retain(|h| !is_sig(h));
-            headers.push((b"x-hub-signature".to_vec(), signature::sign(secret.expose(), &body).into_bytes()));
+            let signed = signature::sign(secret.expose(), &body).into_bytes();
+            // In place, with the name as it was sent, if the capture had one.
+            match headers.iter().position(is_sig) {
+                Some(at) => {
+                    headers[at].1 = signed;
+                    let mut first = true;
+                    headers.retain(|h| !is_sig(h) || std::mem::take(&mut first));
+                }
+                None => headers.push((b"X-Hub-Signature".to_vec(), signed)),
+            }
         }
         (None, false) => {}
         (None, true) if args.unsigned => headers.retain(|h| !is_sig(h)),

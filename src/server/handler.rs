@@ -7,7 +7,7 @@ use crate::forward::{is_hop_by_hop, queue::Forwarder};
 use crate::intercom::{outbound_region, signature, Notification};
 use crate::render::{body::Kind, Captured, Event, Output, Refused};
 use crate::store::delivery::Plan;
-use crate::store::model::NewCapture;
+use crate::store::model::{Header, NewCapture};
 use crate::store::{model::Source, Writer};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -86,7 +86,14 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-pub(super) async fn handle(state: Arc<Context>, peer: SocketAddr, req: Request<Incoming>) -> Resp {
+/// Handle one request; `sent` is its headers as sent (names' case, exact order), when the
+/// connection's tap could follow it.
+pub(super) async fn handle(
+    state: Arc<Context>,
+    peer: SocketAddr,
+    sent: Option<Vec<Header>>,
+    req: Request<Incoming>,
+) -> Resp {
     let stats = &state.stats;
     stats.received.fetch_add(1, Ordering::Relaxed);
     let _receiving = state.forwarding.as_ref().map(|f| f.forwarder.receiving());
@@ -209,11 +216,13 @@ pub(super) async fn handle(state: Arc<Context>, peer: SocketAddr, req: Request<I
         client_addr,
         method: parts.method.to_string(),
         target,
-        headers: parts
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str().as_bytes().to_vec(), v.as_bytes().to_vec()))
-            .collect(),
+        headers: sent.unwrap_or_else(|| {
+            parts
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str().as_bytes().to_vec(), v.as_bytes().to_vec()))
+                .collect()
+        }),
         notification: Notification::parse(&body),
         body,
         verdict,

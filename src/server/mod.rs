@@ -3,6 +3,7 @@
 
 mod detach;
 mod handler;
+mod tap;
 
 pub use handler::{Context, Forwarding, Settings, Stats};
 
@@ -63,10 +64,14 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let (stream, heads) = tap::Tap::new(stream);
         let for_requests = state.clone();
         let service = hyper::service::service_fn(move |req| {
             let state = for_requests.clone();
-            async move { Ok::<_, std::convert::Infallible>(handler::handle(state, peer, req).await) }
+            let sent = tap::Heads::take(&heads, req.headers());
+            async move {
+                Ok::<_, std::convert::Infallible>(handler::handle(state, peer, sent, req).await)
+            }
         });
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         let state = state.clone();

@@ -797,6 +797,40 @@ fn forwarding_flags_need_forward_to_and_bad_routes_are_usage_errors() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // Accepted by the URL parser, but not what anyone means: each gets its own sentence.
+    // (A bad --host makes an accepted route end at the bind instead of listening for ever.)
+    for (route, says) in [
+        (
+            "http://127.0.0.1:3000/wh#frag",
+            "has a #fragment, which an app never receives",
+        ),
+        ("=http://127.0.0.1:3000/", "has nothing before '='"),
+        ("http:///x", "has no host"),
+        ("", "is not a URL"),
+    ] {
+        let out = hookcli(home.path())
+            .args(["listen", "--host", "not-an-address", "--forward-to", route])
+            .output()
+            .unwrap();
+        fails(&out, 2, says);
+    }
+}
+
+#[test]
+fn blanks_in_hookcli_forward_to_are_ignored() {
+    let app = App::start();
+    let home = tempfile::tempdir().unwrap();
+    let routes = format!("ticket.*={}  {} ", app.url("/t"), app.url("/other"));
+    let l = listen_at(
+        &home.path().join("store"),
+        home.path(),
+        &["--json"],
+        &[("HOOKCLI_FORWARD_TO", &routes)],
+    );
+    let listening: Value = serde_json::from_str(&l.stdout()[0]).unwrap();
+    assert_eq!(listening["forward_to"].as_array().unwrap().len(), 2);
+    l.post("/", &[], b"{}");
+    assert_eq!(app.wait_for(1, WAIT)[0].target, "/other");
 }
 
 #[test]

@@ -44,9 +44,31 @@ impl Route {
             Some((glob, url)) if !glob.contains([':', '/']) => (Some(glob.to_string()), url),
             _ => (None, text),
         };
+        if glob.as_deref() == Some("") {
+            return Err(format!(
+                "'{text}' has nothing before '=': give a topic glob such as 'ticket.*={url}', or just the URL"
+            ));
+        }
         let parsed = reqwest::Url::parse(url).map_err(|e| format!("'{url}' is not a URL: {e}"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(format!("'{url}' must start with http:// or https://"));
+        }
+        // The URL parser reads `http:///x` and `http:x` as host `x`; say what was meant.
+        let has_host = url.split_once(':').is_some_and(|(_, rest)| {
+            rest.strip_prefix("//")
+                .is_some_and(|host| !host.starts_with(['/', '\\']))
+        });
+        if !has_host {
+            return Err(format!(
+                "'{url}' has no host; write it as {}://HOST:PORT/PATH",
+                parsed.scheme()
+            ));
+        }
+        // A fragment would replace the request's path and query, and is never sent anyway.
+        if parsed.fragment().is_some() {
+            return Err(format!(
+                "'{url}' has a #fragment, which an app never receives; remove it"
+            ));
         }
         Ok(Route {
             glob,
@@ -397,6 +419,20 @@ mod tests {
         assert_eq!(Route::parse("http://x/?a=b").unwrap().glob, None);
         assert!(Route::parse("localhost:3000").is_err());
         assert!(Route::parse("ftp://x").is_err());
+    }
+
+    #[test]
+    fn routes_refuse_fragments_empty_globs_and_missing_hosts() {
+        let err = |text| Route::parse(text).unwrap_err();
+        assert!(err("http://127.0.0.1:3000/wh#frag").contains("#fragment"));
+        assert!(err("http://127.0.0.1:3000/wh#").contains("#fragment"));
+        assert!(err("ticket.*=http://a/#x").contains("#fragment"));
+        assert!(err("=http://127.0.0.1:3000/").contains("nothing before '='"));
+        assert!(err("http:///x").contains("no host"));
+        assert!(err("http:/x").contains("no host"));
+        assert!(err("http:x").contains("no host"));
+        assert!(err("https:\\\\x/").contains("no host"));
+        assert!(Route::parse("HTTP://x:1/a").is_ok());
     }
 
     #[test]

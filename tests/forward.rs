@@ -170,6 +170,54 @@ fn path_after_the_prefix_and_the_query_are_joined_to_the_target() {
 }
 
 #[test]
+fn a_request_path_never_leads_outside_the_routes_path() {
+    let app = App::start();
+    let l = listen(&[
+        "--json",
+        "--path",
+        "/hooks",
+        "--forward-to",
+        &app.url("/wh/"),
+        "--retry-base-ms",
+        "20",
+    ]);
+    let escapes = [
+        "/hooks/../admin",
+        "/hooks/%2e%2e/admin",
+        "/hooks/.%2e/admin",
+        "/hooks/a/../../admin?x=1",
+    ];
+    let ids: Vec<String> = escapes.iter().map(|p| l.post(p, &[], b"{}").id()).collect();
+    l.post("/hooks/a\\b", &[], b"{}");
+    l.post("/hooks/a/../ok", &[], b"{}");
+    let got = app.wait_for(2, WAIT);
+    assert_eq!(got[0].target, "/wh/a%5Cb", "a backslash is not a slash");
+    assert_eq!(got[1].target, "/wh/ok");
+    for (id, path) in ids.iter().zip(escapes) {
+        let record = delivery_record(&l, id, "failed");
+        assert_eq!(record["error_kind"], "path", "{record}");
+        let error = record["error"].as_str().unwrap();
+        assert!(
+            error.contains(&format!(
+                "the request's path {}",
+                path.split('?').next().unwrap()
+            )) && error.contains("leads outside the route's path /wh/ (to /admin)"),
+            "{error}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(app.received().len(), 2, "an escaping path reached the app");
+    assert_eq!(list_ids(&l.store, &["--status", "failed"]).len(), 4);
+    let doc: Value =
+        serde_json::from_slice(&run(&l.store, &["show", &ids[0], "--json"]).stdout).unwrap();
+    assert_eq!(
+        doc["attempts"].as_array().unwrap().len(),
+        1,
+        "never retried"
+    );
+}
+
+#[test]
 fn a_slow_app_gets_everything_in_order_and_the_sender_never_waits() {
     let app = App::start();
     app.answer(|_, _| Answer {

@@ -107,36 +107,40 @@ pub fn glob_match(glob: &str, text: &str) -> bool {
 }
 
 /// The URL a capture goes to: the route's path, plus what followed the listen prefix in
-/// the request's path, plus the request's query.
-pub fn target_url(base: &str, prefix: &str, request_target: &str) -> String {
+/// the request's path, plus the request's query. `Err` (a sentence) when the request's path
+/// would lead outside the route's path, e.g. with `..` or `%2e%2e` segments.
+pub fn target_url(base: &str, prefix: &str, request_target: &str) -> Result<String, String> {
     let (path, query) = request_target
         .split_once('?')
         .map_or((request_target, None), |(p, q)| (p, Some(q)));
-    let rest = if prefix == "/" {
-        path
-    } else {
-        path.strip_prefix(prefix).unwrap_or(path)
+    let rest = match path.strip_prefix(prefix) {
+        _ if prefix == "/" => path,
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+        _ => path,
     };
-    let (base, base_query) = base
-        .split_once('?')
-        .map_or((base, None), |(b, q)| (b, Some(q)));
-    let mut url = base.trim_end_matches('/').to_string();
+    let mut url = reqwest::Url::parse(base).map_err(|e| format!("'{base}' is not a URL: {e}"))?;
+    let root = url.path().to_string();
     if !rest.is_empty() && rest != "/" {
-        url += if rest.starts_with('/') { "" } else { "/" };
-        url += rest;
-    } else if base.ends_with('/') || url.split("://").nth(1).is_some_and(|h| !h.contains('/')) {
-        url.push('/');
+        // For http(s) the URL parser turns '\' into '/'; sent as %5C it stays one segment.
+        let rest = rest.replace('\\', "%5C");
+        let slash = if rest.starts_with('/') { "" } else { "/" };
+        url.set_path(&format!("{}{slash}{rest}", root.trim_end_matches('/')));
     }
-    let queries: Vec<&str> = [base_query, query]
+    let within = root.trim_end_matches('/');
+    let resolved = url.path();
+    if !(resolved == within || resolved.starts_with(&format!("{within}/"))) {
+        return Err(format!(
+            "the request's path {path} leads outside the route's path {root} (to {resolved})"
+        ));
+    }
+    let queries: Vec<&str> = [url.query(), query]
         .into_iter()
         .flatten()
         .filter(|q| !q.is_empty())
         .collect();
-    if !queries.is_empty() {
-        url += "?";
-        url += &queries.join("&");
-    }
-    url
+    let joined = queries.join("&");
+    url.set_query((!joined.is_empty()).then_some(joined.as_str()));
+    Ok(url.into())
 }
 
 /// Settings for the HTTP client that talks to the app.
@@ -180,11 +184,15 @@ pub struct Answer {
     pub headers: Vec<(String, Vec<u8>)>,
     /// Response body (the first 64 KiB are kept).
     pub body: bytes::Bytes,
-    /// For failures without a status: the kind (`connect`, `timeout`, `reset`, `tls`, `other`).
+    /// For failures without a status: the kind (`connect`, `timeout`, `reset`, `tls`, `path`,
+    /// `other`).
     pub error_kind: Option<&'static str>,
     /// For failures: the cause in plain words.
     pub error: Option<String>,
 }
+
+/// The error kind of a capture that was not sent because its path would leave the route's.
+const UNSENDABLE: &str = "path";
 
 /// How an answer counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,7 +213,23 @@ impl Answer {
             Some(408 | 429) => Class::Retryable,
             Some(s) if s >= 500 => Class::Retryable,
             Some(_) => Class::Permanent,
+            None if self.error_kind == Some(UNSENDABLE) => Class::Permanent,
             None => Class::Retryable,
+        }
+    }
+
+    /// A capture that cannot be sent at all (its path would leave the route's); `why` says so.
+    pub fn unsendable(target: &str, why: String) -> Answer {
+        Answer {
+            started_at: chrono::Utc::now().timestamp_millis(),
+            target: target.to_string(),
+            latency: Duration::ZERO,
+            status: None,
+            reason: String::new(),
+            headers: Vec::new(),
+            body: bytes::Bytes::new(),
+            error_kind: Some(UNSENDABLE),
+            error: Some(why),
         }
     }
 
@@ -462,25 +486,78 @@ mod tests {
 
     #[test]
     fn target_urls_join_path_and_query() {
+        let t = |base, prefix, target| target_url(base, prefix, target).unwrap();
         assert_eq!(
-            target_url("http://localhost:3000/webhooks/intercom", "/", "/"),
+            t("http://localhost:3000/webhooks/intercom", "/", "/"),
             "http://localhost:3000/webhooks/intercom"
         );
         assert_eq!(
-            target_url("http://localhost:3000", "/", "/"),
+            t("http://localhost:3000", "/", "/"),
             "http://localhost:3000/"
         );
         assert_eq!(
-            target_url("http://localhost:3000/wh", "/hooks", "/hooks/intercom?x=1"),
+            t("http://localhost:3000/wh", "/hooks", "/hooks/intercom?x=1"),
             "http://localhost:3000/wh/intercom?x=1"
         );
         assert_eq!(
-            target_url("http://localhost:3000/wh?k=v", "/", "/a?x=1"),
+            t("http://localhost:3000/wh", "/hooks", "/hooks"),
+            "http://localhost:3000/wh"
+        );
+        assert_eq!(
+            t("http://localhost:3000/wh?k=v", "/", "/a?x=1"),
             "http://localhost:3000/wh/a?k=v&x=1"
         );
         assert_eq!(
-            target_url("http://localhost:3000/wh/", "/", "/"),
+            t("http://localhost:3000/wh/", "/", "/"),
             "http://localhost:3000/wh/"
+        );
+        assert_eq!(
+            t("http://localhost:3000/wh/", "/hooks", "/hooks/a/b"),
+            "http://localhost:3000/wh/a/b"
+        );
+        assert_eq!(
+            t("http://localhost:3000/wh?fields=a,b", "/", "/"),
+            "http://localhost:3000/wh?fields=a,b"
+        );
+    }
+
+    #[test]
+    fn target_urls_never_leave_the_routes_path() {
+        let base = "http://127.0.0.1:3000/wh/";
+        for target in [
+            "/hooks/../admin",
+            "/hooks/%2e%2e/admin",
+            "/hooks/.%2e/admin",
+            "/hooks/%2E%2E/admin",
+            "/hooks/..",
+            "/hooks/a/../../admin?x=1",
+            "/hooks/../whx",
+        ] {
+            let err = target_url(base, "/hooks", target).unwrap_err();
+            assert!(
+                err.contains("leads outside the route's path /wh/"),
+                "{target}: {err}"
+            );
+        }
+        let err = target_url("http://127.0.0.1:3000/wh", "/", "/../whx").unwrap_err();
+        assert!(err.contains("(to /whx)"), "{err}");
+        // Dot segments that stay inside the route are resolved, as any HTTP client would.
+        assert_eq!(
+            target_url(base, "/hooks", "/hooks/a/../b").unwrap(),
+            "http://127.0.0.1:3000/wh/b"
+        );
+        assert_eq!(
+            target_url(base, "/hooks", "/hooks/a\\b").unwrap(),
+            "http://127.0.0.1:3000/wh/a%5Cb"
+        );
+        assert_eq!(
+            target_url(base, "/hooks", "/hooks/\\..\\admin").unwrap(),
+            "http://127.0.0.1:3000/wh/%5C..%5Cadmin"
+        );
+        // A route at the root can be reached whole, but not left.
+        assert_eq!(
+            target_url("http://127.0.0.1:3000", "/", "/../a").unwrap(),
+            "http://127.0.0.1:3000/a"
         );
     }
 
@@ -504,5 +581,9 @@ mod tests {
         assert_eq!(a(Some(404)).class(), Class::Permanent);
         assert_eq!(a(Some(302)).class(), Class::Permanent);
         assert_eq!(a(None).class(), Class::Retryable);
+        assert_eq!(
+            Answer::unsendable("http://a/", "why".into()).class(),
+            Class::Permanent
+        );
     }
 }

@@ -335,7 +335,10 @@ impl Forwarder {
                 .await;
             return None;
         };
-        let target = target_url(&route.url, &self.settings.prefix, &c.request.target);
+        let target = match target_url(&route.url, &self.settings.prefix, &c.request.target) {
+            Ok(target) => target,
+            Err(why) => return Some(Answer::unsendable(&route.url, why)),
+        };
         let keep = if kind == "passthrough" {
             self.settings.max_relay
         } else {
@@ -459,6 +462,10 @@ fn no_route(topic: Option<&str>) -> String {
 }
 
 fn permanent_note(answer: &Answer) -> String {
+    if answer.class() == Class::Permanent && answer.status.is_none() {
+        // The error already says why; the note only adds what became of it.
+        return "not sent".into();
+    }
     match (answer.status, answer.location()) {
         (Some(s), Some(l)) => {
             format!("the app answered {s}, a redirect to {l}, which hookcli does not follow")

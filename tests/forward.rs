@@ -292,6 +292,26 @@ fn app_down_then_up_gets_every_capture_in_order() {
 }
 
 #[test]
+fn errors_are_classified_by_what_happened_not_by_the_words_in_the_url() {
+    // Nothing listens there; the path is full of words an error text might hold.
+    let target = format!(
+        "http://127.0.0.1:{}/hooks/tls-certificate/reset/closed/timeout",
+        free_port()
+    );
+    let l = listen_forwarding(&target, &["--max-attempts", "1"]);
+    let id = l.post("/", &[], b"{}").id();
+    let record = delivery_record(&l, &id, "failed");
+    assert_eq!(record["error_kind"], "connect", "{record}");
+    assert!(
+        record["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("connection refused: is your app running on 127.0.0.1:"),
+        "{record}"
+    );
+}
+
+#[test]
 fn an_app_that_never_comes_up_leaves_the_capture_failed_in_the_store() {
     let port = free_port();
     let l = listen_forwarding(
@@ -415,13 +435,18 @@ fn https_apps_work_and_insecure_accepts_a_self_signed_certificate() {
     let id = strict.post("/", &[], b"{}").id();
     let record = delivery_record(&strict, &id, "failed");
     assert_eq!(record["error_kind"], "tls", "{record}");
+    let error = record["error"].as_str().unwrap();
     assert!(
-        record["error"]
-            .as_str()
-            .unwrap()
-            .contains("pass --insecure"),
+        error.contains("its certificate is not trusted: it is self-signed")
+            && error.contains("pass --insecure"),
         "{record}"
     );
+    // rustls' own names stay out of it.
+    assert!(
+        !error.contains("CaUsedAsEndEntity") && !error.contains("Other("),
+        "{error}"
+    );
+    assert_eq!(record["note"], "gave up after 1 attempt");
     let trusting = listen_forwarding(&app.url("/"), &["--insecure"]);
     let id = trusting.post("/", &[], b"{\"over\":\"tls\"}").id();
     delivery_record(&trusting, &id, "delivered");

@@ -341,7 +341,7 @@ pub async fn send(
     let response = match result {
         Ok(resp) => resp,
         Err(e) => {
-            let (kind, words) = describe(&e, target);
+            let (kind, words) = describe(e, target);
             return fail(kind, words);
         }
     };
@@ -377,8 +377,9 @@ async fn read_capped(mut response: reqwest::Response, keep: usize) -> bytes::Byt
     kept.into()
 }
 
-/// A failure in plain words, with the likely fix.
-fn describe(e: &reqwest::Error, target: &str) -> (&'static str, String) {
+/// A failure in plain words, with the likely fix. Classified from the error's structure; the
+/// URL is left out of the words (its path could say anything, "tls-certificate" say).
+fn describe(e: reqwest::Error, target: &str) -> (&'static str, String) {
     let host = reqwest::Url::parse(target)
         .ok()
         .map(|u| {
@@ -389,28 +390,118 @@ fn describe(e: &reqwest::Error, target: &str) -> (&'static str, String) {
             )
         })
         .unwrap_or_else(|| target.to_string());
-    let chain = error_chain(e);
+    let e = e.without_url();
     if e.is_timeout() {
-        (
-            "timeout",
-            format!("no answer from {host} within the forward timeout (--forward-timeout)"),
-        )
-    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("TLS") {
-        ("tls", format!("TLS error talking to {host}: {chain} (for a self-signed local certificate pass --insecure)"))
-    } else if chain.contains("Connection refused") || chain.contains("connection refused") {
-        (
+        let words = if e.is_connect() {
+            format!("could not connect to {host} within 10 s")
+        } else {
+            format!("no answer from {host} within the forward timeout (--forward-timeout)")
+        };
+        return ("timeout", words);
+    }
+    if let Some(tls) = find_in_chain::<rustls::Error>(&e) {
+        return (
+            "tls",
+            format!("TLS error talking to {host}: {}", tls_words(tls, &host)),
+        );
+    }
+    if has_io_kind(&e, std::io::ErrorKind::ConnectionRefused) {
+        return (
             "connect",
             format!("connection refused: is your app running on {host}?"),
-        )
-    } else if e.is_connect() {
-        ("connect", format!("cannot connect to {host}: {chain}"))
-    } else if chain.contains("reset") || chain.contains("closed") || chain.contains("incomplete") {
-        (
+        );
+    }
+    if has_io_kind(&e, std::io::ErrorKind::TimedOut) {
+        return (
+            "timeout",
+            format!("{host} did not answer: the connection timed out"),
+        );
+    }
+    if e.is_connect() {
+        return (
+            "connect",
+            format!("cannot connect to {host}: {}", error_chain(&e)),
+        );
+    }
+    if cut_off(&e) {
+        return (
             "reset",
             format!("{host} closed the connection without a complete answer"),
-        )
-    } else {
-        ("other", chain)
+        );
+    }
+    ("other", error_chain(&e))
+}
+
+/// Whether the error is the connection ending early: a reset, or hyper's "incomplete".
+fn cut_off(e: &reqwest::Error) -> bool {
+    use std::io::ErrorKind::*;
+    causes(e).any(|err| {
+        err.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+            )
+        }) || err
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(|h| h.is_incomplete_message() || h.is_closed() || h.is_canceled())
+    })
+}
+
+/// The first error of type `T` among `e`'s causes.
+fn find_in_chain<T: std::error::Error + 'static>(e: &reqwest::Error) -> Option<&T> {
+    causes(e).find_map(|err| err.downcast_ref::<T>())
+}
+
+/// Whether an I/O error of this kind is among `e`'s causes.
+fn has_io_kind(e: &reqwest::Error, kind: std::io::ErrorKind) -> bool {
+    causes(e).any(|err| {
+        err.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == kind)
+    })
+}
+
+/// `e` and its causes, including the errors I/O errors wrap: an io::Error's source() skips
+/// the error it wraps (reqwest's TLS failures are a rustls error inside two io::Errors).
+fn causes(e: &reqwest::Error) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+    let first: &(dyn std::error::Error + 'static) = e;
+    std::iter::successors(Some(first), |err| {
+        match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        }
+    })
+}
+
+/// A TLS failure in words a developer can act on, instead of rustls' debug names.
+fn tls_words(e: &rustls::Error, host: &str) -> String {
+    use rustls::CertificateError as C;
+    let untrusted = "its certificate is not trusted: it is self-signed or issued by an authority this machine does not know (for a self-signed local certificate pass --insecure)";
+    match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::Expired | C::ExpiredContext { .. } => "its certificate has expired".into(),
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "its certificate is not valid yet (is this machine's clock right?)".into()
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => format!(
+                "its certificate is not valid for {} (pass --insecure for a local test certificate)",
+                host.rsplit_once(':').map_or(host, |(h, _)| h)
+            ),
+            C::Revoked => "its certificate has been revoked".into(),
+            _ => untrusted.into(),
+        },
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+            "it does not speak TLS (is it a plain http:// server?)".into()
+        }
+        rustls::Error::AlertReceived(alert) => {
+            format!("it refused the TLS handshake (alert {alert:?})")
+        }
+        rustls::Error::PeerIncompatible(_) => {
+            "its TLS settings (versions or ciphers) are not compatible with hookcli's".into()
+        }
+        other => other.to_string(),
     }
 }
 

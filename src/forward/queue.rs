@@ -285,7 +285,10 @@ impl Forwarder {
                     ("pending", Some(next), None)
                 }
                 Class::Retryable => {
-                    let note = format!("gave up after {} attempts", attempt - p.attempts);
+                    let note = match attempt - p.attempts {
+                        1 => "gave up after 1 attempt".to_string(),
+                        n => format!("gave up after {n} attempts"),
+                    };
                     ("failed", None, Some(note))
                 }
                 Class::Permanent => ("failed", None, Some(permanent_note(&answer))),

@@ -716,6 +716,100 @@ fn passthrough_relays_the_apps_answer_and_502_when_it_is_down() {
 }
 
 #[test]
+fn an_answer_cut_off_or_too_slow_is_not_a_delivery() {
+    let app = App::start();
+    app.answer(|_, i| match i {
+        // Declares 20 bytes, sends 10 and hangs up.
+        0 => Answer {
+            content_length: Some(20),
+            ..Answer::status(200, "0123456789")
+        },
+        // Sends its head at once, and the body after --forward-timeout.
+        1 => Answer {
+            body_delay: Duration::from_millis(1600),
+            ..Answer::status(200, "late body")
+        },
+        _ => Answer::status(200, "ok"),
+    });
+    let l = listen_forwarding(
+        &app.url("/"),
+        &["--forward-timeout", "1", "--retry-base-ms", "20"],
+    );
+    let id = l.post("/", &[], b"{}").id();
+    delivery_record(&l, &id, "delivered");
+    let records: Vec<Value> = l
+        .records()
+        .into_iter()
+        .filter(|r| r["type"] == "delivery" && r["capture_id"] == id.as_str())
+        .collect();
+    let outcomes: Vec<&str> = records
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, vec!["retrying", "retrying", "delivered"]);
+    assert_eq!(records[0]["error_kind"], "reset", "{}", records[0]);
+    assert_eq!(
+        records[0]["error"],
+        "the app answered 200 OK, but closed the connection before the whole body arrived"
+    );
+    assert_eq!(records[1]["error_kind"], "timeout", "{}", records[1]);
+    assert!(records[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("the rest of its answer did not arrive within the forward timeout"));
+    assert_eq!(app.received().len(), 3);
+}
+
+#[test]
+fn passthrough_relays_whole_answers_and_502_for_what_it_cannot_pass_on() {
+    let app = App::start();
+    let over = MAX_RELAYED + 1;
+    app.answer(move |_, i| match i {
+        0 => Answer {
+            content_length: Some(20),
+            ..Answer::status(200, "0123456789")
+        },
+        1 => Answer::status(200, &"y".repeat(5000)),
+        2 => Answer::status(200, &"z".repeat(over)),
+        _ => Answer::status(101, ""),
+    });
+    // The relayed answer does not depend on how large a request may be.
+    let l = listen_forwarding(&app.url("/"), &["--passthrough", "--max-body", "1000"]);
+    let text = |r: &Reply| String::from_utf8_lossy(&r.body).into_owned();
+    let cut = l.post("/", &[], b"{}");
+    assert_eq!(cut.status, 502, "{}", text(&cut));
+    assert!(
+        text(&cut).contains("captured this request")
+            && text(&cut).contains("closed the connection before the whole body arrived"),
+        "{}",
+        text(&cut)
+    );
+    let whole = l.post("/", &[], b"{}");
+    assert_eq!((whole.status, whole.body.len()), (200, 5000));
+    let huge = l.post("/", &[], b"{}");
+    assert_eq!(huge.status, 502);
+    assert!(
+        text(&huge).contains("with a body over 8 MiB, more than --passthrough relays"),
+        "{}",
+        text(&huge)
+    );
+    let switching = l.post("/", &[], b"{}");
+    assert_eq!(switching.status, 502, "{}", text(&switching));
+    assert!(
+        text(&switching)
+            .contains("the app answered 101 Switching Protocols, which is not a final answer"),
+        "{}",
+        text(&switching)
+    );
+    // Each is recorded as failed (the record is printed once it is in the store).
+    l.wait_line(|s| s.contains("101 Switching Protocols") && s.contains(r#""outcome":"failed""#));
+    assert_eq!(list_ids(&l.store, &["--status", "failed"]).len(), 3);
+}
+
+/// The largest answer body passthrough relays (docs/forwarding.md).
+const MAX_RELAYED: usize = 8 * 1024 * 1024;
+
+#[test]
 fn passthrough_says_when_intercom_would_have_timed_out() {
     let app = App::start();
     app.answer(|_, _| Answer {

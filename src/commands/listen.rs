@@ -148,7 +148,6 @@ fn start_forwarder(
         max_attempts: args.max_attempts,
         retry_base: Duration::from_millis(args.retry_base_ms),
         flood_wait: Duration::from_millis(args.flood_wait_ms),
-        max_relay: usize::try_from(args.max_body).unwrap_or(usize::MAX),
     };
     let forwarder = queue::Forwarder::open(dir, settings, client, output.clone(), writer.clone())?;
     let earlier = runtime.block_on(forwarder.resume_pending())?;

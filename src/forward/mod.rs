@@ -182,8 +182,10 @@ pub struct Answer {
     pub reason: String,
     /// Response headers, in order.
     pub headers: Vec<(String, Vec<u8>)>,
-    /// Response body (the first 64 KiB are kept).
+    /// Response body: as much of it as was asked to be kept.
     pub body: bytes::Bytes,
+    /// The body was longer than what was kept.
+    pub truncated: bool,
     /// For failures without a status: the kind (`connect`, `timeout`, `reset`, `tls`, `path`,
     /// `other`).
     pub error_kind: Option<&'static str>,
@@ -228,6 +230,7 @@ impl Answer {
             reason: String::new(),
             headers: Vec::new(),
             body: bytes::Bytes::new(),
+            truncated: false,
             error_kind: Some(UNSENDABLE),
             error: Some(why),
         }
@@ -245,6 +248,12 @@ impl Answer {
 /// Keep this much of the app's response body in the store.
 pub const MAX_KEPT_BODY: usize = 64 * 1024;
 
+/// The largest answer body `--passthrough` relays to the sender (a larger one gets a 502);
+/// also how far a forwarded answer is read to make sure it arrived whole. An answer to a
+/// webhook is normally a few bytes, and the limit does not follow `--max-body`, which is
+/// about what senders may send.
+pub const MAX_RELAYED_BODY: usize = 8 * 1024 * 1024;
+
 /// Extra headers hookcli adds for the app.
 pub struct Via<'a> {
     /// The capture's id.
@@ -255,7 +264,8 @@ pub struct Via<'a> {
 
 /// Send a capture to `target`: same method and body bytes, headers in order with repeats
 /// (minus hop-by-hop), plus X-Forwarded-* and X-Hookcli-* for correlation.
-/// At most `keep` bytes of the answer's body are read.
+/// The first `keep` bytes of the answer's body are kept; an answer cut off before its body
+/// is complete counts as no answer (`reset` or `timeout`), so it is retried.
 pub async fn send(
     client: &reqwest::Client,
     capture: &Capture,
@@ -274,6 +284,7 @@ pub async fn send(
         reason: String::new(),
         headers: Vec::new(),
         body: bytes::Bytes::new(),
+        truncated: false,
         error_kind: Some(kind),
         error: Some(error),
     };
@@ -346,35 +357,109 @@ pub async fn send(
         }
     };
     let status = response.status();
+    let reason = status.canonical_reason().unwrap_or("").to_string();
     let resp_headers: Vec<(String, Vec<u8>)> = response
         .headers()
         .iter()
         .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
         .collect();
-    let body = read_capped(response, keep).await;
-    Answer {
+    let body = read_body(response, keep).await;
+    let mut answer = Answer {
         started_at,
         target: target.to_string(),
         latency: start.elapsed(),
         status: Some(status.as_u16()),
-        reason: status.canonical_reason().unwrap_or("").to_string(),
+        reason,
         headers: resp_headers,
-        body,
+        body: body.kept,
+        truncated: body.longer,
         error_kind: None,
         error: None,
+    };
+    if let Some(e) = body.error {
+        let answered = format!("the app answered {} {}", status.as_u16(), answer.reason);
+        let (kind, words) = if e.is_timeout() {
+            ("timeout", format!("{answered}, but the rest of its answer did not arrive within the forward timeout (--forward-timeout)"))
+        } else if cut_off(&e) {
+            (
+                "reset",
+                format!("{answered}, but closed the connection before the whole body arrived"),
+            )
+        } else {
+            (
+                "other",
+                format!(
+                    "{answered}, but its body could not be read: {}",
+                    error_chain(&e.without_url())
+                ),
+            )
+        };
+        // Half an answer is no answer: the status alone must not count as delivered.
+        answer.status = None;
+        answer.error_kind = Some(kind);
+        answer.error = Some(words);
+    }
+    answer
+}
+
+/// An answer's body as read.
+struct Body {
+    /// Its first bytes, as many as were asked to be kept.
+    kept: bytes::Bytes,
+    /// There was more than that.
+    longer: bool,
+    /// What cut it short before its end, if anything did.
+    error: Option<reqwest::Error>,
+}
+
+/// Read the body to its end, keeping the first `keep` bytes; reading stops after
+/// `MAX_RELAYED_BODY` (or `keep`, if larger), so an endless body cannot hold a delivery.
+async fn read_body(mut response: reqwest::Response, keep: usize) -> Body {
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    let error = loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                total += chunk.len();
+                let room = keep.saturating_sub(kept.len());
+                kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if total > keep.max(MAX_RELAYED_BODY) {
+                    break None;
+                }
+            }
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        }
+    };
+    Body {
+        kept: kept.into(),
+        longer: total > keep,
+        error,
     }
 }
 
-async fn read_capped(mut response: reqwest::Response, keep: usize) -> bytes::Bytes {
-    let mut kept = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = keep.saturating_sub(kept.len());
-        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if kept.len() >= keep {
-            break;
-        }
+/// The answer as `--passthrough` can give it to the sender: a 1xx (the sender's request
+/// would be left without a final answer) or a body over `MAX_RELAYED_BODY` (it would be
+/// cut) becomes a failure, which the sender gets as a 502 saying why.
+pub fn relayable(answer: Answer) -> Answer {
+    let why = match answer.status {
+        Some(s) if s < 200 => format!(
+            "the app answered {s} {}, which is not a final answer to pass on",
+            answer.reason
+        ),
+        Some(s) if answer.truncated => format!(
+            "the app answered {s} {} with a body over {} MiB, more than --passthrough relays",
+            answer.reason,
+            MAX_RELAYED_BODY / (1024 * 1024)
+        ),
+        _ => return answer,
+    };
+    Answer {
+        status: None,
+        error_kind: Some("other"),
+        error: Some(why),
+        ..answer
     }
-    kept.into()
 }
 
 /// A failure in plain words, with the likely fix. Classified from the error's structure; the
@@ -662,6 +747,7 @@ mod tests {
             reason: String::new(),
             headers: vec![],
             body: bytes::Bytes::new(),
+            truncated: false,
             error_kind: None,
             error: None,
         };

@@ -41,8 +41,6 @@ pub struct Settings {
     pub retry_base: Duration,
     /// Longest a delivery waits for a flood of incoming requests to ease.
     pub flood_wait: Duration,
-    /// How much of the app's answer to relay in passthrough mode.
-    pub max_relay: usize,
 }
 
 /// The forwarder: routes, the HTTP client, a store connection for reading the queue, and
@@ -304,7 +302,7 @@ impl Forwarder {
 
     /// One synchronous attempt for `--passthrough`; `None` when no route matches.
     pub async fn passthrough(&self, capture: &Capture) -> Option<Answer> {
-        let answer = self.attempt(capture, 1, "passthrough").await?;
+        let answer = super::relayable(self.attempt(capture, 1, "passthrough").await?);
         let state = if answer.class() == Class::Delivered {
             "delivered"
         } else {
@@ -343,7 +341,7 @@ impl Forwarder {
             Err(why) => return Some(Answer::unsendable(&route.url, why)),
         };
         let keep = if kind == "passthrough" {
-            self.settings.max_relay
+            super::MAX_RELAYED_BODY
         } else {
             super::MAX_KEPT_BODY
         };

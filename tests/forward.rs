@@ -153,6 +153,70 @@ fn body_signature_and_headers_arrive_as_the_app_expects() {
 }
 
 #[test]
+fn headers_a_connection_header_names_are_dropped_both_ways() {
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        headers: vec![
+            ("Connection".into(), "close, X-Secret".into()),
+            ("X-Secret".into(), "for the next hop only".into()),
+            ("Proxy-Thing".into(), "y".into()),
+            ("X-App".into(), "yes".into()),
+        ],
+        ..Answer::status(200, "ok")
+    });
+    let l = listen_forwarding(&app.url("/"), &["--passthrough"]);
+    let reply = l.post(
+        "/",
+        &[
+            ("Connection", "keep-alive, X-Foo"),
+            ("X-Foo", "for this hop only"),
+            ("Proxy-Foo", "x"),
+            ("X-Kept", "yes"),
+        ],
+        b"{}",
+    );
+    assert_eq!(reply.status, 200);
+    let got = app.wait_for(1, WAIT).remove(0);
+    assert_eq!(got.header("x-kept").as_deref(), Some("yes"));
+    for name in ["x-foo", "proxy-foo"] {
+        assert_eq!(got.header(name), None, "{name} reached the app");
+    }
+    let relayed = |name: &str| reply.headers.iter().any(|(n, _)| n == name);
+    assert!(relayed("x-app"));
+    for name in ["x-secret", "proxy-thing"] {
+        assert!(
+            !relayed(name),
+            "{name} reached the sender: {:?}",
+            reply.headers
+        );
+    }
+    // The store still has every header the app sent.
+    l.wait_line(|s| s.contains(r#""type":"delivery""#));
+    let id = first_capture_id(&l);
+    let shown = String::from_utf8(run(&l.store, &["show", &id, "--json"]).stdout).unwrap();
+    assert!(shown.contains("for the next hop only"), "{shown}");
+}
+
+#[test]
+fn repeated_x_forwarded_for_lines_are_joined_in_order() {
+    let app = App::start();
+    let l = listen_forwarding(&app.url("/"), &[]);
+    l.post(
+        "/",
+        &[
+            ("X-Forwarded-For", "1.1.1.1"),
+            ("X-Forwarded-For", "2.2.2.2, 3.3.3.3"),
+        ],
+        b"{}",
+    );
+    let got = app.wait_for(1, WAIT).remove(0);
+    assert_eq!(
+        got.header_all("x-forwarded-for"),
+        vec!["1.1.1.1, 2.2.2.2, 3.3.3.3, 127.0.0.1"]
+    );
+}
+
+#[test]
 fn path_after_the_prefix_and_the_query_are_joined_to_the_target() {
     let app = App::start();
     let l = listen(&[

@@ -7,7 +7,7 @@ use crate::store::model::Capture;
 use std::time::{Duration, Instant};
 
 /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1), plus `Host`,
-/// which is set for the target.
+/// which is set for the target, and `Content-Length`, recomputed for the same bytes.
 const HOP_BY_HOP: &[&str] = &[
     "connection",
     "keep-alive",
@@ -15,16 +15,50 @@ const HOP_BY_HOP: &[&str] = &[
     "te",
     "trailer",
     "upgrade",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
     "host",
     "content-length",
 ];
 
-/// Whether a header must not be copied from one hop to the next.
+/// Whether a header must not be copied from one hop to the next: the fixed list, and every
+/// `Proxy-*` header (they are for a proxy on the way, never for the app or the sender).
 pub fn is_hop_by_hop(name: &str) -> bool {
     HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+        || name
+            .get(..6)
+            .is_some_and(|p| p.eq_ignore_ascii_case("proxy-"))
+}
+
+/// The header names a message's `Connection` headers list (`Connection: keep-alive, X-Foo`),
+/// lower-cased: they belong to that connection too (RFC 9110 §7.6.1).
+pub fn connection_options<'a>(
+    headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+) -> Vec<String> {
+    headers
+        .into_iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case(b"connection"))
+        .flat_map(|(_, value)| {
+            String::from_utf8_lossy(value)
+                .split(',')
+                .map(|token| token.trim().to_ascii_lowercase())
+                .filter(|token| !token.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The answer without the headers its `Connection` header names, for relaying to the sender
+/// (the fixed hop-by-hop ones are left to the relay, which drops them anyway).
+pub fn without_connection_options(mut answer: Answer) -> Answer {
+    let named = connection_options(
+        answer
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_bytes(), v.as_slice())),
+    );
+    answer
+        .headers
+        .retain(|(name, _)| !named.iter().any(|n| n.eq_ignore_ascii_case(name)));
+    answer
 }
 
 /// One `--forward-to` value: an optional topic glob and a target URL.
@@ -293,17 +327,21 @@ pub async fn send(
     };
     let mut headers = reqwest::header::HeaderMap::new();
     let mut original_host = None;
-    let mut forwarded_for = None;
+    // Every X-Forwarded-For line, in order: together they are one list.
+    let mut forwarded_for = Vec::new();
     let mut forwarded_proto = None;
+    let connection_named =
+        connection_options(r.headers.iter().map(|(n, v)| (n.as_slice(), v.as_slice())));
     for (name, value) in &r.headers {
         let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
         match lower.as_str() {
             "host" => original_host = Some(value.clone()),
-            "x-forwarded-for" => forwarded_for = Some(value.clone()),
+            "x-forwarded-for" => forwarded_for.push(String::from_utf8_lossy(value).into_owned()),
             "x-forwarded-proto" => forwarded_proto = Some(value.clone()),
             _ => {}
         }
-        if is_hop_by_hop(&lower) || lower == "x-forwarded-for" {
+        if is_hop_by_hop(&lower) || lower == "x-forwarded-for" || connection_named.contains(&lower)
+        {
             continue;
         }
         if let (Ok(n), Ok(v)) = (
@@ -318,10 +356,8 @@ pub async fn send(
         .parse::<std::net::SocketAddr>()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|_| r.remote_addr.clone());
-    let xff = match forwarded_for {
-        Some(prev) => format!("{}, {peer_ip}", String::from_utf8_lossy(&prev)),
-        None => peer_ip,
-    };
+    forwarded_for.push(peer_ip);
+    let xff = forwarded_for.join(", ");
     let mut add = |name: &'static str, value: &[u8]| {
         if let Ok(v) = reqwest::header::HeaderValue::from_bytes(value) {
             headers.insert(name, v);
@@ -650,6 +686,31 @@ mod tests {
         let only = vec![Route::parse("conversation.*=http://a/").unwrap()];
         assert!(route(&only, Some("contact.user.created")).is_none());
         assert!(route(&only, None).is_none());
+    }
+
+    #[test]
+    fn hop_by_hop_headers() {
+        for name in [
+            "Connection",
+            "keep-alive",
+            "Proxy-Authorization",
+            "proxy-foo",
+            "HOST",
+        ] {
+            assert!(is_hop_by_hop(name), "{name}");
+        }
+        for name in ["x-proxy-id", "proxy", "content-type", "Forwarded"] {
+            assert!(!is_hop_by_hop(name), "{name}");
+        }
+        let headers: Vec<(&[u8], &[u8])> = vec![
+            (b"Connection", b"keep-alive, X-Foo"),
+            (b"X-Foo", b"1"),
+            (b"connection", b" close ,,X-Bar"),
+        ];
+        assert_eq!(
+            connection_options(headers),
+            vec!["keep-alive", "x-foo", "close", "x-bar"]
+        );
     }
 
     #[test]

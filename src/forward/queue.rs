@@ -311,7 +311,8 @@ impl Forwarder {
         let note = (state == "failed").then(|| permanent_note(&answer));
         self.finish(capture, 1, "passthrough", &answer, state, None, note)
             .await;
-        Some(answer)
+        // The store keeps every header the app sent; the sender gets what a proxy passes on.
+        Some(super::without_connection_options(answer))
     }
 
     /// Route and send; records `skipped` and returns `None` when no route matches.

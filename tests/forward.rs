@@ -700,6 +700,47 @@ fn a_restart_delivers_what_an_earlier_run_left_pending_or_skips_it() {
 }
 
 #[test]
+fn after_a_restart_attempt_numbers_stay_within_the_maximum_shown() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let target = format!("http://127.0.0.1:{}/", free_port());
+    let args = ["--json", "--forward-to", &target, "--retry-base-ms", "1000"];
+    let mut first = listen_at(&store, home.path(), &args, &[]);
+    let id = first.post("/", &[], b"{}").id();
+    // Two attempts in the first run (the third would be 2 s later).
+    first.wait_line(|s| s.contains(r#""attempt":2,"#) && s.contains(r#""retrying""#));
+    assert_eq!(first.interrupt().0, 0);
+    let args = [
+        "--json",
+        "--forward-to",
+        &target,
+        "--max-attempts",
+        "3",
+        "--retry-base-ms",
+        "20",
+    ];
+    let second = listen_at(&store, home.path(), &args, &[]);
+    let last = delivery_record(&second, &id, "failed");
+    let shown: Vec<(u64, u64)> = second
+        .records()
+        .iter()
+        .filter(|r| r["type"] == "delivery")
+        .map(|r| {
+            (
+                r["attempt"].as_u64().unwrap(),
+                r["max_attempts"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // This run's three attempts are numbers 3 to 5 of the 5 this capture may have.
+    assert_eq!(shown, vec![(3, 5), (4, 5), (5, 5)]);
+    assert_eq!(
+        last["note"],
+        "gave up after 3 attempts in this run, 5 in all"
+    );
+}
+
+#[test]
 fn passthrough_after_a_restart_delivers_the_leftovers_and_each_new_capture_once() {
     let home = tempfile::tempdir().unwrap();
     let (store, port, target, mut first) = listen_with_the_app_down(home.path());

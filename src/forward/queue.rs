@@ -282,16 +282,15 @@ impl Forwarder {
                         + backoff(self.settings.retry_base, attempt).as_millis() as i64;
                     ("pending", Some(next), None)
                 }
-                Class::Retryable => {
-                    let note = match attempt - p.attempts {
-                        1 => "gave up after 1 attempt".to_string(),
-                        n => format!("gave up after {n} attempts"),
-                    };
-                    ("failed", None, Some(note))
-                }
+                Class::Retryable => ("failed", None, Some(gave_up(attempt - p.attempts, attempt))),
                 Class::Permanent => ("failed", None, Some(permanent_note(&answer))),
             };
-            self.finish(&p.capture, attempt, "forward", &answer, state, next, note)
+            let tried = Tried {
+                kind: "forward",
+                attempt,
+                max_attempts: last_allowed,
+            };
+            self.finish(&p.capture, tried, &answer, state, next, note)
                 .await;
             if state != "pending" {
                 return;
@@ -309,7 +308,12 @@ impl Forwarder {
             "failed"
         };
         let note = (state == "failed").then(|| permanent_note(&answer));
-        self.finish(capture, 1, "passthrough", &answer, state, None, note)
+        let tried = Tried {
+            kind: "passthrough",
+            attempt: 1,
+            max_attempts: 1,
+        };
+        self.finish(capture, tried, &answer, state, None, note)
             .await;
         // The store keeps every header the app sent; the sender gets what a proxy passes on.
         Some(super::without_connection_options(answer))
@@ -361,17 +365,20 @@ impl Forwarder {
         )
     }
 
-    #[allow(clippy::too_many_arguments)] // one record: the attempt and the state it leads to
     async fn finish(
         &self,
         c: &Capture,
-        attempt: u32,
-        kind: &'static str,
+        tried: Tried,
         answer: &Answer,
         state: &'static str,
         next: Option<i64>,
         note: Option<String>,
     ) {
+        let Tried {
+            kind,
+            attempt,
+            max_attempts,
+        } = tried;
         let record = Attempt {
             attempt,
             kind: kind.to_string(),
@@ -420,11 +427,7 @@ impl Forwarder {
             capture_id: c.id.clone(),
             kind,
             attempt,
-            max_attempts: if kind == "forward" {
-                self.settings.max_attempts
-            } else {
-                1
-            },
+            max_attempts,
             target: answer.target.clone(),
             status: answer.status,
             reason: answer.reason.clone(),
@@ -451,6 +454,27 @@ impl Forwarder {
             }
             output.emit(event);
         });
+    }
+}
+
+/// Which attempt an answer was, for recording and showing it.
+#[derive(Debug, Clone, Copy)]
+struct Tried {
+    /// `forward` or `passthrough`.
+    kind: &'static str,
+    /// Its number, counted across runs.
+    attempt: u32,
+    /// The last number this capture may reach: earlier runs' attempts plus this run's budget.
+    max_attempts: u32,
+}
+
+/// The note for a capture whose retries ran out, `made` attempts in this run of `total`.
+fn gave_up(made: u32, total: u32) -> String {
+    let plural = if made == 1 { "" } else { "s" };
+    if made == total {
+        format!("gave up after {made} attempt{plural}")
+    } else {
+        format!("gave up after {made} attempt{plural} in this run, {total} in all")
     }
 }
 
@@ -486,6 +510,20 @@ pub fn backoff(base: Duration, attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn give_up_notes_count_this_runs_attempts_and_all() {
+        assert_eq!(gave_up(1, 1), "gave up after 1 attempt");
+        assert_eq!(gave_up(3, 3), "gave up after 3 attempts");
+        assert_eq!(
+            gave_up(3, 5),
+            "gave up after 3 attempts in this run, 5 in all"
+        );
+        assert_eq!(
+            gave_up(1, 3),
+            "gave up after 1 attempt in this run, 3 in all"
+        );
+    }
 
     #[test]
     fn backoff_doubles_up_to_thirty_times_the_base() {

@@ -1244,6 +1244,58 @@ fn a_route_url_may_hold_commas_and_the_environment_takes_several_routes() {
 }
 
 #[test]
+fn a_password_in_a_route_url_is_sent_but_never_shown_or_stored() {
+    let app = App::start();
+    let target = format!("http://hookuser:s3cr3t-pw@{}/wh", app.addr);
+    let shown = format!("http://hookuser:***@{}/wh", app.addr);
+    let mut l = listen_forwarding(&target, &[]);
+    assert_eq!(l.records()[0]["forward_to"][0], shown.as_str());
+    let id = l.post("/", &[], b"{}").id();
+    let got = app.wait_for(1, WAIT).remove(0);
+    assert_eq!(
+        got.header("authorization").as_deref(),
+        Some("Basic aG9va3VzZXI6czNjcjN0LXB3"),
+        "the real URL is used for sending"
+    );
+    assert_eq!(
+        delivery_record(&l, &id, "delivered")["target"],
+        shown.as_str()
+    );
+    let doc = ok(&run(&l.store, &["show", &id, "--json"]));
+    assert!(doc.contains(&shown), "{doc}");
+    l.interrupt();
+    let human = listen_at(
+        &l.store,
+        l.store.parent().unwrap(),
+        &[
+            "--color",
+            "never",
+            "--forward-to",
+            &format!("ticket.*={target}"),
+        ],
+        &[],
+    );
+    human.wait_line(|s| s.contains(&format!("forwarding: ticket.*={shown}")));
+    for out in [l.stdout(), human.stdout()] {
+        assert!(!out.join("\n").contains("s3cr3t-pw"), "{out:#?}");
+    }
+    drop(human);
+    for file in std::fs::read_dir(&l.store).unwrap() {
+        let bytes = std::fs::read(file.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(9).any(|w| w == b"s3cr3t-pw"),
+            "the password is in the store"
+        );
+    }
+    // replay's default target is that stored URL, password hidden: it says to pass --to.
+    fails(
+        &run(&l.store, &["replay", &id]),
+        1,
+        "had a password, which hookcli does not store: pass --to",
+    );
+}
+
+#[test]
 fn what_the_sender_or_the_app_controls_is_escaped_in_delivery_lines() {
     let app = App::start();
     // The app's redirect names a hostile Location: quoted in the note and the hint.

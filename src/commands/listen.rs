@@ -62,7 +62,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         signature_check: secret.is_some(),
         reject_invalid: args.reject_invalid,
         max_body: args.max_body,
-        forward: args.forward_to.clone(),
+        forward: routes.iter().flatten().map(Route::shown).collect(),
         passthrough: args.passthrough,
     }));
     let forwarder = match routes {

@@ -110,12 +110,35 @@ impl Route {
         })
     }
 
+    /// The route as it may be shown or stored: `GLOB=URL` with the URL's password hidden.
+    pub fn shown(&self) -> String {
+        match &self.glob {
+            Some(glob) => format!("{glob}={}", redact(&self.url)),
+            None => redact(&self.url),
+        }
+    }
+
     fn matches(&self, topic: Option<&str>) -> bool {
         match (&self.glob, topic) {
             (None, _) => true,
             (Some(glob), Some(topic)) => glob_match(glob, topic),
             (Some(_), None) => false,
         }
+    }
+}
+
+/// What a URL's password is shown and stored as.
+pub const REDACTED: &str = "***";
+
+/// `url` with its password, if it has one, replaced by [`REDACTED`] (`http://u:***@host/`),
+/// for everything shown or stored; only the request itself carries the real one.
+pub fn redact(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some(REDACTED));
+            parsed.into()
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -206,7 +229,7 @@ pub fn client(opts: ClientOptions) -> reqwest::Client {
 pub struct Answer {
     /// When the attempt started, Unix ms.
     pub started_at: i64,
-    /// The full target URL.
+    /// The full target URL, its password hidden ([`redact`]).
     pub target: String,
     /// How long it took.
     pub latency: Duration,
@@ -258,7 +281,7 @@ impl Answer {
     pub fn unsendable(target: &str, why: String) -> Answer {
         Answer {
             started_at: chrono::Utc::now().timestamp_millis(),
-            target: target.to_string(),
+            target: redact(target),
             latency: Duration::ZERO,
             status: None,
             reason: String::new(),
@@ -310,9 +333,10 @@ pub async fn send(
     let r = &capture.request;
     let started_at = chrono::Utc::now().timestamp_millis();
     let start = Instant::now();
+    let shown = redact(target);
     let fail = |kind: &'static str, error: String| Answer {
         started_at,
-        target: target.to_string(),
+        target: shown.clone(),
         latency: start.elapsed(),
         status: None,
         reason: String::new(),
@@ -402,7 +426,7 @@ pub async fn send(
     let body = read_body(response, keep).await;
     let mut answer = Answer {
         started_at,
-        target: target.to_string(),
+        target: shown,
         latency: start.elapsed(),
         status: Some(status.as_u16()),
         reason,
@@ -669,6 +693,22 @@ mod tests {
         assert!(err("http:x").contains("no host"));
         assert!(err("https:\\\\x/").contains("no host"));
         assert!(Route::parse("HTTP://x:1/a").is_ok());
+    }
+
+    #[test]
+    fn passwords_are_hidden_in_what_is_shown() {
+        assert_eq!(
+            redact("http://u:pw@127.0.0.1:3000/wh?x=1"),
+            "http://u:***@127.0.0.1:3000/wh?x=1"
+        );
+        assert_eq!(redact("http://u@localhost:3000"), "http://u@localhost:3000");
+        assert_eq!(redact("http://localhost:3000"), "http://localhost:3000");
+        let route = Route::parse("ticket.*=https://u:p%40ss@x/t").unwrap();
+        assert_eq!(route.shown(), "ticket.*=https://u:***@x/t");
+        assert_eq!(
+            route.url, "https://u:p%40ss@x/t",
+            "the real URL is kept for sending"
+        );
     }
 
     #[test]

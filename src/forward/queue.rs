@@ -161,7 +161,7 @@ impl Forwarder {
             .iter()
             .find(|r| r.glob.is_none())
             .or(self.settings.routes.first())
-            .map(|r| r.url.clone());
+            .map(|r| super::redact(&r.url));
         self.writer
             .exec(move |c| {
                 if let Some(target) = target {

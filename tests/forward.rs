@@ -741,6 +741,42 @@ fn after_a_restart_attempt_numbers_stay_within_the_maximum_shown() {
 }
 
 #[test]
+fn leftovers_no_route_of_the_new_run_takes_are_shown_as_skipped() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let down = format!("contact.*=http://127.0.0.1:{}/", free_port());
+    let args = ["--json", "--forward-to", &down, "--retry-base-ms", "60000"];
+    let mut first = listen_at(&store, home.path(), &args, &[]);
+    let ids: Vec<String> = ["a", "b"]
+        .iter()
+        .map(|n| {
+            let body = notification("contact.user.created", Some(n), "{}");
+            first.post("/", &[], body.as_bytes()).id()
+        })
+        .collect();
+    delivery_record(&first, &ids[0], "retrying");
+    assert_eq!(first.interrupt().0, 0);
+    let app = App::start();
+    let tickets = format!("ticket.*={}", app.url("/"));
+    let second = listen_at(
+        &store,
+        home.path(),
+        &["--json", "--forward-to", &tickets],
+        &[],
+    );
+    second.wait_line(|s| s.contains("2 undelivered capture(s) from an earlier run"));
+    for id in &ids {
+        let record = delivery_record(&second, id, "skipped");
+        assert_eq!(
+            record["note"],
+            "no --forward-to route matches topic contact.user.created"
+        );
+    }
+    assert_eq!(list_ids(&store, &["--status", "skipped"]).len(), 2);
+    assert!(app.received().is_empty());
+}
+
+#[test]
 fn passthrough_after_a_restart_delivers_the_leftovers_and_each_new_capture_once() {
     let home = tempfile::tempdir().unwrap();
     let (store, port, target, mut first) = listen_with_the_app_down(home.path());

@@ -327,18 +327,24 @@ impl Forwarder {
             .as_ref()
             .and_then(|n| n.topic.clone());
         let Some(route) = route(&self.settings.routes, topic.as_deref()) else {
+            // An earlier run's capture that this run's routes do not take.
             let (seq, note) = (c.seq, no_route(topic.as_deref()));
             let now = chrono::Utc::now().timestamp_millis();
-            let _ = self
+            let saved = note.clone();
+            let recorded = self
                 .writer
                 .exec(move |conn| {
                     conn.execute(
                         "UPDATE deliveries SET state = 'skipped', note = ?1, updated_at = ?2 WHERE capture_seq = ?3",
-                        rusqlite::params![note, now, seq],
+                        rusqlite::params![saved, now, seq],
                     )
                     .map(drop)
                 })
                 .await;
+            match recorded {
+                Ok(()) => self.announce_skip(c, &note),
+                Err(e) => eprintln!("hookcli: error: cannot record a skipped delivery: {e}"),
+            }
             return None;
         };
         let target = match target_url(&route.url, &self.settings.prefix, &c.request.target) {

@@ -560,6 +560,37 @@ fn redirects_are_reported_not_followed() {
         .unwrap()
         .contains("not followed"));
     assert_eq!(app.received().len(), 1);
+    // The record, the schema and `show` agree on what it was.
+    let errors: Vec<String> = record_validator()
+        .iter_errors(&record)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{record}\n{errors:#?}");
+    let doc: Value = serde_json::from_str(&ok(&run(&l.store, &["show", &id, "--json"]))).unwrap();
+    let attempt = &doc["attempts"][0];
+    assert_eq!(record["error_kind"], "redirect");
+    assert_eq!(attempt["error_kind"], record["error_kind"]);
+    assert_eq!(attempt["error"], record["error"]);
+    assert_eq!(
+        record["error"],
+        format!("redirect to {} not followed", app.url("/elsewhere")).as_str()
+    );
+}
+
+#[test]
+fn a_201_with_a_location_is_a_delivery_not_a_redirect() {
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        headers: vec![("Location".into(), "/events/1".into())],
+        ..Answer::status(201, "")
+    });
+    let l = listen_forwarding(&app.url("/"), &[]);
+    let id = l.post("/", &[], b"{}").id();
+    let record = delivery_record(&l, &id, "delivered");
+    assert_eq!(record["error_kind"], Value::Null);
+    assert_eq!(record["hints"], serde_json::json!([]));
+    let doc: Value = serde_json::from_str(&ok(&run(&l.store, &["show", &id, "--json"]))).unwrap();
+    assert_eq!(doc["attempts"][0]["error_kind"], Value::Null);
 }
 
 #[test]

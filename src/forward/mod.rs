@@ -243,8 +243,8 @@ pub struct Answer {
     pub body: bytes::Bytes,
     /// The body was longer than what was kept.
     pub truncated: bool,
-    /// For failures without a status: the kind (`connect`, `timeout`, `reset`, `tls`, `path`,
-    /// `other`).
+    /// For failures: the kind. Without a status: `connect`, `timeout`, `reset`, `tls`, `path`,
+    /// `other`; with a 3xx status and a Location: `redirect`.
     pub error_kind: Option<&'static str>,
     /// For failures: the cause in plain words.
     pub error: Option<String>,
@@ -293,8 +293,11 @@ impl Answer {
         }
     }
 
-    /// The redirect target, when the app answered 3xx.
+    /// The redirect target, when the app answered 3xx (a `201 Created` has a Location too).
     pub fn location(&self) -> Option<String> {
+        if !self.status.is_some_and(|s| (300..400).contains(&s)) {
+            return None;
+        }
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case("location"))
@@ -436,6 +439,11 @@ pub async fn send(
         error_kind: None,
         error: None,
     };
+    // Said the same way in the delivery record, the store and replay's records.
+    if let Some(location) = answer.location() {
+        answer.error_kind = Some("redirect");
+        answer.error = Some(format!("redirect to {location} not followed"));
+    }
     if let Some(e) = body.error {
         let answered = format!("the app answered {} {}", status.as_u16(), answer.reason);
         let (kind, words) = if e.is_timeout() {

@@ -392,15 +392,8 @@ impl Forwarder {
             target: answer.target.clone(),
             status: answer.status,
             latency_ms: answer.latency.as_millis() as i64,
-            error_kind: answer
-                .error_kind
-                .map(str::to_string)
-                .or_else(|| answer.location().map(|_| "redirect".to_string())),
-            error: answer.error.clone().or_else(|| {
-                answer
-                    .location()
-                    .map(|l| format!("redirect to {l} not followed"))
-            }),
+            error_kind: answer.error_kind.map(str::to_string),
+            error: answer.error.clone(),
             response_headers: answer.headers.clone(),
             response_body: answer.body[..answer.body.len().min(super::MAX_KEPT_BODY)].to_vec(),
         };

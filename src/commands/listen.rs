@@ -63,7 +63,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         signature_check: secret.is_some(),
         reject_invalid: args.reject_invalid,
         max_body: args.max_body,
-        forward: args.forward_to.clone(),
+        forward: routes.iter().flatten().map(Route::shown).collect(),
         passthrough: args.passthrough,
     }));
     let forwarder = match routes {
@@ -149,7 +149,6 @@ fn start_forwarder(
         max_attempts: args.max_attempts,
         retry_base: Duration::from_millis(args.retry_base_ms),
         flood_wait: Duration::from_millis(args.flood_wait_ms),
-        max_relay: usize::try_from(args.max_body).unwrap_or(usize::MAX),
     };
     let forwarder = queue::Forwarder::open(dir, settings, client, output.clone(), writer.clone())?;
     let earlier = runtime.block_on(forwarder.resume_pending())?;

@@ -21,7 +21,14 @@ use rusqlite::Connection;
 use std::path::PathBuf;
 
 /// Run the parsed command line to completion.
-pub fn run(cli: Cli) -> Result<(), Error> {
+pub fn run(mut cli: Cli) -> Result<(), Error> {
+    if let Command::Listen(args) = &mut cli.command {
+        // HOOKCLI_FORWARD_TO is split at every space, so "a  b " yields empty items. Only
+        // blanks (`--forward-to ''`) stay, to be refused as not a URL.
+        if args.forward_to.iter().any(|route| !route.is_empty()) {
+            args.forward_to.retain(|route| !route.is_empty());
+        }
+    }
     match cli.command {
         Command::Listen(ref args) => listen::run(&cli, args),
         Command::List(ref args) => list::run(&cli, args),

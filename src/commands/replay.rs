@@ -30,6 +30,14 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
             )
         })?,
     };
+    // The store keeps a --forward-to URL's password only as the redaction mark.
+    if args.to.is_none()
+        && reqwest::Url::parse(&to).is_ok_and(|u| u.password() == Some(forward::REDACTED))
+    {
+        return Err(Error::Failed(format!(
+            "the last --forward-to URL, {to}, had a password, which hookcli does not store: pass --to with the whole URL"
+        )));
+    }
     forward::Route::parse(&to).map_err(|e| Error::Failed(format!("--to {e}")))?;
     let mut outgoing = Vec::with_capacity(captures.len());
     for c in captures {
@@ -40,7 +48,8 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     let mut out = stdout();
     if args.dry_run {
         for c in &outgoing {
-            dry_run(&mut out, c, &replay_url(&to, &c.request.target), style)?;
+            let url = forward::redact(&replay_url(&to, &c.request.target));
+            dry_run(&mut out, c, &url, style)?;
         }
         return Ok(out.flush()?);
     }

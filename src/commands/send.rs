@@ -230,6 +230,7 @@ async fn send_one(client: &reqwest::Client, c: &Capture, to: &str) -> crate::for
         reason,
         headers: Vec::new(),
         body,
+        truncated: false,
         error_kind: None,
         error,
     }

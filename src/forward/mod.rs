@@ -7,7 +7,7 @@ use crate::store::model::Capture;
 use std::time::{Duration, Instant};
 
 /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1), plus `Host`,
-/// which is set for the target.
+/// which is set for the target, and `Content-Length`, recomputed for the same bytes.
 const HOP_BY_HOP: &[&str] = &[
     "connection",
     "keep-alive",
@@ -15,16 +15,50 @@ const HOP_BY_HOP: &[&str] = &[
     "te",
     "trailer",
     "upgrade",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
     "host",
     "content-length",
 ];
 
-/// Whether a header must not be copied from one hop to the next.
+/// Whether a header must not be copied from one hop to the next: the fixed list, and every
+/// `Proxy-*` header (they are for a proxy on the way, never for the app or the sender).
 pub fn is_hop_by_hop(name: &str) -> bool {
     HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+        || name
+            .get(..6)
+            .is_some_and(|p| p.eq_ignore_ascii_case("proxy-"))
+}
+
+/// The header names a message's `Connection` headers list (`Connection: keep-alive, X-Foo`),
+/// lower-cased: they belong to that connection too (RFC 9110 §7.6.1).
+pub fn connection_options<'a>(
+    headers: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+) -> Vec<String> {
+    headers
+        .into_iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case(b"connection"))
+        .flat_map(|(_, value)| {
+            String::from_utf8_lossy(value)
+                .split(',')
+                .map(|token| token.trim().to_ascii_lowercase())
+                .filter(|token| !token.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The answer without the headers its `Connection` header names, for relaying to the sender
+/// (the fixed hop-by-hop ones are left to the relay, which drops them anyway).
+pub fn without_connection_options(mut answer: Answer) -> Answer {
+    let named = connection_options(
+        answer
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_bytes(), v.as_slice())),
+    );
+    answer
+        .headers
+        .retain(|(name, _)| !named.iter().any(|n| n.eq_ignore_ascii_case(name)));
+    answer
 }
 
 /// One `--forward-to` value: an optional topic glob and a target URL.
@@ -44,14 +78,44 @@ impl Route {
             Some((glob, url)) if !glob.contains([':', '/']) => (Some(glob.to_string()), url),
             _ => (None, text),
         };
+        if glob.as_deref() == Some("") {
+            return Err(format!(
+                "'{text}' has nothing before '=': give a topic glob such as 'ticket.*={url}', or just the URL"
+            ));
+        }
         let parsed = reqwest::Url::parse(url).map_err(|e| format!("'{url}' is not a URL: {e}"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(format!("'{url}' must start with http:// or https://"));
+        }
+        // The URL parser reads `http:///x` and `http:x` as host `x`; say what was meant.
+        let has_host = url.split_once(':').is_some_and(|(_, rest)| {
+            rest.strip_prefix("//")
+                .is_some_and(|host| !host.starts_with(['/', '\\']))
+        });
+        if !has_host {
+            return Err(format!(
+                "'{url}' has no host; write it as {}://HOST:PORT/PATH",
+                parsed.scheme()
+            ));
+        }
+        // A fragment would replace the request's path and query, and is never sent anyway.
+        if parsed.fragment().is_some() {
+            return Err(format!(
+                "'{url}' has a #fragment, which an app never receives; remove it"
+            ));
         }
         Ok(Route {
             glob,
             url: url.to_string(),
         })
+    }
+
+    /// The route as it may be shown or stored: `GLOB=URL` with the URL's password hidden.
+    pub fn shown(&self) -> String {
+        match &self.glob {
+            Some(glob) => format!("{glob}={}", redact(&self.url)),
+            None => redact(&self.url),
+        }
     }
 
     fn matches(&self, topic: Option<&str>) -> bool {
@@ -60,6 +124,21 @@ impl Route {
             (Some(glob), Some(topic)) => glob_match(glob, topic),
             (Some(_), None) => false,
         }
+    }
+}
+
+/// What a URL's password is shown and stored as.
+pub const REDACTED: &str = "***";
+
+/// `url` with its password, if it has one, replaced by [`REDACTED`] (`http://u:***@host/`),
+/// for everything shown or stored; only the request itself carries the real one.
+pub fn redact(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some(REDACTED));
+            parsed.into()
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -85,36 +164,40 @@ pub fn glob_match(glob: &str, text: &str) -> bool {
 }
 
 /// The URL a capture goes to: the route's path, plus what followed the listen prefix in
-/// the request's path, plus the request's query.
-pub fn target_url(base: &str, prefix: &str, request_target: &str) -> String {
+/// the request's path, plus the request's query. `Err` (a sentence) when the request's path
+/// would lead outside the route's path, e.g. with `..` or `%2e%2e` segments.
+pub fn target_url(base: &str, prefix: &str, request_target: &str) -> Result<String, String> {
     let (path, query) = request_target
         .split_once('?')
         .map_or((request_target, None), |(p, q)| (p, Some(q)));
-    let rest = if prefix == "/" {
-        path
-    } else {
-        path.strip_prefix(prefix).unwrap_or(path)
+    let rest = match path.strip_prefix(prefix) {
+        _ if prefix == "/" => path,
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+        _ => path,
     };
-    let (base, base_query) = base
-        .split_once('?')
-        .map_or((base, None), |(b, q)| (b, Some(q)));
-    let mut url = base.trim_end_matches('/').to_string();
+    let mut url = reqwest::Url::parse(base).map_err(|e| format!("'{base}' is not a URL: {e}"))?;
+    let root = url.path().to_string();
     if !rest.is_empty() && rest != "/" {
-        url += if rest.starts_with('/') { "" } else { "/" };
-        url += rest;
-    } else if base.ends_with('/') || url.split("://").nth(1).is_some_and(|h| !h.contains('/')) {
-        url.push('/');
+        // For http(s) the URL parser turns '\' into '/'; sent as %5C it stays one segment.
+        let rest = rest.replace('\\', "%5C");
+        let slash = if rest.starts_with('/') { "" } else { "/" };
+        url.set_path(&format!("{}{slash}{rest}", root.trim_end_matches('/')));
     }
-    let queries: Vec<&str> = [base_query, query]
+    let within = root.trim_end_matches('/');
+    let resolved = url.path();
+    if !(resolved == within || resolved.starts_with(&format!("{within}/"))) {
+        return Err(format!(
+            "the request's path {path} leads outside the route's path {root} (to {resolved})"
+        ));
+    }
+    let queries: Vec<&str> = [url.query(), query]
         .into_iter()
         .flatten()
         .filter(|q| !q.is_empty())
         .collect();
-    if !queries.is_empty() {
-        url += "?";
-        url += &queries.join("&");
-    }
-    url
+    let joined = queries.join("&");
+    url.set_query((!joined.is_empty()).then_some(joined.as_str()));
+    Ok(url.into())
 }
 
 /// Settings for the HTTP client that talks to the app.
@@ -146,7 +229,7 @@ pub fn client(opts: ClientOptions) -> reqwest::Client {
 pub struct Answer {
     /// When the attempt started, Unix ms.
     pub started_at: i64,
-    /// The full target URL.
+    /// The full target URL, its password hidden ([`redact`]).
     pub target: String,
     /// How long it took.
     pub latency: Duration,
@@ -156,13 +239,19 @@ pub struct Answer {
     pub reason: String,
     /// Response headers, in order.
     pub headers: Vec<(String, Vec<u8>)>,
-    /// Response body (the first 64 KiB are kept).
+    /// Response body: as much of it as was asked to be kept.
     pub body: bytes::Bytes,
-    /// For failures without a status: the kind (`connect`, `timeout`, `reset`, `tls`, `other`).
+    /// The body was longer than what was kept.
+    pub truncated: bool,
+    /// For failures: the kind. Without a status: `connect`, `timeout`, `reset`, `tls`, `path`,
+    /// `other`; with a 3xx status and a Location: `redirect`.
     pub error_kind: Option<&'static str>,
     /// For failures: the cause in plain words.
     pub error: Option<String>,
 }
+
+/// The error kind of a capture that was not sent because its path would leave the route's.
+const UNSENDABLE: &str = "path";
 
 /// How an answer counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,12 +272,32 @@ impl Answer {
             Some(408 | 429) => Class::Retryable,
             Some(s) if s >= 500 => Class::Retryable,
             Some(_) => Class::Permanent,
+            None if self.error_kind == Some(UNSENDABLE) => Class::Permanent,
             None => Class::Retryable,
         }
     }
 
-    /// The redirect target, when the app answered 3xx.
+    /// A capture that cannot be sent at all (its path would leave the route's); `why` says so.
+    pub fn unsendable(target: &str, why: String) -> Answer {
+        Answer {
+            started_at: chrono::Utc::now().timestamp_millis(),
+            target: redact(target),
+            latency: Duration::ZERO,
+            status: None,
+            reason: String::new(),
+            headers: Vec::new(),
+            body: bytes::Bytes::new(),
+            truncated: false,
+            error_kind: Some(UNSENDABLE),
+            error: Some(why),
+        }
+    }
+
+    /// The redirect target, when the app answered 3xx (a `201 Created` has a Location too).
     pub fn location(&self) -> Option<String> {
+        if !self.status.is_some_and(|s| (300..400).contains(&s)) {
+            return None;
+        }
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case("location"))
@@ -198,6 +307,12 @@ impl Answer {
 
 /// Keep this much of the app's response body in the store.
 pub const MAX_KEPT_BODY: usize = 64 * 1024;
+
+/// The largest answer body `--passthrough` relays to the sender (a larger one gets a 502);
+/// also how far a forwarded answer is read to make sure it arrived whole. An answer to a
+/// webhook is normally a few bytes, and the limit does not follow `--max-body`, which is
+/// about what senders may send.
+pub const MAX_RELAYED_BODY: usize = 8 * 1024 * 1024;
 
 /// Extra headers hookcli adds for the app.
 pub struct Via<'a> {
@@ -209,7 +324,8 @@ pub struct Via<'a> {
 
 /// Send a capture to `target`: same method and body bytes, headers in order with repeats
 /// (minus hop-by-hop), plus X-Forwarded-* and X-Hookcli-* for correlation.
-/// At most `keep` bytes of the answer's body are read.
+/// The first `keep` bytes of the answer's body are kept; an answer cut off before its body
+/// is complete counts as no answer (`reset` or `timeout`), so it is retried.
 pub async fn send(
     client: &reqwest::Client,
     capture: &Capture,
@@ -220,14 +336,16 @@ pub async fn send(
     let r = &capture.request;
     let started_at = chrono::Utc::now().timestamp_millis();
     let start = Instant::now();
+    let shown = redact(target);
     let fail = |kind: &'static str, error: String| Answer {
         started_at,
-        target: target.to_string(),
+        target: shown.clone(),
         latency: start.elapsed(),
         status: None,
         reason: String::new(),
         headers: Vec::new(),
         body: bytes::Bytes::new(),
+        truncated: false,
         error_kind: Some(kind),
         error: Some(error),
     };
@@ -236,17 +354,21 @@ pub async fn send(
     };
     let mut headers = reqwest::header::HeaderMap::new();
     let mut original_host = None;
-    let mut forwarded_for = None;
+    // Every X-Forwarded-For line, in order: together they are one list.
+    let mut forwarded_for = Vec::new();
     let mut forwarded_proto = None;
+    let connection_named =
+        connection_options(r.headers.iter().map(|(n, v)| (n.as_slice(), v.as_slice())));
     for (name, value) in &r.headers {
         let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
         match lower.as_str() {
             "host" => original_host = Some(value.clone()),
-            "x-forwarded-for" => forwarded_for = Some(value.clone()),
+            "x-forwarded-for" => forwarded_for.push(String::from_utf8_lossy(value).into_owned()),
             "x-forwarded-proto" => forwarded_proto = Some(value.clone()),
             _ => {}
         }
-        if is_hop_by_hop(&lower) || lower == "x-forwarded-for" {
+        if is_hop_by_hop(&lower) || lower == "x-forwarded-for" || connection_named.contains(&lower)
+        {
             continue;
         }
         if let (Ok(n), Ok(v)) = (
@@ -261,10 +383,8 @@ pub async fn send(
         .parse::<std::net::SocketAddr>()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|_| r.remote_addr.clone());
-    let xff = match forwarded_for {
-        Some(prev) => format!("{}, {peer_ip}", String::from_utf8_lossy(&prev)),
-        None => peer_ip,
-    };
+    forwarded_for.push(peer_ip);
+    let xff = forwarded_for.join(", ");
     let mut add = |name: &'static str, value: &[u8]| {
         if let Ok(v) = reqwest::header::HeaderValue::from_bytes(value) {
             headers.insert(name, v);
@@ -295,44 +415,124 @@ pub async fn send(
     let response = match result {
         Ok(resp) => resp,
         Err(e) => {
-            let (kind, words) = describe(&e, target);
+            let (kind, words) = describe(e, target);
             return fail(kind, words);
         }
     };
     let status = response.status();
+    let reason = status.canonical_reason().unwrap_or("").to_string();
     let resp_headers: Vec<(String, Vec<u8>)> = response
         .headers()
         .iter()
         .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
         .collect();
-    let body = read_capped(response, keep).await;
-    Answer {
+    let body = read_body(response, keep).await;
+    let mut answer = Answer {
         started_at,
-        target: target.to_string(),
+        target: shown,
         latency: start.elapsed(),
         status: Some(status.as_u16()),
-        reason: status.canonical_reason().unwrap_or("").to_string(),
+        reason,
         headers: resp_headers,
-        body,
+        body: body.kept,
+        truncated: body.longer,
         error_kind: None,
         error: None,
+    };
+    // Said the same way in the delivery record, the store and replay's records.
+    if let Some(location) = answer.location() {
+        answer.error_kind = Some("redirect");
+        answer.error = Some(format!("redirect to {location} not followed"));
     }
+    if let Some(e) = body.error {
+        let answered = format!("the app answered {} {}", status.as_u16(), answer.reason);
+        let (kind, words) = if e.is_timeout() {
+            ("timeout", format!("{answered}, but the rest of its answer did not arrive within the forward timeout (--forward-timeout)"))
+        } else if cut_off(&e) {
+            (
+                "reset",
+                format!("{answered}, but closed the connection before the whole body arrived"),
+            )
+        } else {
+            (
+                "other",
+                format!(
+                    "{answered}, but its body could not be read: {}",
+                    error_chain(&e.without_url())
+                ),
+            )
+        };
+        // Half an answer is no answer: the status alone must not count as delivered.
+        answer.status = None;
+        answer.error_kind = Some(kind);
+        answer.error = Some(words);
+    }
+    answer
 }
 
-async fn read_capped(mut response: reqwest::Response, keep: usize) -> bytes::Bytes {
+/// An answer's body as read.
+struct Body {
+    /// Its first bytes, as many as were asked to be kept.
+    kept: bytes::Bytes,
+    /// There was more than that.
+    longer: bool,
+    /// What cut it short before its end, if anything did.
+    error: Option<reqwest::Error>,
+}
+
+/// Read the body to its end, keeping the first `keep` bytes; reading stops after
+/// `MAX_RELAYED_BODY` (or `keep`, if larger), so an endless body cannot hold a delivery.
+async fn read_body(mut response: reqwest::Response, keep: usize) -> Body {
     let mut kept = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = keep.saturating_sub(kept.len());
-        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if kept.len() >= keep {
-            break;
+    let mut total = 0usize;
+    let error = loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                total += chunk.len();
+                let room = keep.saturating_sub(kept.len());
+                kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if total > keep.max(MAX_RELAYED_BODY) {
+                    break None;
+                }
+            }
+            Ok(None) => break None,
+            Err(e) => break Some(e),
         }
+    };
+    Body {
+        kept: kept.into(),
+        longer: total > keep,
+        error,
     }
-    kept.into()
 }
 
-/// A failure in plain words, with the likely fix.
-fn describe(e: &reqwest::Error, target: &str) -> (&'static str, String) {
+/// The answer as `--passthrough` can give it to the sender: a 1xx (the sender's request
+/// would be left without a final answer) or a body over `MAX_RELAYED_BODY` (it would be
+/// cut) becomes a failure, which the sender gets as a 502 saying why.
+pub fn relayable(answer: Answer) -> Answer {
+    let why = match answer.status {
+        Some(s) if s < 200 => format!(
+            "the app answered {s} {}, which is not a final answer to pass on",
+            answer.reason
+        ),
+        Some(s) if answer.truncated => format!(
+            "the app answered {s} {} with a body over {} MiB, more than --passthrough relays",
+            answer.reason,
+            MAX_RELAYED_BODY / (1024 * 1024)
+        ),
+        _ => return answer,
+    };
+    Answer {
+        status: None,
+        error_kind: Some("other"),
+        error: Some(why),
+        ..answer
+    }
+}
+
+/// A failure in plain words, with the likely fix. Classified from the error's structure; the
+/// URL is left out of the words (its path could say anything, "tls-certificate" say).
+fn describe(e: reqwest::Error, target: &str) -> (&'static str, String) {
     let host = reqwest::Url::parse(target)
         .ok()
         .map(|u| {
@@ -343,28 +543,118 @@ fn describe(e: &reqwest::Error, target: &str) -> (&'static str, String) {
             )
         })
         .unwrap_or_else(|| target.to_string());
-    let chain = error_chain(e);
+    let e = e.without_url();
     if e.is_timeout() {
-        (
-            "timeout",
-            format!("no answer from {host} within the forward timeout (--forward-timeout)"),
-        )
-    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("TLS") {
-        ("tls", format!("TLS error talking to {host}: {chain} (for a self-signed local certificate pass --insecure)"))
-    } else if chain.contains("Connection refused") || chain.contains("connection refused") {
-        (
+        let words = if e.is_connect() {
+            format!("could not connect to {host} within 10 s")
+        } else {
+            format!("no answer from {host} within the forward timeout (--forward-timeout)")
+        };
+        return ("timeout", words);
+    }
+    if let Some(tls) = find_in_chain::<rustls::Error>(&e) {
+        return (
+            "tls",
+            format!("TLS error talking to {host}: {}", tls_words(tls, &host)),
+        );
+    }
+    if has_io_kind(&e, std::io::ErrorKind::ConnectionRefused) {
+        return (
             "connect",
             format!("connection refused: is your app running on {host}?"),
-        )
-    } else if e.is_connect() {
-        ("connect", format!("cannot connect to {host}: {chain}"))
-    } else if chain.contains("reset") || chain.contains("closed") || chain.contains("incomplete") {
-        (
+        );
+    }
+    if has_io_kind(&e, std::io::ErrorKind::TimedOut) {
+        return (
+            "timeout",
+            format!("{host} did not answer: the connection timed out"),
+        );
+    }
+    if e.is_connect() {
+        return (
+            "connect",
+            format!("cannot connect to {host}: {}", error_chain(&e)),
+        );
+    }
+    if cut_off(&e) {
+        return (
             "reset",
             format!("{host} closed the connection without a complete answer"),
-        )
-    } else {
-        ("other", chain)
+        );
+    }
+    ("other", error_chain(&e))
+}
+
+/// Whether the error is the connection ending early: a reset, or hyper's "incomplete".
+fn cut_off(e: &reqwest::Error) -> bool {
+    use std::io::ErrorKind::*;
+    causes(e).any(|err| {
+        err.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+            )
+        }) || err
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(|h| h.is_incomplete_message() || h.is_closed() || h.is_canceled())
+    })
+}
+
+/// The first error of type `T` among `e`'s causes.
+fn find_in_chain<T: std::error::Error + 'static>(e: &reqwest::Error) -> Option<&T> {
+    causes(e).find_map(|err| err.downcast_ref::<T>())
+}
+
+/// Whether an I/O error of this kind is among `e`'s causes.
+fn has_io_kind(e: &reqwest::Error, kind: std::io::ErrorKind) -> bool {
+    causes(e).any(|err| {
+        err.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == kind)
+    })
+}
+
+/// `e` and its causes, including the errors I/O errors wrap: an io::Error's source() skips
+/// the error it wraps (reqwest's TLS failures are a rustls error inside two io::Errors).
+fn causes(e: &reqwest::Error) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+    let first: &(dyn std::error::Error + 'static) = e;
+    std::iter::successors(Some(first), |err| {
+        match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        }
+    })
+}
+
+/// A TLS failure in words a developer can act on, instead of rustls' debug names.
+fn tls_words(e: &rustls::Error, host: &str) -> String {
+    use rustls::CertificateError as C;
+    let untrusted = "its certificate is not trusted: it is self-signed or issued by an authority this machine does not know (for a self-signed local certificate pass --insecure)";
+    match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::Expired | C::ExpiredContext { .. } => "its certificate has expired".into(),
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "its certificate is not valid yet (is this machine's clock right?)".into()
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => format!(
+                "its certificate is not valid for {} (pass --insecure for a local test certificate)",
+                host.rsplit_once(':').map_or(host, |(h, _)| h)
+            ),
+            C::Revoked => "its certificate has been revoked".into(),
+            _ => untrusted.into(),
+        },
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+            "it does not speak TLS (is it a plain http:// server?)".into()
+        }
+        rustls::Error::AlertReceived(alert) => {
+            format!("it refused the TLS handshake (alert {alert:?})")
+        }
+        rustls::Error::PeerIncompatible(_) => {
+            "its TLS settings (versions or ciphers) are not compatible with hookcli's".into()
+        }
+        other => other.to_string(),
     }
 }
 
@@ -400,6 +690,36 @@ mod tests {
     }
 
     #[test]
+    fn routes_refuse_fragments_empty_globs_and_missing_hosts() {
+        let err = |text| Route::parse(text).unwrap_err();
+        assert!(err("http://127.0.0.1:3000/wh#frag").contains("#fragment"));
+        assert!(err("http://127.0.0.1:3000/wh#").contains("#fragment"));
+        assert!(err("ticket.*=http://a/#x").contains("#fragment"));
+        assert!(err("=http://127.0.0.1:3000/").contains("nothing before '='"));
+        assert!(err("http:///x").contains("no host"));
+        assert!(err("http:/x").contains("no host"));
+        assert!(err("http:x").contains("no host"));
+        assert!(err("https:\\\\x/").contains("no host"));
+        assert!(Route::parse("HTTP://x:1/a").is_ok());
+    }
+
+    #[test]
+    fn passwords_are_hidden_in_what_is_shown() {
+        assert_eq!(
+            redact("http://u:pw@127.0.0.1:3000/wh?x=1"),
+            "http://u:***@127.0.0.1:3000/wh?x=1"
+        );
+        assert_eq!(redact("http://u@localhost:3000"), "http://u@localhost:3000");
+        assert_eq!(redact("http://localhost:3000"), "http://localhost:3000");
+        let route = Route::parse("ticket.*=https://u:p%40ss@x/t").unwrap();
+        assert_eq!(route.shown(), "ticket.*=https://u:***@x/t");
+        assert_eq!(
+            route.url, "https://u:p%40ss@x/t",
+            "the real URL is kept for sending"
+        );
+    }
+
+    #[test]
     fn first_matching_route_wins() {
         let routes = vec![
             Route::parse("ticket.*=http://a/").unwrap(),
@@ -417,6 +737,31 @@ mod tests {
     }
 
     #[test]
+    fn hop_by_hop_headers() {
+        for name in [
+            "Connection",
+            "keep-alive",
+            "Proxy-Authorization",
+            "proxy-foo",
+            "HOST",
+        ] {
+            assert!(is_hop_by_hop(name), "{name}");
+        }
+        for name in ["x-proxy-id", "proxy", "content-type", "Forwarded"] {
+            assert!(!is_hop_by_hop(name), "{name}");
+        }
+        let headers: Vec<(&[u8], &[u8])> = vec![
+            (b"Connection", b"keep-alive, X-Foo"),
+            (b"X-Foo", b"1"),
+            (b"connection", b" close ,,X-Bar"),
+        ];
+        assert_eq!(
+            connection_options(headers),
+            vec!["keep-alive", "x-foo", "close", "x-bar"]
+        );
+    }
+
+    #[test]
     fn globs() {
         assert!(glob_match("conversation.*", "conversation.admin.replied"));
         assert!(glob_match("*.created", "ticket.created"));
@@ -426,25 +771,78 @@ mod tests {
 
     #[test]
     fn target_urls_join_path_and_query() {
+        let t = |base, prefix, target| target_url(base, prefix, target).unwrap();
         assert_eq!(
-            target_url("http://localhost:3000/webhooks/intercom", "/", "/"),
+            t("http://localhost:3000/webhooks/intercom", "/", "/"),
             "http://localhost:3000/webhooks/intercom"
         );
         assert_eq!(
-            target_url("http://localhost:3000", "/", "/"),
+            t("http://localhost:3000", "/", "/"),
             "http://localhost:3000/"
         );
         assert_eq!(
-            target_url("http://localhost:3000/wh", "/hooks", "/hooks/intercom?x=1"),
+            t("http://localhost:3000/wh", "/hooks", "/hooks/intercom?x=1"),
             "http://localhost:3000/wh/intercom?x=1"
         );
         assert_eq!(
-            target_url("http://localhost:3000/wh?k=v", "/", "/a?x=1"),
+            t("http://localhost:3000/wh", "/hooks", "/hooks"),
+            "http://localhost:3000/wh"
+        );
+        assert_eq!(
+            t("http://localhost:3000/wh?k=v", "/", "/a?x=1"),
             "http://localhost:3000/wh/a?k=v&x=1"
         );
         assert_eq!(
-            target_url("http://localhost:3000/wh/", "/", "/"),
+            t("http://localhost:3000/wh/", "/", "/"),
             "http://localhost:3000/wh/"
+        );
+        assert_eq!(
+            t("http://localhost:3000/wh/", "/hooks", "/hooks/a/b"),
+            "http://localhost:3000/wh/a/b"
+        );
+        assert_eq!(
+            t("http://localhost:3000/wh?fields=a,b", "/", "/"),
+            "http://localhost:3000/wh?fields=a,b"
+        );
+    }
+
+    #[test]
+    fn target_urls_never_leave_the_routes_path() {
+        let base = "http://127.0.0.1:3000/wh/";
+        for target in [
+            "/hooks/../admin",
+            "/hooks/%2e%2e/admin",
+            "/hooks/.%2e/admin",
+            "/hooks/%2E%2E/admin",
+            "/hooks/..",
+            "/hooks/a/../../admin?x=1",
+            "/hooks/../whx",
+        ] {
+            let err = target_url(base, "/hooks", target).unwrap_err();
+            assert!(
+                err.contains("leads outside the route's path /wh/"),
+                "{target}: {err}"
+            );
+        }
+        let err = target_url("http://127.0.0.1:3000/wh", "/", "/../whx").unwrap_err();
+        assert!(err.contains("(to /whx)"), "{err}");
+        // Dot segments that stay inside the route are resolved, as any HTTP client would.
+        assert_eq!(
+            target_url(base, "/hooks", "/hooks/a/../b").unwrap(),
+            "http://127.0.0.1:3000/wh/b"
+        );
+        assert_eq!(
+            target_url(base, "/hooks", "/hooks/a\\b").unwrap(),
+            "http://127.0.0.1:3000/wh/a%5Cb"
+        );
+        assert_eq!(
+            target_url(base, "/hooks", "/hooks/\\..\\admin").unwrap(),
+            "http://127.0.0.1:3000/wh/%5C..%5Cadmin"
+        );
+        // A route at the root can be reached whole, but not left.
+        assert_eq!(
+            target_url("http://127.0.0.1:3000", "/", "/../a").unwrap(),
+            "http://127.0.0.1:3000/a"
         );
     }
 
@@ -458,6 +856,7 @@ mod tests {
             reason: String::new(),
             headers: vec![],
             body: bytes::Bytes::new(),
+            truncated: false,
             error_kind: None,
             error: None,
         };
@@ -468,5 +867,9 @@ mod tests {
         assert_eq!(a(Some(404)).class(), Class::Permanent);
         assert_eq!(a(Some(302)).class(), Class::Permanent);
         assert_eq!(a(None).class(), Class::Retryable);
+        assert_eq!(
+            Answer::unsendable("http://a/", "why".into()).class(),
+            Class::Permanent
+        );
     }
 }

@@ -41,8 +41,6 @@ pub struct Settings {
     pub retry_base: Duration,
     /// Longest a delivery waits for a flood of incoming requests to ease.
     pub flood_wait: Duration,
-    /// How much of the app's answer to relay in passthrough mode.
-    pub max_relay: usize,
 }
 
 /// The forwarder: routes, the HTTP client, a store connection for reading the queue, and
@@ -163,7 +161,7 @@ impl Forwarder {
             .iter()
             .find(|r| r.glob.is_none())
             .or(self.settings.routes.first())
-            .map(|r| r.url.clone());
+            .map(|r| super::redact(&r.url));
         self.writer
             .exec(move |c| {
                 if let Some(target) = target {
@@ -284,13 +282,15 @@ impl Forwarder {
                         + backoff(self.settings.retry_base, attempt).as_millis() as i64;
                     ("pending", Some(next), None)
                 }
-                Class::Retryable => {
-                    let note = format!("gave up after {} attempts", attempt - p.attempts);
-                    ("failed", None, Some(note))
-                }
+                Class::Retryable => ("failed", None, Some(gave_up(attempt - p.attempts, attempt))),
                 Class::Permanent => ("failed", None, Some(permanent_note(&answer))),
             };
-            self.finish(&p.capture, attempt, "forward", &answer, state, next, note)
+            let tried = Tried {
+                kind: "forward",
+                attempt,
+                max_attempts: last_allowed,
+            };
+            self.finish(&p.capture, tried, &answer, state, next, note)
                 .await;
             if state != "pending" {
                 return;
@@ -301,16 +301,22 @@ impl Forwarder {
 
     /// One synchronous attempt for `--passthrough`; `None` when no route matches.
     pub async fn passthrough(&self, capture: &Capture) -> Option<Answer> {
-        let answer = self.attempt(capture, 1, "passthrough").await?;
+        let answer = super::relayable(self.attempt(capture, 1, "passthrough").await?);
         let state = if answer.class() == Class::Delivered {
             "delivered"
         } else {
             "failed"
         };
         let note = (state == "failed").then(|| permanent_note(&answer));
-        self.finish(capture, 1, "passthrough", &answer, state, None, note)
+        let tried = Tried {
+            kind: "passthrough",
+            attempt: 1,
+            max_attempts: 1,
+        };
+        self.finish(capture, tried, &answer, state, None, note)
             .await;
-        Some(answer)
+        // The store keeps every header the app sent; the sender gets what a proxy passes on.
+        Some(super::without_connection_options(answer))
     }
 
     /// Route and send; records `skipped` and returns `None` when no route matches.
@@ -321,23 +327,32 @@ impl Forwarder {
             .as_ref()
             .and_then(|n| n.topic.clone());
         let Some(route) = route(&self.settings.routes, topic.as_deref()) else {
+            // An earlier run's capture that this run's routes do not take.
             let (seq, note) = (c.seq, no_route(topic.as_deref()));
             let now = chrono::Utc::now().timestamp_millis();
-            let _ = self
+            let saved = note.clone();
+            let recorded = self
                 .writer
                 .exec(move |conn| {
                     conn.execute(
                         "UPDATE deliveries SET state = 'skipped', note = ?1, updated_at = ?2 WHERE capture_seq = ?3",
-                        rusqlite::params![note, now, seq],
+                        rusqlite::params![saved, now, seq],
                     )
                     .map(drop)
                 })
                 .await;
+            match recorded {
+                Ok(()) => self.announce_skip(c, &note),
+                Err(e) => eprintln!("hookcli: error: cannot record a skipped delivery: {e}"),
+            }
             return None;
         };
-        let target = target_url(&route.url, &self.settings.prefix, &c.request.target);
+        let target = match target_url(&route.url, &self.settings.prefix, &c.request.target) {
+            Ok(target) => target,
+            Err(why) => return Some(Answer::unsendable(&route.url, why)),
+        };
         let keep = if kind == "passthrough" {
-            self.settings.max_relay
+            super::MAX_RELAYED_BODY
         } else {
             super::MAX_KEPT_BODY
         };
@@ -356,17 +371,20 @@ impl Forwarder {
         )
     }
 
-    #[allow(clippy::too_many_arguments)] // one record: the attempt and the state it leads to
     async fn finish(
         &self,
         c: &Capture,
-        attempt: u32,
-        kind: &'static str,
+        tried: Tried,
         answer: &Answer,
         state: &'static str,
         next: Option<i64>,
         note: Option<String>,
     ) {
+        let Tried {
+            kind,
+            attempt,
+            max_attempts,
+        } = tried;
         let record = Attempt {
             attempt,
             kind: kind.to_string(),
@@ -374,15 +392,8 @@ impl Forwarder {
             target: answer.target.clone(),
             status: answer.status,
             latency_ms: answer.latency.as_millis() as i64,
-            error_kind: answer
-                .error_kind
-                .map(str::to_string)
-                .or_else(|| answer.location().map(|_| "redirect".to_string())),
-            error: answer.error.clone().or_else(|| {
-                answer
-                    .location()
-                    .map(|l| format!("redirect to {l} not followed"))
-            }),
+            error_kind: answer.error_kind.map(str::to_string),
+            error: answer.error.clone(),
             response_headers: answer.headers.clone(),
             response_body: answer.body[..answer.body.len().min(super::MAX_KEPT_BODY)].to_vec(),
         };
@@ -415,11 +426,7 @@ impl Forwarder {
             capture_id: c.id.clone(),
             kind,
             attempt,
-            max_attempts: if kind == "forward" {
-                self.settings.max_attempts
-            } else {
-                1
-            },
+            max_attempts,
             target: answer.target.clone(),
             status: answer.status,
             reason: answer.reason.clone(),
@@ -449,6 +456,27 @@ impl Forwarder {
     }
 }
 
+/// Which attempt an answer was, for recording and showing it.
+#[derive(Debug, Clone, Copy)]
+struct Tried {
+    /// `forward` or `passthrough`.
+    kind: &'static str,
+    /// Its number, counted across runs.
+    attempt: u32,
+    /// The last number this capture may reach: earlier runs' attempts plus this run's budget.
+    max_attempts: u32,
+}
+
+/// The note for a capture whose retries ran out, `made` attempts in this run of `total`.
+fn gave_up(made: u32, total: u32) -> String {
+    let plural = if made == 1 { "" } else { "s" };
+    if made == total {
+        format!("gave up after {made} attempt{plural}")
+    } else {
+        format!("gave up after {made} attempt{plural} in this run, {total} in all")
+    }
+}
+
 fn no_route(topic: Option<&str>) -> String {
     match topic {
         Some(t) => format!("no --forward-to route matches topic {t}"),
@@ -459,6 +487,10 @@ fn no_route(topic: Option<&str>) -> String {
 }
 
 fn permanent_note(answer: &Answer) -> String {
+    if answer.class() == Class::Permanent && answer.status.is_none() {
+        // The error already says why; the note only adds what became of it.
+        return "not sent".into();
+    }
     match (answer.status, answer.location()) {
         (Some(s), Some(l)) => {
             format!("the app answered {s}, a redirect to {l}, which hookcli does not follow")
@@ -477,6 +509,20 @@ pub fn backoff(base: Duration, attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn give_up_notes_count_this_runs_attempts_and_all() {
+        assert_eq!(gave_up(1, 1), "gave up after 1 attempt");
+        assert_eq!(gave_up(3, 3), "gave up after 3 attempts");
+        assert_eq!(
+            gave_up(3, 5),
+            "gave up after 3 attempts in this run, 5 in all"
+        );
+        assert_eq!(
+            gave_up(1, 3),
+            "gave up after 1 attempt in this run, 3 in all"
+        );
+    }
 
     #[test]
     fn backoff_doubles_up_to_thirty_times_the_base() {

@@ -39,7 +39,7 @@ pub struct Attempt {
     pub status: Option<u16>,
     /// Milliseconds until the answer or the failure.
     pub latency_ms: i64,
-    /// Failure kind without a status: connect, timeout, reset, tls, redirect, other.
+    /// Failure kind: connect, timeout, reset, tls, path, other (no status), redirect (3xx).
     pub error_kind: Option<String>,
     /// The failure in words.
     pub error: Option<String>,

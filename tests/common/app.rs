@@ -47,6 +47,11 @@ pub struct Answer {
     pub body: Vec<u8>,
     /// Wait this long before answering.
     pub delay: Duration,
+    /// Declare this Content-Length instead of the body's; if it differs, the connection is
+    /// closed after the body, like an app that crashed half-way through its answer.
+    pub content_length: Option<usize>,
+    /// Wait this long between the head and the body.
+    pub body_delay: Duration,
 }
 
 impl Answer {
@@ -57,6 +62,8 @@ impl Answer {
             headers: vec![],
             body: body.as_bytes().to_vec(),
             delay: Duration::ZERO,
+            content_length: None,
+            body_delay: Duration::ZERO,
         }
     }
 }
@@ -264,10 +271,10 @@ fn serve(
         let answer = (behaviour.lock().unwrap())(&request, index);
         std::thread::sleep(answer.delay);
         in_flight.fetch_sub(1, Ordering::SeqCst);
+        let declared = answer.content_length.unwrap_or(answer.body.len());
         let mut head = format!(
-            "HTTP/1.1 {} X\r\nContent-Length: {}\r\n",
+            "HTTP/1.1 {} X\r\nContent-Length: {declared}\r\n",
             answer.status,
-            answer.body.len()
         );
         for (n, v) in &answer.headers {
             head += &format!("{n}: {v}\r\n");
@@ -276,9 +283,17 @@ fn serve(
         let writer = reader.get_mut();
         if writer
             .write_all(head.as_bytes())
-            .and_then(|()| writer.write_all(&answer.body))
             .and_then(|()| writer.flush())
             .is_err()
+        {
+            return;
+        }
+        std::thread::sleep(answer.body_delay);
+        if writer
+            .write_all(&answer.body)
+            .and_then(|()| writer.flush())
+            .is_err()
+            || declared != answer.body.len()
         {
             return;
         }

@@ -1137,7 +1137,8 @@ fn forwarding_flags_need_forward_to_and_bad_routes_are_usage_errors() {
         );
     }
     // Accepted by the URL parser, but not what anyone means: each gets its own sentence.
-    // (A bad --host makes an accepted route end at the bind instead of listening for ever.)
+    // (A bad --host stops a wrongly accepted route with another usage error, instead of
+    // listening for ever.)
     for (route, says) in [
         (
             "http://127.0.0.1:3000/wh#frag",

@@ -18,7 +18,6 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         clap_usage("--reject-invalid needs the client secret: pass --secret, --secret-file or set HOOKCLI_SECRET");
     }
     let prefix = normalise_prefix(&args.path).unwrap_or_else(|e| clap_usage(&e));
-    let ip = host_ip(&args.host);
     let routes = (!args.forward_to.is_empty())
         .then(|| {
             args.forward_to
@@ -28,6 +27,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         })
         .transpose()
         .unwrap_or_else(|e| clap_usage(&format!("--forward-to {e}")));
+    let ip = host_ip(&args.host);
     let dir = config::store_dir(cli.store.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

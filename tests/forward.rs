@@ -1398,3 +1398,63 @@ fn what_the_sender_or_the_app_controls_is_escaped_in_delivery_lines() {
         assert!(!out.contains(bad), "{bad:?} reached the terminal");
     }
 }
+
+#[test]
+fn stopping_mid_delivery_records_the_attempt_and_says_what_is_left() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let app = App::start();
+    // The first attempt hangs (a breakpoint in the app, say); later ones are answered.
+    app.answer(|_, n| Answer {
+        delay: if n == 0 {
+            Duration::from_secs(30)
+        } else {
+            Duration::ZERO
+        },
+        ..Answer::status(200, "ok")
+    });
+    let target = app.url("/");
+    let args = ["--json", "--forward-to", &target, "--forward-timeout", "0"];
+    let mut first = listen_at(&store, home.path(), &args, &[]);
+    let id = first.post("/", &[], b"{\"n\":1}").id();
+    app.wait_for(1, WAIT);
+    let started = Instant::now();
+    let (code, lines, _) = first.interrupt();
+    assert_eq!(code, 0);
+    assert!(started.elapsed() < Duration::from_secs(12));
+    let records: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let notices: Vec<&str> = records
+        .iter()
+        .filter(|r| r["type"] == "notice")
+        .map(|r| r["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        notices
+            .iter()
+            .any(|m| m.starts_with("Stopping: your app has 5 s")),
+        "{notices:?}"
+    );
+    assert!(
+        notices
+            .iter()
+            .any(|m| m.starts_with("1 capture(s) not delivered yet")),
+        "{notices:?}"
+    );
+    let cut = records
+        .iter()
+        .find(|r| r["type"] == "delivery")
+        .expect("the cut-short attempt is shown");
+    assert_eq!(cut["error_kind"], "stopped");
+    assert!(record_validator().is_valid(cut), "{cut}");
+    assert_eq!(cut["outcome"], "retrying");
+    assert_eq!(list_ids(&store, &["--status", "pending"]), vec![id.clone()]);
+    // The next run sends it again as the second attempt, and the app can tell.
+    let second = listen_at(&store, home.path(), &args, &[]);
+    delivery_record(&second, &id, "delivered");
+    let got = app.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].header("X-Hookcli-Attempt").as_deref(), Some("2"));
+}

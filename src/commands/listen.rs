@@ -108,6 +108,9 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
     if let Some(queue) = queue {
         let _ = runtime.block_on(queue);
     }
+    if let Some(f) = &forwarder {
+        runtime.block_on(f.wind_down());
+    }
     drop(forwarder);
     // In-flight requests are done: flush the store before reporting.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));

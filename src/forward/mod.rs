@@ -244,7 +244,7 @@ pub struct Answer {
     /// The body was longer than what was kept.
     pub truncated: bool,
     /// For failures: the kind. Without a status: `connect`, `timeout`, `reset`, `tls`, `path`,
-    /// `other`; with a 3xx status and a Location: `redirect`.
+    /// `stopped`, `other`; with a 3xx status and a Location: `redirect`.
     pub error_kind: Option<&'static str>,
     /// For failures: the cause in plain words.
     pub error: Option<String>,
@@ -252,6 +252,8 @@ pub struct Answer {
 
 /// The error kind of a capture that was not sent because its path would leave the route's.
 const UNSENDABLE: &str = "path";
+/// The error kind of an attempt cut short because hookcli stopped.
+pub(crate) const STOPPED: &str = "stopped";
 
 /// How an answer counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,6 +292,25 @@ impl Answer {
             truncated: false,
             error_kind: Some(UNSENDABLE),
             error: Some(why),
+        }
+    }
+
+    /// An attempt to `target`, started at `started_at`, that hookcli cut short to stop.
+    pub fn stopped(target: &str, started_at: i64) -> Answer {
+        let now = chrono::Utc::now().timestamp_millis();
+        Answer {
+            started_at,
+            target: redact(target),
+            latency: Duration::from_millis(u64::try_from(now - started_at).unwrap_or(0)),
+            status: None,
+            reason: String::new(),
+            headers: Vec::new(),
+            body: bytes::Bytes::new(),
+            truncated: false,
+            error_kind: Some(STOPPED),
+            error: Some(
+                "hookcli stopped before your app answered; the next `hookcli listen --forward-to` sends it again".into(),
+            ),
         }
     }
 

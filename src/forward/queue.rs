@@ -56,6 +56,8 @@ pub struct Forwarder {
     wake: Notify,
     /// Requests the server is receiving right now.
     receiving: Arc<AtomicUsize>,
+    /// Delivery lines waiting for their record's commit, so stopping can wait for them.
+    lines: Mutex<tokio::task::JoinSet<()>>,
 }
 
 /// Counts a request as being received for as long as it lives.
@@ -86,6 +88,7 @@ impl Forwarder {
             output,
             wake: Notify::new(),
             receiving: Arc::default(),
+            lines: Mutex::default(),
         })
     }
 
@@ -248,10 +251,31 @@ impl Forwarder {
                 });
             }
         }
-        let _ = tokio::time::timeout(STOP_GRACE, async {
-            while tasks.join_next().await.is_some() {}
-        })
-        .await;
+        // Captures waiting for a retry stop at once; only attempts under way take longer.
+        let mut done = std::pin::pin!(async { while tasks.join_next().await.is_some() {} });
+        if tokio::time::timeout(Duration::from_millis(200), &mut done)
+            .await
+            .is_err()
+        {
+            self.output.emit(Event::Notice(format!(
+                "Stopping: your app has {} s to answer the deliveries under way",
+                STOP_GRACE.as_secs()
+            )));
+            // Each attempt records itself as cut short once its grace is over.
+            let _ = tokio::time::timeout(STOP_GRACE + Duration::from_secs(2), done).await;
+        }
+    }
+
+    /// Once nothing is delivered any more: print the last delivery lines (each waits for
+    /// its record's commit) and say how many captures are left for the next run.
+    pub async fn wind_down(&self) {
+        let lines = std::mem::take(&mut *self.lines.lock().unwrap_or_else(|e| e.into_inner()));
+        let _ = tokio::time::timeout(Duration::from_secs(2), lines.join_all()).await;
+        if let Ok(left @ 1..) = self.db(delivery::count_pending).await {
+            self.output.emit(Event::Notice(format!(
+                "{left} capture(s) not delivered yet: the next `hookcli listen --forward-to` delivers them first (`hookcli list --status pending` shows them)"
+            )));
+        }
     }
 
     /// Deliver one capture, retrying retryable failures until it is delivered or failed.
@@ -272,10 +296,16 @@ impl Forwarder {
                 }
             }
             attempt += 1;
-            let Some(answer) = self.attempt(&p.capture, attempt, "forward").await else {
+            let Some(answer) = self
+                .attempt(&p.capture, attempt, "forward", Some(&mut stop))
+                .await
+            else {
                 return;
             };
+            let stopped = answer.error_kind == Some(super::STOPPED);
             let (state, next, note) = match answer.class() {
+                // Not the app's failure: it stays pending, for the next run, whatever the budget.
+                _ if stopped => ("pending", None, None),
                 Class::Delivered => ("delivered", None, None),
                 Class::Retryable if attempt < last_allowed => {
                     let next = chrono::Utc::now().timestamp_millis()
@@ -292,7 +322,7 @@ impl Forwarder {
             };
             self.finish(&p.capture, tried, &answer, state, next, note)
                 .await;
-            if state != "pending" {
+            if state != "pending" || stopped {
                 return;
             }
             due = next;
@@ -301,7 +331,7 @@ impl Forwarder {
 
     /// One synchronous attempt for `--passthrough`; `None` when no route matches.
     pub async fn passthrough(&self, capture: &Capture) -> Option<Answer> {
-        let answer = super::relayable(self.attempt(capture, 1, "passthrough").await?);
+        let answer = super::relayable(self.attempt(capture, 1, "passthrough", None).await?);
         let state = if answer.class() == Class::Delivered {
             "delivered"
         } else {
@@ -320,7 +350,13 @@ impl Forwarder {
     }
 
     /// Route and send; records `skipped` and returns `None` when no route matches.
-    async fn attempt(&self, c: &Capture, attempt: u32, kind: &'static str) -> Option<Answer> {
+    async fn attempt(
+        &self,
+        c: &Capture,
+        attempt: u32,
+        kind: &'static str,
+        stop: Option<&mut watch::Receiver<bool>>,
+    ) -> Option<Answer> {
         let topic = c
             .request
             .notification
@@ -356,19 +392,24 @@ impl Forwarder {
         } else {
             super::MAX_KEPT_BODY
         };
-        Some(
-            send(
-                &self.client,
-                c,
-                &target,
-                Via {
-                    capture_id: &c.id,
-                    attempt,
-                },
-                keep,
-            )
-            .await,
-        )
+        let via = Via {
+            capture_id: &c.id,
+            attempt,
+        };
+        let sending = send(&self.client, c, &target, via, keep);
+        let Some(stop) = stop else {
+            return Some(sending.await);
+        };
+        let started_at = chrono::Utc::now().timestamp_millis();
+        tokio::select! {
+            answer = sending => Some(answer),
+            // Stopping: the app gets a few seconds to answer, then the attempt is recorded
+            // as cut short, so the next run's attempt has the next number.
+            () = async {
+                let _ = stop.wait_for(|stopping| *stopping).await;
+                tokio::time::sleep(STOP_GRACE).await;
+            } => Some(Answer::stopped(&target, started_at)),
+        }
     }
 
     async fn finish(
@@ -445,7 +486,9 @@ impl Forwarder {
         }));
         // Shown once recorded, so whoever reads the store after seeing the line finds it there.
         let output = self.output.clone();
-        tokio::spawn(async move {
+        let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        while lines.try_join_next().is_some() {}
+        lines.spawn(async move {
             match committed.await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => eprintln!("hookcli: error: cannot record a delivery attempt: {e}"),

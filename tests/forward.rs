@@ -873,6 +873,19 @@ fn passthrough_relays_the_apps_answer_and_502_when_it_is_down() {
         .any(|(n, v)| n == "x-app" && v == "yes"));
     assert_eq!(app.received()[0].body, b"{\"tea\":1}");
     assert_eq!(count(&l.store), 1, "captured first");
+    let answered = |store: &std::path::Path| {
+        // Recorded after the relay, with the writer's next group.
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let out = run(store, &["show", "--last", "--json"]);
+            let status = serde_json::from_str::<Value>(&ok(&out)).unwrap()["status"].clone();
+            if !status.is_null() || Instant::now() > deadline {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    assert_eq!(answered(&l.store), 418);
     let down = listen_forwarding(
         &format!("http://127.0.0.1:{}/", free_port()),
         &["--passthrough"],
@@ -885,6 +898,7 @@ fn passthrough_relays_the_apps_answer_and_502_when_it_is_down() {
         "{text}"
     );
     assert_eq!(count(&down.store), 1);
+    assert_eq!(answered(&down.store), 502);
 }
 
 #[test]

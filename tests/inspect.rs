@@ -625,3 +625,41 @@ fn a_missing_store_is_a_clear_error_and_broken_pipes_are_quiet() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_store_from_an_earlier_hookcli_is_upgraded_in_place() {
+    // A store as the previous release left it: the first three migrations, one capture.
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    let db = rusqlite::Connection::open(store.join("hookcli.db")).unwrap();
+    for n in ["0001_captures", "0002_search", "0003_deliveries"] {
+        let sql = std::fs::read_to_string(format!(
+            "{}/src/store/migrations/{n}.sql",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        db.execute_batch(&sql).unwrap();
+    }
+    db.execute_batch(
+        "PRAGMA user_version = 3; PRAGMA journal_mode = WAL;
+         INSERT INTO captures (id, received_at, source, remote_addr, method, target, headers, body, signature)
+         VALUES ('01m8old0000000000000000000', 1700000000000, 'listen', '127.0.0.1:1', 'POST', '/', '[]', x'7b7d', 'unchecked');",
+    )
+    .unwrap();
+    drop(db);
+    let old: Value =
+        serde_json::from_str(&ok(&run(&store, &["show", "01m8old", "--json"]))).unwrap();
+    assert_eq!(old["body"]["text"], "{}");
+    assert_eq!(
+        old["status"],
+        Value::Null,
+        "not known for captures from before"
+    );
+    let mut l = listen_at(&store, home.path(), &["--json"], &[]);
+    let id = l.post("/", &[], b"{\"new\":1}").id();
+    l.interrupt();
+    let new: Value = serde_json::from_str(&ok(&run(&store, &["show", &id, "--json"]))).unwrap();
+    assert_eq!(new["status"], 200);
+    assert_eq!(ids(&run(&store, &["list", "--json", "--all"])).len(), 2);
+}

@@ -252,7 +252,19 @@ fn reject_invalid_answers_401_but_still_stores() {
         assert_eq!(stored_body, body.as_bytes());
         assert_ne!(verdict, "valid");
         assert_eq!(l.capture_record(id)["status"], 401);
+        // Kept in the store: list and show say what the sender got.
+        let shown = ok(&run(&l.store, &["show", id, "--color", "never"]));
+        assert!(shown.contains("401 (--reject-invalid"), "{shown}");
+        let listed = ok(&run(&l.store, &["list", "--color", "never"]));
+        let row = listed.lines().find(|r| r.starts_with(&id[..12])).unwrap();
+        assert!(row.contains("answered 401"), "{row}");
+        let record: serde_json::Value =
+            serde_json::from_str(&ok(&run(&l.store, &["show", id, "--json"]))).unwrap();
+        assert_eq!(record["status"], 401);
     }
+    let good_row: serde_json::Value =
+        serde_json::from_str(&ok(&run(&l.store, &["show", &good.id(), "--json"]))).unwrap();
+    assert_eq!(good_row["status"], 200);
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
             Some(id) if query::get(&tx, id).map_err(err)?.is_none() => id.clone(),
             _ => new_id(capture.received_at),
         };
-        let row = store::Row::new(capture.clone(), id);
+        let row = store::Row::new(capture.clone(), id, None);
         imported.push(store::insert(&tx, row, None).map_err(err)?);
     }
     tx.commit().map_err(err)?;

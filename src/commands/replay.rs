@@ -154,6 +154,7 @@ fn from_file(path: &Path) -> Result<Capture, Error> {
         id: "file".into(),
         redelivery: false,
         delivery: None,
+        answered: None,
         request,
     })
 }

@@ -102,6 +102,7 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
             id: format!("send-{}", n + 1),
             redelivery: false,
             delivery: None,
+            answered: None,
             request: NewCapture {
                 received_at: chrono::Utc::now().timestamp_millis(),
                 source: Source::Import,

@@ -119,6 +119,16 @@ fn full(c: &Capture, s: Style) -> String {
             .to_string(),
     };
     field(&mut out, "signature", verdict);
+    if let Some(status) = c.answered {
+        let text = match status {
+            200..=299 => s.good(&status.to_string()).to_string(),
+            401 => s
+                .bad("401 (--reject-invalid: the signature was not valid)")
+                .to_string(),
+            _ => s.bad(&status.to_string()).to_string(),
+        };
+        field(&mut out, "answered", text);
+    }
     if c.redelivery {
         field(
             &mut out,

@@ -63,6 +63,7 @@ fn capture_of_kind(c: &Capture, kind: Kind) -> serde_json::Map<String, Value> {
         "intercom": intercom,
         "redelivery": c.redelivery,
         "delivery": c.delivery,
+        "status": c.answered,
     });
     match value {
         Value::Object(map) => map,
@@ -105,7 +106,6 @@ pub fn record(event: &Event) -> Value {
         }),
         Event::Capture(c) => {
             let mut map = capture_of_kind(&c.capture, c.body_kind);
-            map.insert("status".into(), json!(c.status));
             map.insert("intercom_region".into(), json!(c.intercom_region));
             Value::Object(map)
         }

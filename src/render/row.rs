@@ -40,6 +40,9 @@ pub fn row(c: &Capture, s: Style) -> String {
             }
         );
     }
+    if let Some(status) = c.answered.filter(|s| !(200..300).contains(s)) {
+        line += &format!("  {}", s.bad(&format!("answered {status}")));
+    }
     if c.redelivery {
         line += &format!("  {}", s.warn("redelivery"));
     }

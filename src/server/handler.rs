@@ -273,7 +273,13 @@ async fn store_and_answer(
             )
         }
     });
-    let stored = match state.store.insert(capture, plan.clone()).await {
+    let answered = match &state.forwarding {
+        // The app's answer, known only once it has answered.
+        Some(f) if f.passthrough && matches!(plan, Some(Plan::Pending)) => None,
+        _ if reject => Some(401),
+        _ => Some(200),
+    };
+    let stored = match state.store.insert(capture, plan.clone(), answered).await {
         Ok(stored) => stored,
         Err(e) => {
             // Never a 2xx for something that is not on disk: a 503 makes Intercom retry.
@@ -324,15 +330,26 @@ async fn store_and_answer(
         match plan {
             Plan::Skipped(note) => f.forwarder.announce_skip(&stored, note),
             Plan::Pending if f.passthrough => {
-                if let Some(answer) = f.forwarder.passthrough(&stored).await {
-                    return relay(&answer, &stored.id);
-                }
+                let resp = match f.forwarder.passthrough(&stored).await {
+                    Some(answer) => relay(&answer, &stored.id),
+                    None => ours(status, body, &stored.id),
+                };
+                state
+                    .store
+                    .record_answer(stored.seq, resp.status().as_u16())
+                    .await;
+                return resp;
             }
             Plan::Pending => f.forwarder.wake(),
         }
     }
+    ours(status, body, &stored.id)
+}
+
+/// hookcli's own answer to a stored capture: `{"ok":…,"id":…}` and the id as a header.
+fn ours(status: StatusCode, body: serde_json::Value, id: &str) -> Resp {
     let mut resp = respond(status, "application/json", body.to_string());
-    if let Ok(id) = HeaderValue::from_str(&stored.id) {
+    if let Ok(id) = HeaderValue::from_str(id) {
         resp.headers_mut().insert("x-hookcli-capture-id", id);
     }
     resp

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_captures.sql"),
     include_str!("migrations/0002_search.sql"),
     include_str!("migrations/0003_deliveries.sql"),
+    include_str!("migrations/0004_answered.sql"),
 ];
 
 /// Everything that can go wrong with the store, each as one sentence with what to do.

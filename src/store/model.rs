@@ -62,6 +62,8 @@ pub struct Capture {
     pub redelivery: bool,
     /// Delivery state when forwarding: pending, delivered, failed or skipped.
     pub delivery: Option<String>,
+    /// The status hookcli answered the sender, when it was the one that received it.
+    pub answered: Option<u16>,
     /// Everything that was received.
     pub request: NewCapture,
 }

@@ -11,10 +11,10 @@ use rusqlite::{params_from_iter, Connection, OptionalExtension};
 pub(crate) const COLUMNS: &str = "seq, id, received_at, source, remote_addr, client_addr, method, \
      target, headers, body, signature, signature_reason, topic, notification_id, app_id, \
      created_at, first_sent_at, delivery_attempts, item_type, item_id, redelivery, \
-     (SELECT state FROM deliveries WHERE capture_seq = seq)";
+     (SELECT state FROM deliveries WHERE capture_seq = seq), answered";
 
 /// How many columns [`COLUMNS`] names.
-pub(crate) const COLUMN_COUNT: usize = 22;
+pub(crate) const COLUMN_COUNT: usize = 23;
 
 /// Which captures to select. Empty fields match everything; set fields all have to match.
 #[derive(Debug, Clone, Default)]
@@ -284,6 +284,7 @@ pub(crate) fn row_to_capture(row: &rusqlite::Row<'_>) -> rusqlite::Result<Captur
         id: row.get(1)?,
         redelivery: row.get(20)?,
         delivery: row.get(21)?,
+        answered: row.get(22)?,
         request: NewCapture {
             received_at: row.get(2)?,
             source: if source == "import" {

@@ -45,16 +45,18 @@ pub(crate) struct Row {
     capture: NewCapture,
     id: String,
     headers: String,
+    answered: Option<u16>,
 }
 
 impl Row {
-    /// Prepare `capture` to be stored under `id`.
-    pub(crate) fn new(capture: NewCapture, id: String) -> Row {
+    /// Prepare `capture` to be stored under `id`, with the status its sender is answered.
+    pub(crate) fn new(capture: NewCapture, id: String, answered: Option<u16>) -> Row {
         let headers = headers_to_json(&capture.headers);
         Row {
             capture,
             id,
             headers,
+            answered,
         }
     }
 }
@@ -84,15 +86,17 @@ impl Writer {
         Ok(Writer { tx, thread })
     }
 
-    /// Store one capture (and its delivery plan, when forwarding); returns once it is
-    /// committed to disk.
+    /// Store one capture (and its delivery plan, when forwarding) with the status its
+    /// sender will be answered (`None` while passthrough waits for the app); returns once
+    /// it is committed to disk.
     pub async fn insert(
         &self,
         capture: NewCapture,
         plan: Option<Plan>,
+        answered: Option<u16>,
     ) -> Result<Capture, StoreError> {
         let id = new_id(capture.received_at);
-        let row = Row::new(capture, id);
+        let row = Row::new(capture, id, answered);
         let (reply, wait) = oneshot::channel();
         self.tx
             .send(Job::Capture(Box::new(row), plan, reply))
@@ -113,6 +117,19 @@ impl Writer {
         // If the writer is gone the receiver reports it (its sender is dropped).
         let _ = self.tx.send(Job::Exec(Box::new(f), reply)).await;
         wait
+    }
+
+    /// Record the status a capture's sender got, once it is known (`--passthrough`). Queued
+    /// with the next group and not awaited: it describes the answer, it is not the capture.
+    pub async fn record_answer(&self, seq: i64, status: u16) {
+        let committed = self
+            .submit(move |conn| {
+                conn.prepare_cached("UPDATE captures SET answered = ?1 WHERE seq = ?2")?
+                    .execute(params![status, seq])
+                    .map(drop)
+            })
+            .await;
+        drop(committed);
     }
 
     /// Run another write on the writer thread and wait until it is committed.
@@ -274,6 +291,7 @@ pub(crate) fn insert(
         capture: c,
         id,
         headers,
+        answered,
     } = row;
     let n = c.notification.as_ref();
     let redelivery = match n.and_then(|n| n.id.as_deref()) {
@@ -285,9 +303,9 @@ pub(crate) fn insert(
     tx.prepare_cached(
         "INSERT INTO captures (id, received_at, source, remote_addr, client_addr, method, \
          target, headers, body, signature, signature_reason, topic, notification_id, app_id, \
-         created_at, first_sent_at, delivery_attempts, item_type, item_id, redelivery) \
+         created_at, first_sent_at, delivery_attempts, item_type, item_id, redelivery, answered) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19, ?20)",
+         ?18, ?19, ?20, ?21)",
     )?
     .execute(params![
         id,
@@ -310,6 +328,7 @@ pub(crate) fn insert(
         n.and_then(|n| n.item_type.as_deref()),
         n.and_then(|n| n.item_id.as_deref()),
         redelivery,
+        answered,
     ])?;
     let seq = tx.last_insert_rowid();
     if let Some(plan) = plan {
@@ -324,6 +343,7 @@ pub(crate) fn insert(
         id,
         redelivery,
         delivery,
+        answered,
         request: c,
     })
 }

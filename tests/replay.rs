@@ -835,3 +835,32 @@ fn replaying_many_on_a_terminal_shows_progress_on_stderr() {
     );
     assert_eq!(app.received().len(), 3);
 }
+
+#[test]
+fn send_says_plainly_when_the_target_is_down_or_its_answer_is_cut_off() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let down = format!("http://127.0.0.1:{}/tls-certificate", free_port());
+    let out = run(&store, &["send", "ping", "--to", &down, "--color", "never"]);
+    fails(&out, 1, "");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("connection refused"), "{text}");
+    assert!(!text.contains("TLS"), "{text}");
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        content_length: Some(100),
+        ..Answer::status(200, "half")
+    });
+    let out = run(
+        &store,
+        &["send", "ping", "--to", &app.url("/"), "--color", "never"],
+    );
+    fails(&out, 1, "");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("closed the connection before the whole body arrived"),
+        "{text}"
+    );
+}

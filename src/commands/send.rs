@@ -201,38 +201,12 @@ async fn send_one(client: &reqwest::Client, c: &Capture, to: &str) -> crate::for
     for (n, v) in &c.request.headers {
         request = request.header(n.as_slice(), v.as_slice());
     }
-    let (status, reason, body, error) = match request.send().await {
-        Ok(resp) => {
-            let status = resp.status();
-            let body = resp.bytes().await.unwrap_or_default();
-            (
-                Some(status.as_u16()),
-                status.canonical_reason().unwrap_or("").to_string(),
-                body,
-                None,
-            )
-        }
-        Err(e) => (
-            None,
-            String::new(),
-            bytes::Bytes::new(),
-            Some(if e.is_connect() {
-                format!("cannot connect to {to}: is it running?")
-            } else {
-                e.to_string()
-            }),
-        ),
-    };
-    crate::forward::Answer {
+    crate::forward::answer_of(
+        request.send().await,
+        to,
         started_at,
-        target: to.to_string(),
-        latency: start.elapsed(),
-        status,
-        reason,
-        headers: Vec::new(),
-        body,
-        truncated: false,
-        error_kind: None,
-        error,
-    }
+        start,
+        crate::forward::MAX_KEPT_BODY,
+    )
+    .await
 }

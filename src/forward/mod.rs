@@ -433,11 +433,36 @@ pub async fn send(
         .body(r.body.clone())
         .send()
         .await;
+    answer_of(result, target, started_at, start, keep).await
+}
+
+/// The answer to a request sent to `target` at `started_at` (`start` for its latency),
+/// keeping the first `keep` bytes of its body: a failure in plain words, or the app's
+/// status, headers and body, read to its end (a cut-off body is a `reset` or `timeout`).
+pub async fn answer_of(
+    result: reqwest::Result<reqwest::Response>,
+    target: &str,
+    started_at: i64,
+    start: Instant,
+    keep: usize,
+) -> Answer {
+    let shown = redact(target);
     let response = match result {
         Ok(resp) => resp,
         Err(e) => {
             let (kind, words) = describe(e, target);
-            return fail(kind, words);
+            return Answer {
+                started_at,
+                target: shown,
+                latency: start.elapsed(),
+                status: None,
+                reason: String::new(),
+                headers: Vec::new(),
+                body: bytes::Bytes::new(),
+                truncated: false,
+                error_kind: Some(kind),
+                error: Some(words),
+            };
         }
     };
     let status = response.status();

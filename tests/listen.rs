@@ -1189,3 +1189,21 @@ fn one_huge_value_or_line_cannot_flood_the_terminal() {
     assert!(full.iter().any(|l| l.contains(&huge)));
     assert!(!full.iter().any(|l| l.contains("shortened")));
 }
+
+#[test]
+fn connect_is_refused_and_a_notification_without_a_topic_is_called_so() {
+    let l = listen(&["--color", "never"]);
+    let reply = raw_request(
+        &l.addr,
+        b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(reply.status, 405);
+    assert_eq!(count(&l.store), 0);
+    l.wait_line(|s| s.contains("answered 405, not stored: CONNECT is a proxy request"));
+    let untitled =
+        notification("x", Some("notif_t"), "{}").replace("\"topic\":\"x\"", "\"topic\":null");
+    l.post("/", &[], untitled.as_bytes());
+    let line = l.wait_line(|s| s.contains("notif_t"));
+    assert!(line.contains("(a notification without a topic)"), "{line}");
+    assert!(!line.contains("not an Intercom notification"), "{line}");
+}

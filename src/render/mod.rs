@@ -466,12 +466,13 @@ fn capture(c: &Captured, mode: Mode) -> String {
         s.bold(&escape::line(&req.method)).to_string(),
         target_cell(&req.target),
     ];
-    match n.and_then(|n| n.topic.as_deref()) {
-        Some(topic) => parts.push(s.topic(topic, &escape::line(topic)).to_string()),
-        None if kind == body::Kind::Json => {
+    match (n, n.and_then(|n| n.topic.as_deref())) {
+        (_, Some(topic)) => parts.push(s.topic(topic, &escape::line(topic)).to_string()),
+        (Some(_), None) => parts.push(s.warn("(a notification without a topic)").to_string()),
+        (None, None) if kind == body::Kind::Json => {
             parts.push(s.dim("(not an Intercom notification)").to_string())
         }
-        None => {}
+        (None, None) => {}
     }
     if let Some(app) = n.and_then(|n| n.app_id.as_deref()) {
         parts.push(format!("ws {}", escape::line(app)));

@@ -162,6 +162,11 @@ pub(super) async fn handle(
         });
         return respond(StatusCode::OK, "text/plain; charset=utf-8", Bytes::new());
     }
+    if req.method() == Method::CONNECT {
+        // A 2xx would turn the connection into a tunnel; nothing here is a proxy.
+        let reason = "CONNECT is a proxy request, and hookcli is not a proxy".to_string();
+        return refuse(StatusCode::METHOD_NOT_ALLOWED, reason, req.method());
+    }
     if req.method() == Method::GET {
         return respond(
             StatusCode::OK,

@@ -1207,3 +1207,20 @@ fn connect_is_refused_and_a_notification_without_a_topic_is_called_so() {
     assert!(line.contains("(a notification without a topic)"), "{line}");
     assert!(!line.contains("not an Intercom notification"), "{line}");
 }
+
+#[test]
+fn a_sender_that_closes_before_its_body_arrived_is_shown_as_such() {
+    let l = listen(&["--json"]);
+    let mut stream = TcpStream::connect(&l.addr).unwrap();
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\nabc")
+        .unwrap();
+    drop(stream);
+    let line = l.wait_line(|s| s.contains("\"refused\""));
+    assert!(
+        line.contains("the sender closed the connection before its 50-byte body had arrived"),
+        "{line}"
+    );
+    assert_eq!(count(&l.store), 0);
+    assert_eq!(l.post("/", &[], b"{}").status, 200, "still serving");
+}

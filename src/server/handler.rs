@@ -199,11 +199,23 @@ pub(super) async fn handle(
             return refuse(StatusCode::PAYLOAD_TOO_LARGE, too_large(), &parts.method);
         }
         Ok(Err(e)) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format!("the body could not be read: {e}"),
-                &parts.method,
-            );
+            // hyper says so with an end-of-file I/O error under its body error.
+            let cut_short =
+                std::iter::successors(Some(e.as_ref() as &dyn std::error::Error), |e| e.source())
+                    .any(|e| {
+                        e.downcast_ref::<std::io::Error>()
+                            .is_some_and(|io| io.kind() == std::io::ErrorKind::UnexpectedEof)
+                    });
+            let reason = match declared {
+                Some(len) if cut_short => format!(
+                    "the sender closed the connection before its {len}-byte body had arrived"
+                ),
+                _ if cut_short => {
+                    "the sender closed the connection before its body had arrived".to_string()
+                }
+                _ => format!("the body could not be read: {e}"),
+            };
+            return refuse(StatusCode::BAD_REQUEST, reason, &parts.method);
         }
         Ok(Ok(collected)) => collected.to_bytes(),
     };

@@ -663,3 +663,49 @@ fn a_store_from_an_earlier_hookcli_is_upgraded_in_place() {
     assert_eq!(new["status"], 200);
     assert_eq!(ids(&run(&store, &["list", "--json", "--all"])).len(), 2);
 }
+
+#[test]
+fn json_outputs_carry_no_raw_terminal_controls_and_keep_their_meaning() {
+    let l = listen(&["--json"]);
+    let hostile = "{\"m\":\"\u{9b}31m\u{202e}txt\u{7f}\u{200b}\u{feff}\"}";
+    let id = l
+        .post("/p", &[("X-Note", "\u{9b}2J")], hostile.as_bytes())
+        .id();
+    let unsafe_char = |c: char| {
+        ('\u{7f}'..='\u{9f}').contains(&c)
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let har = dir.path().join("c.har");
+    let har = har.to_str().unwrap();
+    for args in [
+        vec!["list", "--json"],
+        vec!["show", &id, "--json"],
+        vec!["export", &id],
+        vec!["export"],
+        vec!["stats", "--json"],
+    ] {
+        let out = ok(&run(&l.store, &args));
+        assert!(!out.chars().any(unsafe_char), "{args:?}: {out:?}");
+    }
+    ok(&run(
+        &l.store,
+        &["export", &id, "--format", "har", "-o", har],
+    ));
+    assert!(!std::fs::read_to_string(har)
+        .unwrap()
+        .chars()
+        .any(unsafe_char));
+    let listen_out = l.stdout().join("\n");
+    assert!(!listen_out.chars().any(unsafe_char), "{listen_out:?}");
+    // Still the same capture: a round trip through import gives the exact bytes back.
+    let exported = dir.path().join("c.json");
+    ok(&run(
+        &l.store,
+        &["export", &id, "-o", exported.to_str().unwrap()],
+    ));
+    let other = dir.path().join("other");
+    ok(&run(&other, &["import", exported.to_str().unwrap()]));
+    let raw = run(&other, &["show", "--last", "--raw"]);
+    assert_eq!(raw.stdout, hostile.as_bytes());
+}

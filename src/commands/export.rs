@@ -4,6 +4,7 @@ use super::{filter, stdout, Store};
 use crate::cli::{Cli, ExportArgs, ExportFormat};
 use crate::error::Error;
 use crate::formats::{curl, document, har};
+use crate::render::escape;
 use crate::store::model::Capture;
 use crate::store::query::{self, Order};
 use std::io::Write;
@@ -21,21 +22,21 @@ pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
     let mut bytes = Vec::new();
     match args.format {
         ExportFormat::Json if captures.len() == 1 => {
-            bytes = serde_json::to_vec_pretty(&document::to_value(&captures[0]))
+            let text = serde_json::to_string_pretty(&document::to_value(&captures[0]))
                 .map_err(std::io::Error::from)?;
-            bytes.push(b'\n');
+            bytes = (escape::json(text) + "\n").into_bytes();
         }
         ExportFormat::Json => {
             for c in &captures {
-                serde_json::to_writer(&mut bytes, &document::to_value(c))
-                    .map_err(std::io::Error::from)?;
+                let line = escape::json(document::to_value(c).to_string());
+                bytes.extend_from_slice(line.as_bytes());
                 bytes.push(b'\n');
             }
         }
         ExportFormat::Har => {
-            bytes = serde_json::to_vec_pretty(&har::to_value(&captures, args.base_url.as_deref()))
-                .map_err(std::io::Error::from)?;
-            bytes.push(b'\n');
+            let har = har::to_value(&captures, args.base_url.as_deref());
+            let text = serde_json::to_string_pretty(&har).map_err(std::io::Error::from)?;
+            bytes = (escape::json(text) + "\n").into_bytes();
         }
         ExportFormat::Curl => {
             bytes.extend_from_slice(b"#!/bin/sh\n");

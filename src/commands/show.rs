@@ -38,8 +38,8 @@ pub(super) fn run(cli: &Cli, args: &ShowArgs) -> Result<(), Error> {
         let mut doc = document::to_value(&capture);
         let attempts = delivery::attempts(&store.conn, capture.seq).map_err(|e| store.err(e))?;
         doc["attempts"] = attempts.iter().map(attempt_json).collect();
-        serde_json::to_writer_pretty(&mut out, &doc).map_err(std::io::Error::from)?;
-        writeln!(out)?;
+        let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::from)?;
+        writeln!(out, "{}", escape::json(text))?;
     } else if args.headers {
         for line in header_lines(&capture) {
             writeln!(out, "{line}")?;

@@ -87,9 +87,52 @@ pub fn multiline(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Serialised JSON made safe for a terminal: the characters [`line`] escapes, which JSON
+/// allows raw inside strings (DEL, C1, bidi, zero-width), become `\uXXXX` escapes. The JSON
+/// means exactly the same; `show --json` in a terminal can no longer be steered by a sender.
+pub fn json(serialised: String) -> String {
+    // Raw newlines in serialised JSON are only ever the pretty printer's layout.
+    let is_unsafe = |c: char| is_unsafe(c) && c != '\n';
+    if !serialised.chars().any(is_unsafe) {
+        return serialised;
+    }
+    let mut out = String::with_capacity(serialised.len() + 16);
+    for c in serialised.chars() {
+        // serde_json has already escaped C0 controls, quotes and backslashes, and every
+        // unsafe character is in the Basic Multilingual Plane: one \u escape each.
+        if is_unsafe(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_keeps_its_meaning_without_raw_controls() {
+        let value = serde_json::json!({"m": "\u{9b}31m\u{202e}txt\u{7f}\u{200b}é\u{1b}"});
+        let safe = json(value.to_string());
+        assert!(safe.chars().all(|c| !is_unsafe(c)), "{safe}");
+        assert_eq!(safe, r#"{"m":"\u009b31m\u202etxt\u007f\u200bé\u001b"}"#);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&safe).unwrap(),
+            value
+        );
+        let pretty = serde_json::to_string_pretty(&value).unwrap();
+        assert_eq!(
+            json(pretty.clone()),
+            pretty
+                .replace('\u{9b}', "\\u009b")
+                .replace('\u{202e}', "\\u202e")
+                .replace('\u{7f}', "\\u007f")
+                .replace('\u{200b}', "\\u200b")
+        );
+    }
 
     #[test]
     fn plain_text_is_borrowed() {

@@ -709,3 +709,40 @@ fn json_outputs_carry_no_raw_terminal_controls_and_keep_their_meaning() {
     let raw = run(&other, &["show", "--last", "--raw"]);
     assert_eq!(raw.stdout, hostile.as_bytes());
 }
+
+#[test]
+fn search_matches_the_same_before_and_after_a_capture_is_indexed() {
+    let l = listen(&["--json"]);
+    let id = l
+        .post("/", &[], "{\"name\":\"Émile Zola\"}".as_bytes())
+        .id();
+    let found = |text: &str| {
+        let out = run(&l.store, &["list", "--json", "--search", text]);
+        if out.status.success() {
+            ids(&out)
+        } else {
+            Vec::new()
+        }
+    };
+    // Straight away (not indexed yet: the writer indexes once it has been idle)...
+    for text in ["émile", "ÉMILE", "Émile", "é", "zo"] {
+        assert_eq!(found(text), vec![id.clone()], "{text} before indexing");
+    }
+    // ...and once the index holds it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let db = rusqlite::Connection::open(l.store.join("hookcli.db")).unwrap();
+        let upto: i64 = db
+            .query_row("SELECT upto FROM fts_progress", [], |r| r.get(0))
+            .unwrap();
+        if upto >= 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never indexed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for text in ["émile", "ÉMILE", "Émile", "é", "zo"] {
+        assert_eq!(found(text), vec![id.clone()], "{text} after indexing");
+    }
+    assert!(found("zzz").is_empty());
+}

@@ -119,6 +119,7 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(&path).map_err(|e| StoreError::from_sqlite(&path, e))?;
     configure(&conn, &path)?;
     migrate(&conn, &path)?;
+    query::register_fold(&conn).map_err(|e| StoreError::from_sqlite(&path, e))?;
     Ok(conn)
 }
 
@@ -181,6 +182,7 @@ pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
     if (version as usize) < MIGRATIONS.len() {
         migrate(&conn, &path)?;
     }
+    query::register_fold(&conn).map_err(|e| StoreError::from_sqlite(&path, e))?;
     Ok(conn)
 }
 

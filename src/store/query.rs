@@ -74,22 +74,21 @@ impl Filter {
             add("topic GLOB ?", vec![Sql::Text(topic.clone())]);
         }
         if let Some(text) = &self.search {
-            let like = format!(
-                "%{}%",
-                text.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
+            // Scanned rows are folded like the trigram index folds, so a capture matches the
+            // same whether or not it has been indexed yet.
+            let folded = Sql::Text(text.to_lowercase());
             if text.chars().count() >= 3 {
                 // Indexed rows through the trigram index, the not-yet-indexed tail directly.
                 let phrase = format!("\"{}\"", text.replace('"', "\"\""));
                 add(
                     "(seq IN (SELECT rowid FROM captures_fts WHERE captures_fts MATCH ?) \
-                     OR (seq > (SELECT upto FROM fts_progress) AND body LIKE ? ESCAPE '\\'))",
-                    vec![Sql::Text(phrase), Sql::Text(like)],
+                     OR (seq > (SELECT upto FROM fts_progress) \
+                         AND instr(hookcli_fold(body), ?) > 0))",
+                    vec![Sql::Text(phrase), folded],
                 );
             } else {
-                add("body LIKE ? ESCAPE '\\'", vec![Sql::Text(like)]);
+                // Too short for trigrams: every row is scanned.
+                add("instr(hookcli_fold(body), ?) > 0", vec![folded]);
             }
         }
         if let Some(since) = self.since {
@@ -203,6 +202,26 @@ pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Capture>> {
         row_to_capture,
     )
     .optional()
+}
+
+/// Register `hookcli_fold(x)` on `conn`: the text (bytes read as UTF-8) in lower case,
+/// the way the trigram index folds case, for searching rows it does not hold yet.
+pub(crate) fn register_fold(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::ValueRef;
+    conn.create_scalar_function(
+        "hookcli_fold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                ValueRef::Text(b) | ValueRef::Blob(b) => {
+                    Some(String::from_utf8_lossy(b).to_lowercase())
+                }
+                _ => None,
+            })
+        },
+    )
 }
 
 /// Add up to `max` not-yet-indexed captures to the search index; returns how many.

@@ -470,6 +470,22 @@ fn follow_prints_captures_made_after_it_started() {
     let line = line.expect("--follow printed nothing within 10 s");
     let v: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(v["id"], new_id.as_str());
+    // Like `list --follow | head -1`: once the reader is gone it stops, with nothing new.
+    let mut child = hookcli(f.l.store.parent().unwrap())
+        .arg("--store")
+        .arg(&f.l.store)
+        .args(["list", "--follow", "--topic", "nothing.*"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(child.stdout.take());
+    let code = wait_timeout(&mut child, Duration::from_secs(5));
+    assert_eq!(code, 0);
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.is_empty(), "{err}");
 }
 
 #[test]

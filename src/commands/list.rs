@@ -12,6 +12,25 @@ use std::time::Duration;
 /// How often `--follow` looks for new captures.
 const FOLLOW_POLL: Duration = Duration::from_millis(200);
 
+/// Whether stdout is a pipe nobody reads any more. A write would say so too, but `--follow`
+/// may have nothing to write for a long time.
+#[cfg(unix)]
+fn reader_gone() -> bool {
+    let mut fd = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no timeout.
+    let ready = unsafe { libc::poll(&mut fd, 1, 0) };
+    ready > 0 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0
+}
+
+#[cfg(not(unix))]
+fn reader_gone() -> bool {
+    false
+}
+
 pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
     let store = Store::open(cli)?;
     let style = Style::new(!args.json && crate::config::use_color(cli.color));
@@ -54,6 +73,9 @@ pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
         }
         out.flush()?;
         std::thread::sleep(FOLLOW_POLL);
+        if reader_gone() {
+            return Ok(()); // `list --follow | head` is done: quietly, like a closed pipe
+        }
         f.after_seq = Some(last_seq);
         captures =
             query::select(&store.conn, &f, Order::OldestFirst, None).map_err(|e| store.err(e))?;

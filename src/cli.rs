@@ -132,9 +132,14 @@ Examples:
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff)
-    #[command(after_help = "Example:\n  hookcli man | man -l -")]
-    Man,
+    /// Print the man page (roff): hookcli's, or one command's
+    #[command(
+        after_help = "Examples:\n  hookcli man | man -l -\n  hookcli man listen > ~/.local/share/man/man1/hookcli-listen.1"
+    )]
+    Man {
+        /// A command, for its own page (hookcli-COMMAND(1))
+        command: Option<String>,
+    },
 }
 
 /// `hookcli listen`.

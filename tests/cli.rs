@@ -74,6 +74,15 @@ fn completions_and_man_page() {
     let man = run(&["man"]);
     assert!(man.status.success());
     assert!(String::from_utf8_lossy(&man.stdout).starts_with(".ie"));
+    // The pages the top-level one points to exist too.
+    let listen = run(&["man", "listen"]);
+    assert!(listen.status.success());
+    let page = String::from_utf8_lossy(&listen.stdout);
+    assert!(
+        page.contains(".TH hookcli-listen 1") && page.contains("\\-\\-forward\\-to"),
+        "{page}"
+    );
+    assert_eq!(run(&["man", "nope"]).status.code(), Some(2));
     // A reader that has gone away (`hookcli completions bash | head -1`): quiet success.
     for args in [&["completions", "bash"][..], &["man"]] {
         let (reader, writer) = std::io::pipe().unwrap();

@@ -54,8 +54,37 @@ pub fn run(mut cli: Cli) -> Result<(), Error> {
             std::io::Write::write_all(&mut std::io::stdout(), &script)?;
             Ok(())
         }
-        Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+        Command::Man { ref command } => {
+            let mut cli = Cli::command();
+            // Built, so each command's usage reads `hookcli listen`, not `listen`.
+            cli.build();
+            let page = match command {
+                None => cli,
+                Some(name) => {
+                    let Some(sub) = cli.find_subcommand(name) else {
+                        let names: Vec<&str> = cli
+                            .get_subcommands()
+                            .map(clap::Command::get_name)
+                            .filter(|n| *n != "help")
+                            .collect();
+                        use clap::CommandFactory as _;
+                        Cli::command()
+                            .error(
+                                clap::error::ErrorKind::InvalidValue,
+                                format!(
+                                    "there is no command '{name}'; one of: {}",
+                                    names.join(", ")
+                                ),
+                            )
+                            .exit();
+                    };
+                    // Building named it `hookcli-NAME`, its page's title.
+                    sub.clone()
+                }
+            };
+            let mut roff = Vec::new();
+            clap_mangen::Man::new(page).render(&mut roff)?;
+            std::io::Write::write_all(&mut std::io::stdout(), &roff)?;
             Ok(())
         }
     }

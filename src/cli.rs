@@ -20,6 +20,42 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parse the command line. clap's own output (usage errors, `--help`) is coloured as
+    /// `--color` or `HOOKCLI_COLOR` say; left alone, clap only looks at the terminal.
+    pub fn parse_with_color() -> Cli {
+        use clap::{CommandFactory, FromArgMatches};
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        let mut cmd = Cli::command().color(clap_color(&args));
+        let matches = cmd
+            .try_get_matches_from_mut(&args)
+            .unwrap_or_else(|e| e.exit());
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
+    }
+}
+
+/// The colour asked for before clap has parsed anything: the last `--color`, else
+/// `HOOKCLI_COLOR`, else auto.
+fn clap_color(args: &[std::ffi::OsString]) -> clap::ColorChoice {
+    let mut value = std::env::var("HOOKCLI_COLOR").ok();
+    let mut args = args.iter().filter_map(|a| a.to_str());
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            break;
+        }
+        if let Some(v) = arg.strip_prefix("--color=") {
+            value = Some(v.to_string());
+        } else if arg == "--color" {
+            value = args.next().map(str::to_string);
+        }
+    }
+    match value.as_deref() {
+        Some("always") => clap::ColorChoice::Always,
+        Some("never") => clap::ColorChoice::Never,
+        _ => clap::ColorChoice::Auto,
+    }
+}
+
 const EXAMPLES: &str = "\
 Examples:
   hookcli listen                              receive on http://127.0.0.1:4665/

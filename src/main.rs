@@ -1,7 +1,5 @@
 //! The `hookcli` binary: parse the command line and hand over to the library.
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    hookcli::run(hookcli::cli::Cli::parse())
+    hookcli::run(hookcli::cli::Cli::parse_with_color())
 }

@@ -146,3 +146,29 @@ fn docs_commands_md_matches_the_help() {
         }
     }
 }
+
+#[test]
+fn usage_errors_and_help_follow_the_color_flag() {
+    let colour = |args: &[&str], env: &[(&str, &str)]| {
+        let home = tempfile::tempdir().unwrap();
+        let mut cmd = hookcli(home.path());
+        cmd.args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let all = [out.stdout, out.stderr].concat();
+        all.contains(&0x1b)
+    };
+    assert!(colour(&["--color", "always", "list", "--bogus"], &[]));
+    assert!(colour(&["list", "--bogus", "--color=always"], &[]));
+    assert!(colour(&["list", "--help"], &[("HOOKCLI_COLOR", "always")]));
+    assert!(!colour(
+        &["--color", "never", "list", "--bogus"],
+        &[("HOOKCLI_COLOR", "always")]
+    ));
+    assert!(
+        !colour(&["list", "--bogus"], &[]),
+        "a pipe gets no colour by default"
+    );
+}

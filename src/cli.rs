@@ -373,6 +373,7 @@ pub struct ListArgs {
         short = 'n',
         default_value_t = 20,
         value_name = "N",
+        value_parser = at_least_one,
         conflicts_with = "all"
     )]
     pub limit: usize,
@@ -489,7 +490,7 @@ pub struct ReplayArgs {
     pub ids: Vec<String>,
 
     /// The N newest captures (with the filters below, the N newest that match)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub last: Option<usize>,
 
     /// Which captures, when no ids are given.
@@ -747,6 +748,15 @@ pub fn parse_when(text: &str) -> Result<i64, String> {
         return Ok(ms);
     }
     Err(format!("'{text}' is neither a duration (15m, 2h, 7d) nor a date (2026-11-24, 2026-11-24T10:00:00Z)"))
+}
+
+/// A count of captures, 1 or more (0 would only ever say that nothing matched).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{text}' is not a number")),
+    }
 }
 
 /// Parse a size such as `10MiB`, `512KiB`, `1MB`, `2000000`.

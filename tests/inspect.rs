@@ -762,3 +762,30 @@ fn search_matches_the_same_before_and_after_a_capture_is_indexed() {
     }
     assert!(found("zzz").is_empty());
 }
+
+#[test]
+fn list_columns_hold_the_longest_topics_and_counts_start_at_one() {
+    let l = listen(&["--json"]);
+    for topic in [
+        "ping",
+        "conversation.admin.replied.translated",
+        "procedure.hitl_notification.created",
+    ] {
+        l.post("/", &[], notification(topic, Some("n"), "{}").as_bytes());
+    }
+    let text = ok(&run(&l.store, &["list", "--color", "never"]));
+    let size_ends: Vec<usize> = text
+        .lines()
+        .map(|l| {
+            let at = l.find(['✓', '✗', '–']).unwrap();
+            l[..at].chars().count()
+        })
+        .collect();
+    assert!(size_ends.windows(2).all(|w| w[0] == w[1]), "{text}");
+    fails(
+        &run(&l.store, &["list", "-n", "0"]),
+        2,
+        "must be at least 1",
+    );
+    assert!(ok(&run(&l.store, &["stats"])).starts_with("3 captures in"));
+}

@@ -54,8 +54,9 @@ pub(super) fn run(cli: &Cli, args: &StatsArgs) -> Result<(), Error> {
     let s = Style::new(crate::config::use_color(cli.color));
     writeln!(
         out,
-        "{} captures in {} ({} on disk)",
+        "{} {} in {} ({} on disk)",
         s.bold(&total.to_string()),
+        if total == 1 { "capture" } else { "captures" },
         store.dir.display(),
         size(bytes)
     )?;

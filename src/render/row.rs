@@ -9,7 +9,8 @@ pub fn row(c: &Capture, s: Style) -> String {
     let n = r.notification.as_ref();
     let topic = n.and_then(|n| n.topic.as_deref());
     let topic_text = escape::line(topic.unwrap_or("-"));
-    let topic_cell = format!("{topic_text:<32}");
+    // Wide enough for every documented topic (conversation.admin.replied.translated).
+    let topic_cell = format!("{:<37}", truncate(&topic_text, 37));
     let topic_cell = match topic {
         Some(t) => s.topic(t, &topic_cell).to_string(),
         None => s.dim(&topic_cell).to_string(),

@@ -271,14 +271,6 @@ pub struct ListenArgs {
     /// Accept a self-signed certificate from an https:// app
     #[arg(long, requires = "forward_to")]
     pub insecure: bool,
-
-    /// First retry delay in milliseconds (doubles up to 30x); for tests
-    #[arg(long, default_value_t = 1000, hide = true)]
-    pub retry_base_ms: u64,
-
-    /// Longest a delivery waits for a flood of incoming requests to ease, in ms; for tests
-    #[arg(long, default_value_t = 100, hide = true)]
-    pub flood_wait_ms: u64,
 }
 
 /// Filters shared by `list` and `export`; all given filters must match.

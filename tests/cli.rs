@@ -74,6 +74,15 @@ fn completions_and_man_page() {
     let man = run(&["man"]);
     assert!(man.status.success());
     assert!(String::from_utf8_lossy(&man.stdout).starts_with(".ie"));
+    // No test-only knob leaks into completions.
+    for shell in ["bash", "zsh", "fish"] {
+        let script = String::from_utf8(run(&["completions", shell]).stdout).unwrap();
+        assert!(script.contains("--forward-to"), "{shell}");
+        assert!(
+            !script.contains("retry-base") && !script.contains("flood-wait"),
+            "{shell}"
+        );
+    }
     // The pages the top-level one points to exist too.
     let listen = run(&["man", "listen"]);
     assert!(listen.status.success());

@@ -72,10 +72,25 @@ pub fn listen(args: &[&str]) -> Listener {
 /// Start `listen` on a given store, with extra environment variables.
 pub fn listen_at(store: &Path, home: &Path, args: &[&str], env: &[(&str, &str)]) -> Listener {
     let mut cmd = hookcli(home);
+    // The forwarding tests' timing knobs are environment variables, not flags; tests write
+    // them like flags for readability.
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let knob = match *arg {
+            "--retry-base-ms" => "HOOKCLI_TEST_RETRY_BASE_MS",
+            "--flood-wait-ms" => "HOOKCLI_TEST_FLOOD_WAIT_MS",
+            _ => {
+                rest.push(*arg);
+                continue;
+            }
+        };
+        cmd.env(knob, it.next().expect("a knob takes a value"));
+    }
     cmd.arg("--store")
         .arg(store)
         .args(["listen", "--port", "0"])
-        .args(args);
+        .args(rest);
     for (k, v) in env {
         cmd.env(k, v);
     }

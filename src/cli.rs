@@ -728,8 +728,10 @@ pub fn parse_when(text: &str) -> Result<i64, String> {
         "%Y-%m-%dT%H:%M:%S",
         "%Y-%m-%dT%H:%M",
     ] {
-        if let Some(ms) = NaiveDateTime::parse_from_str(t, fmt).ok().and_then(local) {
-            return Ok(ms);
+        if let Ok(naive) = NaiveDateTime::parse_from_str(t, fmt) {
+            return local(naive).ok_or_else(|| {
+                format!("'{text}' does not exist in your time zone (the clocks skipped it); give the time after the change, or a UTC time such as 2026-03-08T10:30:00Z")
+            });
         }
     }
     if let Some(ms) = NaiveDate::parse_from_str(t, "%Y-%m-%d")

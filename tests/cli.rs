@@ -181,3 +181,14 @@ fn usage_errors_and_help_follow_the_color_flag() {
         "a pipe gets no colour by default"
     );
 }
+
+#[test]
+fn a_local_time_the_clocks_skipped_says_so() {
+    let home = tempfile::tempdir().unwrap();
+    let out = hookcli(home.path())
+        .args(["list", "--since", "2026-03-08 02:30"])
+        .env("TZ", "America/New_York")
+        .output()
+        .unwrap();
+    fails(&out, 2, "does not exist in your time zone");
+}

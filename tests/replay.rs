@@ -68,7 +68,86 @@ fn replay_is_byte_exact_with_the_original_signature() {
     let doc: Value = serde_json::from_str(&ok(&run(&l.store, &["show", &id, "--json"]))).unwrap();
     assert_eq!(doc["attempts"][0]["kind"], "replay");
     assert_eq!(doc["attempts"][0]["status"], 200);
+    // A capture that was never forwarded has no delivery state, replayed or not.
+    assert_eq!(doc["delivery"], Value::Null);
+    let shown = ok(&run(&l.store, &["show", &id, "--color", "never"]));
+    assert!(
+        shown.contains("\nreplays\n") && shown.contains("#1 ") && shown.contains(" replay "),
+        "{shown}"
+    );
+    fails(
+        &run(&l.store, &["list", "--status", "delivered"]),
+        1,
+        "no captures match",
+    );
+}
+
+#[test]
+fn a_replay_leaves_forwarding_state_numbers_and_budget_alone() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let port = free_port();
+    let target = format!("http://127.0.0.1:{port}/hook");
+    let args = [
+        "--json",
+        "--forward-to",
+        &target,
+        "--retry-base-ms",
+        "60000",
+        "--max-attempts",
+        "2",
+    ];
+    let mut first = listen_at(&store, home.path(), &args, &[]);
+    let id = first.post("/", &[], b"{\"held\":1}").id();
+    first.wait_line(|s| s.contains("\"outcome\":\"retrying\""));
+    assert_eq!(first.interrupt().0, 0);
+    let other = App::start();
+    for _ in 0..2 {
+        ok(&run(
+            &store,
+            &["replay", "--last", "1", "--to", &other.url("/other")],
+        ));
+    }
+    let got = other.wait_for(2, Duration::from_secs(5));
+    assert_eq!(got[1].header("x-hookcli-attempt").unwrap(), "2");
+    let list = ok(&run(&store, &["list", "--color", "never"]));
+    assert!(list.contains("pending"), "{list}");
+    assert_eq!(
+        ok(&run(&store, &["list", "--json", "--status", "pending"]))
+            .lines()
+            .count(),
+        1
+    );
+    // The real app comes up: the next run delivers it, as forwarding attempt 2 of 2.
+    let app = App::start_on(port);
+    let second = listen_at(
+        &store,
+        home.path(),
+        &["--json", "--forward-to", &target, "--max-attempts", "1"],
+        &[],
+    );
+    let got = app.wait_for(1, Duration::from_secs(10)).remove(0);
+    assert_eq!(got.body, b"{\"held\":1}");
+    assert_eq!(got.header("x-hookcli-attempt").unwrap(), "2");
+    second.wait_line(|s| s.contains("\"outcome\":\"delivered\""));
+    let doc: Value = serde_json::from_str(&ok(&run(&store, &["show", &id, "--json"]))).unwrap();
     assert_eq!(doc["delivery"], "delivered");
+    let kinds: Vec<(String, u64)> = doc["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap().into(),
+                a["attempt"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [("forward", 1), ("replay", 1), ("replay", 2), ("forward", 2)]
+            .map(|(k, n)| (k.to_string(), n))
+    );
 }
 
 #[test]
@@ -326,7 +405,10 @@ fn replay_defaults_to_the_last_forward_target_and_retries_failed_ones() {
     assert_eq!(got[0].target, "/hook");
     assert_eq!(got[0].body, b"{\"lost\":true}");
     let doc: Value = serde_json::from_str(&ok(&run(&store, &["show", &id, "--json"]))).unwrap();
-    assert_eq!(doc["delivery"], "delivered");
+    assert_eq!(
+        doc["delivery"], "failed",
+        "forwarding's verdict, whatever a replay got"
+    );
     assert_eq!(doc["attempts"].as_array().unwrap().len(), 2);
     let fresh = tempfile::tempdir().unwrap();
     let empty = fresh.path().join("s");

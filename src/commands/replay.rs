@@ -384,7 +384,7 @@ async fn send_all(
             let attempt = match &db {
                 Some(db) => {
                     let conn = db.lock().unwrap_or_else(|e| e.into_inner());
-                    delivery::next_attempt(&conn, c.seq).unwrap_or(1)
+                    delivery::next_replay(&conn, c.seq).unwrap_or(1)
                 }
                 None => 1,
             };
@@ -401,11 +401,6 @@ async fn send_all(
             .await;
             if let Some(db) = &db {
                 let conn = db.lock().unwrap_or_else(|e| e.into_inner());
-                let state = if answer.class() == Class::Delivered {
-                    "delivered"
-                } else {
-                    "failed"
-                };
                 let record = Attempt {
                     attempt,
                     kind: "replay".into(),
@@ -418,10 +413,8 @@ async fn send_all(
                     response_headers: answer.headers.clone(),
                     response_body: answer.body.to_vec(),
                 };
-                let saved = conn.unchecked_transaction().and_then(|tx| {
-                    delivery::record(&tx, c.seq, &record, state, None, None)?;
-                    tx.commit()
-                });
+                // An attempt only: the delivery state is forwarding's, whatever a replay got.
+                let saved = delivery::record_attempt(&conn, c.seq, &record);
                 if let Err(e) = saved {
                     eprintln!(
                         "hookcli: warning: the replay of {} was sent but not recorded: {e}",

@@ -4,8 +4,8 @@ use super::stdout;
 use crate::cli::{Cli, ImportArgs};
 use crate::error::Error;
 use crate::formats::{document, har};
-use crate::render::json;
-use crate::store::model::{new_id, NewCapture};
+use crate::render::{escape, json};
+use crate::store::model::{new_id, parse_id, NewCapture};
 use crate::store::{self, query, StoreError};
 use serde_json::Value;
 use std::io::Write;
@@ -29,23 +29,45 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
     let err = |e| Error::from(StoreError::from_sqlite(&dir.join(store::DB_FILE), e));
     let tx = conn.transaction().map_err(err)?;
     let mut imported = Vec::new();
-    for (_, (id, capture)) in &pending {
-        // Keep the original id unless this store already has it.
-        let id = match id {
-            Some(id) if query::get(&tx, id).map_err(err)?.is_none() => id.clone(),
-            _ => new_id(capture.received_at),
+    for (path, (original, capture)) in &pending {
+        // Keep the original id unless this store already has it, or it is not a hookcli id
+        // (it could not be addressed, or shown safely).
+        let valid = original.as_deref().and_then(parse_id);
+        let (id, renamed) = match (valid, original) {
+            (Some(id), _) if query::get(&tx, &id).map_err(err)?.is_none() => (id, None),
+            (None, Some(bad)) => (new_id(capture.received_at), Some(bad)),
+            _ => (new_id(capture.received_at), None),
         };
         let row = store::Row::new(capture.clone(), id, None);
-        imported.push(store::insert(&tx, row, None).map_err(err)?);
+        imported.push((store::insert(&tx, row, None).map_err(err)?, path, renamed));
     }
     tx.commit().map_err(err)?;
     while query::index_pending(&conn, 500).map_err(err)? == 500 {}
     let mut out = stdout();
-    for (c, (path, _)) in imported.iter().zip(&pending) {
+    for (c, path, renamed) in &imported {
+        let note = renamed.map(|bad| {
+            format!(
+                "its id '{}' is not a hookcli id, so it got a new one",
+                escape::line(bad)
+            )
+        });
         if args.json {
             writeln!(out, "{}", Value::Object(json::capture(c)))?;
+            if let Some(note) = note {
+                eprintln!(
+                    "hookcli: note: {} from {}: {note}",
+                    c.short_id(),
+                    path.display()
+                );
+            }
         } else {
-            writeln!(out, "imported {} from {}", c.short_id(), path.display())?;
+            let note = note.map(|n| format!(" ({n})")).unwrap_or_default();
+            writeln!(
+                out,
+                "imported {} from {}{note}",
+                c.short_id(),
+                path.display()
+            )?;
         }
     }
     Ok(out.flush()?)
@@ -86,7 +108,7 @@ fn parse(bytes: &[u8]) -> Result<Vec<Parsed>, String> {
             if !document::is_document(&value) {
                 return Err(format!("line {} is not a hookcli capture document", i + 1));
             }
-            document::from_value(&value)
+            document::from_value(&value).map_err(|why| format!("line {}: {why}", i + 1))
         })
         .collect()
 }

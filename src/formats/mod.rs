@@ -22,3 +22,11 @@ pub fn origin(headers: &[Header]) -> String {
         None => "http://127.0.0.1:4665".to_string(),
     }
 }
+
+/// Whether `text` is an HTTP token (RFC 9110 §5.6.2): what a method or a header name must be.
+pub fn is_token(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}

@@ -4,9 +4,9 @@ use super::{filter, stdout, Store};
 use crate::cli::{Cli, ReplayArgs};
 use crate::config;
 use crate::error::Error;
-use crate::formats::document;
+use crate::formats::{document, splice};
 use crate::forward::{self, is_hop_by_hop, Class, Via};
-use crate::intercom::{fabricate, signature};
+use crate::intercom::signature;
 use crate::render::{body, escape, json::rfc3339, style::Style};
 use crate::store::delivery::{self, Attempt};
 use crate::store::model::{bytes_json, Capture, Header};
@@ -197,7 +197,7 @@ fn prepare(
                 .and_then(Value::as_i64)
                 .unwrap_or(1)
                 + 1;
-            text = fabricate::set_path(&text, "delivery_attempts", &next.to_string())
+            text = splice::set_path(&text, "delivery_attempts", &next.to_string())
                 .map_err(Error::Failed)?;
         }
         for set in &args.sets {
@@ -206,7 +206,7 @@ fn prepare(
                     "--set {set}: write it as PATH=VALUE, e.g. data.item.id='\"42\"'"
                 ))
             })?;
-            text = fabricate::set_path(&text, path.trim(), value)
+            text = splice::set_path(&text, path.trim(), value)
                 .map_err(|e| Error::Failed(format!("--set {set}: {e}")))?;
         }
         if args.edit {

@@ -83,7 +83,7 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
                 .ok_or_else(|| Error::Failed(format!("--set {set}: write it as PATH=VALUE")))?;
             let text = String::from_utf8(body)
                 .map_err(|_| Error::Failed("--set needs a JSON body".into()))?;
-            body = fabricate::set_path(&text, path.trim(), value)
+            body = crate::formats::splice::set_path(&text, path.trim(), value)
                 .map_err(|e| Error::Failed(format!("--set {set}: {e}")))?
                 .into_bytes();
         }

@@ -1,9 +1,11 @@
 //! Interchange formats for captures: hookcli's own capture document, HAR 1.2, and curl.
-//! Each module writes its format and, where it can be read back, parses it.
+//! Each module writes its format and, where it can be read back, parses it; `splice`
+//! edits a JSON body without rewriting it.
 
 pub mod curl;
 pub mod document;
 pub mod har;
+pub mod splice;
 
 use crate::store::model::Header;
 

@@ -313,6 +313,69 @@ fn edit_uses_the_editor_and_refuses_invalid_json() {
 }
 
 #[test]
+fn an_edit_that_changes_nothing_sends_the_original_from_a_private_file() {
+    let (l, id, body) = with_capture();
+    let app = App::start();
+    let dir = tempfile::tempdir().unwrap();
+    let seen = dir.path().join("seen");
+    // Records the file it was given and its mode, reformats it (no change to the JSON).
+    let noop = dir.path().join("noop-editor.sh");
+    std::fs::write(
+        &noop,
+        format!(
+            "#!/bin/sh\necho \"$1 $(stat -c %a \"$1\")\" >> '{}'\nsed -i 's/^ *//' \"$1\"\n",
+            seen.display()
+        ),
+    )
+    .unwrap();
+    let failing = dir.path().join("failing-editor.sh");
+    std::fs::write(
+        &failing,
+        format!("#!/bin/sh\necho \"$1 x\" >> '{}'\nexit 3\n", seen.display()),
+    )
+    .unwrap();
+    for script in [&noop, &failing] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let editor = [("EDITOR", noop.to_str().unwrap())];
+    // Without a secret: not refused as changed, and the original signature still fits.
+    ok(&run_env(
+        &l.store,
+        &replay_args(&id, &app.url("/"), &["--edit"]),
+        &editor,
+    ));
+    // With one: the original bytes, not a compact copy.
+    ok(&run_env(
+        &l.store,
+        &replay_args(&id, &app.url("/"), &["--edit", "--secret", SECRET]),
+        &editor,
+    ));
+    for got in app.wait_for(2, Duration::from_secs(5)) {
+        assert_eq!(got.body, body);
+        assert_eq!(got.header("x-hub-signature").unwrap(), sign(SECRET, &body));
+    }
+    fails(
+        &run_env(
+            &l.store,
+            &replay_args(&id, &app.url("/"), &["--edit"]),
+            &[("EDITOR", failing.to_str().unwrap())],
+        ),
+        1,
+        "failed (exit status: 3); nothing sent",
+    );
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    let files: Vec<(&str, &str)> = seen.lines().map(|l| l.rsplit_once(' ').unwrap()).collect();
+    assert_eq!(files.len(), 3, "{seen}");
+    assert_eq!(files[0].1, "600", "only the user may read the body");
+    assert_ne!(files[0].0, files[1].0, "a fresh random name each time");
+    for (file, _) in &files {
+        assert!(!file.contains(&id[..12]), "{file}");
+        assert!(!std::path::Path::new(file).exists(), "{file} left behind");
+    }
+}
+
+#[test]
 fn dry_run_sends_nothing() {
     let (l, id, _) = with_capture();
     let app = App::start();

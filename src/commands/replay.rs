@@ -210,7 +210,7 @@ fn prepare(
                 .map_err(|e| Error::Failed(format!("--set {set}: {e}")))?;
         }
         if args.edit {
-            text = edit(&text, c)?;
+            text = edit(&text)?;
         }
         body = text.into_bytes();
     }
@@ -256,18 +256,27 @@ fn prepare(
 }
 
 /// Open the editor on the pretty-printed body; the result is sent compact, keys in order.
-fn edit(text: &str, c: &Capture) -> Result<String, Error> {
+/// An edit that changes nothing (at most whitespace) gives back `text` itself, so its
+/// bytes, and signature, are sent untouched.
+fn edit(text: &str) -> Result<String, Error> {
     let value: Value = serde_json::from_str(text).map_err(|e| Error::Failed(e.to_string()))?;
     let pretty = serde_json::to_string_pretty(&value).map_err(|e| Error::Failed(e.to_string()))?;
-    let path = std::env::temp_dir().join(format!(
-        "hookcli-edit-{}-{}.json",
-        c.short_id(),
-        std::process::id()
-    ));
-    std::fs::write(&path, format!("{pretty}\n")).map_err(|source| Error::WriteFile {
-        path: path.clone(),
-        source,
-    })?;
+    // The body may hold personal data: a fresh file only this user can read (0600, random
+    // name, never an existing file), removed when dropped.
+    let cannot = |source| {
+        Error::Failed(format!(
+            "cannot create a file to edit the body in: {source}"
+        ))
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix("hookcli-edit-")
+        .suffix(".json")
+        .tempfile()
+        .map_err(cannot)?;
+    file.write_all(format!("{pretty}\n").as_bytes())
+        .and_then(|()| file.flush())
+        .map_err(cannot)?;
+    let path = file.path().to_path_buf();
     let editor = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
         .unwrap_or_else(|_| "vi".into());
@@ -280,19 +289,25 @@ fn edit(text: &str, c: &Capture) -> Result<String, Error> {
         .map_err(|e| Error::Failed(format!("cannot start the editor '{editor}': {e}")))?;
     if !status.success() {
         return Err(Error::Failed(format!(
-            "the editor '{editor}' failed ({status}); nothing sent; your edit is in {}",
-            path.display()
+            "the editor '{editor}' failed ({status}); nothing sent"
         )));
     }
     let edited = std::fs::read_to_string(&path).map_err(|e| Error::Failed(e.to_string()))?;
-    let value: Value = serde_json::from_str(&edited).map_err(|e| {
-        Error::Failed(format!(
-            "the edited body is not valid JSON ({e}); nothing sent; your edit is kept in {}",
-            path.display()
-        ))
-    })?;
-    let _ = std::fs::remove_file(&path);
+    let value: Value = match serde_json::from_str(&edited) {
+        Ok(value) => value,
+        Err(e) => {
+            // Kept, so the edit is not lost.
+            let kept = file.into_temp_path().keep().unwrap_or(path);
+            return Err(Error::Failed(format!(
+                "the edited body is not valid JSON ({e}); nothing sent; your edit is kept in {}",
+                kept.display()
+            )));
+        }
+    };
     let edited_pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+    if edited_pretty == pretty {
+        return Ok(text.to_string());
+    }
     for line in diff(&pretty, &edited_pretty) {
         eprintln!("{}", escape::line(&line));
     }

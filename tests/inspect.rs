@@ -563,8 +563,24 @@ fn import_marks_bare_bodies_and_rejects_what_it_cannot_read() {
     fails(
         &run(&s, &["import", text.to_str().unwrap()]),
         1,
-        "is not a hookcli capture, a HAR file or a JSON body",
+        "it is neither JSON nor JSON Lines of hookcli capture documents",
     );
+    // JSON that is no capture is not stored as if Intercom had sent it.
+    for (json, why) in [
+        ("[]", "it is an empty JSON list"),
+        ("42", "it is JSON but not a hookcli capture document"),
+        ("null", "it is JSON but not a hookcli capture document"),
+        ("{}", "it is JSON but not a hookcli capture document"),
+        (
+            "[{\"a\":1}]",
+            "item 1 of the list is not a hookcli capture document",
+        ),
+        ("\n", "the file is empty"),
+    ] {
+        let path = home.path().join("odd.json");
+        std::fs::write(&path, json).unwrap();
+        fails(&run(&s, &["import", path.to_str().unwrap()]), 1, why);
+    }
     fails(
         &run(&s, &["import", "/nonexistent/file.json"]),
         1,
@@ -577,6 +593,22 @@ fn import_marks_bare_bodies_and_rejects_what_it_cannot_read() {
         "cannot import",
     );
     assert_eq!(count(&s), 1);
+    // A JSON list of capture documents imports each of them.
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let mut docs = Vec::new();
+    for n in 0..2 {
+        let mut d = doc.clone();
+        d["format"] = Value::from("hookcli.capture/1");
+        d["id"] = Value::Null;
+        d["body"]["text"] = Value::from(format!("{{\"topic\":\"ping\",\"n\":{n}}}"));
+        docs.push(d);
+    }
+    let list = home.path().join("list.json");
+    std::fs::write(&list, Value::Array(docs).to_string()).unwrap();
+    let out = ok(&run(&s, &["import", list.to_str().unwrap()]));
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert_eq!(count(&s), 3);
+    assert!(ok(&run(&s, &["list", "--search", "\"n\":1"])).contains("ping"));
 }
 
 #[test]

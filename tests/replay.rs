@@ -547,6 +547,61 @@ fn replay_file_sends_an_exported_document() {
 }
 
 #[test]
+fn replay_file_reads_what_import_reads_and_refuses_an_empty_file() {
+    let l = listen(&["--json"]);
+    let ids: Vec<String> = (0..2)
+        .map(|n| {
+            l.post(&format!("/p{n}"), &[], format!("{{\"n\":{n}}}").as_bytes())
+                .id()
+        })
+        .collect();
+    let dir = l.store.parent().unwrap().to_path_buf();
+    let app = App::start();
+    let replay_file = |file: &std::path::Path| {
+        run(
+            &l.store,
+            &[
+                "replay",
+                "--file",
+                file.to_str().unwrap(),
+                "--to",
+                &app.url("/"),
+            ],
+        )
+    };
+    for format in ["json", "har"] {
+        let before = app.received().len();
+        let file = dir.join(format!("all.{format}"));
+        ok(&run(
+            &l.store,
+            &["export", "--format", format, "-o", file.to_str().unwrap()],
+        ));
+        let out = ok(&replay_file(&file));
+        assert!(out.contains("replayed 2: 2 answered 2xx"), "{out}");
+        let got = &app.received()[before..];
+        let bodies: Vec<&[u8]> = got.iter().map(|r| r.body.as_slice()).collect();
+        assert_eq!(bodies, [&b"{\"n\":0}"[..], b"{\"n\":1}"], "{format}");
+        let sent_ids: Vec<String> = got
+            .iter()
+            .map(|r| r.header("x-hookcli-capture-id").unwrap())
+            .collect();
+        assert_eq!(sent_ids, ids, "{format}");
+    }
+    let before = app.received().len();
+    for (content, why) in [
+        ("", "the file is empty"),
+        ("{}", "it is JSON but not a hookcli capture document"),
+    ] {
+        let file = dir.join("odd.json");
+        std::fs::write(&file, content).unwrap();
+        let out = replay_file(&file);
+        fails(&out, 1, &format!("cannot replay {}: {why}", file.display()));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(app.received().len(), before, "nothing sent");
+}
+
+#[test]
 fn send_fabricates_every_topic_correctly_signed() {
     let home = tempfile::tempdir().unwrap();
     let store = home.path().join("s");

@@ -4,12 +4,12 @@ use super::{filter, stdout, Store};
 use crate::cli::{Cli, ReplayArgs};
 use crate::config;
 use crate::error::Error;
-use crate::formats::{document, splice};
+use crate::formats::{self, splice};
 use crate::forward::{self, is_hop_by_hop, Class, Via};
 use crate::intercom::signature;
 use crate::render::{body, escape, json::rfc3339, style::Style};
 use crate::store::delivery::{self, Attempt};
-use crate::store::model::{bytes_json, Capture, Header};
+use crate::store::model::{bytes_json, parse_id, Capture, Header};
 use crate::store::query::{self, Order};
 use crate::store::{self, StoreError};
 use serde_json::{json, Value};
@@ -113,7 +113,7 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
 /// The captures to replay, and whether they live in the store (so attempts get recorded).
 fn select(cli: &Cli, args: &ReplayArgs) -> Result<(Vec<Capture>, bool), Error> {
     if let Some(file) = &args.file {
-        return Ok((vec![from_file(file)?], false));
+        return Ok((from_file(file)?, false));
     }
     let f = filter(&args.filter);
     if args.ids.is_empty() && args.last.is_none() && !args.all && f.is_empty() {
@@ -139,24 +139,27 @@ fn select(cli: &Cli, args: &ReplayArgs) -> Result<(Vec<Capture>, bool), Error> {
     Ok((captures, true))
 }
 
-fn from_file(path: &Path) -> Result<Capture, Error> {
-    let bad = |reason: String| Error::Import {
-        path: path.to_path_buf(),
-        reason,
-    };
+/// The captures in a file, read as `import` reads it; each keeps its id when it has a
+/// hookcli one (for X-Hookcli-Capture-Id), else it is `file-N`.
+fn from_file(path: &Path) -> Result<Vec<Capture>, Error> {
+    let bad = |reason: String| Error::Failed(format!("cannot replay {}: {reason}", path.display()));
     let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    let request = match serde_json::from_slice::<Value>(&bytes) {
-        Ok(v) if document::is_document(&v) => document::from_value(&v).map_err(bad)?.1,
-        _ => document::bare_body(&bytes),
-    };
-    Ok(Capture {
-        seq: 0,
-        id: "file".into(),
-        redelivery: false,
-        delivery: None,
-        answered: None,
-        request,
-    })
+    let entries = formats::read(&bytes).map_err(bad)?;
+    Ok(entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, request))| Capture {
+            seq: 0,
+            id: id
+                .as_deref()
+                .and_then(parse_id)
+                .unwrap_or_else(|| format!("file-{}", i + 1)),
+            redelivery: false,
+            delivery: None,
+            answered: None,
+            request,
+        })
+        .collect())
 }
 
 fn last_forward_to(dir: &Path) -> Option<String> {

@@ -310,8 +310,34 @@ fn export_then_import_round_trips_in_every_format() {
         &target,
         &["import", one.to_str().unwrap(), many.to_str().unwrap()],
     ));
-    assert_eq!(out.lines().count(), 7, "{out}");
+    assert_eq!(out.matches("imported ").count(), 6, "{out}");
     assert!(out.contains(&format!("imported {}", &f.binary[..12])));
+    // The capture in both files is imported once.
+    assert!(
+        out.ends_with("skipped 1 capture(s) this store already has (same id)\n"),
+        "{out}"
+    );
+    // Importing the same export again adds nothing: no copies, no redeliveries.
+    let again = ok(&run(&target, &["import", many.to_str().unwrap()]));
+    assert_eq!(
+        again,
+        "skipped 6 capture(s) this store already has (same id)\n"
+    );
+    assert_eq!(count(&target), 6);
+    let json = run(&target, &["import", many.to_str().unwrap(), "--json"]);
+    assert!(ok(&json).is_empty());
+    assert!(String::from_utf8_lossy(&json.stderr).contains("skipped 6 capture(s)"));
+    assert!(ids(&run(&target, &["list", "--json", "--all"]))
+        .iter()
+        .all(|id| [
+            &f.ping,
+            &f.conv,
+            &f.conv_other_ws,
+            &f.binary,
+            &f.put,
+            &f.ticket_bad_sig
+        ]
+        .contains(&id)));
     for id in [&f.ping, &f.conv, &f.binary, &f.put, &f.ticket_bad_sig] {
         assert_eq!(
             columns(&target, id),

@@ -28,15 +28,20 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
     let mut conn = store::open_write(&dir)?;
     let err = |e| Error::from(StoreError::from_sqlite(&dir.join(store::DB_FILE), e));
     let tx = conn.transaction().map_err(err)?;
-    let mut imported = Vec::new();
+    let (mut imported, mut skipped) = (Vec::new(), 0usize);
     for (path, (original, capture)) in &pending {
-        // Keep the original id unless this store already has it, or it is not a hookcli id
-        // (it could not be addressed, or shown safely).
-        let valid = original.as_deref().and_then(parse_id);
-        let (id, renamed) = match (valid, original) {
-            (Some(id), _) if query::get(&tx, &id).map_err(err)?.is_none() => (id, None),
+        // Keep the original id unless it is not a hookcli id (it could not be addressed, or
+        // shown safely).
+        let (id, renamed) = match (original.as_deref().and_then(parse_id), original) {
+            // Already here (the same export imported twice, say): a copy under a new id
+            // would only be a duplicate, flagged as a redelivery.
+            (Some(id), _) if query::get(&tx, &id).map_err(err)?.is_some() => {
+                skipped += 1;
+                continue;
+            }
+            (Some(id), _) => (id, None),
             (None, Some(bad)) => (new_id(capture.received_at), Some(bad)),
-            _ => (new_id(capture.received_at), None),
+            (None, None) => (new_id(capture.received_at), None),
         };
         let row = store::Row::new(capture.clone(), id, None);
         imported.push((store::insert(&tx, row, None).map_err(err)?, path, renamed));
@@ -68,6 +73,14 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
                 c.short_id(),
                 path.display()
             )?;
+        }
+    }
+    if skipped > 0 {
+        let words = format!("skipped {skipped} capture(s) this store already has (same id)");
+        if args.json {
+            eprintln!("hookcli: note: {words}");
+        } else {
+            writeln!(out, "{words}")?;
         }
     }
     Ok(out.flush()?)

@@ -1036,6 +1036,79 @@ fn replay_header_overrides_and_send_attempt_and_file() {
 }
 
 #[test]
+fn bad_or_conflicting_headers_and_signing_flags_are_usage_errors() {
+    let (l, id, body) = with_capture();
+    let app = App::start();
+    let to = app.url("/");
+    let usage = |more: &[&str], env: &[(&str, &str)], needle: &str| {
+        let out = run_env(&l.store, &replay_args(&id, &to, more), env);
+        fails(&out, 2, needle);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Usage: hookcli replay"));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains('\x1b'));
+    };
+    usage(
+        &["-H", "Bad Name: x"],
+        &[],
+        "'Bad Name' is not a header name",
+    );
+    usage(&["-H", ": v"], &[], "'' is not a header name");
+    usage(&["-H", "NoColon"], &[], "write it as 'Name: value'");
+    usage(
+        &["-H", "X-Evil: a\x1b[31mb"],
+        &[],
+        "the value has a control character",
+    );
+    usage(
+        &["-H", "X-Split: a\r\nX-Injected: 1"],
+        &[],
+        "control character",
+    );
+    for name in [
+        "Host",
+        "content-length",
+        "Connection",
+        "Proxy-Authorization",
+        "X-Hookcli-Attempt",
+    ] {
+        usage(
+            &["-H", &format!("{name}: 5")],
+            &[],
+            &format!("hookcli sets {name} itself; it sets Host, Content-Length,"),
+        );
+    }
+    let sig = "X-Hub-Signature: sha1=0000000000000000000000000000000000000000";
+    usage(
+        &["-H", sig, "--secret", SECRET],
+        &[],
+        "sets the signature, and so does a secret",
+    );
+    usage(
+        &["-H", sig],
+        &[("HOOKCLI_SECRET", SECRET)],
+        "HOOKCLI_SECRET",
+    );
+    usage(&["-H", sig, "--unsigned"], &[], "and so does --unsigned");
+    usage(
+        &["--unsigned", "--secret", SECRET],
+        &[],
+        "--unsigned sends no signature, but a secret",
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(app.received().is_empty());
+    // A signature given with -H is sent as given, even for a changed body.
+    ok(&run(
+        &l.store,
+        &replay_args(&id, &to, &["-H", sig, "--set", "delivery_attempts=2"]),
+    ));
+    let got = app.wait_for(1, Duration::from_secs(5)).remove(0);
+    assert_ne!(got.body, body);
+    assert_eq!(
+        got.header_all("x-hub-signature"),
+        vec!["sha1=0000000000000000000000000000000000000000"]
+    );
+}
+
+#[test]
 fn replaying_many_on_a_terminal_shows_progress_on_stderr() {
     if std::process::Command::new("script")
         .arg("--version")

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     let secret = config::secret(&args.secret)?;
+    let overrides = header_overrides(args, secret.is_some()).unwrap_or_else(|e| usage(&e));
     let dir = config::store_dir(cli.store.as_deref())?;
     let (captures, recorded) = select(cli, args)?;
     let to = match &args.to {
@@ -41,7 +42,7 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     forward::Route::parse(&to).map_err(|e| Error::Failed(format!("--to {e}")))?;
     let mut outgoing = Vec::with_capacity(captures.len());
     for c in captures {
-        let prepared = prepare(&c, args, secret.as_ref())?;
+        let prepared = prepare(&c, args, secret.as_ref(), &overrides)?;
         outgoing.push(prepared);
     }
     let style = Style::new(!args.json && config::use_color(cli.color));
@@ -174,11 +175,76 @@ fn open_for_records(dir: &Path) -> Result<rusqlite::Connection, Error> {
     Ok(conn)
 }
 
+/// Headers hookcli sets on every replay itself (beside the connection's own, which
+/// [`is_hop_by_hop`] names), so `--header` cannot set them.
+const SET_BY_HOOKCLI: &[&str] = &["x-hookcli-capture-id", "x-hookcli-attempt"];
+
+/// The `--header` values as headers, or the usage error that says what is wrong with one.
+fn header_overrides(args: &ReplayArgs, secret: bool) -> Result<Vec<Header>, String> {
+    let mut out = Vec::new();
+    for h in &args.headers {
+        let shown = escape::line(h);
+        let (name, value) = h
+            .split_once(':')
+            .ok_or_else(|| format!("--header '{shown}': write it as 'Name: value'"))?;
+        let (name, value) = (name.trim(), value.trim());
+        if !formats::is_token(name) {
+            return Err(format!(
+                "--header '{shown}': '{}' is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)",
+                escape::line(name)
+            ));
+        }
+        if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+            return Err(format!(
+                "--header '{shown}': the value has a control character, which a header cannot carry"
+            ));
+        }
+        let lower = name.to_ascii_lowercase();
+        if is_hop_by_hop(&lower) || SET_BY_HOOKCLI.contains(&lower.as_str()) {
+            return Err(format!(
+                "--header '{shown}': hookcli sets {name} itself; it sets Host, Content-Length, Connection, Keep-Alive, Transfer-Encoding, TE, Trailer, Upgrade, Proxy-*, X-Hookcli-Capture-Id and X-Hookcli-Attempt"
+            ));
+        }
+        if name.eq_ignore_ascii_case(signature::HEADER) && (secret || args.unsigned) {
+            return Err(format!(
+                "--header '{shown}' sets the signature, and so does {}: pass only one",
+                if secret {
+                    "a secret (--secret, --secret-file or HOOKCLI_SECRET)"
+                } else {
+                    "--unsigned (which removes it)"
+                }
+            ));
+        }
+        out.push((name.as_bytes().to_vec(), value.as_bytes().to_vec()));
+    }
+    if secret && args.unsigned {
+        return Err(
+            "--unsigned sends no signature, but a secret (--secret, --secret-file or HOOKCLI_SECRET) was given to sign with: pass only one".into(),
+        );
+    }
+    Ok(out)
+}
+
+/// Exit with a usage error (2) that shows `replay`'s own usage.
+fn usage(message: &str) -> ! {
+    use clap::CommandFactory;
+    let mut cli = Cli::command();
+    cli.build();
+    let mut replay = cli
+        .find_subcommand_mut("replay")
+        .expect("replay is a subcommand")
+        .clone();
+    replay
+        .error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit()
+}
+
 /// The capture as it will be sent: edited body, overridden headers, signature decided.
 fn prepare(
     c: &Capture,
     args: &ReplayArgs,
     secret: Option<&config::Secret>,
+    overrides: &[Header],
 ) -> Result<Capture, Error> {
     let original = &c.request.body;
     let mut body: Vec<u8> = original.to_vec();
@@ -219,18 +285,15 @@ fn prepare(
     }
     let changed = body != original[..];
     let mut headers: Vec<Header> = c.request.headers.clone();
-    for h in &args.headers {
-        let (name, value) = h
-            .split_once(':')
-            .ok_or_else(|| Error::Failed(format!("--header {h}: write it as 'Name: value'")))?;
-        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name.trim().as_bytes()));
-        headers.push((
-            name.trim().as_bytes().to_vec(),
-            value.trim().as_bytes().to_vec(),
-        ));
+    for (name, value) in overrides {
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        headers.push((name.clone(), value.clone()));
     }
     let is_sig = |(n, _): &Header| n.eq_ignore_ascii_case(signature::HEADER.as_bytes());
+    // A signature given with --header is sent as given, whatever the body.
+    let own_signature = overrides.iter().any(is_sig);
     match (secret, changed) {
+        _ if own_signature => {}
         (Some(secret), _) => {
             let signed = signature::sign(secret.expose(), &body).into_bytes();
             // In place, with the name as it was sent, if the capture had one.

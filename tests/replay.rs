@@ -1109,6 +1109,51 @@ fn bad_or_conflicting_headers_and_signing_flags_are_usage_errors() {
 }
 
 #[test]
+fn timeouts_name_the_flag_of_the_command_that_timed_out() {
+    let (l, id, _) = with_capture();
+    let app = App::start();
+    let text = |out: std::process::Output| {
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    app.answer(|_, _| Answer {
+        delay: Duration::from_millis(2500),
+        ..Answer::status(200, "")
+    });
+    let replayed = text(run(
+        &l.store,
+        &replay_args(&id, &app.url("/"), &["--timeout", "1", "--color", "never"]),
+    ));
+    assert!(
+        replayed.contains("within the replay timeout (--timeout 1)")
+            && !replayed.contains("forward"),
+        "{replayed}"
+    );
+    let sent = text(run(
+        &l.store,
+        &["send", "ping", "--to", &app.url("/"), "--timeout", "1"],
+    ));
+    assert!(
+        sent.contains("within the timeout (--timeout)") && !sent.contains("forward"),
+        "{sent}"
+    );
+    app.answer(|_, _| Answer {
+        body_delay: Duration::from_millis(2500),
+        ..Answer::status(200, "late")
+    });
+    let replayed = text(run(
+        &l.store,
+        &replay_args(&id, &app.url("/"), &["--timeout", "1", "--color", "never"]),
+    ));
+    assert!(
+        replayed.contains(
+            "the rest of its answer did not arrive within the replay timeout (--timeout 1)"
+        ),
+        "{replayed}"
+    );
+}
+
+#[test]
 fn replaying_many_on_a_terminal_shows_progress_on_stderr() {
     if std::process::Command::new("script")
         .arg("--version")

@@ -76,6 +76,7 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
         db,
         usize::from(args.concurrency),
         progress,
+        format!("the replay timeout (--timeout {})", args.timeout).into(),
     ));
     if progress {
         eprint!("\r\x1b[2K");
@@ -448,6 +449,7 @@ async fn send_all(
     db: Option<Arc<Mutex<rusqlite::Connection>>>,
     concurrency: usize,
     progress: bool,
+    limit: Arc<str>,
 ) -> Vec<(Capture, forward::Answer)> {
     let total = captures.len();
     let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
@@ -455,11 +457,12 @@ async fn send_all(
     let mut tasks = tokio::task::JoinSet::new();
     for (index, c) in captures.into_iter().enumerate() {
         let permit = slots.clone().acquire_owned().await.expect("never closed");
-        let (client, db, done, url) = (
+        let (client, db, done, url, limit) = (
             client.clone(),
             db.clone(),
             done.clone(),
             replay_url(to, &c.request.target),
+            limit.clone(),
         );
         tasks.spawn(async move {
             let attempt = match &db {
@@ -478,6 +481,7 @@ async fn send_all(
                     attempt,
                 },
                 forward::MAX_KEPT_BODY,
+                &limit,
             )
             .await;
             if let Some(db) = &db {

@@ -207,6 +207,7 @@ async fn send_one(client: &reqwest::Client, c: &Capture, to: &str) -> crate::for
         started_at,
         start,
         crate::forward::MAX_KEPT_BODY,
+        "the timeout (--timeout)",
     )
     .await
 }

@@ -396,7 +396,7 @@ impl Forwarder {
             capture_id: &c.id,
             attempt,
         };
-        let sending = send(&self.client, c, &target, via, keep);
+        let sending = send(&self.client, c, &target, via, keep, super::FORWARD_LIMIT);
         let Some(stop) = stop else {
             return Some(sending.await);
         };

@@ -1154,6 +1154,36 @@ fn timeouts_name_the_flag_of_the_command_that_timed_out() {
 }
 
 #[test]
+fn replay_and_send_say_a_redirect_was_not_followed_and_where_it_led() {
+    let (l, id, _) = with_capture();
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        headers: vec![(
+            "Location".into(),
+            "https://final.example/hook\u{202e}x".into(),
+        )],
+        ..Answer::status(302, "")
+    });
+    let hint = "hint: redirect to https://final.example/hook\\u{202e}x not followed: point --to at the final URL";
+    let out = run(
+        &l.store,
+        &replay_args(&id, &app.url("/"), &["--color", "never"]),
+    );
+    fails(&out, 1, "did not get a 2xx");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("→ 302 Found") && text.contains(hint),
+        "{text}"
+    );
+    assert!(!text.contains('\u{202e}'), "{text}");
+    let out = run(&l.store, &["send", "ping", "--to", &app.url("/")]);
+    fails(&out, 1, "did not get a 2xx");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("302 Found") && text.contains(hint), "{text}");
+    assert!(!text.contains('\u{202e}'), "{text}");
+}
+
+#[test]
 fn replaying_many_on_a_terminal_shows_progress_on_stderr() {
     if std::process::Command::new("script")
         .arg("--version")

@@ -552,6 +552,13 @@ fn line(c: &Capture, a: &forward::Answer, s: Style) -> String {
             text += &format!("\n    {}", s.dim(&format!("│ {l}")));
         }
     }
+    // As forwarding shows it: hookcli does not follow a redirect, and says where it led.
+    if let Some(hint) = a.redirect_hint("--to") {
+        text += &format!(
+            "\n    {}",
+            s.warn(&format!("hint: {}", escape::line(&hint)))
+        );
+    }
     text
 }
 

@@ -152,12 +152,15 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
                 .as_ref()
                 .and_then(|n| n.topic.clone())
                 .unwrap_or_else(|| "(own body)".into());
-            let line = format!(
+            let mut line = format!(
                 "{} {} {shown} {}",
                 escape::line(&topic_name),
                 escape::line(to),
                 style.dim(&format!("{} ms", answer.latency.as_millis()))
             );
+            if let Some(hint) = answer.redirect_hint("--to") {
+                line += &format!("\n    hint: {}", escape::line(&hint));
+            }
             if args.print {
                 eprintln!("{line}");
             } else {

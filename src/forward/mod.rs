@@ -314,6 +314,13 @@ impl Answer {
         }
     }
 
+    /// What to do about a redirect, which hookcli never follows (nor does Intercom):
+    /// `flag` is the option that names the URL, e.g. `--forward-to`. Not escaped.
+    pub fn redirect_hint(&self, flag: &str) -> Option<String> {
+        self.location()
+            .map(|to| format!("redirect to {to} not followed: point {flag} at the final URL"))
+    }
+
     /// The redirect target, when the app answered 3xx (a `201 Created` has a Location too).
     pub fn location(&self) -> Option<String> {
         if !self.status.is_some_and(|s| (300..400).contains(&s)) {

@@ -1183,6 +1183,62 @@ fn replay_and_send_say_a_redirect_was_not_followed_and_where_it_led() {
     assert!(!text.contains('\u{202e}'), "{text}");
 }
 
+/// `hookcli` as a user the store's permissions apply to: root ignores them, so as root
+/// a copy of the binary runs as nobody.
+fn unprivileged(home: &std::path::Path) -> std::process::Command {
+    if unsafe { libc::geteuid() } != 0 {
+        return hookcli(home);
+    }
+    use std::os::unix::process::CommandExt;
+    let copy = home.join("hookcli");
+    std::fs::copy(bin(), &copy).unwrap();
+    let mut cmd = std::process::Command::new(&copy);
+    cmd.env_clear().env("HOME", home).uid(65534).gid(65534);
+    cmd
+}
+
+#[test]
+fn a_store_that_may_only_be_read_is_replayed_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store = home.path().join("store");
+    let mut l = listen_at(&store, home.path(), &["--json"], &[]);
+    let id = l.post("/", &[], b"{\"kept\":1}").id();
+    l.interrupt();
+    if unsafe { libc::geteuid() } == 0 {
+        for f in [store.clone(), store.join("hookcli.db")] {
+            std::os::unix::fs::chown(&f, Some(65534), Some(65534)).unwrap();
+        }
+    }
+    std::fs::set_permissions(
+        store.join("hookcli.db"),
+        std::fs::Permissions::from_mode(0o400),
+    )
+    .unwrap();
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o500)).unwrap();
+    let app = App::start();
+    let out = unprivileged(home.path())
+        .arg("--store")
+        .arg(&store)
+        .args(["replay", &id, "--to", &app.url("/"), "--color", "never"])
+        .output()
+        .unwrap();
+    let text = ok(&out);
+    assert!(text.contains("replayed 1: 1 answered 2xx"), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("hookcli: warning: cannot write to the store")
+            && err.contains("so these replays are sent but not recorded as attempts"),
+        "{err}"
+    );
+    assert_eq!(
+        app.wait_for(1, Duration::from_secs(5))[0].body,
+        b"{\"kept\":1}"
+    );
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
 #[test]
 fn replaying_many_on_a_terminal_shows_progress_on_stderr() {
     if std::process::Command::new("script")

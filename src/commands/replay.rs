@@ -54,10 +54,17 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
         }
         return Ok(out.flush()?);
     }
-    let db = if recorded {
-        Some(Arc::new(Mutex::new(open_for_records(&dir)?)))
-    } else {
-        None
+    let db = match recorded.then(|| open_for_records(&dir)).transpose() {
+        Ok(db) => db.map(|conn| Arc::new(Mutex::new(conn))),
+        // Replaying only needs to read the store (an archived copy, say); say what is lost.
+        Err(Error::Store(StoreError::NotWritable { dir, reason })) => {
+            eprintln!(
+                "hookcli: warning: cannot write to the store {} ({reason}), so these replays are sent but not recorded as attempts",
+                dir.display()
+            );
+            None
+        }
+        Err(e) => return Err(e),
     };
     let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
     let client = forward::client(forward::ClientOptions {

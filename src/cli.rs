@@ -446,7 +446,7 @@ pub struct ExportArgs {
 /// `hookcli import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// hookcli JSON capture documents (or JSON Lines of them), HAR files, or bare JSON bodies
+    /// hookcli JSON capture documents (one, a JSON list or JSON Lines of them), HAR files, or bare Intercom notification bodies
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -493,7 +493,7 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub all: bool,
 
-    /// Replay a hookcli JSON capture document or a bare body file instead of stored captures
+    /// Replay the captures in a file instead of stored ones: whatever `hookcli import` reads
     #[arg(long, value_name = "FILE", conflicts_with_all = ["ids", "last", "all"])]
     pub file: Option<PathBuf>,
 

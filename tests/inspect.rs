@@ -2,7 +2,7 @@
 //! `listen` (and by `import`).
 
 use crate::common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
@@ -310,8 +310,34 @@ fn export_then_import_round_trips_in_every_format() {
         &target,
         &["import", one.to_str().unwrap(), many.to_str().unwrap()],
     ));
-    assert_eq!(out.lines().count(), 7, "{out}");
+    assert_eq!(out.matches("imported ").count(), 6, "{out}");
     assert!(out.contains(&format!("imported {}", &f.binary[..12])));
+    // The capture in both files is imported once.
+    assert!(
+        out.ends_with("skipped 1 capture(s) this store already has (same id)\n"),
+        "{out}"
+    );
+    // Importing the same export again adds nothing: no copies, no redeliveries.
+    let again = ok(&run(&target, &["import", many.to_str().unwrap()]));
+    assert_eq!(
+        again,
+        "skipped 6 capture(s) this store already has (same id)\n"
+    );
+    assert_eq!(count(&target), 6);
+    let json = run(&target, &["import", many.to_str().unwrap(), "--json"]);
+    assert!(ok(&json).is_empty());
+    assert!(String::from_utf8_lossy(&json.stderr).contains("skipped 6 capture(s)"));
+    assert!(ids(&run(&target, &["list", "--json", "--all"]))
+        .iter()
+        .all(|id| [
+            &f.ping,
+            &f.conv,
+            &f.conv_other_ws,
+            &f.binary,
+            &f.put,
+            &f.ticket_bad_sig
+        ]
+        .contains(&id)));
     for id in [&f.ping, &f.conv, &f.binary, &f.put, &f.ticket_bad_sig] {
         assert_eq!(
             columns(&target, id),
@@ -579,8 +605,24 @@ fn import_marks_bare_bodies_and_rejects_what_it_cannot_read() {
     fails(
         &run(&s, &["import", text.to_str().unwrap()]),
         1,
-        "is not a hookcli capture, a HAR file or a JSON body",
+        "it is neither JSON nor JSON Lines of hookcli capture documents",
     );
+    // JSON that is no capture is not stored as if Intercom had sent it.
+    for (json, why) in [
+        ("[]", "it is an empty JSON list"),
+        ("42", "it is JSON but not a hookcli capture document"),
+        ("null", "it is JSON but not a hookcli capture document"),
+        ("{}", "it is JSON but not a hookcli capture document"),
+        (
+            "[{\"a\":1}]",
+            "item 1 of the list is not a hookcli capture document",
+        ),
+        ("\n", "the file is empty"),
+    ] {
+        let path = home.path().join("odd.json");
+        std::fs::write(&path, json).unwrap();
+        fails(&run(&s, &["import", path.to_str().unwrap()]), 1, why);
+    }
     fails(
         &run(&s, &["import", "/nonexistent/file.json"]),
         1,
@@ -593,6 +635,22 @@ fn import_marks_bare_bodies_and_rejects_what_it_cannot_read() {
         "cannot import",
     );
     assert_eq!(count(&s), 1);
+    // A JSON list of capture documents imports each of them.
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let mut docs = Vec::new();
+    for n in 0..2 {
+        let mut d = doc.clone();
+        d["format"] = Value::from("hookcli.capture/1");
+        d["id"] = Value::Null;
+        d["body"]["text"] = Value::from(format!("{{\"topic\":\"ping\",\"n\":{n}}}"));
+        docs.push(d);
+    }
+    let list = home.path().join("list.json");
+    std::fs::write(&list, Value::Array(docs).to_string()).unwrap();
+    let out = ok(&run(&s, &["import", list.to_str().unwrap()]));
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert_eq!(count(&s), 3);
+    assert!(ok(&run(&s, &["list", "--search", "\"n\":1"])).contains("ping"));
 }
 
 #[test]
@@ -788,4 +846,111 @@ fn list_columns_hold_the_longest_topics_and_counts_start_at_one() {
         "must be at least 1",
     );
     assert!(ok(&run(&l.store, &["stats"])).starts_with("3 captures in"));
+}
+
+#[test]
+fn import_keeps_only_real_ids_and_refuses_impossible_times_and_methods() {
+    let l = listen(&["--json"]);
+    let id = l.post("/", &[], b"{\"a\":1}").id();
+    let home = tempfile::tempdir().unwrap();
+    let exported = home.path().join("one.json");
+    ok(&run(
+        &l.store,
+        &["export", &id, "-o", exported.to_str().unwrap()],
+    ));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&exported).unwrap()).unwrap();
+    let with = |name: &str, field: &str, value: Value| {
+        let mut d = doc.clone();
+        d[field] = value;
+        let path = home.path().join(name);
+        std::fs::write(&path, d.to_string()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let s = home.path().join("store");
+    // A hostile id is not stored, shown or printed: the capture gets a new one, and says so.
+    let hostile = with("hostile.json", "id", json!("\x1b]0;PWNED\x07\x1b[31m01m8"));
+    let out = run(&s, &["import", &hostile]);
+    let text = ok(&out);
+    assert!(
+        text.contains("is not a hookcli id, so it got a new one") && text.contains("\\x1b]0;PWNED"),
+        "{text}"
+    );
+    for args in [
+        vec!["list", "--color", "never"],
+        vec!["show", "--last", "--color", "never"],
+    ] {
+        let shown = ok(&run(&s, &args));
+        assert!(
+            !shown.contains('\x1b') && !shown.contains("PWNED"),
+            "{shown}"
+        );
+    }
+    for (name, bad) in [("zero.json", "0"), ("empty.json", "")] {
+        let text = ok(&run(&s, &["import", &with(name, "id", json!(bad))]));
+        assert!(text.contains("got a new one"), "{text}");
+    }
+    let listed = ids(&run(&s, &["list", "--json"]));
+    assert_eq!(listed.len(), 3);
+    assert!(
+        listed.iter().all(|i| i.len() == 26 && *i != id),
+        "{listed:?}"
+    );
+    // An uppercase id is the same id: kept, lowercased, and addressable.
+    let upper = with("upper.json", "id", json!(id.to_uppercase()));
+    let text = ok(&run(&s, &["import", &upper]));
+    assert_eq!(text.trim(), format!("imported {} from {upper}", &id[..12]));
+    assert!(ok(&run(&s, &["show", &id[..16], "--raw"])).contains("\"a\""));
+    // Times a capture cannot have, and methods that are not HTTP methods, are refused.
+    for ms in [
+        json!(99_999_999_999_999_999i64),
+        json!(-1),
+        json!("yesterday"),
+    ] {
+        fails(
+            &run(&s, &["import", &with("time.json", "received_at_ms", ms)]),
+            1,
+            "is impossible: it must be Unix milliseconds from 1970 up to now",
+        );
+    }
+    let jsonl = home.path().join("two.jsonl");
+    let mut late = doc.clone();
+    late["received_at_ms"] = json!(99_999_999_999_999_999i64);
+    std::fs::write(&jsonl, format!("{doc}\n{late}\n")).unwrap();
+    fails(
+        &run(&s, &["import", jsonl.to_str().unwrap()]),
+        1,
+        &format!(
+            "cannot import {}: line 2: its receive time 99999999999999999 is impossible",
+            jsonl.display()
+        ),
+    );
+    for method in ["GE T", "PO\x1bST", ""] {
+        let out = run(
+            &s,
+            &["import", &with("method.json", "method", json!(method))],
+        );
+        fails(&out, 1, "is not an HTTP method (a token such as POST)");
+        assert!(!String::from_utf8_lossy(&out.stderr).contains('\x1b'));
+    }
+    let har = home.path().join("bad.har");
+    ok(&run(
+        &l.store,
+        &[
+            "export",
+            &id,
+            "--format",
+            "har",
+            "-o",
+            har.to_str().unwrap(),
+        ],
+    ));
+    let mut h: Value = serde_json::from_str(&std::fs::read_to_string(&har).unwrap()).unwrap();
+    h["log"]["entries"][0]["request"]["method"] = json!("P\nST");
+    std::fs::write(&har, h.to_string()).unwrap();
+    fails(
+        &run(&s, &["import", har.to_str().unwrap()]),
+        1,
+        "HAR entry 1: its method 'P\\nST' is not an HTTP method",
+    );
+    assert_eq!(count(&s), 4, "refused files import nothing");
 }

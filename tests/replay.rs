@@ -68,7 +68,86 @@ fn replay_is_byte_exact_with_the_original_signature() {
     let doc: Value = serde_json::from_str(&ok(&run(&l.store, &["show", &id, "--json"]))).unwrap();
     assert_eq!(doc["attempts"][0]["kind"], "replay");
     assert_eq!(doc["attempts"][0]["status"], 200);
+    // A capture that was never forwarded has no delivery state, replayed or not.
+    assert_eq!(doc["delivery"], Value::Null);
+    let shown = ok(&run(&l.store, &["show", &id, "--color", "never"]));
+    assert!(
+        shown.contains("\nreplays\n") && shown.contains("#1 ") && shown.contains(" replay "),
+        "{shown}"
+    );
+    fails(
+        &run(&l.store, &["list", "--status", "delivered"]),
+        1,
+        "no captures match",
+    );
+}
+
+#[test]
+fn a_replay_leaves_forwarding_state_numbers_and_budget_alone() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let port = free_port();
+    let target = format!("http://127.0.0.1:{port}/hook");
+    let args = [
+        "--json",
+        "--forward-to",
+        &target,
+        "--retry-base-ms",
+        "60000",
+        "--max-attempts",
+        "2",
+    ];
+    let mut first = listen_at(&store, home.path(), &args, &[]);
+    let id = first.post("/", &[], b"{\"held\":1}").id();
+    first.wait_line(|s| s.contains("\"outcome\":\"retrying\""));
+    assert_eq!(first.interrupt().0, 0);
+    let other = App::start();
+    for _ in 0..2 {
+        ok(&run(
+            &store,
+            &["replay", "--last", "1", "--to", &other.url("/other")],
+        ));
+    }
+    let got = other.wait_for(2, Duration::from_secs(5));
+    assert_eq!(got[1].header("x-hookcli-attempt").unwrap(), "2");
+    let list = ok(&run(&store, &["list", "--color", "never"]));
+    assert!(list.contains("pending"), "{list}");
+    assert_eq!(
+        ok(&run(&store, &["list", "--json", "--status", "pending"]))
+            .lines()
+            .count(),
+        1
+    );
+    // The real app comes up: the next run delivers it, as forwarding attempt 2 of 2.
+    let app = App::start_on(port);
+    let second = listen_at(
+        &store,
+        home.path(),
+        &["--json", "--forward-to", &target, "--max-attempts", "1"],
+        &[],
+    );
+    let got = app.wait_for(1, Duration::from_secs(10)).remove(0);
+    assert_eq!(got.body, b"{\"held\":1}");
+    assert_eq!(got.header("x-hookcli-attempt").unwrap(), "2");
+    second.wait_line(|s| s.contains("\"outcome\":\"delivered\""));
+    let doc: Value = serde_json::from_str(&ok(&run(&store, &["show", &id, "--json"]))).unwrap();
     assert_eq!(doc["delivery"], "delivered");
+    let kinds: Vec<(String, u64)> = doc["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap().into(),
+                a["attempt"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [("forward", 1), ("replay", 1), ("replay", 2), ("forward", 2)]
+            .map(|(k, n)| (k.to_string(), n))
+    );
 }
 
 #[test]
@@ -101,20 +180,54 @@ fn replay_re_signs_with_another_secret_and_edits_with_set() {
         ),
     ));
     let got = app.wait_for(2, Duration::from_secs(5)).remove(1);
-    let expected = compact_with(&body, &["data", "item", "id"], Value::String("42".into()));
-    let expected = compact_with(
-        &expected,
-        &["delivery_status"],
-        Value::String("redelivered".into()),
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&got.body),
-        String::from_utf8_lossy(&expected)
-    );
+    // Only the named values change: the capture's pretty-printing stays byte for byte.
+    let expected = String::from_utf8(body.clone())
+        .unwrap()
+        .replace("\"id\":\"21322009097\"", "\"id\":\"42\"")
+        .replace(
+            "\"delivery_status\":\"pending\"",
+            "\"delivery_status\":\"redelivered\"",
+        );
+    assert_eq!(String::from_utf8_lossy(&got.body), expected);
     assert_eq!(
         got.header("x-hub-signature").unwrap(),
         sign(SECRET, &got.body)
     );
+}
+
+#[test]
+fn set_and_as_redelivery_change_only_the_named_values() {
+    let l = listen(&["--json"]);
+    let body = r#"{"type":"notification_event","big":123456789012345678901234567890,"dec":1.10,"exp":1e2,"s":"\u00e9\/x","d":1,"d":2,"delivery_attempts":1 }"#;
+    let id = l.post("/", &[], body.as_bytes()).id();
+    let app = App::start();
+    ok(&run(
+        &l.store,
+        &replay_args(
+            &id,
+            &app.url("/"),
+            &["--as-redelivery", "--set", "topic=ping", "--unsigned"],
+        ),
+    ));
+    let got = app.wait_for(1, Duration::from_secs(5)).remove(0);
+    let expected = body
+        .replace("\"delivery_attempts\":1", "\"delivery_attempts\":2")
+        .replace("2 }", "2,\"topic\":\"ping\" }");
+    assert_eq!(String::from_utf8_lossy(&got.body), expected);
+    let file = l.store.parent().unwrap().join("own.json");
+    std::fs::write(&file, body).unwrap();
+    let printed = ok(&run(
+        &l.store,
+        &[
+            "send",
+            "--file",
+            file.to_str().unwrap(),
+            "--print",
+            "--set",
+            "dec=2.50",
+        ],
+    ));
+    assert_eq!(printed, format!("{}\n", body.replace("1.10", "2.50")));
 }
 
 #[test]
@@ -197,6 +310,69 @@ fn edit_uses_the_editor_and_refuses_invalid_json() {
     assert_eq!(std::fs::read_to_string(kept).unwrap(), "{broken");
     std::fs::remove_file(kept).unwrap();
     assert_eq!(app.received().len(), 1, "the invalid edit was not sent");
+}
+
+#[test]
+fn an_edit_that_changes_nothing_sends_the_original_from_a_private_file() {
+    let (l, id, body) = with_capture();
+    let app = App::start();
+    let dir = tempfile::tempdir().unwrap();
+    let seen = dir.path().join("seen");
+    // Records the file it was given and its mode, reformats it (no change to the JSON).
+    let noop = dir.path().join("noop-editor.sh");
+    std::fs::write(
+        &noop,
+        format!(
+            "#!/bin/sh\necho \"$1 $(stat -c %a \"$1\")\" >> '{}'\nsed -i 's/^ *//' \"$1\"\n",
+            seen.display()
+        ),
+    )
+    .unwrap();
+    let failing = dir.path().join("failing-editor.sh");
+    std::fs::write(
+        &failing,
+        format!("#!/bin/sh\necho \"$1 x\" >> '{}'\nexit 3\n", seen.display()),
+    )
+    .unwrap();
+    for script in [&noop, &failing] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let editor = [("EDITOR", noop.to_str().unwrap())];
+    // Without a secret: not refused as changed, and the original signature still fits.
+    ok(&run_env(
+        &l.store,
+        &replay_args(&id, &app.url("/"), &["--edit"]),
+        &editor,
+    ));
+    // With one: the original bytes, not a compact copy.
+    ok(&run_env(
+        &l.store,
+        &replay_args(&id, &app.url("/"), &["--edit", "--secret", SECRET]),
+        &editor,
+    ));
+    for got in app.wait_for(2, Duration::from_secs(5)) {
+        assert_eq!(got.body, body);
+        assert_eq!(got.header("x-hub-signature").unwrap(), sign(SECRET, &body));
+    }
+    fails(
+        &run_env(
+            &l.store,
+            &replay_args(&id, &app.url("/"), &["--edit"]),
+            &[("EDITOR", failing.to_str().unwrap())],
+        ),
+        1,
+        "failed (exit status: 3); nothing sent",
+    );
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    let files: Vec<(&str, &str)> = seen.lines().map(|l| l.rsplit_once(' ').unwrap()).collect();
+    assert_eq!(files.len(), 3, "{seen}");
+    assert_eq!(files[0].1, "600", "only the user may read the body");
+    assert_ne!(files[0].0, files[1].0, "a fresh random name each time");
+    for (file, _) in &files {
+        assert!(!file.contains(&id[..12]), "{file}");
+        assert!(!std::path::Path::new(file).exists(), "{file} left behind");
+    }
 }
 
 #[test]
@@ -326,7 +502,10 @@ fn replay_defaults_to_the_last_forward_target_and_retries_failed_ones() {
     assert_eq!(got[0].target, "/hook");
     assert_eq!(got[0].body, b"{\"lost\":true}");
     let doc: Value = serde_json::from_str(&ok(&run(&store, &["show", &id, "--json"]))).unwrap();
-    assert_eq!(doc["delivery"], "delivered");
+    assert_eq!(
+        doc["delivery"], "failed",
+        "forwarding's verdict, whatever a replay got"
+    );
     assert_eq!(doc["attempts"].as_array().unwrap().len(), 2);
     let fresh = tempfile::tempdir().unwrap();
     let empty = fresh.path().join("s");
@@ -365,6 +544,61 @@ fn replay_file_sends_an_exported_document() {
     let got = app.wait_for(1, Duration::from_secs(5)).remove(0);
     assert_eq!(got.body, body);
     assert_eq!(got.header("x-hub-signature").unwrap(), sign(SECRET, &body));
+}
+
+#[test]
+fn replay_file_reads_what_import_reads_and_refuses_an_empty_file() {
+    let l = listen(&["--json"]);
+    let ids: Vec<String> = (0..2)
+        .map(|n| {
+            l.post(&format!("/p{n}"), &[], format!("{{\"n\":{n}}}").as_bytes())
+                .id()
+        })
+        .collect();
+    let dir = l.store.parent().unwrap().to_path_buf();
+    let app = App::start();
+    let replay_file = |file: &std::path::Path| {
+        run(
+            &l.store,
+            &[
+                "replay",
+                "--file",
+                file.to_str().unwrap(),
+                "--to",
+                &app.url("/"),
+            ],
+        )
+    };
+    for format in ["json", "har"] {
+        let before = app.received().len();
+        let file = dir.join(format!("all.{format}"));
+        ok(&run(
+            &l.store,
+            &["export", "--format", format, "-o", file.to_str().unwrap()],
+        ));
+        let out = ok(&replay_file(&file));
+        assert!(out.contains("replayed 2: 2 answered 2xx"), "{out}");
+        let got = &app.received()[before..];
+        let bodies: Vec<&[u8]> = got.iter().map(|r| r.body.as_slice()).collect();
+        assert_eq!(bodies, [&b"{\"n\":0}"[..], b"{\"n\":1}"], "{format}");
+        let sent_ids: Vec<String> = got
+            .iter()
+            .map(|r| r.header("x-hookcli-capture-id").unwrap())
+            .collect();
+        assert_eq!(sent_ids, ids, "{format}");
+    }
+    let before = app.received().len();
+    for (content, why) in [
+        ("", "the file is empty"),
+        ("{}", "it is JSON but not a hookcli capture document"),
+    ] {
+        let file = dir.join("odd.json");
+        std::fs::write(&file, content).unwrap();
+        let out = replay_file(&file);
+        fails(&out, 1, &format!("cannot replay {}: {why}", file.display()));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(app.received().len(), before, "nothing sent");
 }
 
 #[test]
@@ -799,6 +1033,210 @@ fn replay_header_overrides_and_send_attempt_and_file() {
         got.header("user-agent").unwrap(),
         "intercom-parrot-service-client/1.0"
     );
+}
+
+#[test]
+fn bad_or_conflicting_headers_and_signing_flags_are_usage_errors() {
+    let (l, id, body) = with_capture();
+    let app = App::start();
+    let to = app.url("/");
+    let usage = |more: &[&str], env: &[(&str, &str)], needle: &str| {
+        let out = run_env(&l.store, &replay_args(&id, &to, more), env);
+        fails(&out, 2, needle);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Usage: hookcli replay"));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains('\x1b'));
+    };
+    usage(
+        &["-H", "Bad Name: x"],
+        &[],
+        "'Bad Name' is not a header name",
+    );
+    usage(&["-H", ": v"], &[], "'' is not a header name");
+    usage(&["-H", "NoColon"], &[], "write it as 'Name: value'");
+    usage(
+        &["-H", "X-Evil: a\x1b[31mb"],
+        &[],
+        "the value has a control character",
+    );
+    usage(
+        &["-H", "X-Split: a\r\nX-Injected: 1"],
+        &[],
+        "control character",
+    );
+    for name in [
+        "Host",
+        "content-length",
+        "Connection",
+        "Proxy-Authorization",
+        "X-Hookcli-Attempt",
+    ] {
+        usage(
+            &["-H", &format!("{name}: 5")],
+            &[],
+            &format!("hookcli sets {name} itself; it sets Host, Content-Length,"),
+        );
+    }
+    let sig = "X-Hub-Signature: sha1=0000000000000000000000000000000000000000";
+    usage(
+        &["-H", sig, "--secret", SECRET],
+        &[],
+        "sets the signature, and so does a secret",
+    );
+    usage(
+        &["-H", sig],
+        &[("HOOKCLI_SECRET", SECRET)],
+        "HOOKCLI_SECRET",
+    );
+    usage(&["-H", sig, "--unsigned"], &[], "and so does --unsigned");
+    usage(
+        &["--unsigned", "--secret", SECRET],
+        &[],
+        "--unsigned sends no signature, but a secret",
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(app.received().is_empty());
+    // A signature given with -H is sent as given, even for a changed body.
+    ok(&run(
+        &l.store,
+        &replay_args(&id, &to, &["-H", sig, "--set", "delivery_attempts=2"]),
+    ));
+    let got = app.wait_for(1, Duration::from_secs(5)).remove(0);
+    assert_ne!(got.body, body);
+    assert_eq!(
+        got.header_all("x-hub-signature"),
+        vec!["sha1=0000000000000000000000000000000000000000"]
+    );
+}
+
+#[test]
+fn timeouts_name_the_flag_of_the_command_that_timed_out() {
+    let (l, id, _) = with_capture();
+    let app = App::start();
+    let text = |out: std::process::Output| {
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    app.answer(|_, _| Answer {
+        delay: Duration::from_millis(2500),
+        ..Answer::status(200, "")
+    });
+    let replayed = text(run(
+        &l.store,
+        &replay_args(&id, &app.url("/"), &["--timeout", "1", "--color", "never"]),
+    ));
+    assert!(
+        replayed.contains("within the replay timeout (--timeout 1)")
+            && !replayed.contains("forward"),
+        "{replayed}"
+    );
+    let sent = text(run(
+        &l.store,
+        &["send", "ping", "--to", &app.url("/"), "--timeout", "1"],
+    ));
+    assert!(
+        sent.contains("within the timeout (--timeout)") && !sent.contains("forward"),
+        "{sent}"
+    );
+    app.answer(|_, _| Answer {
+        body_delay: Duration::from_millis(2500),
+        ..Answer::status(200, "late")
+    });
+    let replayed = text(run(
+        &l.store,
+        &replay_args(&id, &app.url("/"), &["--timeout", "1", "--color", "never"]),
+    ));
+    assert!(
+        replayed.contains(
+            "the rest of its answer did not arrive within the replay timeout (--timeout 1)"
+        ),
+        "{replayed}"
+    );
+}
+
+#[test]
+fn replay_and_send_say_a_redirect_was_not_followed_and_where_it_led() {
+    let (l, id, _) = with_capture();
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        headers: vec![(
+            "Location".into(),
+            "https://final.example/hook\u{202e}x".into(),
+        )],
+        ..Answer::status(302, "")
+    });
+    let hint = "hint: redirect to https://final.example/hook\\u{202e}x not followed: point --to at the final URL";
+    let out = run(
+        &l.store,
+        &replay_args(&id, &app.url("/"), &["--color", "never"]),
+    );
+    fails(&out, 1, "did not get a 2xx");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("→ 302 Found") && text.contains(hint),
+        "{text}"
+    );
+    assert!(!text.contains('\u{202e}'), "{text}");
+    let out = run(&l.store, &["send", "ping", "--to", &app.url("/")]);
+    fails(&out, 1, "did not get a 2xx");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("302 Found") && text.contains(hint), "{text}");
+    assert!(!text.contains('\u{202e}'), "{text}");
+}
+
+/// `hookcli` as a user the store's permissions apply to: root ignores them, so as root
+/// a copy of the binary runs as nobody.
+fn unprivileged(home: &std::path::Path) -> std::process::Command {
+    if unsafe { libc::geteuid() } != 0 {
+        return hookcli(home);
+    }
+    use std::os::unix::process::CommandExt;
+    let copy = home.join("hookcli");
+    std::fs::copy(bin(), &copy).unwrap();
+    let mut cmd = std::process::Command::new(&copy);
+    cmd.env_clear().env("HOME", home).uid(65534).gid(65534);
+    cmd
+}
+
+#[test]
+fn a_store_that_may_only_be_read_is_replayed_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store = home.path().join("store");
+    let mut l = listen_at(&store, home.path(), &["--json"], &[]);
+    let id = l.post("/", &[], b"{\"kept\":1}").id();
+    l.interrupt();
+    if unsafe { libc::geteuid() } == 0 {
+        for f in [store.clone(), store.join("hookcli.db")] {
+            std::os::unix::fs::chown(&f, Some(65534), Some(65534)).unwrap();
+        }
+    }
+    std::fs::set_permissions(
+        store.join("hookcli.db"),
+        std::fs::Permissions::from_mode(0o400),
+    )
+    .unwrap();
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o500)).unwrap();
+    let app = App::start();
+    let out = unprivileged(home.path())
+        .arg("--store")
+        .arg(&store)
+        .args(["replay", &id, "--to", &app.url("/"), "--color", "never"])
+        .output()
+        .unwrap();
+    let text = ok(&out);
+    assert!(text.contains("replayed 1: 1 answered 2xx"), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("hookcli: warning: cannot write to the store")
+            && err.contains("so these replays are sent but not recorded as attempts"),
+        "{err}"
+    );
+    assert_eq!(
+        app.wait_for(1, Duration::from_secs(5))[0].body,
+        b"{\"kept\":1}"
+    );
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o700)).unwrap();
 }
 
 #[test]

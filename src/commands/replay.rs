@@ -4,12 +4,12 @@ use super::{filter, stdout, Store};
 use crate::cli::{Cli, ReplayArgs};
 use crate::config;
 use crate::error::Error;
-use crate::formats::document;
+use crate::formats::{self, splice};
 use crate::forward::{self, is_hop_by_hop, Class, Via};
-use crate::intercom::{fabricate, signature};
+use crate::intercom::signature;
 use crate::render::{body, escape, json::rfc3339, style::Style};
 use crate::store::delivery::{self, Attempt};
-use crate::store::model::{bytes_json, Capture, Header};
+use crate::store::model::{bytes_json, parse_id, Capture, Header};
 use crate::store::query::{self, Order};
 use crate::store::{self, StoreError};
 use serde_json::{json, Value};
@@ -20,6 +20,7 @@ use std::time::Duration;
 
 pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     let secret = config::secret(&args.secret)?;
+    let overrides = header_overrides(args, secret.is_some()).unwrap_or_else(|e| usage(&e));
     let dir = config::store_dir(cli.store.as_deref())?;
     let (captures, recorded) = select(cli, args)?;
     let to = match &args.to {
@@ -41,7 +42,7 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     forward::Route::parse(&to).map_err(|e| Error::Failed(format!("--to {e}")))?;
     let mut outgoing = Vec::with_capacity(captures.len());
     for c in captures {
-        let prepared = prepare(&c, args, secret.as_ref())?;
+        let prepared = prepare(&c, args, secret.as_ref(), &overrides)?;
         outgoing.push(prepared);
     }
     let style = Style::new(!args.json && config::use_color(cli.color));
@@ -53,10 +54,17 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
         }
         return Ok(out.flush()?);
     }
-    let db = if recorded {
-        Some(Arc::new(Mutex::new(open_for_records(&dir)?)))
-    } else {
-        None
+    let db = match recorded.then(|| open_for_records(&dir)).transpose() {
+        Ok(db) => db.map(|conn| Arc::new(Mutex::new(conn))),
+        // Replaying only needs to read the store (an archived copy, say); say what is lost.
+        Err(Error::Store(StoreError::NotWritable { dir, reason })) => {
+            eprintln!(
+                "hookcli: warning: cannot write to the store {} ({reason}), so these replays are sent but not recorded as attempts",
+                dir.display()
+            );
+            None
+        }
+        Err(e) => return Err(e),
     };
     let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
     let client = forward::client(forward::ClientOptions {
@@ -75,6 +83,7 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
         db,
         usize::from(args.concurrency),
         progress,
+        format!("the replay timeout (--timeout {})", args.timeout).into(),
     ));
     if progress {
         eprint!("\r\x1b[2K");
@@ -113,7 +122,7 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
 /// The captures to replay, and whether they live in the store (so attempts get recorded).
 fn select(cli: &Cli, args: &ReplayArgs) -> Result<(Vec<Capture>, bool), Error> {
     if let Some(file) = &args.file {
-        return Ok((vec![from_file(file)?], false));
+        return Ok((from_file(file)?, false));
     }
     let f = filter(&args.filter);
     if args.ids.is_empty() && args.last.is_none() && !args.all && f.is_empty() {
@@ -139,24 +148,27 @@ fn select(cli: &Cli, args: &ReplayArgs) -> Result<(Vec<Capture>, bool), Error> {
     Ok((captures, true))
 }
 
-fn from_file(path: &Path) -> Result<Capture, Error> {
-    let bad = |reason: String| Error::Import {
-        path: path.to_path_buf(),
-        reason,
-    };
+/// The captures in a file, read as `import` reads it; each keeps its id when it has a
+/// hookcli one (for X-Hookcli-Capture-Id), else it is `file-N`.
+fn from_file(path: &Path) -> Result<Vec<Capture>, Error> {
+    let bad = |reason: String| Error::Failed(format!("cannot replay {}: {reason}", path.display()));
     let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    let request = match serde_json::from_slice::<Value>(&bytes) {
-        Ok(v) if document::is_document(&v) => document::from_value(&v).map_err(bad)?.1,
-        _ => document::bare_body(&bytes),
-    };
-    Ok(Capture {
-        seq: 0,
-        id: "file".into(),
-        redelivery: false,
-        delivery: None,
-        answered: None,
-        request,
-    })
+    let entries = formats::read(&bytes).map_err(bad)?;
+    Ok(entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, request))| Capture {
+            seq: 0,
+            id: id
+                .as_deref()
+                .and_then(parse_id)
+                .unwrap_or_else(|| format!("file-{}", i + 1)),
+            redelivery: false,
+            delivery: None,
+            answered: None,
+            request,
+        })
+        .collect())
 }
 
 fn last_forward_to(dir: &Path) -> Option<String> {
@@ -171,11 +183,76 @@ fn open_for_records(dir: &Path) -> Result<rusqlite::Connection, Error> {
     Ok(conn)
 }
 
+/// Headers hookcli sets on every replay itself (beside the connection's own, which
+/// [`is_hop_by_hop`] names), so `--header` cannot set them.
+const SET_BY_HOOKCLI: &[&str] = &["x-hookcli-capture-id", "x-hookcli-attempt"];
+
+/// The `--header` values as headers, or the usage error that says what is wrong with one.
+fn header_overrides(args: &ReplayArgs, secret: bool) -> Result<Vec<Header>, String> {
+    let mut out = Vec::new();
+    for h in &args.headers {
+        let shown = escape::line(h);
+        let (name, value) = h
+            .split_once(':')
+            .ok_or_else(|| format!("--header '{shown}': write it as 'Name: value'"))?;
+        let (name, value) = (name.trim(), value.trim());
+        if !formats::is_token(name) {
+            return Err(format!(
+                "--header '{shown}': '{}' is not a header name (letters, digits and !#$%&'*+-.^_`|~ only)",
+                escape::line(name)
+            ));
+        }
+        if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+            return Err(format!(
+                "--header '{shown}': the value has a control character, which a header cannot carry"
+            ));
+        }
+        let lower = name.to_ascii_lowercase();
+        if is_hop_by_hop(&lower) || SET_BY_HOOKCLI.contains(&lower.as_str()) {
+            return Err(format!(
+                "--header '{shown}': hookcli sets {name} itself; it sets Host, Content-Length, Connection, Keep-Alive, Transfer-Encoding, TE, Trailer, Upgrade, Proxy-*, X-Hookcli-Capture-Id and X-Hookcli-Attempt"
+            ));
+        }
+        if name.eq_ignore_ascii_case(signature::HEADER) && (secret || args.unsigned) {
+            return Err(format!(
+                "--header '{shown}' sets the signature, and so does {}: pass only one",
+                if secret {
+                    "a secret (--secret, --secret-file or HOOKCLI_SECRET)"
+                } else {
+                    "--unsigned (which removes it)"
+                }
+            ));
+        }
+        out.push((name.as_bytes().to_vec(), value.as_bytes().to_vec()));
+    }
+    if secret && args.unsigned {
+        return Err(
+            "--unsigned sends no signature, but a secret (--secret, --secret-file or HOOKCLI_SECRET) was given to sign with: pass only one".into(),
+        );
+    }
+    Ok(out)
+}
+
+/// Exit with a usage error (2) that shows `replay`'s own usage.
+fn usage(message: &str) -> ! {
+    use clap::CommandFactory;
+    let mut cli = Cli::command();
+    cli.build();
+    let mut replay = cli
+        .find_subcommand_mut("replay")
+        .expect("replay is a subcommand")
+        .clone();
+    replay
+        .error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit()
+}
+
 /// The capture as it will be sent: edited body, overridden headers, signature decided.
 fn prepare(
     c: &Capture,
     args: &ReplayArgs,
     secret: Option<&config::Secret>,
+    overrides: &[Header],
 ) -> Result<Capture, Error> {
     let original = &c.request.body;
     let mut body: Vec<u8> = original.to_vec();
@@ -197,7 +274,7 @@ fn prepare(
                 .and_then(Value::as_i64)
                 .unwrap_or(1)
                 + 1;
-            text = fabricate::set_path(&text, "delivery_attempts", &next.to_string())
+            text = splice::set_path(&text, "delivery_attempts", &next.to_string())
                 .map_err(Error::Failed)?;
         }
         for set in &args.sets {
@@ -206,28 +283,25 @@ fn prepare(
                     "--set {set}: write it as PATH=VALUE, e.g. data.item.id='\"42\"'"
                 ))
             })?;
-            text = fabricate::set_path(&text, path.trim(), value)
+            text = splice::set_path(&text, path.trim(), value)
                 .map_err(|e| Error::Failed(format!("--set {set}: {e}")))?;
         }
         if args.edit {
-            text = edit(&text, c)?;
+            text = edit(&text)?;
         }
         body = text.into_bytes();
     }
     let changed = body != original[..];
     let mut headers: Vec<Header> = c.request.headers.clone();
-    for h in &args.headers {
-        let (name, value) = h
-            .split_once(':')
-            .ok_or_else(|| Error::Failed(format!("--header {h}: write it as 'Name: value'")))?;
-        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name.trim().as_bytes()));
-        headers.push((
-            name.trim().as_bytes().to_vec(),
-            value.trim().as_bytes().to_vec(),
-        ));
+    for (name, value) in overrides {
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        headers.push((name.clone(), value.clone()));
     }
     let is_sig = |(n, _): &Header| n.eq_ignore_ascii_case(signature::HEADER.as_bytes());
+    // A signature given with --header is sent as given, whatever the body.
+    let own_signature = overrides.iter().any(is_sig);
     match (secret, changed) {
+        _ if own_signature => {}
         (Some(secret), _) => {
             let signed = signature::sign(secret.expose(), &body).into_bytes();
             // In place, with the name as it was sent, if the capture had one.
@@ -256,18 +330,27 @@ fn prepare(
 }
 
 /// Open the editor on the pretty-printed body; the result is sent compact, keys in order.
-fn edit(text: &str, c: &Capture) -> Result<String, Error> {
+/// An edit that changes nothing (at most whitespace) gives back `text` itself, so its
+/// bytes, and signature, are sent untouched.
+fn edit(text: &str) -> Result<String, Error> {
     let value: Value = serde_json::from_str(text).map_err(|e| Error::Failed(e.to_string()))?;
     let pretty = serde_json::to_string_pretty(&value).map_err(|e| Error::Failed(e.to_string()))?;
-    let path = std::env::temp_dir().join(format!(
-        "hookcli-edit-{}-{}.json",
-        c.short_id(),
-        std::process::id()
-    ));
-    std::fs::write(&path, format!("{pretty}\n")).map_err(|source| Error::WriteFile {
-        path: path.clone(),
-        source,
-    })?;
+    // The body may hold personal data: a fresh file only this user can read (0600, random
+    // name, never an existing file), removed when dropped.
+    let cannot = |source| {
+        Error::Failed(format!(
+            "cannot create a file to edit the body in: {source}"
+        ))
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix("hookcli-edit-")
+        .suffix(".json")
+        .tempfile()
+        .map_err(cannot)?;
+    file.write_all(format!("{pretty}\n").as_bytes())
+        .and_then(|()| file.flush())
+        .map_err(cannot)?;
+    let path = file.path().to_path_buf();
     let editor = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
         .unwrap_or_else(|_| "vi".into());
@@ -280,19 +363,25 @@ fn edit(text: &str, c: &Capture) -> Result<String, Error> {
         .map_err(|e| Error::Failed(format!("cannot start the editor '{editor}': {e}")))?;
     if !status.success() {
         return Err(Error::Failed(format!(
-            "the editor '{editor}' failed ({status}); nothing sent; your edit is in {}",
-            path.display()
+            "the editor '{editor}' failed ({status}); nothing sent"
         )));
     }
     let edited = std::fs::read_to_string(&path).map_err(|e| Error::Failed(e.to_string()))?;
-    let value: Value = serde_json::from_str(&edited).map_err(|e| {
-        Error::Failed(format!(
-            "the edited body is not valid JSON ({e}); nothing sent; your edit is kept in {}",
-            path.display()
-        ))
-    })?;
-    let _ = std::fs::remove_file(&path);
+    let value: Value = match serde_json::from_str(&edited) {
+        Ok(value) => value,
+        Err(e) => {
+            // Kept, so the edit is not lost.
+            let kept = file.into_temp_path().keep().unwrap_or(path);
+            return Err(Error::Failed(format!(
+                "the edited body is not valid JSON ({e}); nothing sent; your edit is kept in {}",
+                kept.display()
+            )));
+        }
+    };
     let edited_pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+    if edited_pretty == pretty {
+        return Ok(text.to_string());
+    }
     for line in diff(&pretty, &edited_pretty) {
         eprintln!("{}", escape::line(&line));
     }
@@ -367,6 +456,7 @@ async fn send_all(
     db: Option<Arc<Mutex<rusqlite::Connection>>>,
     concurrency: usize,
     progress: bool,
+    limit: Arc<str>,
 ) -> Vec<(Capture, forward::Answer)> {
     let total = captures.len();
     let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
@@ -374,17 +464,18 @@ async fn send_all(
     let mut tasks = tokio::task::JoinSet::new();
     for (index, c) in captures.into_iter().enumerate() {
         let permit = slots.clone().acquire_owned().await.expect("never closed");
-        let (client, db, done, url) = (
+        let (client, db, done, url, limit) = (
             client.clone(),
             db.clone(),
             done.clone(),
             replay_url(to, &c.request.target),
+            limit.clone(),
         );
         tasks.spawn(async move {
             let attempt = match &db {
                 Some(db) => {
                     let conn = db.lock().unwrap_or_else(|e| e.into_inner());
-                    delivery::next_attempt(&conn, c.seq).unwrap_or(1)
+                    delivery::next_replay(&conn, c.seq).unwrap_or(1)
                 }
                 None => 1,
             };
@@ -397,15 +488,11 @@ async fn send_all(
                     attempt,
                 },
                 forward::MAX_KEPT_BODY,
+                &limit,
             )
             .await;
             if let Some(db) = &db {
                 let conn = db.lock().unwrap_or_else(|e| e.into_inner());
-                let state = if answer.class() == Class::Delivered {
-                    "delivered"
-                } else {
-                    "failed"
-                };
                 let record = Attempt {
                     attempt,
                     kind: "replay".into(),
@@ -418,10 +505,8 @@ async fn send_all(
                     response_headers: answer.headers.clone(),
                     response_body: answer.body.to_vec(),
                 };
-                let saved = conn.unchecked_transaction().and_then(|tx| {
-                    delivery::record(&tx, c.seq, &record, state, None, None)?;
-                    tx.commit()
-                });
+                // An attempt only: the delivery state is forwarding's, whatever a replay got.
+                let saved = delivery::record_attempt(&conn, c.seq, &record);
                 if let Err(e) = saved {
                     eprintln!(
                         "hookcli: warning: the replay of {} was sent but not recorded: {e}",
@@ -473,6 +558,13 @@ fn line(c: &Capture, a: &forward::Answer, s: Style) -> String {
         {
             text += &format!("\n    {}", s.dim(&format!("│ {l}")));
         }
+    }
+    // As forwarding shows it: hookcli does not follow a redirect, and says where it led.
+    if let Some(hint) = a.redirect_hint("--to") {
+        text += &format!(
+            "\n    {}",
+            s.warn(&format!("hint: {}", escape::line(&hint)))
+        );
     }
     text
 }

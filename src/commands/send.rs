@@ -83,7 +83,7 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
                 .ok_or_else(|| Error::Failed(format!("--set {set}: write it as PATH=VALUE")))?;
             let text = String::from_utf8(body)
                 .map_err(|_| Error::Failed("--set needs a JSON body".into()))?;
-            body = fabricate::set_path(&text, path.trim(), value)
+            body = crate::formats::splice::set_path(&text, path.trim(), value)
                 .map_err(|e| Error::Failed(format!("--set {set}: {e}")))?
                 .into_bytes();
         }
@@ -152,12 +152,15 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
                 .as_ref()
                 .and_then(|n| n.topic.clone())
                 .unwrap_or_else(|| "(own body)".into());
-            let line = format!(
+            let mut line = format!(
                 "{} {} {shown} {}",
                 escape::line(&topic_name),
                 escape::line(to),
                 style.dim(&format!("{} ms", answer.latency.as_millis()))
             );
+            if let Some(hint) = answer.redirect_hint("--to") {
+                line += &format!("\n    hint: {}", escape::line(&hint));
+            }
             if args.print {
                 eprintln!("{line}");
             } else {
@@ -207,6 +210,7 @@ async fn send_one(client: &reqwest::Client, c: &Capture, to: &str) -> crate::for
         started_at,
         start,
         crate::forward::MAX_KEPT_BODY,
+        "the timeout (--timeout)",
     )
     .await
 }

@@ -201,16 +201,20 @@ fn attempt_json(a: &Attempt) -> serde_json::Value {
     })
 }
 
-/// The delivery state and every attempt, with the app's answers.
+/// The delivery state (when forwarded) and every attempt, with the app's answers.
 fn deliveries(state: Option<(String, Option<String>)>, attempts: &[Attempt], s: Style) -> String {
-    let Some((state, note)) = state else {
-        return String::new();
+    let mut out = match state {
+        Some((state, note)) => {
+            let mut out = format!("\n{} {}", s.bold("delivery"), state);
+            if let Some(note) = note {
+                out += &format!(" {}", s.dim(&format!("({})", escape::line(&note))));
+            }
+            out + "\n"
+        }
+        // Never forwarded: only replays.
+        None if attempts.is_empty() => return String::new(),
+        None => format!("\n{}\n", s.bold("replays")),
     };
-    let mut out = format!("\n{} {}", s.bold("delivery"), state);
-    if let Some(note) = note {
-        out += &format!(" {}", s.dim(&format!("({})", escape::line(&note))));
-    }
-    out += "\n";
     for a in attempts {
         let answer = match (a.status, &a.error) {
             (Some(status), _) => format!("{status}"),

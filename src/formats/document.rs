@@ -1,7 +1,8 @@
 //! hookcli's capture document: the `capture` record of `--json` plus a `format` version.
-//! `export --format json` writes it, `import` and (later) `replay --file` read it.
+//! `export --format json` writes it, `import` and `replay --file` read it.
 
 use crate::intercom::{signature::Verdict, Notification};
+use crate::render::escape;
 use crate::render::json::capture as capture_record;
 use crate::store::model::{Capture, Header, NewCapture, Source};
 use base64::Engine as _;
@@ -50,15 +51,19 @@ pub fn from_value(v: &Value) -> Result<(Option<String>, NewCapture), String> {
         })
         .collect::<Result<_, &str>>()?;
     let verdict = verdict(v.get("signature"));
+    let received_at = match v.get("received_at_ms") {
+        None | Some(Value::Null) => now_ms(),
+        Some(ms) => ms
+            .as_i64()
+            .ok_or_else(|| impossible_time(&ms.to_string()))
+            .and_then(received_at)?,
+    };
     let capture = NewCapture {
-        received_at: v
-            .get("received_at_ms")
-            .and_then(Value::as_i64)
-            .unwrap_or_else(now_ms),
+        received_at,
         source: Source::Import,
         remote_addr: text("remote_addr").unwrap_or_else(|| "imported".into()),
         client_addr: text("client_addr"),
-        method: text("method").ok_or("the document has no \"method\"")?,
+        method: method(&text("method").ok_or("the document has no \"method\"")?)?,
         target: text("target").unwrap_or_else(|| "/".into()),
         headers,
         notification: Notification::parse(&body),
@@ -66,6 +71,38 @@ pub fn from_value(v: &Value) -> Result<(Option<String>, NewCapture), String> {
         verdict,
     };
     Ok((text("id"), capture))
+}
+
+/// A receive time read from a file, if a capture could have been received then: from 1970
+/// up to a day from now (room for another machine's clock). Anything else cannot be shown
+/// as a date, sorted sensibly, or given an id.
+pub fn received_at(ms: i64) -> Result<i64, String> {
+    const DAY_MS: i64 = 86_400_000;
+    if (0..=now_ms() + DAY_MS).contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(impossible_time(&ms.to_string()))
+    }
+}
+
+fn impossible_time(shown: &str) -> String {
+    format!(
+        "its receive time {} is impossible: it must be Unix milliseconds from 1970 up to now",
+        escape::line(shown)
+    )
+}
+
+/// A method read from a file, if it is an HTTP token (RFC 9110 §9.1), as anything sent or
+/// shown must be.
+pub fn method(text: &str) -> Result<String, String> {
+    if super::is_token(text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "its method '{}' is not an HTTP method (a token such as POST)",
+            escape::line(text)
+        ))
+    }
 }
 
 /// A verdict from a stored `{"verdict": …, "reason": …}` object; absent means unchecked.

@@ -151,11 +151,14 @@ fn parse_entry(e: &Value) -> Result<(Option<String>, NewCapture), String> {
     } else {
         text.as_bytes().to_vec()
     };
-    let received_at = e
+    let received_at = match e
         .get("startedDateTime")
         .and_then(Value::as_str)
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map_or_else(document::now_ms, |t| t.timestamp_millis());
+    {
+        Some(t) => document::received_at(t.timestamp_millis())?,
+        None => document::now_ms(),
+    };
     let verdict = document::verdict(hook.and_then(|h| h.get("signature")));
     let text_field = |k: &str| {
         hook.and_then(|h| h.get(k))
@@ -169,7 +172,7 @@ fn parse_entry(e: &Value) -> Result<(Option<String>, NewCapture), String> {
             source: Source::Import,
             remote_addr: text_field("remote_addr").unwrap_or_else(|| "imported".into()),
             client_addr: text_field("client_addr"),
-            method: method.to_string(),
+            method: document::method(method)?,
             target,
             headers,
             notification: Notification::parse(&body),

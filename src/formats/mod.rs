@@ -1,11 +1,89 @@
 //! Interchange formats for captures: hookcli's own capture document, HAR 1.2, and curl.
-//! Each module writes its format and, where it can be read back, parses it.
+//! Each module writes its format and, where it can be read back, parses it; `splice`
+//! edits a JSON body without rewriting it.
 
 pub mod curl;
 pub mod document;
 pub mod har;
+pub mod splice;
 
-use crate::store::model::Header;
+use crate::intercom::Notification;
+use crate::store::model::{Header, NewCapture};
+use serde_json::Value;
+
+/// A capture read from a file: the id it had there, if any, and the request.
+pub type Entry = (Option<String>, NewCapture);
+
+/// The captures in a file, as `import` and `replay --file` read it: a hookcli capture
+/// document, a JSON list or JSON Lines of them, a HAR log, or one Intercom notification
+/// body (given Intercom's documented headers). Anything else is refused with the reason.
+pub fn read(bytes: &[u8]) -> Result<Vec<Entry>, String> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err("the file is empty".into());
+    }
+    if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
+        return from_json(&value, bytes);
+    }
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| "it is not JSON (nor UTF-8 text)".to_string())?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            let value: Value = serde_json::from_str(line).map_err(|e| {
+                format!(
+                    "it is neither JSON nor JSON Lines of hookcli capture documents (line {}: {e})",
+                    i + 1
+                )
+            })?;
+            if !document::is_document(&value) {
+                return Err(format!("line {} is not a hookcli capture document", i + 1));
+            }
+            document::from_value(&value).map_err(|why| format!("line {}: {why}", i + 1))
+        })
+        .collect()
+}
+
+/// [`read`] for a file that is one JSON value.
+fn from_json(value: &Value, bytes: &[u8]) -> Result<Vec<Entry>, String> {
+    if document::is_document(value) {
+        return Ok(vec![document::from_value(value)?]);
+    }
+    if har::is_har(value) {
+        let entries = har::from_value(value)?;
+        if entries.is_empty() {
+            return Err("its HAR log has no entries".into());
+        }
+        return Ok(entries);
+    }
+    if value.get("log").is_some() {
+        return Err("it has a \"log\" but no \"log.entries\", so it is not a HAR file".into());
+    }
+    match value {
+        Value::Array(items) if items.is_empty() => Err("it is an empty JSON list".into()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                if !document::is_document(item) {
+                    return Err(format!(
+                        "item {} of the list is not a hookcli capture document",
+                        i + 1
+                    ));
+                }
+                document::from_value(item).map_err(|why| format!("item {}: {why}", i + 1))
+            })
+            .collect(),
+        // A bare body is stored as if Intercom had sent it, so it must look like its own.
+        Value::Object(_) if Notification::parse(bytes).is_some() => {
+            Ok(vec![(None, document::bare_body(bytes))])
+        }
+        _ => Err(
+            "it is JSON but not a hookcli capture document, a HAR file or an Intercom notification body (an object with \"type\":\"notification_event\" or a \"topic\"); `hookcli send --file` sends a body of any other kind"
+                .into(),
+        ),
+    }
+}
 
 /// The first value of a header, case-insensitively.
 pub fn header<'a>(headers: &'a [Header], name: &str) -> Option<&'a [u8]> {
@@ -20,5 +98,79 @@ pub fn origin(headers: &[Header]) -> String {
     match header(headers, "host").and_then(|h| std::str::from_utf8(h).ok()) {
         Some(host) => format!("http://{host}"),
         None => "http://127.0.0.1:4665".to_string(),
+    }
+}
+
+/// Whether `text` is an HTTP token (RFC 9110 §5.6.2): what a method or a header name must be.
+pub fn is_token(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_bodies_get_intercoms_headers() {
+        let parsed = read(br#"{"type":"notification_event","topic":"ping"}"#).unwrap();
+        let (id, c) = &parsed[0];
+        assert!(id.is_none());
+        assert_eq!(c.method, "POST");
+        assert_eq!(
+            c.notification.as_ref().unwrap().topic.as_deref(),
+            Some("ping")
+        );
+        assert!(c
+            .headers
+            .iter()
+            .any(|(n, v)| n == b"user-agent" && v == b"intercom-parrot-service-client/1.0"));
+    }
+
+    #[test]
+    fn lists_and_lines_of_documents_are_each_read() {
+        let doc = r#"{"format":"hookcli.capture/1","id":"x","method":"POST","headers":[],"body":{"text":"{}"}}"#;
+        assert_eq!(read(format!("[{doc},{doc}]").as_bytes()).unwrap().len(), 2);
+        assert_eq!(
+            read(format!("{doc}\n\n{doc}\n").as_bytes()).unwrap().len(),
+            2
+        );
+        assert_eq!(
+            read(format!("[{doc},{{\"a\":1}}]").as_bytes()).unwrap_err(),
+            "item 2 of the list is not a hookcli capture document"
+        );
+        let no_method = doc.replace(r#""method":"POST","#, "");
+        assert_eq!(
+            read(format!("[{doc},{no_method}]").as_bytes()).unwrap_err(),
+            "item 2: the document has no \"method\""
+        );
+        assert_eq!(
+            read(format!("{doc}\n{no_method}").as_bytes()).unwrap_err(),
+            "line 2: the document has no \"method\""
+        );
+    }
+
+    #[test]
+    fn rejects_what_it_cannot_read() {
+        let err = |b: &[u8]| read(b).unwrap_err();
+        assert_eq!(err(b""), "the file is empty");
+        assert_eq!(err(b" \n\n"), "the file is empty");
+        assert_eq!(err(b"[]"), "it is an empty JSON list");
+        for json in [&b"42"[..], b"null", b"{}", b"\"text\"", br#"{"a":1}"#] {
+            assert!(
+                err(json).starts_with("it is JSON but not a hookcli capture document"),
+                "{}",
+                String::from_utf8_lossy(json)
+            );
+        }
+        assert!(err(b"not json").contains("neither JSON nor JSON Lines"));
+        assert!(err(br#"{"log":{}}"#).contains("not a HAR file"));
+        assert_eq!(
+            err(br#"{"log":{"entries":[]}}"#),
+            "its HAR log has no entries"
+        );
+        assert!(err(b"\xff\xfe").contains("not JSON"));
     }
 }

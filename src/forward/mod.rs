@@ -314,6 +314,13 @@ impl Answer {
         }
     }
 
+    /// What to do about a redirect, which hookcli never follows (nor does Intercom):
+    /// `flag` is the option that names the URL, e.g. `--forward-to`. Not escaped.
+    pub fn redirect_hint(&self, flag: &str) -> Option<String> {
+        self.location()
+            .map(|to| format!("redirect to {to} not followed: point {flag} at the final URL"))
+    }
+
     /// The redirect target, when the app answered 3xx (a `201 Created` has a Location too).
     pub fn location(&self) -> Option<String> {
         if !self.status.is_some_and(|s| (300..400).contains(&s)) {
@@ -325,6 +332,9 @@ impl Answer {
             .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
     }
 }
+
+/// How forwarding's timeout is named in messages.
+pub const FORWARD_LIMIT: &str = "the forward timeout (--forward-timeout)";
 
 /// Keep this much of the app's response body in the store.
 pub const MAX_KEPT_BODY: usize = 64 * 1024;
@@ -346,13 +356,15 @@ pub struct Via<'a> {
 /// Send a capture to `target`: same method and body bytes, headers in order with repeats
 /// (minus hop-by-hop), plus X-Forwarded-* and X-Hookcli-* for correlation.
 /// The first `keep` bytes of the answer's body are kept; an answer cut off before its body
-/// is complete counts as no answer (`reset` or `timeout`), so it is retried.
+/// is complete counts as no answer (`reset` or `timeout`), so it is retried. `limit` names
+/// the client's timeout in messages, e.g. `the forward timeout (--forward-timeout)`.
 pub async fn send(
     client: &reqwest::Client,
     capture: &Capture,
     target: &str,
     via: Via<'_>,
     keep: usize,
+    limit: &str,
 ) -> Answer {
     let r = &capture.request;
     let started_at = chrono::Utc::now().timestamp_millis();
@@ -433,24 +445,26 @@ pub async fn send(
         .body(r.body.clone())
         .send()
         .await;
-    answer_of(result, target, started_at, start, keep).await
+    answer_of(result, target, started_at, start, keep, limit).await
 }
 
 /// The answer to a request sent to `target` at `started_at` (`start` for its latency),
 /// keeping the first `keep` bytes of its body: a failure in plain words, or the app's
 /// status, headers and body, read to its end (a cut-off body is a `reset` or `timeout`).
+/// `limit` names the client's timeout in messages, as for [`send`].
 pub async fn answer_of(
     result: reqwest::Result<reqwest::Response>,
     target: &str,
     started_at: i64,
     start: Instant,
     keep: usize,
+    limit: &str,
 ) -> Answer {
     let shown = redact(target);
     let response = match result {
         Ok(resp) => resp,
         Err(e) => {
-            let (kind, words) = describe(e, target);
+            let (kind, words) = describe(e, target, limit);
             return Answer {
                 started_at,
                 target: shown,
@@ -493,7 +507,10 @@ pub async fn answer_of(
     if let Some(e) = body.error {
         let answered = format!("the app answered {} {}", status.as_u16(), answer.reason);
         let (kind, words) = if e.is_timeout() {
-            ("timeout", format!("{answered}, but the rest of its answer did not arrive within the forward timeout (--forward-timeout)"))
+            (
+                "timeout",
+                format!("{answered}, but the rest of its answer did not arrive within {limit}"),
+            )
         } else if cut_off(&e) {
             (
                 "reset",
@@ -578,7 +595,7 @@ pub fn relayable(answer: Answer) -> Answer {
 
 /// A failure in plain words, with the likely fix. Classified from the error's structure; the
 /// URL is left out of the words (its path could say anything, "tls-certificate" say).
-fn describe(e: reqwest::Error, target: &str) -> (&'static str, String) {
+fn describe(e: reqwest::Error, target: &str, limit: &str) -> (&'static str, String) {
     let host = reqwest::Url::parse(target)
         .ok()
         .map(|u| {
@@ -594,7 +611,7 @@ fn describe(e: reqwest::Error, target: &str) -> (&'static str, String) {
         let words = if e.is_connect() {
             format!("could not connect to {host} within 10 s")
         } else {
-            format!("no answer from {host} within the forward timeout (--forward-timeout)")
+            format!("no answer from {host} within {limit}")
         };
         return ("timeout", words);
     }

@@ -396,7 +396,7 @@ impl Forwarder {
             capture_id: &c.id,
             attempt,
         };
-        let sending = send(&self.client, c, &target, via, keep);
+        let sending = send(&self.client, c, &target, via, keep, super::FORWARD_LIMIT);
         let Some(stop) = stop else {
             return Some(sending.await);
         };
@@ -458,11 +458,7 @@ impl Forwarder {
                 answer.latency.as_secs_f64()
             ));
         }
-        if let Some(location) = answer.location() {
-            hints.push(format!(
-                "redirect to {location} not followed: point --forward-to at the final URL"
-            ));
-        }
+        hints.extend(answer.redirect_hint("--forward-to"));
         let event = Event::Delivery(Box::new(Delivery {
             capture_id: c.id.clone(),
             kind,

@@ -3,7 +3,7 @@
 //! the right object type for the topic (shapes taken from real captures where there are some).
 
 use super::topics::Topic;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// What varies between fabricated notifications.
 #[derive(Debug, Clone)]
@@ -288,64 +288,6 @@ fn legacy_user(opts: &Options) -> Value {
     json!({"type": "user", "id": hex_id(), "user_id": "user-1042", "anonymous": false, "email": "zoe.martin@example.com", "name": "Zoë Martín", "created_at": opts.now - 86_400, "updated_at": opts.now})
 }
 
-/// Set a dotted `path` (e.g. `data.item.source.body`; numeric segments index arrays) in a
-/// JSON body. `value` is used as JSON when it parses, else as a string. Key order is kept
-/// and the result is compact.
-pub fn set_path(body: &str, path: &str, value: &str) -> Result<String, String> {
-    let mut root: Value =
-        serde_json::from_str(body).map_err(|e| format!("the body is not JSON: {e}"))?;
-    let new: Value =
-        serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
-    let segments: Vec<&str> = path.split('.').collect();
-    if path.is_empty() || segments.iter().any(|s| s.is_empty()) {
-        return Err(format!(
-            "'{path}' is not a dotted path such as data.item.id"
-        ));
-    }
-    let mut node = &mut root;
-    for (i, seg) in segments.iter().enumerate() {
-        let last = i + 1 == segments.len();
-        let here = segments[..i].join(".");
-        node = match node {
-            Value::Object(map) => {
-                if last {
-                    map.insert((*seg).to_string(), new);
-                    return Ok(root.to_string());
-                }
-                map.entry((*seg).to_string())
-                    .or_insert_with(|| Value::Object(Map::new()))
-            }
-            Value::Array(items) => {
-                let index: usize = seg
-                    .parse()
-                    .map_err(|_| format!("'{here}' is a list, so '{seg}' must be an index"))?;
-                let len = items.len();
-                let slot = items.get_mut(index).ok_or_else(|| {
-                    format!("'{here}' has {len} items, so there is no index {index}")
-                })?;
-                if last {
-                    *slot = new;
-                    return Ok(root.to_string());
-                }
-                slot
-            }
-            other => {
-                let kind = match other {
-                    Value::Null => "null",
-                    Value::Bool(_) => "a boolean",
-                    Value::Number(_) => "a number",
-                    _ => "a string",
-                };
-                return Err(format!(
-                    "'{}' is {kind}, so it has no field '{seg}'",
-                    if here.is_empty() { "the body" } else { &here }
-                ));
-            }
-        };
-    }
-    Ok(root.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::topics::{find, TOPICS};
@@ -418,36 +360,5 @@ mod tests {
         let (a, b) = (notification_id(), notification_id());
         assert_ne!(a, b);
         assert_eq!(&a[6 + 14..6 + 15], "4");
-    }
-
-    #[test]
-    fn set_path_edits_in_place_keeping_order() {
-        let body = r#"{"a":1,"data":{"item":{"id":"1","parts":[{"b":1},{"b":2}]}},"z":0}"#;
-        assert_eq!(
-            set_path(body, "data.item.id", "\"42\"").unwrap(),
-            r#"{"a":1,"data":{"item":{"id":"42","parts":[{"b":1},{"b":2}]}},"z":0}"#
-        );
-        assert_eq!(
-            set_path(body, "data.item.parts.1.b", "true").unwrap(),
-            r#"{"a":1,"data":{"item":{"id":"1","parts":[{"b":1},{"b":true}]}},"z":0}"#
-        );
-        assert_eq!(
-            set_path(body, "data.item.note", "hello world").unwrap(),
-            r#"{"a":1,"data":{"item":{"id":"1","parts":[{"b":1},{"b":2}],"note":"hello world"}},"z":0}"#
-        );
-        assert_eq!(
-            set_path(body, "new.deep", "1").unwrap(),
-            r#"{"a":1,"data":{"item":{"id":"1","parts":[{"b":1},{"b":2}]}},"z":0,"new":{"deep":1}}"#
-        );
-        assert!(set_path(body, "a.b", "1")
-            .unwrap_err()
-            .contains("'a' is a number"));
-        assert!(set_path(body, "data.item.parts.x", "1")
-            .unwrap_err()
-            .contains("must be an index"));
-        assert!(set_path(body, "data.item.parts.9.b", "1")
-            .unwrap_err()
-            .contains("no index 9"));
-        assert!(set_path(body, "", "1").is_err());
     }
 }

@@ -111,7 +111,8 @@ pub fn skip_pending(conn: &Connection, note: &str, now: i64) -> rusqlite::Result
 }
 
 /// Record an attempt and the delivery's new state; run it inside a transaction (the
-/// writer's group, or one the caller opens) so both land together.
+/// writer's group, or one the caller opens) so both land together. Only forwarding and
+/// passthrough call this: their captures got a delivery row when they were stored.
 pub fn record(
     conn: &Connection,
     seq: i64,
@@ -120,6 +121,25 @@ pub fn record(
     next_attempt_at: Option<i64>,
     note: Option<&str>,
 ) -> rusqlite::Result<()> {
+    record_attempt(conn, seq, a)?;
+    conn.prepare_cached(
+        "UPDATE deliveries SET state = ?2, attempts = MAX(attempts, ?3), next_attempt_at = ?4, \
+         note = ?5, updated_at = ?6 WHERE capture_seq = ?1",
+    )?
+    .execute(params![
+        seq,
+        state,
+        a.attempt,
+        next_attempt_at,
+        note,
+        a.started_at + a.latency_ms
+    ])
+    .map(drop)
+}
+
+/// Record an attempt alone, leaving the delivery state as it is: how a replay is kept, so
+/// replaying to some URL never decides whether forwarding delivered the capture.
+pub fn record_attempt(conn: &Connection, seq: i64, a: &Attempt) -> rusqlite::Result<()> {
     let headers: Vec<serde_json::Value> = a
         .response_headers
         .iter()
@@ -142,21 +162,6 @@ pub fn record(
         a.error,
         serde_json::Value::Array(headers).to_string(),
         a.response_body,
-    ])?;
-    // Replays of captures that were never queued get a delivery row on their first attempt.
-    conn.prepare_cached(
-        "INSERT INTO deliveries (capture_seq, state, attempts, next_attempt_at, note, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-         ON CONFLICT (capture_seq) DO UPDATE SET state = ?2, attempts = MAX(attempts, ?3), \
-         next_attempt_at = ?4, note = ?5, updated_at = ?6",
-    )?
-    .execute(params![
-        seq,
-        state,
-        a.attempt,
-        next_attempt_at,
-        note,
-        a.started_at + a.latency_ms
     ])
     .map(drop)
 }
@@ -190,10 +195,11 @@ pub fn attempts(conn: &Connection, seq: i64) -> rusqlite::Result<Vec<Attempt>> {
     rows.collect()
 }
 
-/// The number the next attempt on a capture gets.
-pub fn next_attempt(conn: &Connection, seq: i64) -> rusqlite::Result<u32> {
+/// The number the next replay of a capture gets. Replays are numbered on their own, so
+/// they never take a number from forwarding, whose count lives in the delivery row.
+pub fn next_replay(conn: &Connection, seq: i64) -> rusqlite::Result<u32> {
     conn.query_row(
-        "SELECT COALESCE(MAX(attempt), 0) + 1 FROM attempts WHERE capture_seq = ?1",
+        "SELECT COALESCE(MAX(attempt), 0) + 1 FROM attempts WHERE capture_seq = ?1 AND kind = 'replay'",
         [seq],
         |r| r.get(0),
     )

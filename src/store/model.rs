@@ -135,15 +135,27 @@ fn from_plain_or_bytes(v: &Value) -> Option<Vec<u8>> {
     }
 }
 
+/// Lowercase Crockford base32, the digits of an id.
+const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
 /// A new sortable unique id: a ULID (48-bit millisecond time, 80 random bits) in lowercase
 /// Crockford base32.
 pub fn new_id(millis: i64) -> String {
-    const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
     let value: u128 = ((millis as u128 & 0xFFFF_FFFF_FFFF) << 80) | (rand::random::<u128>() >> 48);
     (0..26)
         .rev()
         .map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char)
         .collect()
+}
+
+/// `text` as a hookcli id, lowercased, if it is one: 26 Crockford base32 digits whose
+/// value fits a ULID's 128 bits (so the first digit is 0-7). Anything else could not be
+/// addressed by prefix, or shown safely.
+pub fn parse_id(text: &str) -> Option<String> {
+    let id = text.to_ascii_lowercase();
+    let fits =
+        id.len() == 26 && id.bytes().all(|b| ALPHABET.contains(&b)) && id.as_bytes()[0] <= b'7';
+    fits.then_some(id)
 }
 
 #[cfg(test)]
@@ -179,5 +191,28 @@ mod tests {
         assert_eq!(a.len(), 26);
         assert!(a < b);
         assert_ne!(new_id(5), new_id(5));
+    }
+
+    #[test]
+    fn only_real_ids_parse() {
+        let id = new_id(1_700_000_000_000);
+        assert_eq!(parse_id(&id).as_deref(), Some(id.as_str()));
+        assert_eq!(parse_id(&id.to_uppercase()).as_deref(), Some(id.as_str()));
+        assert_eq!(
+            parse_id("7zzzzzzzzzzzzzzzzzzzzzzzzz").as_deref(),
+            Some("7zzzzzzzzzzzzzzzzzzzzzzzzz")
+        );
+        for bad in [
+            "",
+            "0",
+            "8zzzzzzzzzzzzzzzzzzzzzzzzz",
+            "01m8715qk0jq12qrf7a3zp4h9",
+            "01m8715qk0jq12qrf7a3zp4h977",
+            "01m8715qk0jq12qrf7a3zp4h9u",
+            "01m8715qk0jq12qrf7a3zp4h9\u{1b}",
+            "\u{1b}]0;PWNED\u{7}\u{1b}[31m01m8715qk0jq12q",
+        ] {
+            assert_eq!(parse_id(bad), None, "{bad:?}");
+        }
     }
 }

@@ -864,3 +864,85 @@ fn send_says_plainly_when_the_target_is_down_or_its_answer_is_cut_off() {
         "{text}"
     );
 }
+
+#[test]
+fn send_timeouts_urls_attempts_and_the_order_of_what_it_prints() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        delay: Duration::from_millis(1500),
+        ..Answer::status(200, "")
+    });
+    // 0 waits for ever, as for replay.
+    ok(&run(
+        &store,
+        &["send", "ping", "--timeout", "0", "--to", &app.url("/")],
+    ));
+    // A real timeout names send's own flag; a URL's password is not shown.
+    let with_password = app.url("/").replace("http://", "http://me:hunter2@");
+    let out = run(
+        &store,
+        &[
+            "send",
+            "ping",
+            "--timeout",
+            "1",
+            "--to",
+            &with_password,
+            "--color",
+            "never",
+        ],
+    );
+    fails(&out, 1, "did not get a 2xx");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("within 1 s (--timeout)") && !text.contains("forward"),
+        "{text}"
+    );
+    assert!(
+        text.contains("me:***@") && !text.contains("hunter2"),
+        "{text}"
+    );
+    // HTTPS to a plain-HTTP app is a TLS failure, not "is it running?".
+    let out = run(
+        &store,
+        &[
+            "send",
+            "ping",
+            "--to",
+            &app.url("/").replace("http://", "https://"),
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("does not speak TLS"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Usage errors, before anything is sent.
+    let before = app.received().len();
+    fails(
+        &run(&store, &["send", "ping", "--to", "not a url"]),
+        2,
+        "not a URL: write it as http://HOST:PORT/PATH",
+    );
+    fails(
+        &run(&store, &["send", "ping", "--print", "--attempt", "0"]),
+        2,
+        "attempts count from 1",
+    );
+    assert_eq!(app.received().len(), before);
+    // What a failing app said comes under the status line, not before it.
+    app.answer(|_, _| Answer::status(500, "db down"));
+    let out = run(
+        &store,
+        &["send", "ping", "--to", &app.url("/"), "--color", "never"],
+    );
+    fails(&out, 1, "did not get a 2xx");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.len() == 2 && lines[0].contains("→ 500") && lines[1].contains("│ db down"),
+        "{text}"
+    );
+}

@@ -142,6 +142,15 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Parse a URL to send to (`send --to`): the checks of [`Route::parse`], without a glob.
+pub fn parse_url(text: &str) -> Result<String, String> {
+    // Say it plainly rather than with the URL parser's words ("relative URL without a base").
+    if reqwest::Url::parse(text).is_err() {
+        return Err("not a URL: write it as http://HOST:PORT/PATH".into());
+    }
+    Route::parse(text).map(|route| route.url)
+}
+
 /// The first route matching a topic.
 pub fn route<'a>(routes: &'a [Route], topic: Option<&str>) -> Option<&'a Route> {
     routes.iter().find(|r| r.matches(topic))
@@ -433,24 +442,29 @@ pub async fn send(
         .body(r.body.clone())
         .send()
         .await;
-    answer_of(result, target, started_at, start, keep).await
+    answer_of(result, target, started_at, start, keep, FORWARD_LIMIT).await
 }
+
+/// How failure words name the timeout of forwarding (and of replay, which forwards).
+const FORWARD_LIMIT: &str = "the forward timeout (--forward-timeout)";
 
 /// The answer to a request sent to `target` at `started_at` (`start` for its latency),
 /// keeping the first `keep` bytes of its body: a failure in plain words, or the app's
 /// status, headers and body, read to its end (a cut-off body is a `reset` or `timeout`).
+/// `limit` names the timeout in those words, e.g. "30 s (--timeout)".
 pub async fn answer_of(
     result: reqwest::Result<reqwest::Response>,
     target: &str,
     started_at: i64,
     start: Instant,
     keep: usize,
+    limit: &str,
 ) -> Answer {
     let shown = redact(target);
     let response = match result {
         Ok(resp) => resp,
         Err(e) => {
-            let (kind, words) = describe(e, target);
+            let (kind, words) = describe(e, target, limit);
             return Answer {
                 started_at,
                 target: shown,
@@ -493,7 +507,10 @@ pub async fn answer_of(
     if let Some(e) = body.error {
         let answered = format!("the app answered {} {}", status.as_u16(), answer.reason);
         let (kind, words) = if e.is_timeout() {
-            ("timeout", format!("{answered}, but the rest of its answer did not arrive within the forward timeout (--forward-timeout)"))
+            (
+                "timeout",
+                format!("{answered}, but the rest of its answer did not arrive within {limit}"),
+            )
         } else if cut_off(&e) {
             (
                 "reset",
@@ -576,9 +593,10 @@ pub fn relayable(answer: Answer) -> Answer {
     }
 }
 
-/// A failure in plain words, with the likely fix. Classified from the error's structure; the
-/// URL is left out of the words (its path could say anything, "tls-certificate" say).
-fn describe(e: reqwest::Error, target: &str) -> (&'static str, String) {
+/// A failure in plain words, with the likely fix, and its kind (see [`Answer::error_kind`]).
+/// Classified from the error's structure; the URL is left out of the words (its path could
+/// say anything, "tls-certificate" say). `limit` names the timeout, as for [`answer_of`].
+pub fn describe(e: reqwest::Error, target: &str, limit: &str) -> (&'static str, String) {
     let host = reqwest::Url::parse(target)
         .ok()
         .map(|u| {
@@ -594,7 +612,7 @@ fn describe(e: reqwest::Error, target: &str) -> (&'static str, String) {
         let words = if e.is_connect() {
             format!("could not connect to {host} within 10 s")
         } else {
-            format!("no answer from {host} within the forward timeout (--forward-timeout)")
+            format!("no answer from {host} within {limit}")
         };
         return ("timeout", words);
     }
@@ -602,6 +620,18 @@ fn describe(e: reqwest::Error, target: &str) -> (&'static str, String) {
         return (
             "tls",
             format!("TLS error talking to {host}: {}", tls_words(tls, &host)),
+        );
+    }
+    // A plain-HTTP server often just hangs up on a TLS ClientHello ("tls handshake eof").
+    let https = reqwest::Url::parse(target).is_ok_and(|u| u.scheme() == "https");
+    if https
+        && e.is_connect()
+        && (has_io_kind(&e, std::io::ErrorKind::UnexpectedEof)
+            || has_io_kind(&e, std::io::ErrorKind::ConnectionReset))
+    {
+        return (
+            "tls",
+            format!("TLS error talking to {host}: it hung up during the TLS handshake, so it probably does not speak TLS (is it a plain http:// server?)"),
         );
     }
     if has_io_kind(&e, std::io::ErrorKind::ConnectionRefused) {

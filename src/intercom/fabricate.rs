@@ -27,6 +27,14 @@ impl Options {
     }
 }
 
+/// Parse a `delivery_attempts` value (`send --attempt`): Intercom counts attempts from 1.
+pub fn parse_attempt(text: &str) -> Result<i64, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("attempts count from 1: the first delivery is 1, a retry 2".into()),
+    }
+}
+
 /// A fresh `notif_<uuid v4>`.
 pub fn notification_id() -> String {
     let b: [u8; 16] = rand::random();

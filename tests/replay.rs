@@ -946,3 +946,58 @@ fn send_timeouts_urls_attempts_and_the_order_of_what_it_prints() {
         "{text}"
     );
 }
+
+#[test]
+fn check_says_tls_words_unsigned_plainly_and_hides_a_password() {
+    let app = App::start();
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let json_steps = |out: &std::process::Output| -> Vec<Value> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    // https:// to a plain-HTTP app: it does not speak TLS (it is running).
+    let out = run(
+        &store,
+        &[
+            "check",
+            &app.url("/hook").replace("http://", "https://"),
+            "--json",
+        ],
+    );
+    fails(&out, 1, "does not pass Intercom's checks");
+    for step in &json_steps(&out)[1..3] {
+        let detail = step["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("does not speak TLS") && !detail.contains("running"),
+            "{step}"
+        );
+    }
+    // Without --secret the ping is unsigned, and says so without calling itself signed.
+    let out = run(&store, &["check", &app.url("/"), "--allow-http", "--json"]);
+    ok(&out);
+    let ping = json_steps(&out)[2].clone();
+    let detail = ping["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("unsigned ping answered 200") && detail.contains("pass --secret"),
+        "{detail}"
+    );
+    // A password in the URL is sent, never shown.
+    let with_password = app.url("/").replace("http://", "http://me:hunter2@");
+    let out = run(&store, &["check", &with_password, "--json"]);
+    fails(&out, 1, "http://me:***@");
+    let all =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!all.contains("hunter2"), "{all}");
+    assert_eq!(
+        json_steps(&out).last().unwrap()["url"],
+        with_password.replace("hunter2", "***")
+    );
+    let got = app.received();
+    assert!(
+        got.last().unwrap().header("authorization").is_some(),
+        "the password is still sent"
+    );
+}

@@ -452,10 +452,7 @@ fn send_print_is_what_to_sends_and_count_rate_make_distinct_ids() {
     let printed = ok(&out);
     let record = l.wait_line(|s| s.contains("\"capture\""));
     let record: Value = serde_json::from_str(&record).unwrap();
-    assert_eq!(
-        format!("{}\n", record["body"]["text"].as_str().unwrap()),
-        printed
-    );
+    assert_eq!(record["body"]["text"].as_str().unwrap(), printed);
     assert_eq!(record["signature"]["verdict"], "valid");
     assert!(printed.contains("\"priority\":\"priority\""));
     let out = ok(&run(
@@ -1000,4 +997,102 @@ fn check_says_tls_words_unsigned_plainly_and_hides_a_password() {
         got.last().unwrap().header("authorization").is_some(),
         "the password is still sent"
     );
+}
+
+#[test]
+fn send_print_to_a_file_verifies_and_verify_names_newlines_and_inexact_headers() {
+    let l = listen(&["--json", "--secret", SECRET]);
+    let dir = l.store.parent().unwrap().to_path_buf();
+    // stdout is a pipe here, as in `send --print > body.json`.
+    let printed = ok(&run(
+        &l.store,
+        &[
+            "send",
+            "ticket.created",
+            "--print",
+            "--to",
+            &l.url,
+            "--secret",
+            SECRET,
+        ],
+    ));
+    let record: Value = serde_json::from_str(&l.wait_line(|s| s.contains("\"capture\""))).unwrap();
+    let doc: Value = serde_json::from_str(&ok(&run(
+        &l.store,
+        &["show", record["id"].as_str().unwrap(), "--json"],
+    )))
+    .unwrap();
+    let sent = doc["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| {
+            h[0].as_str()
+                .unwrap()
+                .eq_ignore_ascii_case("x-hub-signature")
+        })
+        .unwrap()[1]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = |name: &str, bytes: &[u8]| -> String {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let verify = |body: &str, sig: &str| -> (i32, Value) {
+        let out = run(
+            &l.store,
+            &[
+                "verify",
+                "--body",
+                body,
+                "--signature",
+                sig,
+                "--secret",
+                SECRET,
+                "--json",
+            ],
+        );
+        (
+            out.status.code().unwrap(),
+            serde_json::from_slice(&out.stdout).unwrap(),
+        )
+    };
+    let exact = file("body.json", printed.as_bytes());
+    assert_eq!(verify(&exact, &sent).1["diagnosis"], "valid");
+    // A copy that gained a newline (echo), or a signature over bytes that had one.
+    let echoed = file("echoed.json", format!("{printed}\n").as_bytes());
+    let (code, d) = verify(&echoed, &sent);
+    assert_eq!(
+        (code, d["diagnosis"].as_str().unwrap()),
+        (1, "trailing_newline_added")
+    );
+    assert!(d["detail"].as_str().unwrap().contains("printf '%s'"), "{d}");
+    let with_newline = sign(SECRET, format!("{printed}\n").as_bytes());
+    let (code, d) = verify(&exact, &with_newline);
+    assert_eq!(
+        (code, d["diagnosis"].as_str().unwrap()),
+        (1, "trailing_newline_missing")
+    );
+    // Valid by value but not as Intercom writes it: the same caution as uppercase hex.
+    for inexact in [
+        sent.replace("sha1=", "SHA1="),
+        format!(" {sent}"),
+        format!("{sent} "),
+    ] {
+        let (code, d) = verify(&exact, &inexact);
+        assert_eq!(
+            (code, d["diagnosis"].as_str().unwrap()),
+            (0, "valid_not_exact"),
+            "{inexact:?}"
+        );
+        assert!(
+            d["detail"]
+                .as_str()
+                .unwrap()
+                .contains("compare the whole string"),
+            "{d}"
+        );
+    }
 }

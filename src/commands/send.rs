@@ -9,7 +9,7 @@ use crate::formats::document;
 use crate::intercom::{fabricate, signature, topics, Notification};
 use crate::render::{escape, style::Style};
 use crate::store::model::{Capture, NewCapture, Source};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 /// Intercom's documented request headers (INTERCOM.md §1).
@@ -61,6 +61,7 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
         .build()?;
     let style = Style::new(config::use_color(cli.color));
     let mut out = stdout();
+    let terminal = std::io::stdout().is_terminal();
     let (mut ok, mut failed) = (0u64, 0u64);
     let start = Instant::now();
     for n in 0..args.count {
@@ -123,8 +124,15 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
             if args.json {
                 writeln!(out, "{}", document::to_value(&capture))?;
             } else {
+                // Only the body's bytes, so `send --print > body.json` verifies against the
+                // signature sent; a newline ends it on a terminal and separates several.
+                if n > 0 && !terminal {
+                    writeln!(out)?;
+                }
                 out.write_all(&capture.request.body)?;
-                writeln!(out)?;
+                if terminal {
+                    writeln!(out)?;
+                }
             }
         }
         if let (Some(to), Some(client)) = (&args.to, &client) {

@@ -558,7 +558,7 @@ pub struct SendArgs {
     pub file: Option<PathBuf>,
 
     /// POST it here
-    #[arg(long, value_name = "URL", required_unless_present = "print")]
+    #[arg(long, value_name = "URL", required_unless_present = "print", value_parser = crate::forward::parse_url)]
     pub to: Option<String>,
 
     /// Write the body to stdout (with --json: the whole request as a capture document); with --to, also send it
@@ -582,7 +582,7 @@ pub struct SendArgs {
     pub app_id: Option<String>,
 
     /// delivery_attempts, as on an Intercom retry
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = crate::intercom::fabricate::parse_attempt)]
     pub attempt: i64,
 
     /// Send N notifications, each with its own id
@@ -593,7 +593,7 @@ pub struct SendArgs {
     #[arg(long, value_name = "R/s", value_parser = parse_rate)]
     pub rate: Option<f64>,
 
-    /// Seconds to wait for each answer
+    /// Seconds to wait for each answer; 0 waits for ever
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
 

@@ -954,3 +954,114 @@ fn import_keeps_only_real_ids_and_refuses_impossible_times_and_methods() {
     );
     assert_eq!(count(&s), 4, "refused files import nothing");
 }
+
+/// The headers of a capture as the sender set them (Host and Connection belong to the hop).
+fn sent_headers(store: &Path, id: &str) -> Vec<Value> {
+    let doc: Value = serde_json::from_str(&ok(&run(store, &["show", id, "--json"]))).unwrap();
+    doc["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| !matches!(h[0].as_str().unwrap(), "Host" | "Connection"))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn exported_curl_keeps_odd_headers_and_bodies_and_runs_from_anywhere() {
+    let l = listen(&["--json"]);
+    let raw = |head: &[u8], body: &[u8]| -> String {
+        let mut req = b"POST /odd HTTP/1.1\r\nHost: x\r\n".to_vec();
+        req.extend_from_slice(head);
+        req.extend_from_slice(
+            format!(
+                "Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        req.extend_from_slice(body);
+        raw_request(&l.addr, &req).id()
+    };
+    // An empty value, a value that is not UTF-8, and a body with escape sequences in it.
+    let odd = raw(
+        b"X-Empty:\r\nX-Bin: \xff\xfe ok\r\nContent-Type: application/json\r\n",
+        b"{\"a\":\"\x1b[31mred\x1b]52;c;aGk=\x07\"}",
+    );
+    let binary = raw(b"", b"\x00\xff\x1b[2J");
+    let second = listen(&["--json"]);
+    let home = tempfile::tempdir().unwrap();
+    let (out, elsewhere) = (home.path().join("out"), home.path().join("elsewhere"));
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let script = out.join("c.sh");
+    let export = |args: &[&str]| {
+        hookcli(home.path())
+            .current_dir(&elsewhere)
+            .arg("--store")
+            .arg(&l.store)
+            .args(["export", "--format", "curl", "--base-url"])
+            .arg(format!("http://{}", second.addr))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    ok(&export(&[&binary, &odd, "-o", script.to_str().unwrap()]));
+    assert_eq!(
+        std::fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "nothing is written where export ran"
+    );
+    let text = String::from_utf8(std::fs::read(&script).unwrap()).expect("the script is UTF-8");
+    assert!(
+        text.chars().all(|c| c == '\n' || !c.is_control()),
+        "control bytes in the script: {text:?}"
+    );
+    assert!(text.contains("-H 'X-Empty;'"), "{text}");
+    // Run from another directory: the script finds its body files itself.
+    let ran = std::process::Command::new("sh")
+        .arg(&script)
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    // Each curl prints the listener's answer, with no newline between them.
+    let copies: Vec<String> = serde_json::Deserializer::from_str(&ok(&ran))
+        .into_iter::<Value>()
+        .map(|v| v.unwrap()["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(copies.len(), 2, "{}", String::from_utf8_lossy(&ran.stderr));
+    for (original, copy) in [&odd, &binary].into_iter().zip(&copies) {
+        assert_eq!(
+            stored(&second.store, copy).unwrap().0,
+            stored(&l.store, original).unwrap().0
+        );
+        assert_eq!(
+            sent_headers(&second.store, copy),
+            sent_headers(&l.store, original)
+        );
+    }
+    // Exporting again finds the same bodies in place; a different file of that name is
+    // never overwritten.
+    ok(&export(&[&binary, &odd, "-o", script.to_str().unwrap()]));
+    let taken = out.join(format!("hookcli-{binary}.body"));
+    std::fs::write(&taken, "mine").unwrap();
+    fails(
+        &export(&[&binary, "-o", script.to_str().unwrap()]),
+        1,
+        "already exists and holds something other than the body",
+    );
+    assert_eq!(std::fs::read(&taken).unwrap(), b"mine");
+    // To stdout, the body files land where export ran and the script names them absolutely.
+    let printed = ok(&export(&[&binary]));
+    let ran = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&printed)
+        .current_dir(&out)
+        .output()
+        .unwrap();
+    let copy = serde_json::from_str::<Value>(&ok(&ran)).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(stored(&second.store, &copy).unwrap().0, b"\x00\xff\x1b[2J");
+}

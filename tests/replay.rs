@@ -227,7 +227,8 @@ fn set_and_as_redelivery_change_only_the_named_values() {
             "dec=2.50",
         ],
     ));
-    assert_eq!(printed, format!("{}\n", body.replace("1.10", "2.50")));
+    // Written to a file (not a terminal): the exact bytes, no newline added.
+    assert_eq!(printed, body.replace("1.10", "2.50"));
 }
 
 #[test]
@@ -639,7 +640,17 @@ fn send_fabricates_every_topic_correctly_signed() {
         assert_eq!(keys, order, "{name}");
         assert_eq!(v["topic"], name);
         assert_eq!(v["app_id"], "ws42");
-        assert_eq!(v["data"]["item"]["type"], t["object"], "{name}");
+        let item = &v["data"]["item"];
+        if name.ends_with(".contact.attached") || name.ends_with(".contact.detached") {
+            // No type: the object beside the contact, as in the 2026 captures.
+            let object = t["object"].as_str().unwrap();
+            assert!(
+                item["type"].is_null() && item[object].is_object() && item["contact"].is_object(),
+                "{name}"
+            );
+        } else {
+            assert_eq!(item["type"], t["object"], "{name}");
+        }
         let sig = doc["headers"]
             .as_array()
             .unwrap()
@@ -686,10 +697,7 @@ fn send_print_is_what_to_sends_and_count_rate_make_distinct_ids() {
     let printed = ok(&out);
     let record = l.wait_line(|s| s.contains("\"capture\""));
     let record: Value = serde_json::from_str(&record).unwrap();
-    assert_eq!(
-        format!("{}\n", record["body"]["text"].as_str().unwrap()),
-        printed
-    );
+    assert_eq!(record["body"]["text"].as_str().unwrap(), printed);
     assert_eq!(record["signature"]["verdict"], "valid");
     assert!(printed.contains("\"priority\":\"priority\""));
     let out = ok(&run(
@@ -1134,7 +1142,7 @@ fn timeouts_name_the_flag_of_the_command_that_timed_out() {
         &["send", "ping", "--to", &app.url("/"), "--timeout", "1"],
     ));
     assert!(
-        sent.contains("within the timeout (--timeout)") && !sent.contains("forward"),
+        sent.contains("within 1 s (--timeout)") && !sent.contains("forward"),
         "{sent}"
     );
     app.answer(|_, _| Answer {
@@ -1301,4 +1309,239 @@ fn send_says_plainly_when_the_target_is_down_or_its_answer_is_cut_off() {
         text.contains("closed the connection before the whole body arrived"),
         "{text}"
     );
+}
+
+#[test]
+fn send_timeouts_urls_attempts_and_the_order_of_what_it_prints() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        delay: Duration::from_millis(1500),
+        ..Answer::status(200, "")
+    });
+    // 0 waits for ever, as for replay.
+    ok(&run(
+        &store,
+        &["send", "ping", "--timeout", "0", "--to", &app.url("/")],
+    ));
+    // A real timeout names send's own flag; a URL's password is not shown.
+    let with_password = app.url("/").replace("http://", "http://me:hunter2@");
+    let out = run(
+        &store,
+        &[
+            "send",
+            "ping",
+            "--timeout",
+            "1",
+            "--to",
+            &with_password,
+            "--color",
+            "never",
+        ],
+    );
+    fails(&out, 1, "did not get a 2xx");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("within 1 s (--timeout)") && !text.contains("forward"),
+        "{text}"
+    );
+    assert!(
+        text.contains("me:***@") && !text.contains("hunter2"),
+        "{text}"
+    );
+    // HTTPS to a plain-HTTP app is a TLS failure, not "is it running?".
+    let out = run(
+        &store,
+        &[
+            "send",
+            "ping",
+            "--to",
+            &app.url("/").replace("http://", "https://"),
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("does not speak TLS"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Usage errors, before anything is sent.
+    let before = app.received().len();
+    fails(
+        &run(&store, &["send", "ping", "--to", "not a url"]),
+        2,
+        "not a URL: write it as http://HOST:PORT/PATH",
+    );
+    fails(
+        &run(&store, &["send", "ping", "--print", "--attempt", "0"]),
+        2,
+        "attempts count from 1",
+    );
+    assert_eq!(app.received().len(), before);
+    // What a failing app said comes under the status line, not before it.
+    app.answer(|_, _| Answer::status(500, "db down"));
+    let out = run(
+        &store,
+        &["send", "ping", "--to", &app.url("/"), "--color", "never"],
+    );
+    fails(&out, 1, "did not get a 2xx");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.len() == 2 && lines[0].contains("→ 500") && lines[1].contains("│ db down"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_says_tls_words_unsigned_plainly_and_hides_a_password() {
+    let app = App::start();
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let json_steps = |out: &std::process::Output| -> Vec<Value> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    // https:// to a plain-HTTP app: it does not speak TLS (it is running).
+    let out = run(
+        &store,
+        &[
+            "check",
+            &app.url("/hook").replace("http://", "https://"),
+            "--json",
+        ],
+    );
+    fails(&out, 1, "does not pass Intercom's checks");
+    for step in &json_steps(&out)[1..3] {
+        let detail = step["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("does not speak TLS") && !detail.contains("running"),
+            "{step}"
+        );
+    }
+    // Without --secret the ping is unsigned, and says so without calling itself signed.
+    let out = run(&store, &["check", &app.url("/"), "--allow-http", "--json"]);
+    ok(&out);
+    let ping = json_steps(&out)[2].clone();
+    let detail = ping["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("unsigned ping answered 200") && detail.contains("pass --secret"),
+        "{detail}"
+    );
+    // A password in the URL is sent, never shown.
+    let with_password = app.url("/").replace("http://", "http://me:hunter2@");
+    let out = run(&store, &["check", &with_password, "--json"]);
+    fails(&out, 1, "http://me:***@");
+    let all =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!all.contains("hunter2"), "{all}");
+    assert_eq!(
+        json_steps(&out).last().unwrap()["url"],
+        with_password.replace("hunter2", "***")
+    );
+    let got = app.received();
+    assert!(
+        got.last().unwrap().header("authorization").is_some(),
+        "the password is still sent"
+    );
+}
+
+#[test]
+fn send_print_to_a_file_verifies_and_verify_names_newlines_and_inexact_headers() {
+    let l = listen(&["--json", "--secret", SECRET]);
+    let dir = l.store.parent().unwrap().to_path_buf();
+    // stdout is a pipe here, as in `send --print > body.json`.
+    let printed = ok(&run(
+        &l.store,
+        &[
+            "send",
+            "ticket.created",
+            "--print",
+            "--to",
+            &l.url,
+            "--secret",
+            SECRET,
+        ],
+    ));
+    let record: Value = serde_json::from_str(&l.wait_line(|s| s.contains("\"capture\""))).unwrap();
+    let doc: Value = serde_json::from_str(&ok(&run(
+        &l.store,
+        &["show", record["id"].as_str().unwrap(), "--json"],
+    )))
+    .unwrap();
+    let sent = doc["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| {
+            h[0].as_str()
+                .unwrap()
+                .eq_ignore_ascii_case("x-hub-signature")
+        })
+        .unwrap()[1]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = |name: &str, bytes: &[u8]| -> String {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let verify = |body: &str, sig: &str| -> (i32, Value) {
+        let out = run(
+            &l.store,
+            &[
+                "verify",
+                "--body",
+                body,
+                "--signature",
+                sig,
+                "--secret",
+                SECRET,
+                "--json",
+            ],
+        );
+        (
+            out.status.code().unwrap(),
+            serde_json::from_slice(&out.stdout).unwrap(),
+        )
+    };
+    let exact = file("body.json", printed.as_bytes());
+    assert_eq!(verify(&exact, &sent).1["diagnosis"], "valid");
+    // A copy that gained a newline (echo), or a signature over bytes that had one.
+    let echoed = file("echoed.json", format!("{printed}\n").as_bytes());
+    let (code, d) = verify(&echoed, &sent);
+    assert_eq!(
+        (code, d["diagnosis"].as_str().unwrap()),
+        (1, "trailing_newline_added")
+    );
+    assert!(d["detail"].as_str().unwrap().contains("printf '%s'"), "{d}");
+    let with_newline = sign(SECRET, format!("{printed}\n").as_bytes());
+    let (code, d) = verify(&exact, &with_newline);
+    assert_eq!(
+        (code, d["diagnosis"].as_str().unwrap()),
+        (1, "trailing_newline_missing")
+    );
+    // Valid by value but not as Intercom writes it: the same caution as uppercase hex.
+    for inexact in [
+        sent.replace("sha1=", "SHA1="),
+        format!(" {sent}"),
+        format!("{sent} "),
+    ] {
+        let (code, d) = verify(&exact, &inexact);
+        assert_eq!(
+            (code, d["diagnosis"].as_str().unwrap()),
+            (0, "valid_not_exact"),
+            "{inexact:?}"
+        );
+        assert!(
+            d["detail"]
+                .as_str()
+                .unwrap()
+                .contains("compare the whole string"),
+            "{d}"
+        );
+    }
 }

@@ -6,6 +6,7 @@ use super::stdout;
 use crate::cli::{CheckArgs, Cli};
 use crate::config;
 use crate::error::Error;
+use crate::forward;
 use crate::intercom::{fabricate, signature, topics};
 use crate::render::{escape, style::Style};
 use serde_json::json;
@@ -28,10 +29,12 @@ struct Step {
 
 pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
     let secret = config::secret(&args.secret)?;
+    // The URL's password goes in the requests only, never in what is shown.
+    let shown = forward::redact(&args.url);
     let url = reqwest::Url::parse(&args.url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .ok_or_else(|| Error::Failed(format!("'{}' is not an http(s) URL", args.url)))?;
+        .ok_or_else(|| Error::Failed(format!("'{shown}' is not an http(s) URL")))?;
     let mut steps = Vec::new();
     steps.push(match url.scheme() {
         "https" => Step { name: "https", ok: true, status: None, latency: None, detail: "uses HTTPS, as Intercom requires".into() },
@@ -50,12 +53,11 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
             detail: "Intercom only accepts https:// endpoints: expose this one with a tunnel (ngrok http PORT, cloudflared tunnel --url ...) and check that URL, or pass --allow-http to test the app locally".into(),
         },
     });
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .danger_accept_invalid_certs(args.insecure)
-        .timeout(DEADLINE)
-        .build()
-        .map_err(|e| Error::Failed(e.to_string()))?;
+    // Forwarding's client: no redirects followed, as Intercom follows none.
+    let client = forward::client(forward::ClientOptions {
+        timeout: Some(DEADLINE),
+        insecure: args.insecure,
+    });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -95,7 +97,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
         writeln!(
             out,
             "{}",
-            json!({"type": "check", "url": args.url, "accepted": accepted})
+            json!({"type": "check", "url": shown, "accepted": accepted})
         )?;
     } else if accepted {
         writeln!(out, "{}", s.good("Intercom would accept this endpoint."))?;
@@ -112,7 +114,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
     } else {
         Err(Error::Failed(format!(
             "{} does not pass Intercom's checks",
-            args.url
+            escape::line(&shown)
         )))
     }
 }
@@ -137,7 +139,7 @@ async fn head(client: &reqwest::Client, url: &str) -> Step {
         detail,
     };
     match result {
-        Err(e) => step(false, None, unreachable(&e)),
+        Err(e) => step(false, None, unreachable(e, url)),
         Ok(resp) => {
             let status = resp.status();
             let code = Some(status.as_u16());
@@ -191,38 +193,37 @@ async fn ping(client: &reqwest::Client, url: &str, secret: Option<&config::Secre
         latency: Some(latency),
         detail,
     };
-    let unsigned = if secret.is_none() {
-        " (unsigned: pass --secret to sign it like Intercom)"
-    } else {
-        ""
+    let (what, hint) = match secret {
+        Some(_) => ("signed ping", ""),
+        None => ("unsigned ping", " (pass --secret to sign it like Intercom)"),
     };
     match result {
         Err(e) if e.is_timeout() => step(false, None, "no answer within 5 s: Intercom would count it as failed and retry; answer 200 at once and do slow work afterwards".into()),
-        Err(e) => step(false, None, unreachable(&e)),
+        Err(e) => step(false, None, unreachable(e, url)),
         Ok(resp) => {
             let status = resp.status();
             let code = Some(status.as_u16());
             let preview = resp.text().await.unwrap_or_default();
             let preview: String = preview.chars().take(200).collect();
             if status.is_success() {
-                step(true, code, format!("signed ping answered {status}{unsigned}, {}", timing_note(latency)))
+                step(true, code, format!("{what} answered {status}{hint}, {}", timing_note(latency)))
             } else if status.is_redirection() {
                 step(false, code, format!("the ping got {status}: Intercom does not follow redirects, so use the final URL"))
             } else if matches!(status.as_u16(), 401 | 403) && secret.is_some() {
                 step(false, code, format!("the ping got {status}: your app rejected a correctly signed request; verify the raw body bytes with the app's client secret (not the access token), HMAC-SHA1, header X-Hub-Signature: sha1=<hex>. It said: {preview}"))
             } else {
-                step(false, code, format!("the ping got {status}{unsigned}: Intercom needs a 2xx for ping at any time (its id is null and it has no data to process). It said: {preview}"))
+                step(false, code, format!("the {what} got {status}{hint}: Intercom needs a 2xx for ping at any time (its id is null and it has no data to process). It said: {preview}"))
             }
         }
     }
 }
 
-fn unreachable(e: &reqwest::Error) -> String {
+/// Why a request got no answer: Intercom's 5 s limit, or the words forwarding uses (a
+/// refused connection, a server that does not speak TLS, ...).
+fn unreachable(e: reqwest::Error, url: &str) -> String {
     if e.is_timeout() {
         "no answer within 5 s".into()
-    } else if e.is_connect() {
-        "cannot connect: is the server (or the tunnel) running, and is the URL right?".into()
     } else {
-        format!("the request failed: {e}")
+        forward::describe(e, url, "5 s").1
     }
 }

@@ -39,12 +39,30 @@ pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
             bytes = (escape::json(text) + "\n").into_bytes();
         }
         ExportFormat::Curl => {
+            // Every body file is checked before any is written, so a refusal leaves nothing behind.
+            let files = captures
+                .iter()
+                .map(|c| body_file(c, args.output.as_deref()))
+                .collect::<Result<Vec<_>, _>>()?;
             bytes.extend_from_slice(b"#!/bin/sh\n");
-            for c in &captures {
-                let file = body_file(c, args.output.as_deref())?;
-                let cmd = curl::command(c, args.base_url.as_deref(), file.as_deref())
-                    .map_err(Error::Failed)?;
+            if args.output.is_some() && files.iter().any(Option::is_some) {
+                bytes.extend_from_slice(
+                    b"# The body files named below sit next to this script.\ncd -- \"$(dirname -- \"$0\")\" || exit\n",
+                );
+            }
+            for (c, file) in captures.iter().zip(&files) {
+                let cmd = curl::command(
+                    c,
+                    args.base_url.as_deref(),
+                    file.as_ref().map(|f| f.reference.as_str()),
+                )
+                .map_err(Error::Failed)?;
                 bytes.extend_from_slice(format!("# capture {}\n{cmd}\n", c.id).as_bytes());
+            }
+            for (c, file) in captures.iter().zip(&files) {
+                if let Some(file) = file {
+                    file.write(c)?;
+                }
             }
         }
         ExportFormat::Raw if captures.len() == 1 => bytes = captures[0].request.body.to_vec(),
@@ -68,25 +86,84 @@ pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
     }
 }
 
-/// For a body that cannot be inline in a shell command, write it to a file beside the
-/// output (or in the current directory) and return the path curl should read.
-fn body_file(c: &Capture, output: Option<&Path>) -> Result<Option<String>, Error> {
+/// Where a body that cannot sit inline in a shell command goes.
+struct BodyFile {
+    /// The file to write.
+    path: PathBuf,
+    /// How the script names it: relative to the script's directory, or absolute when the
+    /// script goes to stdout and so has no directory.
+    reference: String,
+    /// It already holds exactly this body (an earlier export of the same capture).
+    present: bool,
+}
+
+impl BodyFile {
+    /// Write the body, unless it is already there.
+    fn write(&self, c: &Capture) -> Result<(), Error> {
+        let shown = self.path.display().to_string();
+        if self.present {
+            eprintln!(
+                "hookcli: the body of {} is already in {}",
+                c.short_id(),
+                escape::line(&shown)
+            );
+            return Ok(());
+        }
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&self.path)
+            .and_then(|mut f| f.write_all(&c.request.body));
+        written.map_err(|source| Error::WriteFile {
+            path: self.path.clone(),
+            source,
+        })?;
+        eprintln!(
+            "hookcli: wrote the body of {} to {} (it cannot sit inline in a shell script)",
+            c.short_id(),
+            escape::line(&shown)
+        );
+        Ok(())
+    }
+}
+
+/// For a body that cannot be inline in a shell command: the file beside the output (or in
+/// the current directory) it goes to. A file of that name that holds anything else is never
+/// overwritten.
+fn body_file(c: &Capture, output: Option<&Path>) -> Result<Option<BodyFile>, Error> {
     if curl::body_kind(&c.request.body) != curl::Body::File {
         return Ok(None);
     }
-    let name = format!("hookcli-{}.body", c.short_id());
-    let path: PathBuf = match output.and_then(Path::parent) {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.join(name),
-        _ => PathBuf::from(name),
+    let name = format!("hookcli-{}.body", c.id);
+    let (path, reference) = match output {
+        Some(script) => {
+            let dir = script.parent().filter(|d| !d.as_os_str().is_empty());
+            (
+                dir.map_or_else(|| PathBuf::from(&name), |d| d.join(&name)),
+                name,
+            )
+        }
+        None => {
+            let path = std::env::current_dir()?.join(&name);
+            let reference = path.display().to_string();
+            (path, reference)
+        }
     };
-    std::fs::write(&path, &c.request.body).map_err(|source| Error::WriteFile {
-        path: path.clone(),
-        source,
-    })?;
-    eprintln!(
-        "hookcli: wrote the binary body of {} to {}",
-        c.short_id(),
-        path.display()
-    );
-    Ok(Some(path.display().to_string()))
+    let present = match std::fs::read(&path) {
+        Ok(existing) if existing == c.request.body.as_ref() => true,
+        Ok(_) => {
+            return Err(Error::Failed(format!(
+                "{} already exists and holds something other than the body of capture {}; move it away or export to another directory",
+                escape::line(&path.display().to_string()),
+                c.short_id()
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(source) => return Err(Error::WriteFile { path, source }),
+    };
+    Ok(Some(BodyFile {
+        path,
+        reference,
+        present,
+    }))
 }

@@ -9,7 +9,7 @@ use crate::formats::document;
 use crate::intercom::{fabricate, signature, topics, Notification};
 use crate::render::{escape, style::Style};
 use crate::store::model::{Capture, NewCapture, Source};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 /// Intercom's documented request headers (INTERCOM.md §1).
@@ -47,9 +47,12 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
         })?),
         None => None,
     };
+    // As for replay, 0 waits for ever (for an app stopped at a breakpoint).
+    let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
+    let limit = format!("{} s (--timeout)", args.timeout);
     let client = args.to.as_ref().map(|_| {
         crate::forward::client(crate::forward::ClientOptions {
-            timeout: Some(Duration::from_secs(args.timeout)),
+            timeout,
             insecure: args.insecure,
         })
     });
@@ -58,6 +61,7 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
         .build()?;
     let style = Style::new(config::use_color(cli.color));
     let mut out = stdout();
+    let terminal = std::io::stdout().is_terminal();
     let (mut ok, mut failed) = (0u64, 0u64);
     let start = Instant::now();
     for n in 0..args.count {
@@ -120,12 +124,19 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
             if args.json {
                 writeln!(out, "{}", document::to_value(&capture))?;
             } else {
+                // Only the body's bytes, so `send --print > body.json` verifies against the
+                // signature sent; a newline ends it on a terminal and separates several.
+                if n > 0 && !terminal {
+                    writeln!(out)?;
+                }
                 out.write_all(&capture.request.body)?;
-                writeln!(out)?;
+                if terminal {
+                    writeln!(out)?;
+                }
             }
         }
         if let (Some(to), Some(client)) = (&args.to, &client) {
-            let answer = runtime.block_on(send_one(client, &capture, to));
+            let answer = runtime.block_on(send_one(client, &capture, to, &limit));
             let good = answer.status.is_some_and(|s| (200..300).contains(&s));
             if good {
                 ok += 1
@@ -152,28 +163,31 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
                 .as_ref()
                 .and_then(|n| n.topic.clone())
                 .unwrap_or_else(|| "(own body)".into());
-            let mut line = format!(
+            let mut lines = vec![format!(
                 "{} {} {shown} {}",
                 escape::line(&topic_name),
-                escape::line(to),
+                escape::line(&answer.target),
                 style.dim(&format!("{} ms", answer.latency.as_millis()))
-            );
+            )];
             if let Some(hint) = answer.redirect_hint("--to") {
-                line += &format!("\n    hint: {}", escape::line(&hint));
+                lines.push(format!("    hint: {}", escape::line(&hint)));
             }
-            if args.print {
-                eprintln!("{line}");
-            } else {
-                writeln!(out, "{line}")?;
-            }
+            // What the app said comes under its status line, on the same stream.
             if !good && !answer.body.is_empty() {
-                for l in escape::multiline(&String::from_utf8_lossy(
-                    &answer.body[..answer.body.len().min(1024)],
-                ))
-                .iter()
-                .take(5)
-                {
-                    eprintln!("    │ {l}");
+                lines.extend(
+                    escape::multiline(&String::from_utf8_lossy(
+                        &answer.body[..answer.body.len().min(1024)],
+                    ))
+                    .iter()
+                    .take(5)
+                    .map(|l| format!("    │ {l}")),
+                );
+            }
+            for line in lines {
+                if args.print {
+                    eprintln!("{line}");
+                } else {
+                    writeln!(out, "{line}")?;
                 }
             }
         }
@@ -197,7 +211,12 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
 }
 
 /// POST exactly these headers and bytes (no X-Forwarded-*: this is the sender, not a proxy).
-async fn send_one(client: &reqwest::Client, c: &Capture, to: &str) -> crate::forward::Answer {
+async fn send_one(
+    client: &reqwest::Client,
+    c: &Capture,
+    to: &str,
+    limit: &str,
+) -> crate::forward::Answer {
     let started_at = chrono::Utc::now().timestamp_millis();
     let start = Instant::now();
     let mut request = client.post(to).body(c.request.body.clone());
@@ -210,7 +229,7 @@ async fn send_one(client: &reqwest::Client, c: &Capture, to: &str) -> crate::for
         started_at,
         start,
         crate::forward::MAX_KEPT_BODY,
-        "the timeout (--timeout)",
+        limit,
     )
     .await
 }

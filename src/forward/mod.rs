@@ -142,6 +142,15 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Parse a URL to send to (`send --to`): the checks of [`Route::parse`], without a glob.
+pub fn parse_url(text: &str) -> Result<String, String> {
+    // Say it plainly rather than with the URL parser's words ("relative URL without a base").
+    if reqwest::Url::parse(text).is_err() {
+        return Err("not a URL: write it as http://HOST:PORT/PATH".into());
+    }
+    Route::parse(text).map(|route| route.url)
+}
+
 /// The first route matching a topic.
 pub fn route<'a>(routes: &'a [Route], topic: Option<&str>) -> Option<&'a Route> {
     routes.iter().find(|r| r.matches(topic))
@@ -593,9 +602,10 @@ pub fn relayable(answer: Answer) -> Answer {
     }
 }
 
-/// A failure in plain words, with the likely fix. Classified from the error's structure; the
-/// URL is left out of the words (its path could say anything, "tls-certificate" say).
-fn describe(e: reqwest::Error, target: &str, limit: &str) -> (&'static str, String) {
+/// A failure in plain words, with the likely fix, and its kind (see [`Answer::error_kind`]).
+/// Classified from the error's structure; the URL is left out of the words (its path could
+/// say anything, "tls-certificate" say). `limit` names the timeout, as for [`answer_of`].
+pub fn describe(e: reqwest::Error, target: &str, limit: &str) -> (&'static str, String) {
     let host = reqwest::Url::parse(target)
         .ok()
         .map(|u| {
@@ -619,6 +629,18 @@ fn describe(e: reqwest::Error, target: &str, limit: &str) -> (&'static str, Stri
         return (
             "tls",
             format!("TLS error talking to {host}: {}", tls_words(tls, &host)),
+        );
+    }
+    // A plain-HTTP server often just hangs up on a TLS ClientHello ("tls handshake eof").
+    let https = reqwest::Url::parse(target).is_ok_and(|u| u.scheme() == "https");
+    if https
+        && e.is_connect()
+        && (has_io_kind(&e, std::io::ErrorKind::UnexpectedEof)
+            || has_io_kind(&e, std::io::ErrorKind::ConnectionReset))
+    {
+        return (
+            "tls",
+            format!("TLS error talking to {host}: it hung up during the TLS handshake, so it probably does not speak TLS (is it a plain http:// server?)"),
         );
     }
     if has_io_kind(&e, std::io::ErrorKind::ConnectionRefused) {

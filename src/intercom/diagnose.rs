@@ -1,7 +1,7 @@
 //! Why a signature does or does not verify, for `hookcli verify`: the reasons developers
 //! actually trip over (INTERCOM.md §7), each with what to do.
 
-use super::signature::{sign, verify, Invalid, Verdict};
+use super::signature::{verify, Invalid, Verdict};
 use serde_json::Value;
 
 /// The diagnosis of one body/signature/secret triple.
@@ -11,6 +11,16 @@ pub enum Diagnosis {
     Valid,
     /// Matches by value, but the hex is uppercase: strict string compares fail.
     ValidUppercase,
+    /// Matches by value, but is not written exactly as Intercom writes it (`sha1=` and 40
+    /// lowercase hex, nothing around it), so strict string compares fail.
+    ValidNotExact {
+        /// The prefix is not lowercase `sha1=` (e.g. `SHA1=`).
+        prefix: bool,
+        /// There is whitespace around the value.
+        spaces: bool,
+        /// The hex is uppercase.
+        upper_hex: bool,
+    },
     /// No signature was given.
     HeaderMissing,
     /// The value has no `sha1=` prefix.
@@ -21,6 +31,10 @@ pub enum Diagnosis {
     WrongPrefix,
     /// The digest is not 40 hex characters.
     MalformedHex,
+    /// It matches these bytes without their final newline: the copy gained one.
+    NewlineAdded,
+    /// It matches these bytes plus a final newline: the copy lost one.
+    NewlineMissing,
     /// It matches a compact or pretty re-serialisation of the same JSON, not these bytes.
     Reserialised(&'static str),
     /// Wrong secret, or the body was altered.
@@ -32,26 +46,55 @@ pub fn diagnose(secret: &[u8], header: Option<&[u8]>, body: &[u8]) -> Diagnosis 
     let Some(header) = header else {
         return Diagnosis::HeaderMissing;
     };
+    let signs = |bytes: &[u8]| verify(Some(secret), Some(header), bytes) == Verdict::Valid;
     match verify(Some(secret), Some(header), body) {
-        Verdict::Valid
-            if header.iter().any(u8::is_ascii_uppercase) && header.starts_with(b"sha1=") =>
-        {
-            Diagnosis::ValidUppercase
-        }
-        Verdict::Valid => Diagnosis::Valid,
+        Verdict::Valid => exactness(header),
         Verdict::Invalid(Invalid::PrefixMissing) => Diagnosis::PrefixMissing,
         Verdict::Invalid(Invalid::Sha256Given) => Diagnosis::Sha256Given,
         Verdict::Invalid(Invalid::WrongPrefix) => Diagnosis::WrongPrefix,
         Verdict::Invalid(Invalid::MalformedHex) => Diagnosis::MalformedHex,
         Verdict::Invalid(Invalid::Mismatch) | Verdict::Missing | Verdict::Unchecked => {
-            let header = String::from_utf8_lossy(header).trim().to_ascii_lowercase();
+            // Checked before re-serialisations: a compact body plus `echo`'s newline would
+            // otherwise read as "something parsed the body".
+            let trimmed = body
+                .strip_suffix(b"\r\n")
+                .or_else(|| body.strip_suffix(b"\n"));
+            if trimmed.is_some_and(&signs) {
+                return Diagnosis::NewlineAdded;
+            }
+            if [&b"\n"[..], b"\r\n"]
+                .iter()
+                .any(|end| signs(&[body, end].concat()))
+            {
+                return Diagnosis::NewlineMissing;
+            }
             reserialisations(body)
                 .into_iter()
-                .find(|(_, bytes)| sign(secret, bytes) == header)
+                .find(|(_, bytes)| signs(bytes))
                 .map_or(Diagnosis::Mismatch, |(form, _)| {
                     Diagnosis::Reserialised(form)
                 })
         }
+    }
+}
+
+/// A header that verifies: exactly as Intercom writes it, or how it differs.
+fn exactness(header: &[u8]) -> Diagnosis {
+    let trimmed = header.trim_ascii();
+    let spaces = trimmed.len() != header.len();
+    let prefix = !trimmed.starts_with(b"sha1=");
+    let upper_hex = trimmed
+        .iter()
+        .skip(b"sha1=".len())
+        .any(u8::is_ascii_uppercase);
+    match (prefix, spaces, upper_hex) {
+        (false, false, false) => Diagnosis::Valid,
+        (false, false, true) => Diagnosis::ValidUppercase,
+        _ => Diagnosis::ValidNotExact {
+            prefix,
+            spaces,
+            upper_hex,
+        },
     }
 }
 
@@ -103,7 +146,10 @@ fn spaced(compact: &str) -> String {
 impl Diagnosis {
     /// Whether the signature is valid (by value).
     pub fn is_valid(self) -> bool {
-        matches!(self, Diagnosis::Valid | Diagnosis::ValidUppercase)
+        matches!(
+            self,
+            Diagnosis::Valid | Diagnosis::ValidUppercase | Diagnosis::ValidNotExact { .. }
+        )
     }
 
     /// Stable machine name.
@@ -111,11 +157,14 @@ impl Diagnosis {
         match self {
             Diagnosis::Valid => "valid",
             Diagnosis::ValidUppercase => "valid_uppercase",
+            Diagnosis::ValidNotExact { .. } => "valid_not_exact",
             Diagnosis::HeaderMissing => "header_missing",
             Diagnosis::PrefixMissing => "prefix_missing",
             Diagnosis::Sha256Given => "sha256_given",
             Diagnosis::WrongPrefix => "wrong_prefix",
             Diagnosis::MalformedHex => "malformed_hex",
+            Diagnosis::NewlineAdded => "trailing_newline_added",
+            Diagnosis::NewlineMissing => "trailing_newline_missing",
             Diagnosis::Reserialised(_) => "reserialised",
             Diagnosis::Mismatch => "mismatch",
         }
@@ -126,11 +175,24 @@ impl Diagnosis {
         match self {
             Diagnosis::Valid => "valid: the signature is the HMAC-SHA1 of these exact bytes under this secret".into(),
             Diagnosis::ValidUppercase => "valid by value, but the hex is uppercase; Intercom sends lowercase, and verifiers that compare strings (most samples do) will reject it: compare the decoded bytes in constant time, or lowercase first".into(),
+            Diagnosis::ValidNotExact { prefix, spaces, upper_hex } => {
+                let differences: Vec<&str> = [
+                    (prefix, "the prefix is not lowercase \"sha1=\""),
+                    (spaces, "there is whitespace around the value"),
+                    (upper_hex, "the hex is uppercase"),
+                ]
+                .into_iter()
+                .filter_map(|(differs, what)| differs.then_some(what))
+                .collect();
+                format!("valid by value, but not as Intercom writes it (exactly sha1= and 40 lowercase hex characters): {}; verifiers that compare the whole string (most samples do) will reject it: compare the decoded digest in constant time", differences.join(", "))
+            }
             Diagnosis::HeaderMissing => "there is no X-Hub-Signature: Developer Hub webhooks are always signed, so check the header name reaches your code (some proxies drop or rename headers)".into(),
             Diagnosis::PrefixMissing => "the value has no \"sha1=\" prefix: Intercom sends X-Hub-Signature: sha1=<40 hex>; compare the whole value, or strip the prefix on both sides".into(),
             Diagnosis::Sha256Given => "a sha256= signature was given: Intercom signs X-Hub-Signature with HMAC-SHA1 (X-Body-Signature, used by health checks and uninstall, is SHA-256 and has no prefix)".into(),
             Diagnosis::WrongPrefix => "the value names an algorithm other than sha1: Intercom uses HMAC-SHA1".into(),
             Diagnosis::MalformedHex => "the digest after \"sha1=\" is not 40 hex characters: it is hex, not base64, and must not be truncated".into(),
+            Diagnosis::NewlineAdded => "the signature matches these bytes without their final newline: the copy gained one (echo and most editors add it); write the body with printf '%s', or save the exact bytes with `hookcli show --raw ID > body.json`".into(),
+            Diagnosis::NewlineMissing => "the signature matches these bytes plus a final newline: the signed body ended with one that this copy lacks (a shell $(...) strips it); verify the exact bytes, e.g. from `hookcli show --raw ID > body.json`".into(),
             Diagnosis::Reserialised(form) => format!("the signature matches a {form} re-serialisation of this JSON, not these bytes: something parsed the body and wrote it out again; verify the raw request bytes before any JSON parsing"),
             Diagnosis::Mismatch => "the signature does not match: either the secret is wrong (use the app's client secret from Developer Hub > Basic information, not an access token; watch for stray whitespace or a rotated secret) or the body was altered".into(),
         }
@@ -139,6 +201,7 @@ impl Diagnosis {
 
 #[cfg(test)]
 mod tests {
+    use super::super::signature::sign;
     use super::*;
 
     const BODY: &str = r#"{"type":"notification_event","app_id":"abc123def","data":{"type":"notification_event_data","item":{"type":"ping","message":"This is a ping notification test message."}},"links":{},"id":null,"topic":"ping","delivery_status":null,"delivery_attempts":1,"delivered_at":0,"first_sent_at":1671643827,"created_at":1671643827,"self":null}"#;
@@ -193,6 +256,54 @@ mod tests {
         assert_eq!(
             spaced(r#"{"a":"x,y:z","b":[1,2]}"#),
             r#"{"a": "x,y:z", "b": [1, 2]}"#
+        );
+    }
+
+    #[test]
+    fn a_final_newline_gained_or_lost_is_named() {
+        let body = BODY.as_bytes();
+        let echoed = [body, b"\n"].concat();
+        assert_eq!(d(Some(SIG), &echoed), Diagnosis::NewlineAdded);
+        assert_eq!(
+            d(Some(SIG), &[body, b"\r\n"].concat()),
+            Diagnosis::NewlineAdded
+        );
+        assert_eq!(
+            d(Some(&sign(b"secret", &echoed)), body),
+            Diagnosis::NewlineMissing
+        );
+        assert!(Diagnosis::NewlineAdded.explain().contains("printf '%s'"));
+    }
+
+    #[test]
+    fn valid_but_not_written_as_intercom_writes_it() {
+        let body = BODY.as_bytes();
+        let hex = &SIG[5..];
+        let not_exact = |prefix, spaces, upper_hex| Diagnosis::ValidNotExact {
+            prefix,
+            spaces,
+            upper_hex,
+        };
+        assert_eq!(
+            d(Some(&format!("SHA1={hex}")), body),
+            not_exact(true, false, false)
+        );
+        assert_eq!(
+            d(Some(&format!(" {SIG} ")), body),
+            not_exact(false, true, false)
+        );
+        assert_eq!(
+            d(Some(&SIG.to_uppercase()), body),
+            not_exact(true, false, true)
+        );
+        let caution = not_exact(true, true, false);
+        assert!(caution.is_valid());
+        assert!(
+            caution.explain().contains("not lowercase \"sha1=\"")
+                && caution.explain().contains("whitespace")
+                && caution.explain().contains("compare the whole string"),
+            "{}",
+            caution.explain()
         );
     }
 }

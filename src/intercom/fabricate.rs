@@ -27,6 +27,14 @@ impl Options {
     }
 }
 
+/// Parse a `delivery_attempts` value (`send --attempt`): Intercom counts attempts from 1.
+pub fn parse_attempt(text: &str) -> Result<i64, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("attempts count from 1: the first delivery is 1, a retry 2".into()),
+    }
+}
+
 /// A fresh `notif_<uuid v4>`.
 pub fn notification_id() -> String {
     let b: [u8; 16] = rand::random();
@@ -46,6 +54,11 @@ pub fn notification_id() -> String {
 
 fn numeric_id() -> String {
     (rand::random::<u64>() % 90_000_000_000 + 10_000_000_000).to_string()
+}
+
+/// A 15-digit number, as the ids of Intercom's internal models are.
+fn big_id() -> u64 {
+    rand::random::<u64>() % 900_000_000_000_000 + 100_000_000_000_000
 }
 
 fn hex_id() -> String {
@@ -151,11 +164,108 @@ fn ticket(opts: &Options) -> Value {
         "ticket_state": "submitted", "ticket_type": {"type": "ticket_type", "id": "7", "name": "Billing", "description": "", "icon": "\u{1f4b3}"},
         "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": c["id"], "external_id": "user-1042"}]},
         "admin_assignee_id": "0", "team_assignee_id": "0", "created_at": opts.now - 600, "updated_at": opts.now,
+        "ticket_parts": {"type": "ticket_part.list", "ticket_parts": [{"type": "ticket_part", "id": numeric_id(), "part_type": "comment", "body": "<p>Looking into it.</p>", "created_at": opts.now, "author": {"type": "admin", "name": "Ana Núñez"}}], "total_count": 1},
         "open": true, "snoozed_until": null,
         "linked_objects": {"type": "list", "data": [], "total_count": 0, "has_more": false},
-        "ticket_parts": {"type": "ticket_part.list", "ticket_parts": [{"type": "ticket_part", "id": numeric_id(), "part_type": "comment", "body": "<p>Looking into it.</p>", "created_at": opts.now, "author": {"type": "admin", "name": "Ana Núñez"}}], "total_count": 1},
-        "category": "Customer", "is_shared": true,
+        "category": "Customer", "is_shared": true, "company_id": null, "channel": "messenger",
     })
+}
+
+/// What the ticket-part topics send (2026 captures): the ticket, without `snoozed_until` and
+/// `company_id`, and the part that was added.
+fn ticket_with_part(topic: &str, opts: &Options) -> Value {
+    let mut t = ticket(opts);
+    if let Some(fields) = t.as_object_mut() {
+        fields.shift_remove("snoozed_until");
+        fields.shift_remove("company_id");
+    }
+    let (id, now) = (numeric_id(), opts.now);
+    let admin =
+        json!({"id": "991", "type": "admin", "name": "Ana Núñez", "email": "ana@example.com"});
+    let part = match topic {
+        "ticket.admin.assigned" | "ticket.team.assigned" => {
+            let to = if topic == "ticket.team.assigned" {
+                json!({"type": "team", "id": "42"})
+            } else {
+                json!({"type": "admin", "id": "991"})
+            };
+            json!({"type": "ticket_part", "id": id, "part_type": "assignment", "created_at": now, "updated_at": now, "assigned_to": to, "author": admin, "attachments": [], "redacted": false})
+        }
+        "ticket.attribute.updated" => json!({
+            "type": "ticket_part", "id": id, "part_type": "ticket_attribute_updated_by_admin", "created_at": now, "updated_at": now,
+            "author": admin, "attachments": [], "redacted": false,
+            "updated_attribute_data": {"attribute": {"type": "attribute", "id": "8514185", "label": "Platforms"}, "value": {"type": "value", "id": "iOS", "label": "iOS", "previous": "Android"}},
+        }),
+        "ticket.contact.replied" => json!({
+            "type": "ticket_part", "id": id, "part_type": "comment", "body": "<p>Still charged twice, see the statement.</p>", "created_at": now, "updated_at": now,
+            "author": {"id": hex_id(), "type": "user", "name": "Zoë Martín", "email": "zoe.martin@example.com"}, "attachments": [], "redacted": false,
+        }),
+        "ticket.note.created" => json!({
+            "type": "ticket_part", "id": id, "part_type": "note", "body": "<p>Refund approved by billing.</p>", "created_at": now, "updated_at": now,
+            "author": admin, "attachments": [], "redacted": false,
+        }),
+        _ => json!({
+            "type": "ticket_part", "id": id, "part_type": "comment", "body": "<p>We\u{2019}ve refunded the second charge.</p>", "created_at": now, "updated_at": now,
+            "assigned_to": null, "author": admin, "attachments": [], "redacted": false,
+        }),
+    };
+    json!({"type": "ticket_ticket_part", "ticket": t, "ticket_part": part})
+}
+
+/// The ticket as the contact attach/detach topics send it: a short form of its own.
+fn ticket_summary(opts: &Options) -> Value {
+    let id = big_id();
+    json!({
+        "type": "ticket", "id": id,
+        "url": format!("https://app.intercom.com/a/apps/{}/conversations/{id}", opts.app_id),
+        "custom_attributes": {"_default_title_": {"value": "Refund for a double charge", "type": "string"}, "_default_description_": {"value": "I was charged twice for November.", "type": "string"}},
+        "state": "submitted", "ticket_type": "Billing", "ticket_type_description": "Charges, refunds and invoices", "ticket_type_emoji": "\u{1f4b3}",
+        "ticket_custom_state_admin_label": "Submitted", "ticket_custom_state_user_label": "Submitted",
+    })
+}
+
+/// The conversation as the contact attach/detach topics send it (2026 captures): Intercom's
+/// internal model, ISO times, and the part that records the change with its data as a
+/// JSON string.
+fn conversation_model(topic: &str, opts: &Options) -> Value {
+    let (app, id, admin) = (3_239_765, big_id(), 991);
+    let by = if topic.ends_with("detached") {
+        "removed_by"
+    } else {
+        "added_by"
+    };
+    let data = json!({
+        by: {"type": "admin", "id": admin, "label": "Ana", "name": "Ana Núñez", "email": "ana@example.com"},
+        "participant": {"type": "user", "id": hex_id(), "label": "Zoë Martín", "name": "Zoë Martín", "email": "zoe.martin@example.com"},
+        "previous_state": "state_open", "state": "state_open",
+        "created_at_with_precision": iso(opts.now), "admin": {"type": "admin", "id": admin, "label": "Ana Núñez"},
+    });
+    json!({
+        "parts": [{
+            "id": big_id(), "app_id": app, "conversation_id": id, "body": "",
+            "created_at": iso(opts.now), "updated_at": iso(opts.now), "owner_id": admin, "closer": false, "admin_only": false,
+            "user_id": null, "url": null, "ua": null, "emailed": false, "markdown": true, "assignee_id": null, "opener": false,
+            "channel": -1, "deleted": false, "json_blocks": "[]", "rule_id": null, "data": data.to_string(),
+            "unauthenticated": null, "facebook_message_id": null, "client_assigned_uuid": null, "external_source_id": null, "identity_verified": null,
+        }],
+        "options": {"expand_for_notification": true},
+        "model": {
+            "app_id": app, "id": id, "user_id": hex_id(), "message_id": 3_381_828_792u64, "created_at": iso(opts.now - 600), "updated_at": iso(opts.now),
+            "company_id": "-1", "message_version_id": null, "message_variation_id": 0, "message_type": "conversation", "read": false,
+            "read_at": iso(opts.now - 60), "latest_user_visible_comment_at": iso(opts.now), "latest_admin_visible_comment_at": iso(opts.now),
+            "first_opened_at": iso(opts.now - 600), "first_user_comment_at": iso(opts.now - 300), "message_subclass_type": 3, "deleted": false,
+            "original_user_id": "-1", "dismissed": false, "delivery_state": "delivered", "sent_at": iso(opts.now - 600),
+            "initiator_id": null, "initiator_type": null, "initial_channel": 2, "current_channel": 2,
+        },
+    })
+}
+
+/// A Unix time as the ISO 8601 UTC string (with milliseconds) some items carry.
+fn iso(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 fn company(opts: &Options) -> Value {
@@ -184,11 +294,31 @@ fn deleted(object: &str) -> Value {
 
 fn item(topic: &Topic, opts: &Options) -> Value {
     let name = topic.name;
-    if name.ends_with(".deleted") && !name.starts_with("contact.") || name == "contact.deleted" {
-        if name == "conversation.deleted" {
-            return json!({"type": "conversation", "conversation_id": numeric_id()});
+    match name {
+        "conversation.deleted" => {
+            return json!({"type": "conversation", "conversation_id": numeric_id()})
         }
-        return deleted(topic.object);
+        "user.deleted" => {
+            return json!({"type": "user", "id": hex_id(), "user_id": "user-1042", "email": "zoe.martin@example.com"})
+        }
+        // Real captures carry the whole article, and the tag with its user.
+        "article.deleted" | "user.tag.deleted" => {}
+        _ if name.ends_with(".deleted") && !name.starts_with("contact.")
+            || name == "contact.deleted" =>
+        {
+            return deleted(topic.object)
+        }
+        // No `type`: the object and the contact side by side (2026 captures).
+        "ticket.contact.attached" | "ticket.contact.detached" => {
+            return json!({"ticket": ticket_summary(opts), "contact": contact(opts, "user")})
+        }
+        "conversation.contact.attached" | "conversation.contact.detached" => {
+            return json!({"conversation": conversation_model(name, opts), "contact": contact(opts, "user")})
+        }
+        "company.contact.attached" | "company.contact.detached" => {
+            return json!({"company": company(opts), "contact": contact(opts, "user")})
+        }
+        _ => {}
     }
     match topic.object {
         "ping" => json!({"type": "ping", "message": "This is a ping notification test message."}),
@@ -212,11 +342,7 @@ fn item(topic: &Topic, opts: &Options) -> Value {
             json!({"type": "ticket", "ticket": ticket(opts)})
         }
         "ticket" => ticket(opts),
-        "company" if name.starts_with("company.contact.") => {
-            let mut c = company(opts);
-            c["contact"] = contact(opts, "user");
-            c
-        }
+        "ticket_ticket_part" => ticket_with_part(name, opts),
         "company" => company(opts),
         "admin" => admin(opts),
         "admin_activity_log_event" => json!({
@@ -226,16 +352,18 @@ fn item(topic: &Topic, opts: &Options) -> Value {
             "activity_type": "app_name_change", "activity_description": "Ana Núñez changed the workspace name.",
         }),
         "article" => json!({
-            "type": "article", "id": numeric_id(), "workspace_id": opts.app_id, "parent_id": null, "parent_type": null,
-            "title": "Where is my invoice?", "description": "Find and download invoices", "body": "<p>Go to Billing \u{2192} Invoices.</p>",
+            "id": numeric_id(), "type": "article", "workspace_id": opts.app_id, "parent_id": null, "parent_type": null, "parent_ids": [],
+            "statistics": {"type": "article_statistics", "views": 0, "conversations": 0, "reactions": 0, "happy_reaction_percentage": 0, "neutral_reaction_percentage": 0, "sad_reaction_percentage": 0},
+            "tags": {"type": "tag.list", "tags": []}, "content_id": numeric_id()[..8],
+            "title": "Where is my invoice?", "description": "Find and download invoices", "body": "<p>Go to Billing \u{2192} Invoices.</p>", "body_markdown": null,
             "author_id": 991, "state": if name.ends_with("unpublished") { "draft" } else { "published" },
-            "created_at": opts.now - 3_600, "updated_at": opts.now, "url": null,
+            "created_at": iso(opts.now - 3_600), "updated_at": iso(opts.now), "url": null,
         }),
         "contact_tag" => {
             json!({"type": "contact_tag", "created_at": opts.now, "tag": {"type": "tag", "id": "17", "name": "VIP"}, "contact": contact(opts, if name.contains("lead") { "lead" } else { "user" })})
         }
         "user_tag" => {
-            json!({"type": "user_tag", "created_at": opts.now, "tag": {"type": "tag", "id": "17", "name": "VIP"}, "user": legacy_user(opts)})
+            json!({"type": "user_tag", "user": legacy_user(opts), "tag": {"type": "tag", "id": "17", "name": "VIP"}, "created_at": opts.now, "admin": {"type": "admin"}})
         }
         "contact_subscribe"
         | "contact_unsubscribe"
@@ -322,7 +450,21 @@ mod tests {
             assert_eq!(keys, ORDER, "{}", topic.name);
             assert_eq!(v["topic"], topic.name);
             assert_eq!(v["data"]["type"], "notification_event_data");
-            assert_eq!(v["data"]["item"]["type"], topic.object, "{}", topic.name);
+            let item = &v["data"]["item"];
+            if topic.name.ends_with(".contact.attached")
+                || topic.name.ends_with(".contact.detached")
+            {
+                // No type: the object beside the contact, as in the 2026 captures.
+                assert!(
+                    item["type"].is_null()
+                        && item[topic.object].is_object()
+                        && item["contact"].is_object(),
+                    "{}",
+                    topic.name
+                );
+            } else {
+                assert_eq!(item["type"], topic.object, "{}", topic.name);
+            }
             if topic.name == "ping" {
                 assert!(v["id"].is_null() && v["delivery_status"].is_null());
             } else {
@@ -360,5 +502,47 @@ mod tests {
         let (a, b) = (notification_id(), notification_id());
         assert_ne!(a, b);
         assert_eq!(&a[6 + 14..6 + 15], "4");
+    }
+
+    #[test]
+    fn items_have_the_top_level_keys_of_real_captures_in_order() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/intercom/zulip");
+        for file in [
+            "ticket_admin_assigned",
+            "ticket_admin_replied",
+            "ticket_attribute_updated",
+            "ticket_conatct_replied",
+            "ticket_note_created",
+            "ticket_team_assigned",
+            "ticket_contact_attached",
+            "ticket_contact_detached",
+            "conversation_contact_attached",
+            "conversation_contact_detached",
+            "company_contact_attached",
+            "company_contact_detached",
+            "article_deleted",
+            "user_deleted",
+            "user_tag_deleted",
+        ] {
+            let real: Value =
+                serde_json::from_slice(&std::fs::read(format!("{dir}/{file}.json")).unwrap())
+                    .unwrap();
+            let topic = find(real["topic"].as_str().unwrap()).unwrap();
+            let made: Value = serde_json::from_str(&notification(topic, &Options::new(1))).unwrap();
+            let keys = |v: &Value| -> Vec<String> {
+                v["data"]["item"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .cloned()
+                    .collect()
+            };
+            assert_eq!(keys(&made), keys(&real), "{}", topic.name);
+            assert_eq!(
+                made["data"]["item"]["type"], real["data"]["item"]["type"],
+                "{}",
+                topic.name
+            );
+        }
     }
 }

@@ -6,7 +6,8 @@
 pub struct Topic {
     /// The topic name, e.g. `conversation.admin.replied`.
     pub name: &'static str,
-    /// The `data.item.type` its notifications carry.
+    /// The `data.item.type` its notifications carry; for the contact attach/detach topics,
+    /// whose item has no type, the key the object sits under beside `contact`.
     pub object: &'static str,
     /// The Developer Hub permission needed to subscribe to it.
     pub permission: &'static str,
@@ -577,19 +578,19 @@ pub const TOPICS: &[Topic] = &[
     ),
     t(
         "ticket.note.created",
-        "ticket",
+        "ticket_ticket_part",
         TICKETS,
         "A note was added to a ticket",
     ),
     t(
         "ticket.admin.assigned",
-        "ticket",
+        "ticket_ticket_part",
         TICKETS,
         "A ticket was assigned to a teammate",
     ),
     t(
         "ticket.team.assigned",
-        "ticket",
+        "ticket_ticket_part",
         TICKETS,
         "A ticket was assigned to a team",
     ),
@@ -607,19 +608,19 @@ pub const TOPICS: &[Topic] = &[
     ),
     t(
         "ticket.attribute.updated",
-        "ticket",
+        "ticket_ticket_part",
         TICKETS,
         "A ticket attribute changed",
     ),
     t(
         "ticket.admin.replied",
-        "ticket",
+        "ticket_ticket_part",
         TICKETS,
         "A teammate replied to a ticket",
     ),
     t(
         "ticket.contact.replied",
-        "ticket",
+        "ticket_ticket_part",
         TICKETS,
         "A customer replied to a ticket",
     ),

@@ -748,26 +748,6 @@ fn kill_9_during_a_burst_loses_no_acknowledged_capture() {
     assert!(count(&l.store) > acked.len() as i64);
 }
 
-/// `hookcli`, run as an unprivileged user when the tests run as root (root ignores
-/// permissions); `home` must be world-readable.
-fn unprivileged(home: &std::path::Path) -> std::process::Command {
-    if unsafe { libc::geteuid() } != 0 {
-        return hookcli(home);
-    }
-    // The checkout may sit where nobody cannot enter, so run a copy from the temp dir.
-    use std::os::unix::process::CommandExt;
-    let copy = home.join("hookcli");
-    if !copy.exists() {
-        std::fs::copy(bin(), &copy).unwrap();
-    }
-    let mut cmd = std::process::Command::new(&copy);
-    cmd.env_clear().env("HOME", home);
-    cmd.uid(NOBODY).gid(NOBODY);
-    cmd
-}
-
-const NOBODY: u32 = 65534;
-
 #[test]
 fn a_store_that_may_only_be_read_is_read_and_one_that_may_not_says_so() {
     use std::os::unix::fs::PermissionsExt;

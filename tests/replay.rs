@@ -1191,20 +1191,6 @@ fn replay_and_send_say_a_redirect_was_not_followed_and_where_it_led() {
     assert!(!text.contains('\u{202e}'), "{text}");
 }
 
-/// `hookcli` as a user the store's permissions apply to: root ignores them, so as root
-/// a copy of the binary runs as nobody.
-fn unprivileged(home: &std::path::Path) -> std::process::Command {
-    if unsafe { libc::geteuid() } != 0 {
-        return hookcli(home);
-    }
-    use std::os::unix::process::CommandExt;
-    let copy = home.join("hookcli");
-    std::fs::copy(bin(), &copy).unwrap();
-    let mut cmd = std::process::Command::new(&copy);
-    cmd.env_clear().env("HOME", home).uid(65534).gid(65534);
-    cmd
-}
-
 #[test]
 fn a_store_that_may_only_be_read_is_replayed_with_a_warning() {
     use std::os::unix::fs::PermissionsExt;
@@ -1216,7 +1202,7 @@ fn a_store_that_may_only_be_read_is_replayed_with_a_warning() {
     l.interrupt();
     if unsafe { libc::geteuid() } == 0 {
         for f in [store.clone(), store.join("hookcli.db")] {
-            std::os::unix::fs::chown(&f, Some(65534), Some(65534)).unwrap();
+            std::os::unix::fs::chown(&f, Some(NOBODY), Some(NOBODY)).unwrap();
         }
     }
     std::fs::set_permissions(

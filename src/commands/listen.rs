@@ -15,9 +15,9 @@ use std::time::Duration;
 pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
     let secret = config::secret(&args.secret)?;
     if args.reject_invalid && secret.is_none() {
-        clap_usage("--reject-invalid needs the client secret: pass --secret, --secret-file or set HOOKCLI_SECRET");
+        super::usage_error("listen", "--reject-invalid needs the client secret: pass --secret, --secret-file or set HOOKCLI_SECRET");
     }
-    let prefix = normalise_prefix(&args.path).unwrap_or_else(|e| clap_usage(&e));
+    let prefix = normalise_prefix(&args.path).unwrap_or_else(|e| super::usage_error("listen", &e));
     let routes = (!args.forward_to.is_empty())
         .then(|| {
             args.forward_to
@@ -26,7 +26,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
                 .collect::<Result<Vec<_>, _>>()
         })
         .transpose()
-        .unwrap_or_else(|e| clap_usage(&format!("--forward-to {e}")));
+        .unwrap_or_else(|e| super::usage_error("listen", &format!("--forward-to {e}")));
     let ip = host_ip(&args.host);
     let dir = config::store_dir(cli.store.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -185,9 +185,12 @@ fn host_ip(host: &str) -> IpAddr {
         return IpAddr::from([127, 0, 0, 1]);
     }
     host.trim_matches(['[', ']']).parse().unwrap_or_else(|_| {
-        clap_usage(&format!(
+        super::usage_error(
+            "listen",
+            &format!(
             "--host must be an IP address such as 127.0.0.1 or ::1 (or localhost), not '{host}'"
-        ))
+        ),
+        )
     })
 }
 
@@ -250,20 +253,6 @@ fn normalise_prefix(path: &str) -> Result<String, String> {
         "/{}",
         percent_encoding::utf8_percent_encode(trimmed, PATH_ENCODE)
     ))
-}
-
-/// Exit with a usage error (2) that shows `listen`'s own usage.
-fn clap_usage(message: &str) -> ! {
-    use clap::CommandFactory;
-    let mut cli = Cli::command();
-    cli.build();
-    let mut listen = cli
-        .find_subcommand_mut("listen")
-        .expect("listen is a subcommand")
-        .clone();
-    listen
-        .error(clap::error::ErrorKind::ArgumentConflict, message)
-        .exit()
 }
 
 #[cfg(test)]

@@ -90,6 +90,20 @@ pub fn run(mut cli: Cli) -> Result<(), Error> {
     }
 }
 
+/// Exit with a usage error (2) that shows `command`'s own usage, for mistakes clap cannot
+/// see (flags that only conflict in their values, a path with a query, ...).
+fn usage_error(command: &str, message: &str) -> ! {
+    let mut cli = Cli::command();
+    // Built, so the usage line reads `hookcli listen`, not `listen`.
+    cli.build();
+    let mut sub = cli
+        .find_subcommand_mut(command)
+        .expect("a subcommand of hookcli")
+        .clone();
+    sub.error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit()
+}
+
 /// An open store for the read-side commands.
 struct Store {
     conn: Connection,

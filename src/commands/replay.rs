@@ -20,7 +20,8 @@ use std::time::Duration;
 
 pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     let secret = config::secret(&args.secret)?;
-    let overrides = header_overrides(args, secret.is_some()).unwrap_or_else(|e| usage(&e));
+    let overrides = header_overrides(args, secret.is_some())
+        .unwrap_or_else(|e| super::usage_error("replay", &e));
     let dir = config::store_dir(cli.store.as_deref())?;
     let (captures, recorded) = select(cli, args)?;
     let to = match &args.to {
@@ -234,19 +235,6 @@ fn header_overrides(args: &ReplayArgs, secret: bool) -> Result<Vec<Header>, Stri
 }
 
 /// Exit with a usage error (2) that shows `replay`'s own usage.
-fn usage(message: &str) -> ! {
-    use clap::CommandFactory;
-    let mut cli = Cli::command();
-    cli.build();
-    let mut replay = cli
-        .find_subcommand_mut("replay")
-        .expect("replay is a subcommand")
-        .clone();
-    replay
-        .error(clap::error::ErrorKind::ArgumentConflict, message)
-        .exit()
-}
-
 /// The capture as it will be sent: edited body, overridden headers, signature decided.
 fn prepare(
     c: &Capture,

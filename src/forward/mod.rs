@@ -290,36 +290,37 @@ impl Answer {
 
     /// A capture that cannot be sent at all (its path would leave the route's); `why` says so.
     pub fn unsendable(target: &str, why: String) -> Answer {
-        Answer {
-            started_at: chrono::Utc::now().timestamp_millis(),
-            target: redact(target),
-            latency: Duration::ZERO,
-            status: None,
-            reason: String::new(),
-            headers: Vec::new(),
-            body: bytes::Bytes::new(),
-            truncated: false,
-            error_kind: Some(UNSENDABLE),
-            error: Some(why),
-        }
+        let now = chrono::Utc::now().timestamp_millis();
+        Answer::failed(target, now, Duration::ZERO, UNSENDABLE, why)
     }
 
     /// An attempt to `target`, started at `started_at`, that hookcli cut short to stop.
     pub fn stopped(target: &str, started_at: i64) -> Answer {
         let now = chrono::Utc::now().timestamp_millis();
+        let latency = Duration::from_millis(u64::try_from(now - started_at).unwrap_or(0));
+        let why = "hookcli stopped before your app answered; the next `hookcli listen --forward-to` sends it again";
+        Answer::failed(target, started_at, latency, STOPPED, why.into())
+    }
+
+    /// No answer: the attempt to `target`, started at `started_at`, failed with `kind`.
+    fn failed(
+        target: &str,
+        started_at: i64,
+        latency: Duration,
+        kind: &'static str,
+        error: String,
+    ) -> Answer {
         Answer {
             started_at,
             target: redact(target),
-            latency: Duration::from_millis(u64::try_from(now - started_at).unwrap_or(0)),
+            latency,
             status: None,
             reason: String::new(),
             headers: Vec::new(),
             body: bytes::Bytes::new(),
             truncated: false,
-            error_kind: Some(STOPPED),
-            error: Some(
-                "hookcli stopped before your app answered; the next `hookcli listen --forward-to` sends it again".into(),
-            ),
+            error_kind: Some(kind),
+            error: Some(error),
         }
     }
 
@@ -378,19 +379,7 @@ pub async fn send(
     let r = &capture.request;
     let started_at = chrono::Utc::now().timestamp_millis();
     let start = Instant::now();
-    let shown = redact(target);
-    let fail = |kind: &'static str, error: String| Answer {
-        started_at,
-        target: shown.clone(),
-        latency: start.elapsed(),
-        status: None,
-        reason: String::new(),
-        headers: Vec::new(),
-        body: bytes::Bytes::new(),
-        truncated: false,
-        error_kind: Some(kind),
-        error: Some(error),
-    };
+    let fail = |kind, error| Answer::failed(target, started_at, start.elapsed(), kind, error);
     let Ok(method) = reqwest::Method::from_bytes(r.method.as_bytes()) else {
         return fail("other", format!("the method {} cannot be sent", r.method));
     };
@@ -474,18 +463,7 @@ pub async fn answer_of(
         Ok(resp) => resp,
         Err(e) => {
             let (kind, words) = describe(e, target, limit);
-            return Answer {
-                started_at,
-                target: shown,
-                latency: start.elapsed(),
-                status: None,
-                reason: String::new(),
-                headers: Vec::new(),
-                body: bytes::Bytes::new(),
-                truncated: false,
-                error_kind: Some(kind),
-                error: Some(words),
-            };
+            return Answer::failed(target, started_at, start.elapsed(), kind, words);
         }
     };
     let status = response.status();

@@ -456,3 +456,24 @@ pub fn fails(out: &Output, code: i32, needle: &str) {
     assert!(err.contains(needle), "expected {needle:?} in {err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// `hookcli`, run as an unprivileged user when the tests run as root (root ignores
+/// permissions); `home` must be world-readable.
+pub fn unprivileged(home: &std::path::Path) -> std::process::Command {
+    if unsafe { libc::geteuid() } != 0 {
+        return hookcli(home);
+    }
+    // The checkout may sit where nobody cannot enter, so run a copy from the temp dir.
+    use std::os::unix::process::CommandExt;
+    let copy = home.join("hookcli");
+    if !copy.exists() {
+        std::fs::copy(bin(), &copy).unwrap();
+    }
+    let mut cmd = std::process::Command::new(&copy);
+    cmd.env_clear().env("HOME", home);
+    cmd.uid(NOBODY).gid(NOBODY);
+    cmd
+}
+
+/// The unprivileged user (nobody) tests run as when they run as root.
+pub const NOBODY: u32 = 65534;

@@ -779,7 +779,11 @@ fn json_outputs_carry_no_raw_terminal_controls_and_keep_their_meaning() {
         &["export", &id, "-o", exported.to_str().unwrap()],
     ));
     let other = dir.path().join("other");
-    ok(&run(&other, &["import", exported.to_str().unwrap()]));
+    let imported = ok(&run(
+        &other,
+        &["import", "--json", exported.to_str().unwrap()],
+    ));
+    assert!(!imported.chars().any(unsafe_char), "{imported:?}");
     let raw = run(&other, &["show", "--last", "--raw"]);
     assert_eq!(raw.stdout, hostile.as_bytes());
 }

@@ -77,7 +77,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
                 "within_priority_threshold": step.latency.map(|l| l <= PRIORITY),
                 "detail": step.detail,
             });
-            writeln!(out, "{record}")?;
+            writeln!(out, "{}", crate::render::json::line(&record))?;
         } else {
             let mark = if step.ok { s.good("✓") } else { s.bad("✗") };
             let timing = step
@@ -97,7 +97,9 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
         writeln!(
             out,
             "{}",
-            json!({"type": "check", "url": shown, "accepted": accepted})
+            crate::render::json::line(
+                &json!({"type": "check", "url": shown, "accepted": accepted})
+            )
         )?;
     } else if accepted {
         writeln!(out, "{}", s.good("Intercom would accept this endpoint."))?;

@@ -57,7 +57,7 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
             )
         });
         if args.json {
-            writeln!(out, "{}", Value::Object(json::capture(c)))?;
+            writeln!(out, "{}", json::line(&Value::Object(json::capture(c))))?;
             if let Some(note) = note {
                 eprintln!(
                     "hookcli: note: {} from {}: {note}",

@@ -97,7 +97,7 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
             failed += 1;
         }
         if args.json {
-            writeln!(out, "{}", record(c, answer))?;
+            writeln!(out, "{}", crate::render::json::line(&record(c, answer)))?;
         } else {
             writeln!(out, "{}", line(c, answer, style))?;
         }
@@ -106,7 +106,9 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
         writeln!(
             out,
             "{}",
-            json!({"type": "replay_summary", "sent": total, "ok": ok, "failed": failed})
+            crate::render::json::line(
+                &json!({"type": "replay_summary", "sent": total, "ok": ok, "failed": failed})
+            )
         )?;
     } else {
         writeln!(out, "replayed {total}: {ok} answered 2xx, {failed} failed")?;

@@ -48,7 +48,7 @@ pub(super) fn run(cli: &Cli, args: &StatsArgs) -> Result<(), Error> {
             "signatures": map(&verdicts),
             "days": map(&days),
         });
-        writeln!(out, "{}", crate::render::escape::json(record.to_string()))?;
+        writeln!(out, "{}", crate::render::json::line(&record))?;
         return Ok(out.flush()?);
     }
     let s = Style::new(crate::config::use_color(cli.color));

@@ -52,7 +52,7 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
     let mut out = stdout();
     if args.json {
         let record = json!({"type": "verify", "source": source, "valid": d.is_valid(), "diagnosis": d.code(), "detail": d.explain(), "expected": signature::sign(secret.expose(), &body)});
-        writeln!(out, "{record}")?;
+        writeln!(out, "{}", crate::render::json::line(&record))?;
     } else {
         let s = Style::new(config::use_color(cli.color));
         let mark = if d.is_valid() {

@@ -5,6 +5,11 @@ use super::{body::Kind, Event};
 use crate::store::model::{bytes_json, Capture};
 use serde_json::{json, Value};
 
+/// A record as one line of `--json` output, safe for a terminal (see [`super::escape::json`]).
+pub fn line(record: &Value) -> String {
+    super::escape::json(record.to_string())
+}
+
 /// RFC 3339 local time with milliseconds.
 pub fn rfc3339(ms: i64) -> String {
     use chrono::TimeZone;

@@ -288,6 +288,9 @@ fn serve(
         {
             return;
         }
+        if request.method == "HEAD" {
+            continue; // a HEAD answer has no body, whatever its Content-Length says
+        }
         std::thread::sleep(answer.body_delay);
         if writer
             .write_all(&answer.body)

@@ -1069,3 +1069,26 @@ fn exported_curl_keeps_odd_headers_and_bodies_and_runs_from_anywhere() {
         .to_string();
     assert_eq!(stored(&second.store, &copy).unwrap().0, b"\x00\xff\x1b[2J");
 }
+
+#[test]
+fn ids_an_older_import_let_through_are_shown_escaped_and_never_crash() {
+    // Before imports checked ids, any text could become one; such stores still exist.
+    let l = listen(&["--json"]);
+    l.post("/", &[], b"{}");
+    let db = rusqlite::Connection::open(l.store.join("hookcli.db")).unwrap();
+    db.execute(
+        "INSERT INTO captures (id, received_at, source, remote_addr, method, target, headers, body, signature)
+         VALUES ('aéé\u{1b}]0;PWNED\u{7}\u{1b}[31méééééé', 1700000000000, 'import', '-', 'POST', '/', '[]', x'7b7d', 'unchecked')",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let listed = ok(&run(&l.store, &["list", "--color", "always"]));
+    assert!(
+        !listed.contains("\u{1b}]0;") && !listed.contains('\u{7}'),
+        "{listed:?}"
+    );
+    assert!(listed.contains("\\x1b]0;PW"), "{listed:?}");
+    let shown = ok(&run(&l.store, &["show", "aéé", "--color", "never"]));
+    assert!(!shown.contains('\u{1b}'), "{shown:?}");
+}

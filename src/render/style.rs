@@ -49,7 +49,8 @@ impl Style {
 
     /// A capture id.
     pub fn id(self, s: &str) -> ColoredString {
-        s.cyan()
+        // Escaped too: a store written before imports checked ids may hold any text.
+        super::escape::line(s).cyan()
     }
 
     /// A topic, coloured by its family so related notifications look alike.

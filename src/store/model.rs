@@ -77,7 +77,8 @@ impl Capture {
 
 /// The first 12 characters of an id: unique in practice, and any unique prefix is accepted.
 pub fn short_id(id: &str) -> &str {
-    &id[..id.len().min(12)]
+    // By characters: a store written before imports checked ids may hold any text.
+    id.char_indices().nth(12).map_or(id, |(end, _)| &id[..end])
 }
 
 /// Encode a byte string for JSON the way ripgrep does: text when UTF-8, base64 otherwise.

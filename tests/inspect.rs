@@ -1092,3 +1092,39 @@ fn ids_an_older_import_let_through_are_shown_escaped_and_never_crash() {
     let shown = ok(&run(&l.store, &["show", "aéé", "--color", "never"]));
     assert!(!shown.contains('\u{1b}'), "{shown:?}");
 }
+
+#[test]
+fn a_curl_export_reproduces_globs_dot_segments_and_a_large_body() {
+    let first = listen(&["--json"]);
+    let second = listen(&["--json"]);
+    let target = "/a/../b/./c?a[0]=1&b={x,y}";
+    let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(140 * 1024));
+    let id = send(&first.addr, "POST", target, &[], body.as_bytes()).id();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("c.sh");
+    ok(&run(
+        &first.store,
+        &[
+            "export",
+            &id,
+            "--format",
+            "curl",
+            "--base-url",
+            &second.url,
+            "-o",
+            script.to_str().unwrap(),
+        ],
+    ));
+    let out = std::process::Command::new("sh")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let copy = serde_json::from_str::<Value>(&ok(&out)).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let record: Value =
+        serde_json::from_str(&ok(&run(&second.store, &["show", &copy, "--json"]))).unwrap();
+    assert_eq!(record["target"], target);
+    assert_eq!(stored(&second.store, &copy).unwrap().0, body.as_bytes());
+}

@@ -69,13 +69,19 @@ pub enum Body<'a> {
 }
 
 /// Whether a body can sit inline in a shell command: UTF-8 that is safe to show (no NUL,
-/// no escape sequences), not starting with `@` (which curl would read as a file name).
+/// no escape sequences), not starting with `@` (which curl would read as a file name), and
+/// short enough for one argument (Linux refuses arguments over 128 KiB).
 pub fn body_kind(body: &[u8]) -> Body<'_> {
     match std::str::from_utf8(body) {
-        Ok(text) if shows_as_itself(text) && !text.starts_with('@') => Body::Inline(text),
+        Ok(text) if shows_as_itself(text) && !text.starts_with('@') && text.len() <= MAX_INLINE => {
+            Body::Inline(text)
+        }
         _ => Body::File,
     }
 }
+
+/// The longest body written inline, well under the kernel's 128 KiB per argument.
+const MAX_INLINE: usize = 64 * 1024;
 
 /// The `-H` argument for one header. An empty value needs `Name;`: curl reads `Name:` as
 /// "do not send this header".
@@ -103,7 +109,9 @@ pub fn command(
         |b| b.trim_end_matches('/').to_string(),
     );
     let mut lines = vec![format!(
-        "curl -sS -X {} {}",
+        // -g: `[` and `{` in a query are the sender's, not curl globs; --path-as-is: keep
+        // `..` and `.` segments as they were sent.
+        "curl -sS -g --path-as-is -X {} {}",
         word(r.method.as_bytes()),
         word(format!("{base}{}", r.target).as_bytes())
     )];

@@ -327,12 +327,20 @@ fn overlong_headers_get_431_and_malformed_requests_400() {
     assert_eq!(reply.status, 400);
     assert_eq!(count(&l.store), 0);
     assert_eq!(l.post("/", &[], b"{}").status, 200, "still serving");
-    // Each refusal is shown, also those hyper answers before hookcli sees a request.
-    let refused: Vec<serde_json::Value> = l
-        .records()
-        .into_iter()
-        .filter(|r| r["type"] == "refused")
-        .collect();
+    // Each refusal is shown, also those hyper answers before hookcli sees a request (once
+    // their connection has ended, which may be just after the client read its answer).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let refused = loop {
+        let refused: Vec<serde_json::Value> = l
+            .records()
+            .into_iter()
+            .filter(|r| r["type"] == "refused")
+            .collect();
+        if refused.len() >= 4 || std::time::Instant::now() > deadline {
+            break refused;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     let statuses: Vec<&serde_json::Value> = refused.iter().map(|r| &r["status"]).collect();
     assert_eq!(statuses, [431, 431, 400, 400], "{refused:#?}");
     assert!(refused[2]["reason"]

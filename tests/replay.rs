@@ -1531,3 +1531,51 @@ fn send_print_to_a_file_verifies_and_verify_names_newlines_and_inexact_headers()
         );
     }
 }
+
+#[test]
+fn imported_headers_must_be_http_headers_and_a_file_replay_claims_no_client() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let doc = |headers: &str| {
+        format!(
+            r#"{{"format":"hookcli.capture/1","type":"capture","id":"01m8aaaaaaaaaaaaaaaaaaaaaa","received_at_ms":1700000000000,"source":"listen","method":"POST","target":"/","remote_addr":"127.0.0.1:1","client_addr":null,"headers":{headers},"body":{{"text":"{{}}"}}}}"#
+        )
+    };
+    for (headers, says) in [
+        (
+            r#"[["X-A\r\nInjected",{"text":"v"}]]"#,
+            "is not an HTTP header name",
+        ),
+        (r#"[["",{"text":"v"}]]"#, "is not an HTTP header name"),
+        (r#"[["X-Nl",{"text":"a\nb"}]]"#, "holds a control character"),
+    ] {
+        let file = home.path().join("h.json");
+        std::fs::write(&file, doc(headers)).unwrap();
+        fails(&run(&store, &["import", file.to_str().unwrap()]), 1, says);
+    }
+    // A capture read from a file has no client to report to the app.
+    let app = App::start();
+    let file = home.path().join("ping.json");
+    std::fs::write(
+        &file,
+        notification("ping", None, r#"{"type":"ping","message":"hi"}"#),
+    )
+    .unwrap();
+    ok(&run(
+        &store,
+        &[
+            "replay",
+            "--file",
+            file.to_str().unwrap(),
+            "--to",
+            &app.url("/"),
+        ],
+    ));
+    let got = app.wait_for(1, Duration::from_secs(10));
+    assert_eq!(
+        got[0].header("X-Forwarded-For"),
+        None,
+        "{:?}",
+        got[0].headers
+    );
+}

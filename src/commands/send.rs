@@ -122,7 +122,11 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
         };
         if args.print {
             if args.json {
-                writeln!(out, "{}", document::to_value(&capture))?;
+                writeln!(
+                    out,
+                    "{}",
+                    crate::render::json::line(&document::to_value(&capture))
+                )?;
             } else {
                 // Only the body's bytes, so `send --print > body.json` verifies against the
                 // signature sent; a newline ends it on a terminal and separates several.

@@ -47,9 +47,9 @@ pub fn from_value(v: &Value) -> Result<(Option<String>, NewCapture), String> {
                 .and_then(Value::as_str)
                 .ok_or("a header has no name")?;
             let value = bytes(pair.get(1)).ok_or("a header has no readable value")?;
-            Ok((name.as_bytes().to_vec(), value))
+            header(name, value)
         })
-        .collect::<Result<_, &str>>()?;
+        .collect::<Result<_, String>>()?;
     let verdict = verdict(v.get("signature"));
     let received_at = match v.get("received_at_ms") {
         None | Some(Value::Null) => now_ms(),
@@ -103,6 +103,24 @@ pub fn method(text: &str) -> Result<String, String> {
             escape::line(text)
         ))
     }
+}
+
+/// A header read from a file, if it could have come over HTTP: a token for a name and no
+/// control characters but tab in the value, so nothing stored can split a header when it is
+/// replayed, forwarded or exported as a curl script.
+pub fn header(name: &str, value: Vec<u8>) -> Result<Header, String> {
+    if !super::is_token(name) {
+        return Err(format!(
+            "its header name '{}' is not an HTTP header name",
+            escape::line(name)
+        ));
+    }
+    if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err(format!(
+            "the value of its header {name} holds a control character (a line break, say), which HTTP does not allow"
+        ));
+    }
+    Ok((name.as_bytes().to_vec(), value))
 }
 
 /// A verdict from a stored `{"verdict": …, "reason": …}` object; absent means unchecked.

@@ -122,13 +122,11 @@ fn parse_entry(e: &Value) -> Result<(Option<String>, NewCapture), String> {
         .and_then(Value::as_array)
         .ok_or("its request has no headers list")?
         .iter()
-        .filter_map(|h| {
-            Some((
-                h.get("name")?.as_str()?.as_bytes().to_vec(),
-                h.get("value")?.as_str()?.as_bytes().to_vec(),
-            ))
-        })
-        .collect();
+        .filter_map(|h| Some((h.get("name")?.as_str()?, h.get("value")?.as_str()?)))
+        // HTTP/2 pseudo-headers (:authority, :path) are the request line, not headers.
+        .filter(|(name, _)| !name.starts_with(':'))
+        .map(|(name, value)| document::header(name, value.as_bytes().to_vec()))
+        .collect::<Result<_, String>>()?;
     let hook = e.get("_hookcli");
     let text = req
         .get("postData")

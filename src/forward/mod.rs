@@ -409,19 +409,24 @@ pub async fn send(
             headers.append(n, v);
         }
     }
+    // An imported or fabricated capture has no peer address, only a placeholder.
     let peer_ip = r
         .remote_addr
         .parse::<std::net::SocketAddr>()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|_| r.remote_addr.clone());
-    forwarded_for.push(peer_ip);
+        .map(|a| a.ip())
+        .or_else(|_| r.remote_addr.parse::<std::net::IpAddr>());
+    if let Ok(ip) = peer_ip {
+        forwarded_for.push(ip.to_string());
+    }
     let xff = forwarded_for.join(", ");
     let mut add = |name: &'static str, value: &[u8]| {
         if let Ok(v) = reqwest::header::HeaderValue::from_bytes(value) {
             headers.insert(name, v);
         }
     };
-    add("x-forwarded-for", xff.as_bytes());
+    if !xff.is_empty() {
+        add("x-forwarded-for", xff.as_bytes());
+    }
     if forwarded_proto.is_none() {
         add("x-forwarded-proto", b"http");
     }

@@ -1472,3 +1472,28 @@ fn stopping_mid_delivery_records_the_attempt_and_says_what_is_left() {
     assert_eq!(got.len(), 2);
     assert_eq!(got[1].header("X-Hookcli-Attempt").as_deref(), Some("2"));
 }
+
+#[test]
+fn stopping_while_an_attempt_is_answered_tries_no_more() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        delay: Duration::from_millis(1500),
+        ..Answer::status(503, "busy")
+    });
+    let target = app.url("/");
+    let args = ["--json", "--forward-to", &target, "--retry-base-ms", "300"];
+    let mut l = listen_at(&store, home.path(), &args, &[]);
+    l.post("/", &[], b"{\"n\":1}");
+    app.wait_for(1, WAIT);
+    let (code, _, _) = l.interrupt();
+    assert_eq!(code, 0);
+    std::thread::sleep(Duration::from_millis(800));
+    // The 503 came inside the grace period: recorded, and no retry after Ctrl-C.
+    assert_eq!(app.received().len(), 1);
+    let doc: Value =
+        serde_json::from_str(&ok(&run(&store, &["show", "--last", "--json"]))).unwrap();
+    assert_eq!(doc["attempts"].as_array().unwrap().len(), 1, "{doc}");
+    assert_eq!(doc["delivery"], "pending");
+}

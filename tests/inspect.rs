@@ -1128,3 +1128,13 @@ fn a_curl_export_reproduces_globs_dot_segments_and_a_large_body() {
     assert_eq!(record["target"], target);
     assert_eq!(stored(&second.store, &copy).unwrap().0, body.as_bytes());
 }
+
+#[test]
+fn search_folds_a_final_sigma_like_the_index() {
+    let l = listen(&["--json"]);
+    let id = l.post("/", &[], "ΟΔΟΣΤ δρόμος".as_bytes()).id();
+    for text in ["ΟΣ", "ΟΔΟΣ", "οδοσ"] {
+        let out = run(&l.store, &["list", "--json", "--search", text]);
+        assert_eq!(ids(&out), vec![id.clone()], "{text}");
+    }
+}

@@ -285,13 +285,17 @@ impl Forwarder {
         let last_allowed = p.attempts + self.settings.max_attempts;
         let mut due = p.next_attempt_at;
         loop {
+            // Stopping leaves it pending with its due time; the next run resumes. Checked by
+            // value: an attempt that saw the stop has already marked it seen.
+            if *stop.borrow() {
+                return;
+            }
             if let Some(due) = due {
                 let wait = due - chrono::Utc::now().timestamp_millis();
                 if wait > 0 {
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
-                        // Stopping leaves it pending with its due time; the next run resumes.
-                        _ = stop.changed() => return,
+                        _ = stop.wait_for(|stopping| *stopping) => return,
                     }
                 }
             }

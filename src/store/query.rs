@@ -76,7 +76,7 @@ impl Filter {
         if let Some(text) = &self.search {
             // Scanned rows are folded like the trigram index folds, so a capture matches the
             // same whether or not it has been indexed yet.
-            let folded = Sql::Text(text.to_lowercase());
+            let folded = Sql::Text(fold(text));
             if text.chars().count() >= 3 {
                 // Indexed rows through the trigram index, the not-yet-indexed tail directly.
                 let phrase = format!("\"{}\"", text.replace('"', "\"\""));
@@ -204,6 +204,12 @@ pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Capture>> {
     .optional()
 }
 
+/// Lower case character by character, as the trigram index folds: `str::to_lowercase` would
+/// turn a word-final Σ into ς, which the index (and so an indexed capture) never has.
+fn fold(text: &str) -> String {
+    text.chars().flat_map(char::to_lowercase).collect()
+}
+
 /// Register `hookcli_fold(x)` on `conn`: the text (bytes read as UTF-8) in lower case,
 /// the way the trigram index folds case, for searching rows it does not hold yet.
 pub(crate) fn register_fold(conn: &Connection) -> rusqlite::Result<()> {
@@ -215,9 +221,7 @@ pub(crate) fn register_fold(conn: &Connection) -> rusqlite::Result<()> {
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
             Ok(match ctx.get_raw(0) {
-                ValueRef::Text(b) | ValueRef::Blob(b) => {
-                    Some(String::from_utf8_lossy(b).to_lowercase())
-                }
+                ValueRef::Text(b) | ValueRef::Blob(b) => Some(fold(&String::from_utf8_lossy(b))),
                 _ => None,
             })
         },

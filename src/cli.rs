@@ -36,7 +36,7 @@ impl Cli {
 
 /// The colour asked for before clap has parsed anything: the last `--color`, else
 /// `HOOKCLI_COLOR`, else auto.
-fn clap_color(args: &[std::ffi::OsString]) -> clap::ColorChoice {
+pub(crate) fn clap_color(args: &[std::ffi::OsString]) -> clap::ColorChoice {
     let mut value = std::env::var("HOOKCLI_COLOR").ok();
     let mut args = args.iter().filter_map(|a| a.to_str());
     while let Some(arg) = args.next() {

@@ -180,6 +180,12 @@ fn usage_errors_and_help_follow_the_color_flag() {
         !colour(&["list", "--bogus"], &[]),
         "a pipe gets no colour by default"
     );
+    // hookcli's own usage errors too.
+    assert!(colour(
+        &["--color", "always", "listen", "--path", "/a?x"],
+        &[]
+    ));
+    assert!(!colour(&["listen", "--path", "/a?x"], &[]));
 }
 
 #[test]

@@ -619,6 +619,14 @@ fn requests_outside_the_prefix_get_404() {
     );
     assert_eq!(count(&l.store), 2);
     // A prefix a URL cannot hold raw is encoded, and matched however a client encodes it.
+    let connect = raw_request(
+        &l.addr,
+        b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        connect.status, 405,
+        "CONNECT under a --path is refused as CONNECT"
+    );
     let encoded = listen(&["--json", "--path", "/café"]);
     assert!(encoded.url.ends_with("/caf%C3%A9"), "{}", encoded.url);
     assert_eq!(encoded.post("/caf%C3%A9", &[], b"{}").status, 200);

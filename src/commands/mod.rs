@@ -93,7 +93,8 @@ pub fn run(mut cli: Cli) -> Result<(), Error> {
 /// Exit with a usage error (2) that shows `command`'s own usage, for mistakes clap cannot
 /// see (flags that only conflict in their values, a path with a query, ...).
 fn usage_error(command: &str, message: &str) -> ! {
-    let mut cli = Cli::command();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut cli = Cli::command().color(crate::cli::clap_color(&args));
     // Built, so the usage line reads `hookcli listen`, not `listen`.
     cli.build();
     let mut sub = cli

@@ -179,11 +179,7 @@ pub fn target_url(base: &str, prefix: &str, request_target: &str) -> Result<Stri
     let (path, query) = request_target
         .split_once('?')
         .map_or((request_target, None), |(p, q)| (p, Some(q)));
-    let rest = match path.strip_prefix(prefix) {
-        _ if prefix == "/" => path,
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
-        _ => path,
-    };
+    let rest = crate::server::after_prefix(path, prefix).unwrap_or(path);
     let mut url = reqwest::Url::parse(base).map_err(|e| format!("'{base}' is not a URL: {e}"))?;
     let root = url.path().to_string();
     if !rest.is_empty() && rest != "/" {
@@ -835,6 +831,26 @@ mod tests {
         assert!(glob_match("*.created", "ticket.created"));
         assert!(glob_match("ticket.?losed", "ticket.closed"));
         assert!(!glob_match("ticket.*", "conversation.read"));
+    }
+
+    #[test]
+    fn a_prefix_is_stripped_however_the_request_encodes_it() {
+        for path in [
+            "/caf%c3%a9%20hooks/sub",
+            "/caf%C3%A9%20hooks/sub",
+            "/café%20hooks/sub",
+        ] {
+            assert_eq!(
+                target_url(
+                    "http://a/base",
+                    "/caf%C3%A9%20hooks",
+                    &format!("{path}?x=1")
+                )
+                .unwrap(),
+                "http://a/base/sub?x=1",
+                "{path}"
+            );
+        }
     }
 
     #[test]

@@ -137,6 +137,12 @@ pub(super) async fn handle(
             req.method(),
         );
     }
+    // Before the path check: a CONNECT target is host:port, under no prefix.
+    if req.method() == Method::CONNECT {
+        // A 2xx would turn the connection into a tunnel; nothing here is a proxy.
+        let reason = "CONNECT is a proxy request, and hookcli is not a proxy".to_string();
+        return refuse(StatusCode::METHOD_NOT_ALLOWED, reason, req.method());
+    }
     if !under_prefix(req.uri().path(), &state.settings.prefix) {
         let reason = format!(
             "path is outside the listen prefix {}",
@@ -161,11 +167,6 @@ pub(super) async fn handle(
             intercom_region: region,
         });
         return respond(StatusCode::OK, "text/plain; charset=utf-8", Bytes::new());
-    }
-    if req.method() == Method::CONNECT {
-        // A 2xx would turn the connection into a tunnel; nothing here is a proxy.
-        let reason = "CONNECT is a proxy request, and hookcli is not a proxy".to_string();
-        return refuse(StatusCode::METHOD_NOT_ALLOWED, reason, req.method());
     }
     if req.method() == Method::GET {
         return respond(
@@ -417,17 +418,8 @@ fn relay(answer: &crate::forward::Answer, capture_id: &str) -> Resp {
     resp
 }
 
-/// Compared decoded, so `/caf%c3%a9` and `/caf%C3%A9` are both under `--path /café`.
 fn under_prefix(path: &str, prefix: &str) -> bool {
-    if prefix == "/" {
-        return true;
-    }
-    let decode = |s: &str| percent_encoding::percent_decode_str(s).collect::<Vec<u8>>();
-    let (path, prefix) = (decode(path), decode(prefix));
-    path == prefix
-        || path
-            .strip_prefix(prefix.as_slice())
-            .is_some_and(|rest| rest.starts_with(b"/"))
+    super::after_prefix(path, prefix).is_some()
 }
 
 /// The address in a tunnel's report, which may carry a port (`54.216.9.3:4711`, `[::1]:80`).

@@ -95,6 +95,22 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
     }
 }
 
+/// What follows the listen prefix in a request path (`--path /hooks`: `/hooks/eu` gives
+/// `/eu`), or `None` when the path is not under it. Compared decoded, so `/caf%c3%a9` and
+/// `/caf%C3%A9` are both under `--path /café`.
+pub fn after_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    if prefix == "/" {
+        return Some(path);
+    }
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).collect::<Vec<u8>>();
+    let wanted = decode(prefix);
+    // Each place the prefix could end: a segment boundary, or the end of the path.
+    (0..=path.len())
+        .filter(|&i| i == path.len() || path.as_bytes()[i] == b'/')
+        .find(|&i| path.is_char_boundary(i) && decode(&path[..i]) == wanted)
+        .map(|i| &path[i..])
+}
+
 fn is_connection_error(e: &std::io::Error) -> bool {
     use std::io::ErrorKind::*;
     matches!(

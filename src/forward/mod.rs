@@ -394,7 +394,14 @@ pub async fn send(
             "x-forwarded-proto" => forwarded_proto = Some(value.clone()),
             _ => {}
         }
-        if is_hop_by_hop(&lower) || lower == "x-forwarded-for" || connection_named.contains(&lower)
+        // A route URL's credentials are sent as Authorization, and they are the user's
+        // choice for this app: the sender's own header must not replace them.
+        let route_authorizes = lower == "authorization"
+            && reqwest::Url::parse(target).is_ok_and(|u| !u.username().is_empty());
+        if is_hop_by_hop(&lower)
+            || lower == "x-forwarded-for"
+            || connection_named.contains(&lower)
+            || route_authorizes
         {
             continue;
         }

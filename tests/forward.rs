@@ -1500,3 +1500,37 @@ fn stopping_while_an_attempt_is_answered_tries_no_more() {
     assert_eq!(doc["attempts"].as_array().unwrap().len(), 1, "{doc}");
     assert_eq!(doc["delivery"], "pending");
 }
+
+#[test]
+fn a_passthrough_ping_is_judged_by_the_apps_answer() {
+    let ping = notification("ping", None, r#"{"type":"ping","message":"hi"}"#);
+    for (status, says) in [
+        (
+            418,
+            "Intercom's ping got your app's 418: Intercom expects a 2xx",
+        ),
+        (
+            200,
+            "Intercom's ping got your app's 2xx: this endpoint is set up correctly",
+        ),
+    ] {
+        let app = App::start();
+        app.answer(move |_, _| Answer::status(status, ""));
+        let l = listen(&[
+            "--color",
+            "never",
+            "--forward-to",
+            &app.url("/"),
+            "--passthrough",
+        ]);
+        assert_eq!(l.post("/", &[], ping.as_bytes()).status, status);
+        l.wait_line(|s| s.contains(says));
+        assert!(
+            !l.stdout()
+                .iter()
+                .any(|s| s.contains("✓ Intercom ping received")),
+            "not before the app has answered: {:#?}",
+            l.stdout()
+        );
+    }
+}

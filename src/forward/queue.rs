@@ -456,6 +456,14 @@ impl Forwarder {
         if matches!(answer.status, Some(401 | 403)) && c.request.verdict == Verdict::Valid {
             hints.push("hookcli verified this signature as valid on arrival, so your app is probably verifying a re-parsed body or using the wrong secret".to_string());
         }
+        let ping = c.request.notification.as_ref().is_some_and(|n| n.is_ping());
+        if kind == "passthrough" && ping {
+            hints.push(match answer.status {
+                Some(200..=299) => "Intercom's ping got your app's 2xx: this endpoint is set up correctly".to_string(),
+                Some(s) => format!("Intercom's ping got your app's {s}: Intercom expects a 2xx, so this endpoint is not set up correctly yet"),
+                None => "Intercom's ping got a 502 (your app did not answer): Intercom expects a 2xx, so this endpoint is not set up correctly yet".to_string(),
+            });
+        }
         if kind == "passthrough" && answer.latency > INTERCOM_TIMEOUT {
             hints.push(format!(
                 "your app took {:.1} s: Intercom waits 5 s, so it would have timed out and retried this notification",

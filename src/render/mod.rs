@@ -504,17 +504,21 @@ fn capture(c: &Captured, mode: Mode) -> String {
     } else if mode.detail != Detail::Compact {
         out += &format!("    {}\n", s.dim(&from));
     }
-    if n.is_some_and(|n| n.is_ping()) {
-        // Intercom only saves the webhook when its ping gets a 2xx.
-        let line = if (200..300).contains(&c.status) {
-            s.good("✓ Intercom ping received: this endpoint is set up correctly.")
-        } else {
-            s.bad(&format!(
-                "✗ Intercom ping answered {}: Intercom expects a 2xx, so this endpoint is not set up correctly yet",
-                c.status
-            ))
-        };
-        out += &format!("    {line}\n");
+    // Intercom only saves the webhook when its ping gets a 2xx. With --passthrough the
+    // answer is the app's, not known yet: its delivery line says it instead.
+    match cap.answered {
+        _ if !n.is_some_and(|n| n.is_ping()) => {}
+        Some(200..=299) => {
+            let line = s.good("✓ Intercom ping received: this endpoint is set up correctly.");
+            out += &format!("    {line}\n");
+        }
+        Some(status) => {
+            let line = s.bad(&format!(
+                "✗ Intercom ping answered {status}: Intercom expects a 2xx, so this endpoint is not set up correctly yet"
+            ));
+            out += &format!("    {line}\n");
+        }
+        None => {}
     }
     if cap.redelivery {
         out += &format!("    {}\n", s.warn("↻ redelivery: this notification id was captured before (Intercom retries when it gets no 2xx within 5 s)"));

@@ -768,22 +768,10 @@ fn kill_9_during_a_burst_loses_no_acknowledged_capture() {
 fn a_store_that_may_only_be_read_is_read_and_one_that_may_not_says_so() {
     use std::os::unix::fs::PermissionsExt;
     let home = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let store = home.path().join("store");
-    let mut l = listen_at(&store, home.path(), &["--json"], &[]);
-    let id = l.post("/", &[], b"{\"kept\":1}").id();
-    l.interrupt();
-    if unsafe { libc::geteuid() } == 0 {
-        for f in [store.clone(), store.join("hookcli.db")] {
-            std::os::unix::fs::chown(&f, Some(NOBODY), Some(NOBODY)).unwrap();
-        }
-    }
+    let (store, id) = read_only_store(home.path());
     let mode = |path: &std::path::Path, m: u32| {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(m)).unwrap()
     };
-    // Owner-only and read-only: SQLite cannot create its -shm file here.
-    mode(&store.join("hookcli.db"), 0o400);
-    mode(&store, 0o500);
     let read = |args: &[&str]| {
         unprivileged(home.path())
             .arg("--store")

@@ -1195,22 +1195,7 @@ fn replay_and_send_say_a_redirect_was_not_followed_and_where_it_led() {
 fn a_store_that_may_only_be_read_is_replayed_with_a_warning() {
     use std::os::unix::fs::PermissionsExt;
     let home = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let store = home.path().join("store");
-    let mut l = listen_at(&store, home.path(), &["--json"], &[]);
-    let id = l.post("/", &[], b"{\"kept\":1}").id();
-    l.interrupt();
-    if unsafe { libc::geteuid() } == 0 {
-        for f in [store.clone(), store.join("hookcli.db")] {
-            std::os::unix::fs::chown(&f, Some(NOBODY), Some(NOBODY)).unwrap();
-        }
-    }
-    std::fs::set_permissions(
-        store.join("hookcli.db"),
-        std::fs::Permissions::from_mode(0o400),
-    )
-    .unwrap();
-    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o500)).unwrap();
+    let (store, id) = read_only_store(home.path());
     let app = App::start();
     let out = unprivileged(home.path())
         .arg("--store")

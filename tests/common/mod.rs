@@ -477,3 +477,27 @@ pub fn unprivileged(home: &std::path::Path) -> std::process::Command {
 
 /// The unprivileged user (nobody) tests run as when they run as root.
 pub const NOBODY: u32 = 65534;
+
+/// A store holding one capture (returned with its id) that only `unprivileged` may read
+/// and nobody may write: the directory 0500, the database 0400, owned by the user the
+/// tests' commands run as. `home` is made world-readable.
+pub fn read_only_store(home: &Path) -> (PathBuf, String) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store = home.join("store");
+    let mut l = listen_at(&store, home, &["--json"], &[]);
+    let id = l.post("/", &[], b"{\"kept\":1}").id();
+    l.interrupt();
+    if unsafe { libc::geteuid() } == 0 {
+        for f in [store.clone(), store.join("hookcli.db")] {
+            std::os::unix::fs::chown(&f, Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+    }
+    // Owner-only and read-only: SQLite cannot create its -shm file here.
+    let mode = |path: &Path, m: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    mode(&store.join("hookcli.db"), 0o400);
+    mode(&store, 0o500);
+    (store, id)
+}

@@ -489,7 +489,7 @@ fn redeliveries_workspace_and_intercom_addresses_are_recognised() {
     let second = l
         .post(
             "/",
-            &[("X-Forwarded-For", "54.216.9.3, 10.1.1.1")],
+            &[("X-Forwarded-For", "10.1.1.1, 54.216.9.3")],
             body.as_bytes(),
         )
         .id();
@@ -502,6 +502,13 @@ fn redeliveries_workspace_and_intercom_addresses_are_recognised() {
     assert_eq!(b["intercom"]["item_id"], "77");
     assert_eq!(b["client_addr"], "54.216.9.3");
     assert_eq!(b["intercom_region"], "EU");
+    // A sender cannot pass for Intercom by claiming its address ahead of the tunnel's entry.
+    let spoofed = l
+        .post("/", &[("X-Forwarded-For", "54.216.9.3, 10.1.1.1")], b"{}")
+        .id();
+    let spoofed = l.capture_record(&spoofed);
+    assert_eq!(spoofed["client_addr"], "10.1.1.1");
+    assert_eq!(spoofed["intercom_region"], serde_json::Value::Null);
     assert_eq!(a["intercom_region"], serde_json::Value::Null);
     let h = listen(&["--color", "never"]);
     h.post("/", &[], body.as_bytes());
@@ -1219,4 +1226,27 @@ fn a_sender_that_closes_before_its_body_arrived_is_shown_as_such() {
     );
     assert_eq!(count(&l.store), 0);
     assert_eq!(l.post("/", &[], b"{}").status, 200, "still serving");
+    // The same with a reset instead of a clean close (SO_LINGER 0).
+    let mut stream = TcpStream::connect(&l.addr).unwrap();
+    stream
+        .write_all(b"POST /rst HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\nabc")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket and a linger struct of the size given.
+    unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(&stream),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+    drop(stream);
+    let line = l.wait_line(|s| s.contains("\"refused\"") && s.contains("/rst"));
+    assert!(line.contains("the sender closed the connection"), "{line}");
 }

@@ -249,10 +249,22 @@ fn normalise_prefix(path: &str) -> Result<String, String> {
         ));
     }
     let trimmed = path.trim().trim_matches('/');
-    Ok(format!(
-        "/{}",
-        percent_encoding::utf8_percent_encode(trimmed, PATH_ENCODE)
-    ))
+    let encoded = percent_encoding::utf8_percent_encode(trimmed, PATH_ENCODE).to_string();
+    // A `%` that starts no escape (`/50%off`) is a literal percent sign: `%25`.
+    let b = encoded.as_bytes();
+    let mut out = String::from("/");
+    for (i, c) in encoded.char_indices() {
+        let escape = c == '%'
+            && b.len() > i + 2
+            && b[i + 1].is_ascii_hexdigit()
+            && b[i + 2].is_ascii_hexdigit();
+        if c == '%' && !escape {
+            out.push_str("%25");
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -268,6 +280,8 @@ mod tests {
         assert_eq!(n("/café"), "/caf%C3%A9");
         assert_eq!(n("/a b"), "/a%20b");
         assert_eq!(n("/already%20encoded;v=1"), "/already%20encoded;v=1");
+        assert_eq!(n("/50%off"), "/50%25off");
+        assert_eq!(n("/100%"), "/100%25");
         assert!(normalise_prefix("hooks?x=1").is_err());
         assert!(normalise_prefix("/hooks#top").is_err());
     }

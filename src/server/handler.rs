@@ -200,12 +200,17 @@ pub(super) async fn handle(
             return refuse(StatusCode::PAYLOAD_TOO_LARGE, too_large(), &parts.method);
         }
         Ok(Err(e)) => {
-            // hyper says so with an end-of-file I/O error under its body error.
+            // hyper says so with an end-of-file (or reset) I/O error under its body error.
             let cut_short =
                 std::iter::successors(Some(e.as_ref() as &dyn std::error::Error), |e| e.source())
                     .any(|e| {
-                        e.downcast_ref::<std::io::Error>()
-                            .is_some_and(|io| io.kind() == std::io::ErrorKind::UnexpectedEof)
+                        e.downcast_ref::<std::io::Error>().is_some_and(|io| {
+                            matches!(
+                                io.kind(),
+                                std::io::ErrorKind::UnexpectedEof
+                                    | std::io::ErrorKind::ConnectionReset
+                            )
+                        })
                     });
             let reason = match declared {
                 Some(len) if cut_short => format!(
@@ -438,10 +443,17 @@ fn forwarded_client(headers: &hyper::HeaderMap) -> Option<String> {
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    if let Some(xff) = get("x-forwarded-for") {
-        let first = xff.split(',').next().unwrap_or("").trim();
-        if !first.is_empty() {
-            return Some(first.to_string());
+    // The last entry: the one the tunnel itself added. Earlier ones are whatever the sender
+    // claimed, and must not make it look like one of Intercom's addresses.
+    let last_line = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok());
+    if let Some(xff) = last_line {
+        let last = xff.rsplit(',').next().unwrap_or("").trim();
+        if !last.is_empty() {
+            return Some(last.to_string());
         }
     }
     if let Some(fwd) = get("forwarded") {
@@ -496,7 +508,7 @@ mod tests {
             "x-forwarded-for",
             HeaderValue::from_static("54.216.9.3, 10.0.0.1"),
         );
-        assert_eq!(forwarded_client(&h).as_deref(), Some("54.216.9.3"));
+        assert_eq!(forwarded_client(&h).as_deref(), Some("10.0.0.1"));
     }
 
     #[test]

@@ -498,7 +498,7 @@ pub struct ReplayArgs {
     pub file: Option<PathBuf>,
 
     /// Where to send [default: the last --forward-to URL recorded in the store]
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = crate::forward::parse_url)]
     pub to: Option<String>,
 
     /// The app's client secret.
@@ -655,6 +655,7 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The endpoint URL you would paste into Developer Hub
+    #[arg(value_parser = crate::forward::parse_url)]
     pub url: String,
 
     /// The app's client secret.

@@ -198,3 +198,16 @@ fn a_local_time_the_clocks_skipped_says_so() {
         .unwrap();
     fails(&out, 2, "does not exist in your time zone");
 }
+
+#[test]
+fn a_url_that_is_not_one_is_a_usage_error_everywhere() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        &["replay", "--last", "1", "--to", "notaurl"][..],
+        &["check", "notaurl"],
+        &["send", "ping", "--to", "notaurl"],
+    ] {
+        let out = hookcli(home.path()).args(args).output().unwrap();
+        fails(&out, 2, "not a URL");
+    }
+}

@@ -90,23 +90,26 @@ struct Member {
     end: usize,
 }
 
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
+/// The first byte at or after `i` in JSON text that is not whitespace.
+pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {
     while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
         i += 1;
     }
     i
 }
 
-/// The end (exclusive) of the string starting at `i` (its opening quote).
-fn string_end(b: &[u8], mut i: usize) -> usize {
+/// The end (exclusive) of the JSON string starting at `i` (its opening quote); the end of
+/// the text if it never closes.
+pub(crate) fn string_end(b: &[u8], mut i: usize) -> usize {
     i += 1;
-    loop {
+    while i < b.len() {
         match b[i] {
             b'\\' => i += 2,
             b'"' => return i + 1,
             _ => i += 1,
         }
     }
+    b.len()
 }
 
 /// The end (exclusive) of the value starting at `i`. The body was checked to be JSON, so

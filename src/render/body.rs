@@ -3,6 +3,7 @@
 
 use super::escape;
 use super::style::Style;
+use crate::formats::splice::{skip_ws, string_end};
 
 /// What a body turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,13 +111,6 @@ fn last(out: &mut [String]) -> &mut String {
     out.last_mut().expect("out starts non-empty")
 }
 
-fn skip_space(b: &[u8], mut i: usize) -> usize {
-    while b.get(i).is_some_and(|c| c.is_ascii_whitespace()) {
-        i += 1;
-    }
-    i
-}
-
 /// Valid JSON re-indented (2 spaces) token by token. Each token is shown as it was sent,
 /// so numbers keep their exact digits (`1.10`, 30-digit ids), string escapes stay visible
 /// and repeated keys all show; only the whitespace between tokens changes.
@@ -125,12 +119,12 @@ fn json(text: &str, style: Style, width: Option<usize>, cut: &mut bool) -> Vec<S
     let pad = |d: usize| "  ".repeat(d);
     let mut out = vec![String::new()];
     let mut depth = 0;
-    let mut i = skip_space(b, 0);
+    let mut i = skip_ws(b, 0);
     while i < b.len() {
         match b[i] {
             open @ (b'{' | b'[') => {
                 let close = if open == b'{' { b'}' } else { b']' };
-                let next = skip_space(b, i + 1);
+                let next = skip_ws(b, i + 1);
                 if b.get(next) == Some(&close) {
                     last(&mut out).push_str(if open == b'{' { "{}" } else { "[]" });
                     i = next + 1;
@@ -156,14 +150,10 @@ fn json(text: &str, style: Style, width: Option<usize>, cut: &mut bool) -> Vec<S
                 i += 1;
             }
             b'"' => {
-                let mut end = i + 1;
-                while end < b.len() && b[end] != b'"' {
-                    end += if b[end] == b'\\' { 2 } else { 1 };
-                }
-                let end = (end + 1).min(b.len());
+                let end = string_end(b, i);
                 // JSON allows DEL, C1, bidi and zero-width characters raw inside strings.
                 let token = shorten(&escape::line(&text[i..end]), width, cut);
-                let styled = if b.get(skip_space(b, end)) == Some(&b':') {
+                let styled = if b.get(skip_ws(b, end)) == Some(&b':') {
                     style.json_key(&token)
                 } else {
                     style.json_string(&token)
@@ -186,7 +176,7 @@ fn json(text: &str, style: Style, width: Option<usize>, cut: &mut bool) -> Vec<S
                 i = end;
             }
         }
-        i = skip_space(b, i);
+        i = skip_ws(b, i);
     }
     out
 }

@@ -3,7 +3,7 @@
 use super::{filter, stdout, Store};
 use crate::cli::{Cli, ListArgs};
 use crate::error::Error;
-use crate::render::{escape, json, row::row, style::Style};
+use crate::render::{json, row::row, style::Style};
 use crate::store::model::Capture;
 use crate::store::query::{self, Order};
 use std::io::Write;
@@ -39,8 +39,11 @@ pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
     let mut out = stdout();
     let print = |out: &mut dyn Write, c: &Capture| -> std::io::Result<()> {
         if args.json {
-            let record = serde_json::Value::Object(json::capture(c)).to_string();
-            writeln!(out, "{}", escape::json(record))
+            writeln!(
+                out,
+                "{}",
+                json::line(&serde_json::Value::Object(json::capture(c)))
+            )
         } else {
             writeln!(out, "{}", row(c, style))
         }

@@ -386,6 +386,9 @@ pub async fn send(
     let mut forwarded_proto = None;
     let connection_named =
         connection_options(r.headers.iter().map(|(n, v)| (n.as_slice(), v.as_slice())));
+    // A route URL's credentials are sent as Authorization, and they are the user's choice
+    // for this app: the sender's own header must not replace them.
+    let route_authorizes = reqwest::Url::parse(target).is_ok_and(|u| !u.username().is_empty());
     for (name, value) in &r.headers {
         let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
         match lower.as_str() {
@@ -394,14 +397,10 @@ pub async fn send(
             "x-forwarded-proto" => forwarded_proto = Some(value.clone()),
             _ => {}
         }
-        // A route URL's credentials are sent as Authorization, and they are the user's
-        // choice for this app: the sender's own header must not replace them.
-        let route_authorizes = lower == "authorization"
-            && reqwest::Url::parse(target).is_ok_and(|u| !u.username().is_empty());
         if is_hop_by_hop(&lower)
             || lower == "x-forwarded-for"
             || connection_named.contains(&lower)
-            || route_authorizes
+            || (route_authorizes && lower == "authorization")
         {
             continue;
         }

@@ -67,8 +67,6 @@ pub struct Captured {
     pub capture: Arc<Capture>,
     /// What the body turned out to be.
     pub body_kind: body::Kind,
-    /// The HTTP status hookcli answered with.
-    pub status: u16,
     /// Intercom region when the sender is one of Intercom's documented addresses.
     pub intercom_region: Option<&'static str>,
 }
@@ -488,8 +486,8 @@ fn capture(c: &Captured, mode: Mode) -> String {
     if kind != body::Kind::Json {
         parts.push(s.warn(&format!("[{}]", kind.code())).to_string());
     }
-    if c.status != 200 {
-        parts.push(s.bad(&format!("answered {}", c.status)).to_string());
+    if let Some(status) = cap.answered.filter(|&s| s != 200) {
+        parts.push(s.bad(&format!("answered {status}")).to_string());
     }
     parts.push(s.id(cap.short_id()).to_string());
     let mut out = parts.join(" ") + "\n";

@@ -346,7 +346,6 @@ async fn store_and_answer(
     state.output.emit(Event::Capture(Box::new(Captured {
         capture: stored.clone(),
         body_kind,
-        status: status.as_u16(),
         intercom_region: region,
     })));
     if let (Some(f), Some(plan)) = (&state.forwarding, &plan) {

@@ -2,7 +2,7 @@
 
 use crate::common::app::{free_port, Answer, App};
 use crate::common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "client-secret";
@@ -1466,7 +1466,7 @@ fn stopping_mid_delivery_records_the_attempt_and_says_what_is_left() {
         .expect("the cut-short attempt is shown");
     assert_eq!(cut["error_kind"], "stopped");
     assert!(record_validator().is_valid(cut), "{cut}");
-    assert_eq!(cut["outcome"], "retrying");
+    assert_eq!(cut["outcome"], "stopped");
     assert_eq!(list_ids(&store, &["--status", "pending"]), vec![id.clone()]);
     // The next run sends it again as the second attempt, and the app can tell.
     let second = listen_at(&store, home.path(), &args, &[]);
@@ -1474,6 +1474,44 @@ fn stopping_mid_delivery_records_the_attempt_and_says_what_is_left() {
     let got = app.received();
     assert_eq!(got.len(), 2);
     assert_eq!(got[1].header("X-Hookcli-Attempt").as_deref(), Some("2"));
+}
+
+#[test]
+fn stopping_while_passthrough_waits_answers_the_sender_and_records_the_attempt() {
+    let app = App::start();
+    // A breakpoint in the app: it would answer only after the test is over.
+    app.answer(|_, _| Answer {
+        delay: Duration::from_secs(60),
+        ..Answer::status(200, "ok")
+    });
+    let mut l = listen_forwarding(&app.url("/"), &["--passthrough", "--forward-timeout", "0"]);
+    let addr = l.addr.clone();
+    let sender = std::thread::spawn(move || send(&addr, "POST", "/", &[], b"{\"n\":1}"));
+    app.wait_for(1, WAIT);
+    let (code, lines, _) = l.interrupt();
+    assert_eq!(code, 0);
+    // The sender is answered, not cut off, so Intercom knows to retry.
+    let reply = sender.join().unwrap();
+    assert_eq!(reply.status, 502);
+    let text = String::from_utf8_lossy(&reply.body);
+    assert!(
+        text.contains("hookcli stopped before your app answered"),
+        "{text}"
+    );
+    let cut: Value = lines
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["type"] == "delivery")
+        .expect("the cut-short attempt is shown");
+    assert!(record_validator().is_valid(&cut), "{cut}");
+    assert_eq!(
+        (&cut["kind"], &cut["error_kind"], &cut["outcome"]),
+        (&json!("passthrough"), &json!("stopped"), &json!("failed"))
+    );
+    let doc: Value =
+        serde_json::from_str(&ok(&run(&l.store, &["show", "--last", "--json"]))).unwrap();
+    assert_eq!(doc["status"], 502, "{doc}");
+    assert_eq!(doc["attempts"][0]["error_kind"], "stopped", "{doc}");
 }
 
 #[test]

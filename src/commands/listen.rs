@@ -72,7 +72,6 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         )?)),
         None => None,
     };
-    let (stop, stopped) = tokio::sync::watch::channel(false);
     let queue = match &forwarder {
         Some(f) => {
             // In passthrough mode each new capture is delivered by its own request; the
@@ -82,7 +81,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
             } else {
                 None
             };
-            Some(runtime.spawn(f.clone().run(stopped, upto)))
+            Some(runtime.spawn(f.clone().run(upto)))
         }
         None => None,
     };
@@ -102,9 +101,15 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
             passthrough: args.passthrough,
         }),
     };
-    runtime.block_on(server::serve(listener, context, shutdown::signal()));
-    // Requests are drained; stop the queue (pending deliveries stay in the store).
-    let _ = stop.send(true);
+    // Deliveries start stopping with the server, so a request waiting in passthrough for
+    // an app that hangs is cut short with the queue's grace instead of the server's drain.
+    let stopping = async {
+        shutdown::signal().await;
+        if let Some(f) = &forwarder {
+            f.stop();
+        }
+    };
+    runtime.block_on(server::serve(listener, context, stopping));
     if let Some(queue) = queue {
         let _ = runtime.block_on(queue);
     }

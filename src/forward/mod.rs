@@ -290,12 +290,13 @@ impl Answer {
         Answer::failed(target, now, Duration::ZERO, UNSENDABLE, why)
     }
 
-    /// An attempt to `target`, started at `started_at`, that hookcli cut short to stop.
-    pub fn stopped(target: &str, started_at: i64) -> Answer {
+    /// An attempt to `target`, started at `started_at`, that hookcli cut short to stop;
+    /// `then` says what becomes of the capture.
+    pub fn stopped(target: &str, started_at: i64, then: &str) -> Answer {
         let now = chrono::Utc::now().timestamp_millis();
         let latency = Duration::from_millis(u64::try_from(now - started_at).unwrap_or(0));
-        let why = "hookcli stopped before your app answered; the next `hookcli listen --forward-to` sends it again";
-        Answer::failed(target, started_at, latency, STOPPED, why.into())
+        let why = format!("hookcli stopped before your app answered; {then}");
+        Answer::failed(target, started_at, latency, STOPPED, why)
     }
 
     /// No answer: the attempt to `target`, started at `started_at`, failed with `kind`.

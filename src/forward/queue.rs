@@ -58,6 +58,8 @@ pub struct Forwarder {
     receiving: Arc<AtomicUsize>,
     /// Delivery lines waiting for their record's commit, so stopping can wait for them.
     lines: Mutex<tokio::task::JoinSet<()>>,
+    /// Turns true when hookcli starts stopping: attempts under way get `STOP_GRACE`.
+    stopping: watch::Sender<bool>,
 }
 
 /// Counts a request as being received for as long as it lives.
@@ -89,6 +91,7 @@ impl Forwarder {
             wake: Notify::new(),
             receiving: Arc::default(),
             lines: Mutex::default(),
+            stopping: watch::Sender::new(false),
         })
     }
 
@@ -137,6 +140,12 @@ impl Forwarder {
         {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
+    }
+
+    /// Start stopping: the queue takes no more captures, and attempts under way (the
+    /// queue's and passthrough's) get a few seconds to be answered.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
     }
 
     /// Tell the queue a new pending capture is in the store.
@@ -198,10 +207,11 @@ impl Forwarder {
         .await
     }
 
-    /// Deliver pending captures until `stop` turns true. With `upto` (`--passthrough`, where
+    /// Deliver pending captures until [`Forwarder::stop`]. With `upto` (`--passthrough`, where
     /// each new capture is delivered by its own request), only captures up to that arrival
     /// number are the queue's: an earlier run's leftovers. Once they are done, it stops.
-    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>, upto: Option<i64>) {
+    pub async fn run(self: Arc<Self>, upto: Option<i64>) {
+        let mut stop = self.stopping.subscribe();
         let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
         let mut last = 0i64;
@@ -301,7 +311,7 @@ impl Forwarder {
             }
             attempt += 1;
             let Some(answer) = self
-                .attempt(&p.capture, attempt, "forward", Some(&mut stop))
+                .attempt(&p.capture, attempt, "forward", &mut stop)
                 .await
             else {
                 return;
@@ -335,7 +345,9 @@ impl Forwarder {
 
     /// One synchronous attempt for `--passthrough`; `None` when no route matches.
     pub async fn passthrough(&self, capture: &Capture) -> Option<Answer> {
-        let answer = super::relayable(self.attempt(capture, 1, "passthrough", None).await?);
+        let mut stop = self.stopping.subscribe();
+        let attempt = self.attempt(capture, 1, "passthrough", &mut stop);
+        let answer = super::relayable(attempt.await?);
         let state = if answer.class() == Class::Delivered {
             "delivered"
         } else {
@@ -359,7 +371,7 @@ impl Forwarder {
         c: &Capture,
         attempt: u32,
         kind: &'static str,
-        stop: Option<&mut watch::Receiver<bool>>,
+        stop: &mut watch::Receiver<bool>,
     ) -> Option<Answer> {
         let topic = c
             .request
@@ -401,10 +413,13 @@ impl Forwarder {
             attempt,
         };
         let sending = send(&self.client, c, &target, via, keep, super::FORWARD_LIMIT);
-        let Some(stop) = stop else {
-            return Some(sending.await);
-        };
         let started_at = chrono::Utc::now().timestamp_millis();
+        // A passthrough sender is told and retries; a queued capture waits for the next run.
+        let then = if kind == "passthrough" {
+            "the sender got a 502, so Intercom retries it"
+        } else {
+            "the next `hookcli listen --forward-to` sends it again"
+        };
         tokio::select! {
             answer = sending => Some(answer),
             // Stopping: the app gets a few seconds to answer, then the attempt is recorded
@@ -412,7 +427,7 @@ impl Forwarder {
             () = async {
                 let _ = stop.wait_for(|stopping| *stopping).await;
                 tokio::time::sleep(STOP_GRACE).await;
-            } => Some(Answer::stopped(&target, started_at)),
+            } => Some(Answer::stopped(&target, started_at, then)),
         }
     }
 
@@ -480,10 +495,10 @@ impl Forwarder {
             status: answer.status,
             reason: answer.reason.clone(),
             latency_ms: answer.latency.as_millis() as u64,
-            outcome: if state == "pending" {
-                "retrying"
-            } else {
-                state
+            outcome: match state {
+                "pending" if answer.error_kind == Some(super::STOPPED) => "stopped",
+                "pending" => "retrying",
+                _ => state,
             },
             error_kind: answer.error_kind,
             error: answer.error.clone(),

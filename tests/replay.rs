@@ -148,6 +148,13 @@ fn a_replay_leaves_forwarding_state_numbers_and_budget_alone() {
         [("forward", 1), ("replay", 1), ("replay", 2), ("forward", 2)]
             .map(|(k, n)| (k.to_string(), n))
     );
+    // In human mode the delivery section holds the forwarding attempts, the replays follow.
+    let shown = ok(&run(&store, &["show", &id, "--color", "never"]));
+    let delivery = &shown[shown.find("\ndelivery delivered\n").expect(&shown)..];
+    let (forwards, replays) = delivery.split_at(delivery.find("\nreplays\n").expect(&shown));
+    assert_eq!(forwards.matches(" forward ").count(), 2, "{shown}");
+    assert!(!forwards.contains(" replay "), "{shown}");
+    assert_eq!(replays.matches(" replay ").count(), 2, "{shown}");
 }
 
 #[test]

@@ -201,20 +201,30 @@ fn attempt_json(a: &Attempt) -> serde_json::Value {
     })
 }
 
-/// The delivery state (when forwarded) and every attempt, with the app's answers.
+/// The delivery state and its attempts (when forwarded), then the replays, each with the
+/// app's answers.
 fn deliveries(state: Option<(String, Option<String>)>, attempts: &[Attempt], s: Style) -> String {
-    let mut out = match state {
-        Some((state, note)) => {
-            let mut out = format!("\n{} {}", s.bold("delivery"), state);
-            if let Some(note) = note {
-                out += &format!(" {}", s.dim(&format!("({})", escape::line(&note))));
-            }
-            out + "\n"
+    let (replays, forwarded): (Vec<&Attempt>, Vec<&Attempt>) =
+        attempts.iter().partition(|a| a.kind == "replay");
+    let mut out = String::new();
+    if let Some((state, note)) = state {
+        out += &format!("\n{} {}", s.bold("delivery"), state);
+        if let Some(note) = note {
+            out += &format!(" {}", s.dim(&format!("({})", escape::line(&note))));
         }
-        // Never forwarded: only replays.
-        None if attempts.is_empty() => return String::new(),
-        None => format!("\n{}\n", s.bold("replays")),
-    };
+        out += "\n";
+        out += &attempt_lines(&forwarded, s);
+    }
+    if !replays.is_empty() {
+        out += &format!("\n{}\n", s.bold("replays"));
+        out += &attempt_lines(&replays, s);
+    }
+    out
+}
+
+/// One line per attempt, then the app's response headers and the start of its body.
+fn attempt_lines(attempts: &[&Attempt], s: Style) -> String {
+    let mut out = String::new();
     for a in attempts {
         let answer = match (a.status, &a.error) {
             (Some(status), _) => format!("{status}"),

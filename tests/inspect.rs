@@ -5,7 +5,7 @@ use crate::common::*;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Output;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn json_lines(text: &str) -> Vec<Value> {
     text.lines()
@@ -718,7 +718,11 @@ fn a_store_from_an_earlier_hookcli_is_upgraded_in_place() {
     db.execute_batch(
         "PRAGMA user_version = 3; PRAGMA journal_mode = WAL;
          INSERT INTO captures (id, received_at, source, remote_addr, method, target, headers, body, signature)
-         VALUES ('01m8old0000000000000000000', 1700000000000, 'listen', '127.0.0.1:1', 'POST', '/', '[]', x'7b7d', 'unchecked');",
+         VALUES ('01m8old0000000000000000000', 1700000000000, 'listen', '127.0.0.1:1', 'POST', '/', '[]', x'7b7d', 'unchecked');
+         -- Numbered again after a delete: the search index counts it as indexed, yet it is not.
+         INSERT INTO captures (id, received_at, source, remote_addr, method, target, headers, body, signature)
+         VALUES ('01m8abc0000000000000000001', 1700000000001, 'listen', '127.0.0.1:1', 'POST', '/', '[]', CAST('{\"reused\":\"needle\"}' AS BLOB), 'unchecked');
+         UPDATE fts_progress SET upto = 2;",
     )
     .unwrap();
     drop(db);
@@ -735,7 +739,65 @@ fn a_store_from_an_earlier_hookcli_is_upgraded_in_place() {
     l.interrupt();
     let new: Value = serde_json::from_str(&ok(&run(&store, &["show", &id, "--json"]))).unwrap();
     assert_eq!(new["status"], 200);
-    assert_eq!(ids(&run(&store, &["list", "--json", "--all"])).len(), 2);
+    assert_eq!(ids(&run(&store, &["list", "--json", "--all"])).len(), 3);
+    assert_eq!(
+        ids(&run(&store, &["list", "--json", "--search", "needle"])),
+        vec!["01m8abc0000000000000000001".to_string()]
+    );
+}
+
+#[test]
+fn deleting_the_newest_captures_hides_no_later_one_from_search_or_follow() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let mut first = listen_at(&store, home.path(), &["--json"], &[]);
+    first.post("/", &[], b"{\"n\":\"needle-one\"}");
+    let newest = first.post("/", &[], b"{\"n\":2}").id();
+    // Stopping indexes what it stored, so the search index has seen the newest capture.
+    assert_eq!(first.interrupt().0, 0);
+    let mut follow = hookcli(home.path())
+        .arg("--store")
+        .arg(&store)
+        .args(["list", "--follow", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    ok(&run(&store, &["delete", &newest, "--yes"]));
+    let mut second = listen_at(&store, home.path(), &["--json"], &[]);
+    let later = second.post("/", &[], b"{\"n\":\"needle-two\"}").id();
+    // It starts with the latest captures, like `tail -f`; the new one must follow.
+    let stdout = follow.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while !seen.contains(&later) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = rx.recv_timeout(left) else {
+            panic!("--follow did not print {later} within 10 s; it printed {seen:?}");
+        };
+        seen.push(
+            serde_json::from_str::<Value>(&line).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert_eq!(second.interrupt().0, 0);
+    assert_eq!(
+        ids(&run(&store, &["list", "--json", "--search", "needle-two"])),
+        vec![later]
+    );
 }
 
 #[test]

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_search.sql"),
     include_str!("migrations/0003_deliveries.sql"),
     include_str!("migrations/0004_answered.sql"),
+    include_str!("migrations/0005_seq_floor.sql"),
 ];
 
 /// Everything that can go wrong with the store, each as one sentence with what to do.

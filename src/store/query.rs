@@ -253,6 +253,14 @@ pub fn index_pending(conn: &Connection, max: usize) -> rusqlite::Result<usize> {
 pub fn delete(conn: &mut Connection, seqs: &[i64]) -> rusqlite::Result<usize> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let upto: i64 = tx.query_row("SELECT upto FROM fts_progress", [], |r| r.get(0))?;
+    // New captures are numbered above this, so a number is never reused: the search
+    // index's progress mark, `list --follow` and the delivery queue all count on it.
+    tx.execute(
+        "INSERT INTO meta (key, value) \
+         SELECT 'seq_floor', MAX(COALESCE(MAX(seq), 0), COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seq_floor'), 0)) FROM captures \
+         WHERE true ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [],
+    )?;
     let mut deleted = 0;
     {
         let mut capture = tx.prepare("DELETE FROM captures WHERE seq = ?1")?;

@@ -343,6 +343,19 @@ fn overlong_headers_get_431_and_malformed_requests_400() {
     };
     let statuses: Vec<&serde_json::Value> = refused.iter().map(|r| &r["status"]).collect();
     assert_eq!(statuses, [431, 431, 400, 400], "{refused:#?}");
+    // Too many headers is refused by hyper, yet it is not malformed: the reason says so.
+    let reasons: Vec<&str> = refused[..2]
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.contains(&"request head over 64 KiB or more than 100 headers"),
+        "{reasons:?}"
+    );
+    assert!(
+        !reasons.iter().any(|r| r.contains("malformed")),
+        "{reasons:?}"
+    );
     assert!(refused[2]["reason"]
         .as_str()
         .unwrap()

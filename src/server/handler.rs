@@ -383,7 +383,16 @@ pub(super) fn refused_by_hyper(state: &Context, peer: SocketAddr, e: &hyper::Err
     if !e.is_parse() {
         return; // a timeout or a client that went away: nothing was answered
     }
-    let status = if e.is_parse_too_large() { 431 } else { 400 };
+    let (status, reason) = if e.is_parse_too_large() {
+        let limit = super::MAX_HEAD_BYTES / 1024;
+        let why = format!(
+            "request head over {limit} KiB or more than {} headers",
+            super::MAX_HEADERS
+        );
+        (431, why)
+    } else {
+        (400, format!("malformed HTTP request ({e})"))
+    };
     state.stats.received.fetch_add(1, Ordering::Relaxed);
     state.stats.refused.fetch_add(1, Ordering::Relaxed);
     state.output.emit(Event::Refused(Refused {
@@ -392,7 +401,7 @@ pub(super) fn refused_by_hyper(state: &Context, peer: SocketAddr, e: &hyper::Err
         target: String::new(),
         remote_addr: peer.to_string(),
         status,
-        reason: format!("malformed HTTP request ({e})"),
+        reason,
     }));
 }
 

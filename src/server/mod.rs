@@ -20,7 +20,7 @@ const MAX_CONNECTIONS: usize = 512;
 /// A client must send its complete request head within this time.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most header lines in one request; more gets 431.
-const MAX_HEADERS: usize = 100;
+pub(crate) const MAX_HEADERS: usize = 100;
 /// Largest request head (request line plus headers) in bytes; larger gets 431. hyper's
 /// buffer limit bounds memory but only while the head is incomplete, so the handler also
 /// checks the parsed head against this exact figure.

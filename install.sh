@@ -4,6 +4,8 @@
 set -eu
 
 cd "$(dirname "$0")"
+# The PATH your shell has: the check at the end is about it, not the one this script extends.
+user_path=$PATH
 
 if ! command -v cargo >/dev/null 2>&1; then
     if [ -x "$HOME/.cargo/bin/cargo" ]; then
@@ -19,7 +21,7 @@ echo "Building and installing hookcli (release mode)..." >&2
 cargo install --path . --locked --force --quiet
 
 bin_dir="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin"
-case ":$PATH:" in
+case ":$user_path:" in
     *":$bin_dir:"*)
         echo "Installed $(command -v hookcli || echo "$bin_dir/hookcli")." >&2
         ;;

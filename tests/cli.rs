@@ -211,3 +211,58 @@ fn a_url_that_is_not_one_is_a_usage_error_everywhere() {
         fails(&out, 2, "not a URL");
     }
 }
+
+/// Run `install.sh` in a fresh home whose `~/.cargo/bin/cargo` is the script `cargo`, if
+/// any, with the system's tools on PATH, and `~/.cargo/bin` too when `on_path`. Returns
+/// its exit code and stderr.
+fn install_sh(cargo: Option<&str>, on_path: bool) -> (i32, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let bin = home.path().join(".cargo/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    if let Some(script) = cargo {
+        let path = bin.join("cargo");
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut path = "/usr/bin:/bin".to_string();
+    if on_path {
+        path = format!("{}:{path}", bin.display());
+    }
+    let out = std::process::Command::new("sh")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/install.sh"))
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn install_sh_says_what_to_do_when_cargo_or_the_path_is_missing() {
+    // Stands in for `cargo install`: the real one is a release build, minutes long; what
+    // is tested here is what install.sh tells the user around it.
+    let cargo =
+        "#!/bin/sh\n: > \"$HOME/.cargo/bin/hookcli\"\nchmod +x \"$HOME/.cargo/bin/hookcli\"\n";
+    let (code, err) = install_sh(None, false);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cargo is not installed") && err.contains("rustup.rs"),
+        "{err}"
+    );
+    // cargo found only in ~/.cargo/bin: installed, and the shell is told it cannot find it.
+    let (code, err) = install_sh(Some(cargo), false);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("is not on your PATH"), "{err}");
+    assert!(err.contains("export PATH="), "{err}");
+    let (code, err) = install_sh(Some(cargo), true);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("Installed ") && !err.contains("not on your PATH"),
+        "{err}"
+    );
+}

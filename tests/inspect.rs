@@ -1018,6 +1018,59 @@ fn import_keeps_only_real_ids_and_refuses_impossible_times_and_methods() {
         1,
         "HAR entry 1: its method 'P\\nST' is not an HTTP method",
     );
+    h["log"]["entries"][0]["request"]["method"] = json!("POST");
+    h["log"]["entries"][0]["request"]["url"] = json!("not a url");
+    std::fs::write(&har, h.to_string()).unwrap();
+    fails(
+        &run(&s, &["import", har.to_str().unwrap()]),
+        1,
+        "HAR entry 1: its target 'not a url' is not a request path",
+    );
+    h["log"]["entries"][0]["request"]["url"] = json!("http://127.0.0.1:1/");
+    h["log"]["entries"][0]["request"]["postData"] = json!({"mimeType": "application/x-www-form-urlencoded", "params": [{"name": "a", "value": "1"}]});
+    std::fs::write(&har, h.to_string()).unwrap();
+    fails(
+        &run(&s, &["import", har.to_str().unwrap()]),
+        1,
+        "HAR entry 1: its postData gives params but no text",
+    );
+    // Verdicts and targets no capture could have are refused, not stored as something else.
+    // The capture was sent without an X-Hub-Signature.
+    let unsigned = &doc;
+    for (field, value, base, says) in [
+        (
+            "signature",
+            json!({"verdict": "bogus"}),
+            &doc,
+            "its signature verdict 'bogus' is not valid, invalid, missing or unchecked",
+        ),
+        (
+            "signature",
+            json!({"verdict": "invalid", "reason": "nope"}),
+            &doc,
+            "its signature reason 'nope' is not one hookcli gives",
+        ),
+        (
+            "signature",
+            json!({"verdict": "valid"}),
+            unsigned,
+            "its signature verdict is 'valid', but it has no X-Hub-Signature header",
+        ),
+        (
+            "target",
+            json!("no-slash \u{1b}[31m"),
+            &doc,
+            "its target 'no-slash \\x1b[31m' is not a request path",
+        ),
+    ] {
+        let mut d = base.clone();
+        d[field] = value;
+        let path = home.path().join("inconsistent.json");
+        std::fs::write(&path, d.to_string()).unwrap();
+        let out = run(&s, &["import", path.to_str().unwrap()]);
+        fails(&out, 1, says);
+        assert!(!String::from_utf8_lossy(&out.stderr).contains('\x1b'));
+    }
     assert_eq!(count(&s), 4, "refused files import nothing");
 }
 

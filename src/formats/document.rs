@@ -50,7 +50,7 @@ pub fn from_value(v: &Value) -> Result<(Option<String>, NewCapture), String> {
             header(name, value)
         })
         .collect::<Result<_, String>>()?;
-    let verdict = verdict(v.get("signature"));
+    let verdict = verdict(v.get("signature"), &headers)?;
     let received_at = match v.get("received_at_ms") {
         None | Some(Value::Null) => now_ms(),
         Some(ms) => ms
@@ -64,7 +64,7 @@ pub fn from_value(v: &Value) -> Result<(Option<String>, NewCapture), String> {
         remote_addr: text("remote_addr").unwrap_or_else(|| "imported".into()),
         client_addr: text("client_addr"),
         method: method(&text("method").ok_or("the document has no \"method\"")?)?,
-        target: text("target").unwrap_or_else(|| "/".into()),
+        target: target(&text("target").unwrap_or_else(|| "/".into()))?,
         headers,
         notification: Notification::parse(&body),
         body: body.into(),
@@ -123,10 +123,62 @@ pub fn header(name: &str, value: Vec<u8>) -> Result<Header, String> {
     Ok((name.as_bytes().to_vec(), value))
 }
 
-/// A verdict from a stored `{"verdict": …, "reason": …}` object; absent means unchecked.
-pub fn verdict(sig: Option<&Value>) -> Verdict {
+/// A verdict from a stored `{"verdict": …, "reason": …}` object (absent means unchecked),
+/// if it is one hookcli gives and fits the headers: a checked signature needs an
+/// `X-Hub-Signature`, a missing one needs none.
+pub fn verdict(sig: Option<&Value>, headers: &[Header]) -> Result<Verdict, String> {
     let code = |k: &str| sig.and_then(|s| s.get(k)).and_then(Value::as_str);
-    Verdict::from_codes(code("verdict").unwrap_or("unchecked"), code("reason"))
+    let verdict = code("verdict").unwrap_or("unchecked");
+    const REASONS: [&str; 5] = [
+        "prefix_missing",
+        "sha256_given",
+        "wrong_prefix",
+        "malformed_hex",
+        "mismatch",
+    ];
+    match (verdict, code("reason")) {
+        ("valid" | "missing" | "unchecked", _) | ("invalid", None) => {}
+        ("invalid", Some(r)) if REASONS.contains(&r) => {}
+        ("invalid", Some(r)) => {
+            return Err(format!(
+                "its signature reason '{}' is not one hookcli gives ({})",
+                escape::line(r),
+                REASONS.join(", ")
+            ))
+        }
+        (other, _) => {
+            return Err(format!(
+                "its signature verdict '{}' is not valid, invalid, missing or unchecked",
+                escape::line(other)
+            ))
+        }
+    }
+    let signed = headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case(crate::intercom::signature::HEADER.as_bytes()));
+    match (verdict, signed) {
+        ("valid" | "invalid", false) => Err(format!(
+            "its signature verdict is '{verdict}', but it has no X-Hub-Signature header"
+        )),
+        ("missing", true) => {
+            Err("its signature verdict is 'missing', but it has an X-Hub-Signature header".into())
+        }
+        _ => Ok(Verdict::from_codes(verdict, code("reason"))),
+    }
+}
+
+/// A request target read from a file, if it could have been on a request line: a path
+/// (or `*`) with no spaces or control characters, so exports and replays build sane URLs.
+pub fn target(text: &str) -> Result<String, String> {
+    let on_the_wire = !text.chars().any(|c| c.is_control() || c.is_whitespace());
+    if (text.starts_with('/') || text == "*") && on_the_wire {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "its target '{}' is not a request path (one that starts with / and holds no spaces or control characters)",
+            escape::line(text)
+        ))
+    }
 }
 
 /// A bare JSON body, stored as Intercom would have sent it (its documented headers).

@@ -128,11 +128,21 @@ fn parse_entry(e: &Value) -> Result<(Option<String>, NewCapture), String> {
         .map(|(name, value)| document::header(name, value.as_bytes().to_vec()))
         .collect::<Result<_, String>>()?;
     let hook = e.get("_hookcli");
-    let text = req
-        .get("postData")
+    let post = req.get("postData");
+    let text = post
         .and_then(|p| p.get("text"))
         .and_then(Value::as_str)
         .unwrap_or("");
+    // A form given only as params has no bytes to store, and guessing them would not be exact.
+    if text.is_empty()
+        && post
+            .and_then(|p| p.get("params"))
+            .is_some_and(|p| p != &Value::Array(vec![]))
+    {
+        return Err(
+            "its postData gives params but no text: hookcli needs the body's bytes as text".into(),
+        );
+    }
     let base64_body = hook
         .and_then(|h| h.get("body_encoding"))
         .and_then(Value::as_str)
@@ -157,7 +167,7 @@ fn parse_entry(e: &Value) -> Result<(Option<String>, NewCapture), String> {
         Some(t) => document::received_at(t.timestamp_millis())?,
         None => document::now_ms(),
     };
-    let verdict = document::verdict(hook.and_then(|h| h.get("signature")));
+    let verdict = document::verdict(hook.and_then(|h| h.get("signature")), &headers)?;
     let text_field = |k: &str| {
         hook.and_then(|h| h.get(k))
             .and_then(Value::as_str)
@@ -171,7 +181,7 @@ fn parse_entry(e: &Value) -> Result<(Option<String>, NewCapture), String> {
             remote_addr: text_field("remote_addr").unwrap_or_else(|| "imported".into()),
             client_addr: text_field("client_addr"),
             method: document::method(method)?,
-            target,
+            target: document::target(&target)?,
             headers,
             notification: Notification::parse(&body),
             body: body.into(),

@@ -1034,6 +1034,19 @@ fn import_keeps_only_real_ids_and_refuses_impossible_times_and_methods() {
         1,
         "HAR entry 1: its postData gives params but no text",
     );
+    // A method is stored as given (HTTP methods are case-sensitive) and found either way.
+    let mut lower = doc.clone();
+    lower["method"] = json!("get");
+    lower["id"] = json!(""); // a new capture, not the one imported above
+    let path = home.path().join("lower.json");
+    std::fs::write(&path, lower.to_string()).unwrap();
+    let lower_id = ids(&run(&s, &["import", path.to_str().unwrap(), "--json"]));
+    for asked in ["get", "GET"] {
+        assert_eq!(
+            ids(&run(&s, &["list", "--json", "--method", asked])),
+            lower_id
+        );
+    }
     // Verdicts and targets no capture could have are refused, not stored as something else.
     // The capture was sent without an X-Hub-Signature.
     let unsigned = &doc;
@@ -1071,7 +1084,7 @@ fn import_keeps_only_real_ids_and_refuses_impossible_times_and_methods() {
         fails(&out, 1, says);
         assert!(!String::from_utf8_lossy(&out.stderr).contains('\x1b'));
     }
-    assert_eq!(count(&s), 4, "refused files import nothing");
+    assert_eq!(count(&s), 5, "refused files import nothing");
 }
 
 /// The headers of a capture as the sender set them (Host and Connection belong to the hop).

@@ -98,7 +98,10 @@ impl Filter {
             add("received_at < ?", vec![Sql::Integer(until)]);
         }
         if let Some(method) = &self.method {
-            add("method = ?", vec![Sql::Text(method.to_ascii_uppercase())]);
+            add(
+                "upper(method) = ?",
+                vec![Sql::Text(method.to_ascii_uppercase())],
+            );
         }
         if let Some(app) = &self.app_id {
             add("app_id = ?", vec![Sql::Text(app.clone())]);

@@ -24,7 +24,9 @@ pub fn run(cli: cli::Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("hookcli: error: {e}");
+            // Messages quote file names, arguments and stored values: escaped, whatever
+            // each part did already (escaping leaves escaped text as it is).
+            eprintln!("hookcli: error: {}", render::escape::line(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }

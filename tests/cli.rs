@@ -266,3 +266,39 @@ fn install_sh_says_what_to_do_when_cargo_or_the_path_is_missing() {
         "{err}"
     );
 }
+
+#[test]
+fn error_messages_never_carry_raw_terminal_controls() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let missing = home.path().join("ev\x1b[31mil\x1b]52;c;SGk=\x07.json");
+    let ping = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/intercom/zulip/ping.json"
+    );
+    let imported = hookcli(home.path())
+        .arg("--store")
+        .arg(&store)
+        .args(["import", ping])
+        .output()
+        .unwrap();
+    ok(&imported);
+    for args in [
+        vec!["import".to_string(), missing.display().to_string()],
+        vec!["show".to_string(), "\x1b[2J".to_string()],
+    ] {
+        let out = hookcli(home.path())
+            .arg("--store")
+            .arg(&store)
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("hookcli: error: "), "{args:?}: {err}");
+        assert!(
+            !err.contains('\x1b') && !err.contains('\x07'),
+            "{args:?}: {err:?}"
+        );
+        assert!(err.contains("\\x1b"), "{args:?}: {err}");
+    }
+}

@@ -324,6 +324,20 @@ fn export_then_import_round_trips_in_every_format() {
         "skipped 6 capture(s) this store already has (same id)\n"
     );
     assert_eq!(count(&target), 6);
+    // Single exports appended to one file (each pretty-printed) read back as well.
+    let appended = home.path().join("appended.json");
+    for id in [&f.binary, &f.ping] {
+        let one = ok(&run(&s, &["export", id]));
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&appended)
+            .unwrap();
+        std::io::Write::write_all(&mut file, one.as_bytes()).unwrap();
+    }
+    let fresh = home.path().join("appended-store");
+    let out = ok(&run(&fresh, &["import", appended.to_str().unwrap()]));
+    assert_eq!(out.matches("imported ").count(), 2, "{out}");
     let json = run(&target, &["import", many.to_str().unwrap(), "--json"]);
     assert!(ok(&json).is_empty());
     assert!(String::from_utf8_lossy(&json.stderr).contains("skipped 6 capture(s)"));

@@ -26,22 +26,28 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Entry>, String> {
     }
     let text =
         std::str::from_utf8(bytes).map_err(|_| "it is not JSON (nor UTF-8 text)".to_string())?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
-            let value: Value = serde_json::from_str(line).map_err(|e| {
-                format!(
-                    "it is neither JSON nor JSON Lines of hookcli capture documents (line {}: {e})",
-                    i + 1
-                )
-            })?;
-            if !document::is_document(&value) {
-                return Err(format!("line {} is not a hookcli capture document", i + 1));
+    // JSON Lines, or documents one after another however they are spaced (as `export ID
+    // >> file` appends them, pretty-printed): each is numbered by the line it starts on.
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let mut entries = Vec::new();
+    loop {
+        let rest = &text[stream.byte_offset()..];
+        let start = text.len() - rest.trim_start().len();
+        let line = text[..start].matches('\n').count() + 1;
+        let value = match stream.next() {
+            None => return Ok(entries),
+            Some(Ok(value)) => value,
+            Some(Err(e)) => {
+                return Err(format!(
+                    "it is neither JSON nor JSON Lines of hookcli capture documents ({e})"
+                ))
             }
-            document::from_value(&value).map_err(|why| format!("line {}: {why}", i + 1))
-        })
-        .collect()
+        };
+        if !document::is_document(&value) {
+            return Err(format!("line {line} is not a hookcli capture document"));
+        }
+        entries.push(document::from_value(&value).map_err(|why| format!("line {line}: {why}"))?);
+    }
 }
 
 /// [`read`] for a file that is one JSON value.
@@ -149,6 +155,23 @@ mod tests {
         assert_eq!(
             read(format!("{doc}\n{no_method}").as_bytes()).unwrap_err(),
             "line 2: the document has no \"method\""
+        );
+        // Pretty documents one after another, as appending exports to a file leaves them.
+        let pretty =
+            serde_json::to_string_pretty(&serde_json::from_str::<Value>(doc).unwrap()).unwrap();
+        let lines = pretty.lines().count();
+        assert_eq!(
+            read(format!("{pretty}\n{pretty}\n").as_bytes())
+                .unwrap()
+                .len(),
+            2
+        );
+        let pretty_no_method =
+            serde_json::to_string_pretty(&serde_json::from_str::<Value>(&no_method).unwrap())
+                .unwrap();
+        assert_eq!(
+            read(format!("{pretty}\n{pretty_no_method}").as_bytes()).unwrap_err(),
+            format!("line {}: the document has no \"method\"", lines + 1)
         );
     }
 

@@ -26,11 +26,21 @@ fn entry(c: &Capture, base_url: Option<&str>) -> Value {
         || origin(&r.headers),
         |b| b.trim_end_matches('/').to_string(),
     );
-    let url = format!("{base}{}", r.target);
+    // A URL holds no raw control or non-ASCII characters, whatever the sender put in it.
+    let target = percent_encoding::utf8_percent_encode(&r.target, percent_encoding::CONTROLS);
+    let url = format!("{base}{target}");
     let headers: Vec<Value> = r
         .headers
         .iter()
-        .map(|(n, v)| json!({"name": String::from_utf8_lossy(n), "value": String::from_utf8_lossy(v)}))
+        .map(|(n, v)| {
+            let mut h =
+                json!({"name": String::from_utf8_lossy(n), "value": String::from_utf8_lossy(v)});
+            // HAR values are text; a value that is not UTF-8 rides along exactly as well.
+            if std::str::from_utf8(v).is_err() {
+                h["_base64"] = json!(base64::engine::general_purpose::STANDARD.encode(v));
+            }
+            h
+        })
         .collect();
     let query: Vec<Value> = r
         .target
@@ -39,8 +49,15 @@ fn entry(c: &Capture, base_url: Option<&str>) -> Value {
             q.split('&')
                 .filter(|p| !p.is_empty())
                 .map(|p| {
+                    // Decoded, as browsers write them (`+` is a space in a query).
                     let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                    json!({"name": k, "value": v})
+                    let decode = |s: &str| {
+                        let s = s.replace('+', " ");
+                        percent_encoding::percent_decode_str(&s)
+                            .decode_utf8_lossy()
+                            .into_owned()
+                    };
+                    json!({"name": decode(k), "value": decode(v)})
                 })
                 .collect()
         })
@@ -70,7 +87,8 @@ fn entry(c: &Capture, base_url: Option<&str>) -> Value {
             "bodySize": r.body.len(),
         },
         "response": {
-            "status": 0, "statusText": "", "httpVersion": "HTTP/1.1", "cookies": [], "headers": [],
+            // What hookcli answered, when it received the request itself (0: not known).
+            "status": c.answered.unwrap_or(0), "statusText": "", "httpVersion": "HTTP/1.1", "cookies": [], "headers": [],
             "content": { "size": 0, "mimeType": "" }, "redirectURL": "", "headersSize": -1, "bodySize": -1,
             "comment": "hookcli records what it received; see _hookcli for its verdicts",
         },
@@ -78,6 +96,8 @@ fn entry(c: &Capture, base_url: Option<&str>) -> Value {
         "timings": { "send": 0, "wait": 0, "receive": 0 },
         "_hookcli": {
             "id": c.id,
+            // As received: the URL above has it percent-encoded where a URL must.
+            "target": r.target,
             "body_encoding": encoding,
             "remote_addr": r.remote_addr,
             "client_addr": r.client_addr,
@@ -113,21 +133,39 @@ fn parse_entry(e: &Value) -> Result<(Option<String>, NewCapture), String> {
         .get("url")
         .and_then(Value::as_str)
         .ok_or("its request has no url")?;
-    let target = url
-        .split_once("://")
-        .map_or(url, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]))
-        .to_string();
+    let hook = e.get("_hookcli");
+    // hookcli's own HAR keeps the target exactly as received; others have only the URL.
+    let target = match hook.and_then(|h| h.get("target")).and_then(Value::as_str) {
+        Some(target) => target,
+        None => url
+            .split_once("://")
+            .map_or(url, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..])),
+    }
+    .to_string();
     let headers: Vec<Header> = req
         .get("headers")
         .and_then(Value::as_array)
         .ok_or("its request has no headers list")?
         .iter()
-        .filter_map(|h| Some((h.get("name")?.as_str()?, h.get("value")?.as_str()?)))
+        .filter_map(|h| Some((h.get("name")?.as_str()?, h)))
         // HTTP/2 pseudo-headers (:authority, :path) are the request line, not headers.
         .filter(|(name, _)| !name.starts_with(':'))
-        .map(|(name, value)| document::header(name, value.as_bytes().to_vec()))
+        .filter_map(|(name, h)| {
+            let value = match h.get("_base64").and_then(Value::as_str) {
+                Some(b64) => match base64::engine::general_purpose::STANDARD.decode(b64) {
+                    Ok(value) => value,
+                    Err(_) => {
+                        return Some(Err(format!(
+                            "the _base64 value of its header {} does not decode",
+                            crate::render::escape::line(name)
+                        )))
+                    }
+                },
+                None => h.get("value")?.as_str()?.as_bytes().to_vec(),
+            };
+            Some(document::header(name, value))
+        })
         .collect::<Result<_, String>>()?;
-    let hook = e.get("_hookcli");
     let post = req.get("postData");
     let text = post
         .and_then(|p| p.get("text"))

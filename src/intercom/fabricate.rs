@@ -301,6 +301,21 @@ fn item(topic: &Topic, opts: &Options) -> Value {
         "user.deleted" => {
             return json!({"type": "user", "id": hex_id(), "user_id": "user-1042", "email": "zoe.martin@example.com"})
         }
+        // The visitor who signed up is a user now, with an owner (the 2026 capture).
+        "visitor.signed_up" => {
+            let Value::Object(user) = legacy_user(opts) else {
+                unreachable!("a user is an object")
+            };
+            let mut out = serde_json::Map::new();
+            for (key, value) in user {
+                // Where the capture has it: after social_profiles.
+                if key == "unsubscribed_from_emails" {
+                    out.insert("owner_id".into(), Value::Null);
+                }
+                out.insert(key, value);
+            }
+            return Value::Object(out);
+        }
         // Real captures carry the whole article, and the tag with its user.
         "article.deleted" | "user.tag.deleted" => {}
         _ if name.ends_with(".deleted") && !name.starts_with("contact.")
@@ -378,9 +393,6 @@ fn item(topic: &Topic, opts: &Options) -> Value {
         "job" => {
             json!({"type": "job", "id": numeric_id(), "status": "success", "resource_type": "contact", "resource_id": hex_id(), "created_at": opts.now - 30, "completed_at": opts.now})
         }
-        "visitor" => {
-            json!({"type": "visitor", "id": hex_id(), "user_id": "visitor-77", "anonymous": true, "email": "zoe.martin@example.com", "name": "Zoë Martín", "created_at": opts.now - 300, "updated_at": opts.now})
-        }
         "user" => legacy_user(opts),
         "call" => {
             json!({"type": "call", "id": numeric_id(), "conversation_id": numeric_id(), "state": if name == "call.started" { "in_progress" } else { "completed" }, "direction": "inbound", "phone": "+353 1 555 0100", "admin_id": "991", "created_at": opts.now - 120, "ended_at": if name == "call.started" { Value::Null } else { json!(opts.now) }, "duration": 120})
@@ -412,8 +424,24 @@ fn item(topic: &Topic, opts: &Options) -> Value {
     }
 }
 
+/// The 1.x user model, with the fields of real captures in their order.
 fn legacy_user(opts: &Options) -> Value {
-    json!({"type": "user", "id": hex_id(), "user_id": "user-1042", "anonymous": false, "email": "zoe.martin@example.com", "name": "Zoë Martín", "created_at": opts.now - 86_400, "updated_at": opts.now})
+    json!({
+        "type": "user", "id": hex_id(), "user_id": "user-1042", "anonymous": false,
+        "email": "zoe.martin@example.com", "phone": null, "name": "Zoë Martín", "pseudonym": null,
+        "avatar": {"type": "avatar", "image_url": null}, "app_id": opts.app_id,
+        "companies": {"type": "company.list", "companies": []},
+        "location_data": {"type": "location_data", "city_name": "Dublin", "continent_code": "EU", "country_name": "Ireland", "timezone": "Europe/Dublin", "country_code": "IRL"},
+        "last_request_at": opts.now - 60, "created_at": opts.now - 86_400,
+        "remote_created_at": opts.now - 86_400, "signed_up_at": opts.now - 86_400,
+        "updated_at": opts.now, "session_count": 3,
+        "social_profiles": {"type": "social_profile.list", "social_profiles": []},
+        "unsubscribed_from_emails": false, "marked_email_as_spam": false, "has_hard_bounced": false,
+        "tags": {"type": "tag.list", "tags": []}, "segments": {"type": "segment.list", "segments": []},
+        "custom_attributes": {"plan": "pro"}, "referrer": null, "utm_campaign": null,
+        "utm_content": null, "utm_medium": null, "utm_source": null, "utm_term": null,
+        "do_not_track": null, "last_seen_ip": "203.0.113.7", "user_agent_data": null,
+    })
 }
 
 #[cfg(test)]
@@ -523,6 +551,9 @@ mod tests {
             "article_deleted",
             "user_deleted",
             "user_tag_deleted",
+            "user_created",
+            "visitor_signed_up",
+            "contact_signed_up",
         ] {
             let real: Value =
                 serde_json::from_slice(&std::fs::read(format!("{dir}/{file}.json")).unwrap())

@@ -660,7 +660,8 @@ pub const TOPICS: &[Topic] = &[
         TICKETS,
         "A teammate's ticket reply was translated (2.16+)",
     ),
-    t("visitor.signed_up", "visitor", USERS, "A visitor signed up"),
+    // Real captures of both sign-ups carry the user the visitor or lead became.
+    t("visitor.signed_up", "user", USERS, "A visitor signed up"),
     t(
         "data_connector.execution.completed",
         "data_connector.execution",
@@ -717,12 +718,7 @@ pub const TOPICS: &[Topic] = &[
         USERS,
         "1.x: a lead was created",
     ),
-    legacy(
-        "contact.signed_up",
-        "contact",
-        USERS,
-        "1.x: a lead signed up",
-    ),
+    legacy("contact.signed_up", "user", USERS, "1.x: a lead signed up"),
     legacy(
         "contact.added_email",
         "contact",

@@ -1051,6 +1051,11 @@ fn import_keeps_only_real_ids_and_refuses_impossible_times_and_methods() {
         "HAR entry 1: its method 'P\\nST' is not an HTTP method",
     );
     h["log"]["entries"][0]["request"]["method"] = json!("POST");
+    // As another tool's HAR would be: only the URL says where the request went.
+    h["log"]["entries"][0]["_hookcli"]
+        .as_object_mut()
+        .unwrap()
+        .remove("target");
     h["log"]["entries"][0]["request"]["url"] = json!("not a url");
     std::fs::write(&har, h.to_string()).unwrap();
     fails(

@@ -338,16 +338,13 @@ pub enum SignatureFilter {
 /// The app's client secret, for commands that check or make signatures.
 #[derive(Debug, Args, Default)]
 pub struct SecretArgs {
-    /// Your Intercom app's client secret (never printed or stored); prefer the env var or a file
-    #[arg(
-        long,
-        env = "HOOKCLI_SECRET",
-        hide_env_values = true,
-        conflicts_with = "secret_file"
-    )]
+    /// Your Intercom app's client secret (never printed or stored); prefer a file or HOOKCLI_SECRET, which either flag overrides
+    // Not clap's `env`: clap would count HOOKCLI_SECRET as this flag, so it would conflict
+    // with --secret-file instead of giving way to it. config::secret reads it.
+    #[arg(long, conflicts_with = "secret_file")]
     pub secret: Option<String>,
 
-    /// Read the client secret from this file (trailing newline ignored)
+    /// Read the client secret from this file (trailing newline ignored); overrides HOOKCLI_SECRET
     #[arg(long, value_name = "FILE")]
     pub secret_file: Option<PathBuf>,
 }

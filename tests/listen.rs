@@ -1057,13 +1057,24 @@ fn the_secret_and_the_store_come_from_the_environment_or_a_file() {
         .post("/", &intercom_headers(&sig), VECTOR_BODY.as_bytes())
         .id();
     assert_eq!(l.capture_record(&id)["signature"]["verdict"], "valid");
+    // The file named on the command line beats the environment.
+    let l = listen_at(
+        &store,
+        home.path(),
+        &["--json", "--secret-file", file.to_str().unwrap()],
+        &[("HOOKCLI_SECRET", "from-env")],
+    );
+    let id = l
+        .post("/", &intercom_headers(&sig), VECTOR_BODY.as_bytes())
+        .id();
+    assert_eq!(l.capture_record(&id)["signature"]["verdict"], "valid");
     // HOOKCLI_STORE stands in for --store in every command.
     let out = hookcli(home.path())
         .args(["list", "--json"])
         .env("HOOKCLI_STORE", &store)
         .output()
         .unwrap();
-    assert_eq!(ok(&out).lines().count(), 2);
+    assert_eq!(ok(&out).lines().count(), 3);
 }
 
 #[test]

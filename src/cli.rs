@@ -511,8 +511,8 @@ pub struct ReplayArgs {
     pub edit: bool,
 
     /// Set a field before sending: dotted JSON path = JSON value or string (repeatable)
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub sets: Vec<String>,
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
+    pub sets: Vec<(String, String)>,
 
     /// Add or override a header (repeatable), e.g. 'X-Debug: 1'
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
@@ -571,8 +571,8 @@ pub struct SendArgs {
     pub secret: SecretArgs,
 
     /// Set a field: dotted JSON path = JSON value or string (repeatable)
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub sets: Vec<String>,
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
+    pub sets: Vec<(String, String)>,
 
     /// The workspace id (app_id) to put in the notification
     #[arg(long, value_name = "WORKSPACE")]
@@ -646,6 +646,21 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     } else {
         Err(format!("'{text}' must be more than 0 per second"))
     }
+}
+
+/// Parse `--set PATH=VALUE` into the dotted path and the value; whether the path fits the
+/// body is only known once there is a body.
+pub fn parse_set(text: &str) -> Result<(String, String), String> {
+    let (path, value) = text
+        .split_once('=')
+        .ok_or_else(|| "write it as PATH=VALUE, e.g. data.item.id='\"42\"'".to_string())?;
+    let path = path.trim();
+    if path.is_empty() || path.split('.').any(str::is_empty) {
+        return Err(format!(
+            "'{path}' is not a dotted path such as data.item.id"
+        ));
+    }
+    Ok((path.to_string(), value.to_string()))
 }
 
 /// `hookcli check`.
@@ -806,6 +821,17 @@ mod tests {
         assert_eq!(parse_when("2026-11-24T10:00:00Z"), Ok(1_795_514_400_000));
         assert!(parse_when("2026-11-24").is_ok());
         assert!(parse_when("yesterday").is_err());
+    }
+
+    #[test]
+    fn set_fields() {
+        assert_eq!(
+            parse_set(" data.item.id =a=b"),
+            Ok(("data.item.id".into(), "a=b".into()))
+        );
+        assert!(parse_set("nokey").unwrap_err().contains("PATH=VALUE"));
+        assert!(parse_set("=v").unwrap_err().contains("not a dotted path"));
+        assert!(parse_set("data..id=v").is_err());
     }
 
     #[test]

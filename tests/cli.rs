@@ -291,6 +291,9 @@ fn a_secret_flag_beats_hookcli_secret_and_both_flags_conflict() {
         empty.to_str().unwrap(),
     ]);
     fails(&out, 1, "is empty");
+    // No secret at all is a missing argument.
+    let out = run(&["verify", "--body", body, "--signature", &sig]);
+    fails(&out, 2, "verify needs the app's client secret");
     // The environment variable is still documented.
     let help = String::from_utf8_lossy(&run(&["verify", "--help"]).stdout).to_string();
     assert!(help.contains("HOOKCLI_SECRET"), "{help}");

@@ -276,7 +276,7 @@ pub struct ListenArgs {
 /// Filters shared by `list` and `export`; all given filters must match.
 #[derive(Debug, Args, Default)]
 pub struct FilterArgs {
-    /// Topic glob, e.g. 'conversation.*' or 'ticket.admin.?eplied'
+    /// Topic glob: * any run, ? one character, anything else literal; e.g. 'conversation.*' or 'ticket.admin.?eplied'
     #[arg(long, value_name = "GLOB")]
     pub topic: Option<String>,
 
@@ -626,7 +626,7 @@ pub struct VerifyArgs {
 /// `hookcli topics`.
 #[derive(Debug, Args)]
 pub struct TopicsArgs {
-    /// Only topics matching this glob, e.g. 'ticket.*'
+    /// Only topics matching this glob (* any run, ? one character, anything else literal), e.g. 'ticket.*'
     pub glob: Option<String>,
 
     /// One JSON object per topic

@@ -1138,3 +1138,39 @@ fn search_folds_a_final_sigma_like_the_index() {
         assert_eq!(ids(&out), vec![id.clone()], "{text}");
     }
 }
+
+#[test]
+fn topic_globs_read_the_same_in_list_export_and_topics() {
+    let l = listen(&["--json"]);
+    let post = |topic: &str| {
+        let body = notification(topic, None, r#"{"type":"ticket"}"#);
+        l.post("/", &[], body.as_bytes()).id()
+    };
+    let created = post("ticket.created");
+    let literal = post("ticket.[!c]x");
+    let s = &l.store;
+    // Only `*` and `?` are special: `[...]` is not a character class.
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--topic", "ticket.[!c]*"])),
+        vec![literal.clone()]
+    );
+    let doc: Value =
+        serde_json::from_str(&ok(&run(s, &["export", "--topic", "ticket.[!c]?"]))).unwrap();
+    assert_eq!(doc["id"], literal.as_str());
+    fails(
+        &run(s, &["list", "--topic", "ticket.[a-z]*"]),
+        1,
+        "no captures match",
+    );
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--topic", "ticket.?reated"])),
+        vec![created.clone()]
+    );
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--topic", "ticket.*"])),
+        vec![literal, created]
+    );
+    // The catalog matches by the same rule.
+    fails(&run(s, &["topics", "ticket.[a-z]*"]), 1, "no topic matches");
+    assert!(ok(&run(s, &["topics", "ticket.?reated"])).contains("ticket.created"));
+}

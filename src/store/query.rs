@@ -21,7 +21,7 @@ pub(crate) const COLUMN_COUNT: usize = 23;
 pub struct Filter {
     /// Exact capture ids (already resolved from prefixes).
     pub ids: Vec<String>,
-    /// Topic glob, e.g. `conversation.*`.
+    /// Topic glob (`*` any run, `?` one character, the rest literal), e.g. `conversation.*`.
     pub topic: Option<String>,
     /// Text that must occur in the body.
     pub search: Option<String>,
@@ -71,7 +71,7 @@ impl Filter {
             );
         }
         if let Some(topic) = &self.topic {
-            add("topic GLOB ?", vec![Sql::Text(topic.clone())]);
+            add("topic GLOB ?", vec![Sql::Text(sqlite_glob(topic))]);
         }
         if let Some(text) = &self.search {
             // Scanned rows are folded like the trigram index folds, so a capture matches the
@@ -117,6 +117,13 @@ impl Filter {
         }
         (parts.join(" AND "), params)
     }
+}
+
+/// A topic glob in hookcli's one rule (`*` any run, `?` one character, everything else
+/// literal, as `topics` and `--forward-to` match) written for SQLite's GLOB, where `[`
+/// would open a character class. `[[]` is a class holding only `[`.
+fn sqlite_glob(glob: &str) -> String {
+    glob.replace('[', "[[]")
 }
 
 /// Sort order of a selection.

@@ -435,8 +435,8 @@ pub struct ExportArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Where the curl commands and HAR URLs point [default: http://<the request's Host>]
-    #[arg(long, value_name = "URL")]
+    /// Where the curl commands and HAR URLs point: http(s)://HOST[:PORT][/PATH], with each request's path and query appended [default: http://<the request's Host>]
+    #[arg(long, value_name = "URL", value_parser = parse_base_url)]
     pub base_url: Option<String>,
 }
 
@@ -663,6 +663,18 @@ pub fn parse_set(text: &str) -> Result<(String, String), String> {
     Ok((path.to_string(), value.to_string()))
 }
 
+/// Parse `export --base-url`: an http(s) URL with a host and no query or fragment, since
+/// each request's own path and query are appended to it; returned without a final `/`.
+pub fn parse_base_url(text: &str) -> Result<String, String> {
+    let url = crate::forward::parse_url(text)?;
+    if reqwest::Url::parse(&url).is_ok_and(|u| u.query().is_some()) {
+        return Err(format!(
+            "'{text}' has a ?query, but each request's own path and query are appended to it; remove it"
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
 /// `hookcli check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -832,6 +844,22 @@ mod tests {
         assert!(parse_set("nokey").unwrap_err().contains("PATH=VALUE"));
         assert!(parse_set("=v").unwrap_err().contains("not a dotted path"));
         assert!(parse_set("data..id=v").is_err());
+    }
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            parse_base_url("http://h:3000/x/"),
+            Ok("http://h:3000/x".into())
+        );
+        assert!(parse_base_url("notaurl").unwrap_err().contains("not a URL"));
+        assert!(parse_base_url("ftp://h/").is_err());
+        assert!(parse_base_url("http://h/x?y=1")
+            .unwrap_err()
+            .contains("?query"));
+        assert!(parse_base_url("http://h/x#top")
+            .unwrap_err()
+            .contains("#fragment"));
     }
 
     #[test]

@@ -1174,3 +1174,49 @@ fn topic_globs_read_the_same_in_list_export_and_topics() {
     fails(&run(s, &["topics", "ticket.[a-z]*"]), 1, "no topic matches");
     assert!(ok(&run(s, &["topics", "ticket.?reated"])).contains("ticket.created"));
 }
+
+#[test]
+fn export_base_url_must_be_an_http_url_without_a_query_and_keeps_its_path() {
+    let l = listen(&["--json"]);
+    let id = l.post("/hook?q=1", &[], b"{}").id();
+    let s = &l.store;
+    for (base, says) in [
+        ("notaurl", "not a URL"),
+        ("ftp://h:3000/", "must start with http:// or https://"),
+        ("http://h:3000/x?y=1", "has a ?query"),
+        ("http://h:3000/x#top", "#fragment"),
+    ] {
+        for format in ["curl", "har"] {
+            let out = run(s, &["export", &id, "--format", format, "--base-url", base]);
+            fails(&out, 2, says);
+        }
+    }
+    let script = ok(&run(
+        s,
+        &[
+            "export",
+            &id,
+            "--format",
+            "curl",
+            "--base-url",
+            "http://h:3000/x/",
+        ],
+    ));
+    assert!(script.contains("'http://h:3000/x/hook?q=1'"), "{script}");
+    let har: Value = serde_json::from_str(&ok(&run(
+        s,
+        &[
+            "export",
+            &id,
+            "--format",
+            "har",
+            "--base-url",
+            "https://h/x",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(
+        har["log"]["entries"][0]["request"]["url"],
+        "https://h/x/hook?q=1"
+    );
+}

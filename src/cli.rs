@@ -431,7 +431,7 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
     pub format: ExportFormat,
 
-    /// Write to FILE instead of stdout
+    /// Write to FILE instead of stdout (missing directories are created)
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 

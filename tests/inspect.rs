@@ -1220,3 +1220,58 @@ fn export_base_url_must_be_an_http_url_without_a_query_and_keeps_its_path() {
         "https://h/x/hook?q=1"
     );
 }
+
+#[test]
+fn export_to_a_file_creates_missing_directories_and_still_overwrites_no_body() {
+    let l = listen(&["--json"]);
+    // Not UTF-8, so the curl export puts the body in a file beside the script.
+    let id = l
+        .post(
+            "/",
+            &[("Content-Type", "application/octet-stream")],
+            b"\xff\x00bin",
+        )
+        .id();
+    let s = &l.store;
+    let root = s.parent().unwrap().join("out");
+    let script = root.join("deep/c.sh");
+    ok(&run(
+        s,
+        &[
+            "export",
+            &id,
+            "--format",
+            "curl",
+            "-o",
+            script.to_str().unwrap(),
+        ],
+    ));
+    assert!(std::fs::read_to_string(&script)
+        .unwrap()
+        .starts_with("#!/bin/sh"));
+    let body = root.join(format!("deep/hookcli-{id}.body"));
+    assert_eq!(std::fs::read(&body).unwrap(), b"\xff\x00bin");
+    let json = root.join("other/x.json");
+    ok(&run(s, &["export", &id, "-o", json.to_str().unwrap()]));
+    assert!(json.exists());
+    // A body file holding something else is still never overwritten.
+    std::fs::write(&body, b"mine").unwrap();
+    let again = root.join("deep/again.sh");
+    fails(
+        &run(
+            s,
+            &[
+                "export",
+                &id,
+                "--format",
+                "curl",
+                "-o",
+                again.to_str().unwrap(),
+            ],
+        ),
+        1,
+        "already exists and holds something other than the body",
+    );
+    assert_eq!(std::fs::read(&body).unwrap(), b"mine");
+    assert!(!again.exists());
+}

@@ -356,7 +356,7 @@ pub struct ListArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
 
-    /// Show at most N captures
+    /// Show at most N captures; without --json, stderr then says how many more match
     #[arg(
         long,
         short = 'n',

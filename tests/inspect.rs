@@ -1275,3 +1275,41 @@ fn export_to_a_file_creates_missing_directories_and_still_overwrites_no_body() {
     assert_eq!(std::fs::read(&body).unwrap(), b"mine");
     assert!(!again.exists());
 }
+
+#[test]
+fn list_says_on_stderr_when_the_limit_left_captures_out_but_never_in_json() {
+    let l = listen(&["--json"]);
+    for n in 0..23 {
+        l.post("/", &[], format!("{{\"n\":{n}}}").as_bytes()).id();
+    }
+    let s = &l.store;
+    let err = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    let out = run(s, &["list"]);
+    assert_eq!(ok(&out).lines().count(), 20);
+    assert_eq!(
+        err(&out),
+        "hookcli: 3 more captures match; pass --all or --limit N to see them\n"
+    );
+    let out = run(s, &["list", "--limit", "22"]);
+    assert_eq!(
+        err(&out),
+        "hookcli: 1 more capture matches; pass --all or --limit N to see them\n"
+    );
+    // Nothing left out, or --json: nothing said.
+    for args in [
+        &["list", "--all"][..],
+        &["list", "--limit", "23"],
+        &["list", "--json"],
+    ] {
+        let out = run(s, args);
+        ok(&out);
+        assert_eq!(err(&out), "", "{args:?}");
+    }
+    // The count follows the filters.
+    let out = run(s, &["list", "--limit", "1", "--search", "\"n\":2"]);
+    assert!(
+        err(&out).starts_with("hookcli: 3 more captures match"),
+        "{}",
+        err(&out)
+    );
+}

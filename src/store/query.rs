@@ -165,6 +165,16 @@ pub fn select_seqs(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<i
     rows.collect()
 }
 
+/// How many captures match `filter`.
+pub fn count_matching(conn: &Connection, filter: &Filter) -> rusqlite::Result<i64> {
+    let (condition, params) = filter.condition();
+    conn.query_row(
+        &format!("SELECT COUNT(*) FROM captures WHERE {condition}"),
+        params_from_iter(params),
+        |r| r.get(0),
+    )
+}
+
 /// How many captures the store holds.
 pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("SELECT COUNT(*) FROM captures", [], |r| r.get(0))

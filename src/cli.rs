@@ -276,7 +276,7 @@ pub struct ListenArgs {
 /// Filters shared by `list` and `export`; all given filters must match.
 #[derive(Debug, Args, Default)]
 pub struct FilterArgs {
-    /// Topic glob, e.g. 'conversation.*' or 'ticket.admin.?eplied'
+    /// Topic glob: * any run, ? one character, anything else literal; e.g. 'conversation.*' or 'ticket.admin.?eplied'
     #[arg(long, value_name = "GLOB")]
     pub topic: Option<String>,
 
@@ -338,16 +338,13 @@ pub enum SignatureFilter {
 /// The app's client secret, for commands that check or make signatures.
 #[derive(Debug, Args, Default)]
 pub struct SecretArgs {
-    /// Your Intercom app's client secret (never printed or stored); prefer the env var or a file
-    #[arg(
-        long,
-        env = "HOOKCLI_SECRET",
-        hide_env_values = true,
-        conflicts_with = "secret_file"
-    )]
+    /// Your Intercom app's client secret (never printed or stored); prefer a file or HOOKCLI_SECRET, which either flag overrides
+    // Not clap's `env`: clap would count HOOKCLI_SECRET as this flag, so it would conflict
+    // with --secret-file instead of giving way to it. config::secret reads it.
+    #[arg(long, conflicts_with = "secret_file")]
     pub secret: Option<String>,
 
-    /// Read the client secret from this file (trailing newline ignored)
+    /// Read the client secret from this file (trailing newline ignored); overrides HOOKCLI_SECRET
     #[arg(long, value_name = "FILE")]
     pub secret_file: Option<PathBuf>,
 }
@@ -359,7 +356,7 @@ pub struct ListArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
 
-    /// Show at most N captures
+    /// Show at most N captures; without --json, stderr then says how many more match
     #[arg(
         long,
         short = 'n',
@@ -434,12 +431,12 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
     pub format: ExportFormat,
 
-    /// Write to FILE instead of stdout
+    /// Write to FILE instead of stdout (missing directories are created)
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Where the curl commands and HAR URLs point [default: http://<the request's Host>]
-    #[arg(long, value_name = "URL")]
+    /// Where the curl commands and HAR URLs point: http(s)://HOST[:PORT][/PATH], with each request's path and query appended [default: http://<the request's Host>]
+    #[arg(long, value_name = "URL", value_parser = parse_base_url)]
     pub base_url: Option<String>,
 }
 
@@ -514,8 +511,8 @@ pub struct ReplayArgs {
     pub edit: bool,
 
     /// Set a field before sending: dotted JSON path = JSON value or string (repeatable)
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub sets: Vec<String>,
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
+    pub sets: Vec<(String, String)>,
 
     /// Add or override a header (repeatable), e.g. 'X-Debug: 1'
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
@@ -574,8 +571,8 @@ pub struct SendArgs {
     pub secret: SecretArgs,
 
     /// Set a field: dotted JSON path = JSON value or string (repeatable)
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub sets: Vec<String>,
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
+    pub sets: Vec<(String, String)>,
 
     /// The workspace id (app_id) to put in the notification
     #[arg(long, value_name = "WORKSPACE")]
@@ -629,7 +626,7 @@ pub struct VerifyArgs {
 /// `hookcli topics`.
 #[derive(Debug, Args)]
 pub struct TopicsArgs {
-    /// Only topics matching this glob, e.g. 'ticket.*'
+    /// Only topics matching this glob (* any run, ? one character, anything else literal), e.g. 'ticket.*'
     pub glob: Option<String>,
 
     /// One JSON object per topic
@@ -649,6 +646,33 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     } else {
         Err(format!("'{text}' must be more than 0 per second"))
     }
+}
+
+/// Parse `--set PATH=VALUE` into the dotted path and the value; whether the path fits the
+/// body is only known once there is a body.
+pub fn parse_set(text: &str) -> Result<(String, String), String> {
+    let (path, value) = text
+        .split_once('=')
+        .ok_or_else(|| "write it as PATH=VALUE, e.g. data.item.id='\"42\"'".to_string())?;
+    let path = path.trim();
+    if path.is_empty() || path.split('.').any(str::is_empty) {
+        return Err(format!(
+            "'{path}' is not a dotted path such as data.item.id"
+        ));
+    }
+    Ok((path.to_string(), value.to_string()))
+}
+
+/// Parse `export --base-url`: an http(s) URL with a host and no query or fragment, since
+/// each request's own path and query are appended to it; returned without a final `/`.
+pub fn parse_base_url(text: &str) -> Result<String, String> {
+    let url = crate::forward::parse_url(text)?;
+    if reqwest::Url::parse(&url).is_ok_and(|u| u.query().is_some()) {
+        return Err(format!(
+            "'{text}' has a ?query, but each request's own path and query are appended to it; remove it"
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_string())
 }
 
 /// `hookcli check`.
@@ -809,6 +833,33 @@ mod tests {
         assert_eq!(parse_when("2026-11-24T10:00:00Z"), Ok(1_795_514_400_000));
         assert!(parse_when("2026-11-24").is_ok());
         assert!(parse_when("yesterday").is_err());
+    }
+
+    #[test]
+    fn set_fields() {
+        assert_eq!(
+            parse_set(" data.item.id =a=b"),
+            Ok(("data.item.id".into(), "a=b".into()))
+        );
+        assert!(parse_set("nokey").unwrap_err().contains("PATH=VALUE"));
+        assert!(parse_set("=v").unwrap_err().contains("not a dotted path"));
+        assert!(parse_set("data..id=v").is_err());
+    }
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            parse_base_url("http://h:3000/x/"),
+            Ok("http://h:3000/x".into())
+        );
+        assert!(parse_base_url("notaurl").unwrap_err().contains("not a URL"));
+        assert!(parse_base_url("ftp://h/").is_err());
+        assert!(parse_base_url("http://h/x?y=1")
+            .unwrap_err()
+            .contains("?query"));
+        assert!(parse_base_url("http://h/x#top")
+            .unwrap_err()
+            .contains("#fragment"));
     }
 
     #[test]

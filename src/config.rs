@@ -23,9 +23,18 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// The secret from `--secret`/`HOOKCLI_SECRET` or `--secret-file`, if any. An empty secret
-/// counts as none, so `HOOKCLI_SECRET=` switches checking off rather than checking with "".
+/// The secret from `--secret` or `--secret-file`, else from `HOOKCLI_SECRET`, if any. An
+/// empty secret counts as none, so `HOOKCLI_SECRET=` switches checking off rather than
+/// checking with "".
 pub fn secret(args: &crate::cli::SecretArgs) -> Result<Option<Secret>, Error> {
+    secret_from(args, std::env::var_os("HOOKCLI_SECRET"))
+}
+
+/// [`secret`] with the environment's value passed in, so it can be tested.
+fn secret_from(
+    args: &crate::cli::SecretArgs,
+    env: Option<std::ffi::OsString>,
+) -> Result<Option<Secret>, Error> {
     let raw = match (args.secret.as_deref(), args.secret_file.as_deref()) {
         (Some(s), _) => s.as_bytes().to_vec(),
         (None, Some(path)) => {
@@ -36,9 +45,16 @@ pub fn secret(args: &crate::cli::SecretArgs) -> Result<Option<Secret>, Error> {
             while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
                 bytes.pop();
             }
+            // A file named on purpose but left empty is a mistake, not "check nothing".
+            if bytes.is_empty() {
+                return Err(Error::EmptySecretFile(path.to_path_buf()));
+            }
             bytes
         }
-        (None, None) => return Ok(None),
+        (None, None) => match env {
+            Some(value) => value.into_encoded_bytes(),
+            None => return Ok(None),
+        },
     };
     Ok((!raw.is_empty()).then_some(Secret(raw)))
 }
@@ -87,14 +103,40 @@ mod tests {
 
     #[test]
     fn secret_debug_is_redacted() {
-        let s = secret(&inline("hunter2")).unwrap().unwrap();
+        let s = secret_from(&inline("hunter2"), None).unwrap().unwrap();
         assert_eq!(format!("{s:?}"), "Secret(redacted)");
         assert_eq!(s.expose(), b"hunter2");
     }
 
     #[test]
     fn empty_secret_is_none() {
-        assert!(secret(&inline("")).unwrap().is_none());
+        assert!(secret_from(&inline(""), None).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_flag_beats_the_environment() {
+        let env = || Some(std::ffi::OsString::from("from-env"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        std::fs::write(&path, "from-file\n").unwrap();
+        let from = |args: &SecretArgs| secret_from(args, env()).unwrap().map(|s| s.0);
+        assert_eq!(from(&file(&path)), Some(b"from-file".to_vec()));
+        assert_eq!(from(&inline("from-flag")), Some(b"from-flag".to_vec()));
+        assert_eq!(from(&SecretArgs::default()), Some(b"from-env".to_vec()));
+        assert_eq!(
+            from(&inline("")),
+            None,
+            "an explicit empty --secret turns checking off"
+        );
+    }
+
+    #[test]
+    fn an_empty_secret_file_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        std::fs::write(&path, "\n").unwrap();
+        let err = secret_from(&file(&path), None).unwrap_err().to_string();
+        assert!(err.contains("is empty"), "{err}");
     }
 
     #[test]
@@ -102,8 +144,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s");
         std::fs::write(&path, "abc\n").unwrap();
-        assert_eq!(secret(&file(&path)).unwrap().unwrap().expose(), b"abc");
-        let missing = secret(&file(&dir.path().join("nope"))).unwrap_err();
+        assert_eq!(
+            secret_from(&file(&path), None).unwrap().unwrap().expose(),
+            b"abc"
+        );
+        let missing = secret_from(&file(&dir.path().join("nope")), None).unwrap_err();
         assert!(missing
             .to_string()
             .starts_with("cannot read the secret file"));

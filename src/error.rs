@@ -26,6 +26,9 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// `--secret-file` names an empty file.
+    #[error("the secret file {0} is empty: put your app's client secret in it (Developer Hub → your app → Basic information → Client secret)")]
+    EmptySecretFile(PathBuf),
     /// No per-user data directory could be found for the default store.
     #[error("cannot find a per-user data directory for the store; pass --store DIR or set HOOKCLI_STORE")]
     NoDataDir,

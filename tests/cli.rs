@@ -302,3 +302,90 @@ fn error_messages_never_carry_raw_terminal_controls() {
         assert!(err.contains("\\x1b"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_secret_flag_beats_hookcli_secret_and_both_flags_conflict() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path();
+    let body = dir.join("body.json");
+    std::fs::write(&body, "{}").unwrap();
+    let file = dir.join("secret.txt");
+    std::fs::write(&file, "from-file\n").unwrap();
+    let (body, file) = (body.to_str().unwrap(), file.to_str().unwrap());
+    let sig = sign("from-file", b"{}");
+    let with_env = |args: &[&str]| {
+        hookcli(dir)
+            .arg("--store")
+            .arg(dir.join("store"))
+            .args(args)
+            .env("HOOKCLI_SECRET", "from-env")
+            .output()
+            .unwrap()
+    };
+    let verify = ["verify", "--body", body, "--signature", &sig];
+    ok(&with_env(&[&verify[..], &["--secret-file", file]].concat()));
+    ok(&with_env(
+        &[&verify[..], &["--secret", "from-file"]].concat(),
+    ));
+    fails(&with_env(&verify), 1, "the signature is not valid");
+    // send signs with the file's secret, not the environment's.
+    let doc = ok(&with_env(&[
+        "send",
+        "ping",
+        "--print",
+        "--json",
+        "--secret-file",
+        file,
+    ]));
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let text = doc["body"]["text"].as_str().unwrap();
+    assert!(
+        doc.to_string()
+            .contains(&sign("from-file", text.as_bytes())),
+        "{doc}"
+    );
+    // check and replay accept the file too (and then fail for their own reasons).
+    for args in [
+        &[
+            "check",
+            "http://127.0.0.1:9/",
+            "--allow-http",
+            "--secret-file",
+            file,
+        ][..],
+        &["replay", "--last", "1", "--secret-file", file],
+    ] {
+        let out = with_env(args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Both flags on the command line stay a usage error.
+    fails(
+        &with_env(&[&verify[..], &["--secret", "x", "--secret-file", file]].concat()),
+        2,
+        "cannot be used with",
+    );
+    // An empty file is named as such.
+    let empty = dir.join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let out = run(&[
+        "verify",
+        "--body",
+        body,
+        "--signature",
+        &sig,
+        "--secret-file",
+        empty.to_str().unwrap(),
+    ]);
+    fails(&out, 1, "is empty");
+    // No secret at all is a missing argument.
+    let out = run(&["verify", "--body", body, "--signature", &sig]);
+    fails(&out, 2, "verify needs the app's client secret");
+    // The environment variable is still documented.
+    let help = String::from_utf8_lossy(&run(&["verify", "--help"]).stdout).to_string();
+    assert!(help.contains("HOOKCLI_SECRET"), "{help}");
+}

@@ -1375,7 +1375,7 @@ fn a_password_in_a_route_url_is_sent_but_never_shown_or_stored() {
     // replay's default target is that stored URL, password hidden: it says to pass --to.
     fails(
         &run(&l.store, &["replay", &id]),
-        1,
+        2,
         "had a password, which hookcli does not store: pass --to",
     );
 }

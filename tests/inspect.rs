@@ -1303,3 +1303,178 @@ fn search_folds_a_final_sigma_like_the_index() {
         assert_eq!(ids(&out), vec![id.clone()], "{text}");
     }
 }
+
+#[test]
+fn topic_globs_read_the_same_in_list_export_and_topics() {
+    let l = listen(&["--json"]);
+    let post = |topic: &str| {
+        let body = notification(topic, None, r#"{"type":"ticket"}"#);
+        l.post("/", &[], body.as_bytes()).id()
+    };
+    let created = post("ticket.created");
+    let literal = post("ticket.[!c]x");
+    let s = &l.store;
+    // Only `*` and `?` are special: `[...]` is not a character class.
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--topic", "ticket.[!c]*"])),
+        vec![literal.clone()]
+    );
+    let doc: Value =
+        serde_json::from_str(&ok(&run(s, &["export", "--topic", "ticket.[!c]?"]))).unwrap();
+    assert_eq!(doc["id"], literal.as_str());
+    fails(
+        &run(s, &["list", "--topic", "ticket.[a-z]*"]),
+        1,
+        "no captures match",
+    );
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--topic", "ticket.?reated"])),
+        vec![created.clone()]
+    );
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--topic", "ticket.*"])),
+        vec![literal, created]
+    );
+    // The catalog matches by the same rule.
+    fails(&run(s, &["topics", "ticket.[a-z]*"]), 1, "no topic matches");
+    assert!(ok(&run(s, &["topics", "ticket.?reated"])).contains("ticket.created"));
+}
+
+#[test]
+fn export_base_url_must_be_an_http_url_without_a_query_and_keeps_its_path() {
+    let l = listen(&["--json"]);
+    let id = l.post("/hook?q=1", &[], b"{}").id();
+    let s = &l.store;
+    for (base, says) in [
+        ("notaurl", "not a URL"),
+        ("ftp://h:3000/", "must start with http:// or https://"),
+        ("http://h:3000/x?y=1", "has a ?query"),
+        ("http://h:3000/x#top", "#fragment"),
+    ] {
+        for format in ["curl", "har"] {
+            let out = run(s, &["export", &id, "--format", format, "--base-url", base]);
+            fails(&out, 2, says);
+        }
+    }
+    let script = ok(&run(
+        s,
+        &[
+            "export",
+            &id,
+            "--format",
+            "curl",
+            "--base-url",
+            "http://h:3000/x/",
+        ],
+    ));
+    assert!(script.contains("'http://h:3000/x/hook?q=1'"), "{script}");
+    let har: Value = serde_json::from_str(&ok(&run(
+        s,
+        &[
+            "export",
+            &id,
+            "--format",
+            "har",
+            "--base-url",
+            "https://h/x",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(
+        har["log"]["entries"][0]["request"]["url"],
+        "https://h/x/hook?q=1"
+    );
+}
+
+#[test]
+fn export_to_a_file_creates_missing_directories_and_still_overwrites_no_body() {
+    let l = listen(&["--json"]);
+    // Not UTF-8, so the curl export puts the body in a file beside the script.
+    let id = l
+        .post(
+            "/",
+            &[("Content-Type", "application/octet-stream")],
+            b"\xff\x00bin",
+        )
+        .id();
+    let s = &l.store;
+    let root = s.parent().unwrap().join("out");
+    let script = root.join("deep/c.sh");
+    ok(&run(
+        s,
+        &[
+            "export",
+            &id,
+            "--format",
+            "curl",
+            "-o",
+            script.to_str().unwrap(),
+        ],
+    ));
+    assert!(std::fs::read_to_string(&script)
+        .unwrap()
+        .starts_with("#!/bin/sh"));
+    let body = root.join(format!("deep/hookcli-{id}.body"));
+    assert_eq!(std::fs::read(&body).unwrap(), b"\xff\x00bin");
+    let json = root.join("other/x.json");
+    ok(&run(s, &["export", &id, "-o", json.to_str().unwrap()]));
+    assert!(json.exists());
+    // A body file holding something else is still never overwritten.
+    std::fs::write(&body, b"mine").unwrap();
+    let again = root.join("deep/again.sh");
+    fails(
+        &run(
+            s,
+            &[
+                "export",
+                &id,
+                "--format",
+                "curl",
+                "-o",
+                again.to_str().unwrap(),
+            ],
+        ),
+        1,
+        "already exists and holds something other than the body",
+    );
+    assert_eq!(std::fs::read(&body).unwrap(), b"mine");
+    assert!(!again.exists());
+}
+
+#[test]
+fn list_says_on_stderr_when_the_limit_left_captures_out_but_never_in_json() {
+    let l = listen(&["--json"]);
+    for n in 0..23 {
+        l.post("/", &[], format!("{{\"n\":{n}}}").as_bytes()).id();
+    }
+    let s = &l.store;
+    let err = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    let out = run(s, &["list"]);
+    assert_eq!(ok(&out).lines().count(), 20);
+    assert_eq!(
+        err(&out),
+        "hookcli: 3 more captures match; pass --all or --limit N to see them\n"
+    );
+    let out = run(s, &["list", "--limit", "22"]);
+    assert_eq!(
+        err(&out),
+        "hookcli: 1 more capture matches; pass --all or --limit N to see them\n"
+    );
+    // Nothing left out, or --json: nothing said.
+    for args in [
+        &["list", "--all"][..],
+        &["list", "--limit", "23"],
+        &["list", "--json"],
+    ] {
+        let out = run(s, args);
+        ok(&out);
+        assert_eq!(err(&out), "", "{args:?}");
+    }
+    // The count follows the filters.
+    let out = run(s, &["list", "--limit", "1", "--search", "\"n\":2"]);
+    assert!(
+        err(&out).starts_with("hookcli: 3 more captures match"),
+        "{}",
+        err(&out)
+    );
+}

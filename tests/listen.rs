@@ -809,6 +809,23 @@ fn a_store_that_may_only_be_read_is_read_and_one_that_may_not_says_so() {
         std::os::unix::fs::chown(&store, Some(0), Some(0)).unwrap();
     }
     fails(&read(&["list"]), 1, "cannot read the store");
+    // A database file this user may not read: not "cannot write".
+    mode(&store, 0o500);
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&store, Some(NOBODY), Some(NOBODY)).unwrap();
+    }
+    mode(&store.join("hookcli.db"), 0o000);
+    for args in [&["list"][..], &["stats"], &["show", "--last"]] {
+        let out = read(args);
+        fails(&out, 1, "cannot read the store");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("cannot write"), "{args:?}: {err}");
+        assert!(
+            err.contains("hookcli.db: Permission denied"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
     mode(&store, 0o700);
 }
 
@@ -1070,13 +1087,24 @@ fn the_secret_and_the_store_come_from_the_environment_or_a_file() {
         .post("/", &intercom_headers(&sig), VECTOR_BODY.as_bytes())
         .id();
     assert_eq!(l.capture_record(&id)["signature"]["verdict"], "valid");
+    // The file named on the command line beats the environment.
+    let l = listen_at(
+        &store,
+        home.path(),
+        &["--json", "--secret-file", file.to_str().unwrap()],
+        &[("HOOKCLI_SECRET", "from-env")],
+    );
+    let id = l
+        .post("/", &intercom_headers(&sig), VECTOR_BODY.as_bytes())
+        .id();
+    assert_eq!(l.capture_record(&id)["signature"]["verdict"], "valid");
     // HOOKCLI_STORE stands in for --store in every command.
     let out = hookcli(home.path())
         .args(["list", "--json"])
         .env("HOOKCLI_STORE", &store)
         .output()
         .unwrap();
-    assert_eq!(ok(&out).lines().count(), 2);
+    assert_eq!(ok(&out).lines().count(), 3);
 }
 
 #[test]

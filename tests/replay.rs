@@ -482,7 +482,7 @@ fn selections_summary_and_exit_codes() {
     // Nothing selected is a usage mistake that says what to do.
     fails(
         &run(&l.store, &["replay", "--to", &to]),
-        1,
+        2,
         "name what to replay",
     );
 }
@@ -527,7 +527,7 @@ fn replay_defaults_to_the_last_forward_target_and_retries_failed_ones() {
             ),
         ],
     ));
-    fails(&run(&empty, &["replay", "--all"]), 1, "pass --to URL");
+    fails(&run(&empty, &["replay", "--all"]), 2, "pass --to URL");
 }
 
 #[test]
@@ -679,8 +679,26 @@ fn send_fabricates_every_topic_correctly_signed() {
     }
     fails(
         &run(&store, &["send", "ticket.create", "--print"]),
-        1,
+        2,
         "unknown topic 'ticket.create' (did you mean ticket.created",
+    );
+    // A --set that is not PATH=VALUE is a usage error too, for send and replay alike.
+    for (set, says) in [
+        ("nokey", "write it as PATH=VALUE"),
+        ("=v", "is not a dotted path"),
+    ] {
+        fails(
+            &run(&store, &["send", "ping", "--set", set, "--print"]),
+            2,
+            says,
+        );
+        fails(&run(&store, &["replay", "--all", "--set", set]), 2, says);
+    }
+    // What only the body can decide stays a failure.
+    fails(
+        &run(&store, &["send", "ping", "--set", "topic.x=1", "--print"]),
+        1,
+        "is a string, so it has no field 'x'",
     );
 }
 

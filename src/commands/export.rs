@@ -59,6 +59,9 @@ pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
                 .map_err(Error::Failed)?;
                 bytes.extend_from_slice(format!("# capture {}\n{cmd}\n", c.id).as_bytes());
             }
+            if let Some(path) = &args.output {
+                create_parent(path)?;
+            }
             for (c, file) in captures.iter().zip(&files) {
                 if let Some(file) = file {
                     file.write(c)?;
@@ -74,15 +77,30 @@ pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
         }
     }
     match &args.output {
-        Some(path) => std::fs::write(path, &bytes).map_err(|source| Error::WriteFile {
-            path: path.clone(),
-            source,
-        }),
+        Some(path) => {
+            create_parent(path)?;
+            std::fs::write(path, &bytes).map_err(|source| Error::WriteFile {
+                path: path.clone(),
+                source,
+            })
+        }
         None => {
             let mut out = stdout();
             out.write_all(&bytes)?;
             Ok(out.flush()?)
         }
+    }
+}
+
+/// Create the directories `-o FILE` names but that do not exist yet (`-o repro/c.sh`), so
+/// the export and its body files have somewhere to go.
+fn create_parent(path: &Path) -> Result<(), Error> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
+            path: path.to_path_buf(),
+            source,
+        }),
+        None => Ok(()),
     }
 }
 

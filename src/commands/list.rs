@@ -57,7 +57,24 @@ pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
         for c in &captures {
             print(&mut out, c)?;
         }
-        return Ok(out.flush()?);
+        out.flush()?;
+        // Only in text: a script reading --json asked for what it got, and a line on
+        // stderr there is one more thing to filter out.
+        if !args.json && limit == Some(captures.len()) {
+            let total = query::count_matching(&store.conn, &f).map_err(|e| store.err(e))?;
+            let more = total - captures.len() as i64;
+            if more > 0 {
+                let (noun, verb) = if more == 1 {
+                    ("capture", "matches")
+                } else {
+                    ("captures", "match")
+                };
+                eprintln!(
+                    "hookcli: {more} more {noun} {verb}; pass --all or --limit N to see them"
+                );
+            }
+        }
+        return Ok(());
     }
     // Following reads like `tail -f`: the latest matches in arrival order, then new ones.
     captures.reverse();

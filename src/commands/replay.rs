@@ -26,19 +26,20 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     let (captures, recorded) = select(cli, args)?;
     let to = match &args.to {
         Some(to) => to.clone(),
-        None => last_forward_to(&dir).ok_or_else(|| {
-            Error::Failed(
-                "no target: pass --to URL (this store has no --forward-to URL recorded yet)".into(),
+        None => last_forward_to(&dir).unwrap_or_else(|| {
+            super::usage_error(
+                "replay",
+                "no target: pass --to URL (this store has no --forward-to URL recorded yet)",
             )
-        })?,
+        }),
     };
     // The store keeps a --forward-to URL's password only as the redaction mark.
     if args.to.is_none()
         && reqwest::Url::parse(&to).is_ok_and(|u| u.password() == Some(forward::REDACTED))
     {
-        return Err(Error::Failed(format!(
+        super::usage_error("replay", &format!(
             "the last --forward-to URL, {to}, had a password, which hookcli does not store: pass --to with the whole URL"
-        )));
+        ));
     }
     forward::Route::parse(&to).map_err(|e| Error::Failed(format!("--to {e}")))?;
     let mut outgoing = Vec::with_capacity(captures.len());
@@ -129,9 +130,10 @@ fn select(cli: &Cli, args: &ReplayArgs) -> Result<(Vec<Capture>, bool), Error> {
     }
     let f = filter(&args.filter);
     if args.ids.is_empty() && args.last.is_none() && !args.all && f.is_empty() {
-        return Err(Error::Failed(
-            "name what to replay: capture ids, --last N, filters such as --topic or --status failed, --all, or --file".into(),
-        ));
+        super::usage_error(
+            "replay",
+            "name what to replay: capture ids, --last N, filters such as --topic or --status failed, --all, or --file",
+        );
     }
     let store = Store::open(cli)?;
     let mut f = f;
@@ -236,7 +238,6 @@ fn header_overrides(args: &ReplayArgs, secret: bool) -> Result<Vec<Header>, Stri
     Ok(out)
 }
 
-/// Exit with a usage error (2) that shows `replay`'s own usage.
 /// The capture as it will be sent: edited body, overridden headers, signature decided.
 fn prepare(
     c: &Capture,
@@ -267,14 +268,9 @@ fn prepare(
             text = splice::set_path(&text, "delivery_attempts", &next.to_string())
                 .map_err(Error::Failed)?;
         }
-        for set in &args.sets {
-            let (path, value) = set.split_once('=').ok_or_else(|| {
-                Error::Failed(format!(
-                    "--set {set}: write it as PATH=VALUE, e.g. data.item.id='\"42\"'"
-                ))
-            })?;
-            text = splice::set_path(&text, path.trim(), value)
-                .map_err(|e| Error::Failed(format!("--set {set}: {e}")))?;
+        for (path, value) in &args.sets {
+            text = splice::set_path(&text, path, value)
+                .map_err(|e| Error::Failed(format!("--set {path}={value}: {e}")))?;
         }
         if args.edit {
             text = edit(&text)?;

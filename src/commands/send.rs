@@ -28,25 +28,7 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
         })?),
         None => None,
     };
-    let topic = match &args.topic {
-        Some(name) => Some(topics::find(name).ok_or_else(|| {
-            let near: Vec<&str> = topics::TOPICS
-                .iter()
-                .filter(|t| t.name.split('.').next() == name.split('.').next())
-                .map(|t| t.name)
-                .take(6)
-                .collect();
-            let hint = if near.is_empty() {
-                String::new()
-            } else {
-                format!(" (did you mean {}?)", near.join(", "))
-            };
-            Error::Failed(format!(
-                "unknown topic '{name}'{hint}; `hookcli topics` lists them all"
-            ))
-        })?),
-        None => None,
-    };
+    let topic = args.topic.as_deref().map(known_topic);
     // As for replay, 0 waits for ever (for an app stopped at a breakpoint).
     let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
     let limit = format!("{} s (--timeout)", args.timeout);
@@ -81,14 +63,11 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
             }
             (None, None) => unreachable!("clap requires a topic or --file"),
         };
-        for set in &args.sets {
-            let (path, value) = set
-                .split_once('=')
-                .ok_or_else(|| Error::Failed(format!("--set {set}: write it as PATH=VALUE")))?;
+        for (path, value) in &args.sets {
             let text = String::from_utf8(body)
                 .map_err(|_| Error::Failed("--set needs a JSON body".into()))?;
-            body = crate::formats::splice::set_path(&text, path.trim(), value)
-                .map_err(|e| Error::Failed(format!("--set {set}: {e}")))?
+            body = crate::formats::splice::set_path(&text, path, value)
+                .map_err(|e| Error::Failed(format!("--set {path}={value}: {e}")))?
                 .into_bytes();
         }
         let mut headers: Vec<(Vec<u8>, Vec<u8>)> = HEADERS
@@ -212,6 +191,27 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+/// The catalog's topic of this name; any other name is a usage error that suggests some.
+fn known_topic(name: &str) -> &'static topics::Topic {
+    topics::find(name).unwrap_or_else(|| {
+        let near: Vec<&str> = topics::TOPICS
+            .iter()
+            .filter(|t| t.name.split('.').next() == name.split('.').next())
+            .map(|t| t.name)
+            .take(6)
+            .collect();
+        let hint = if near.is_empty() {
+            String::new()
+        } else {
+            format!(" (did you mean {}?)", near.join(", "))
+        };
+        super::usage_error(
+            "send",
+            &format!("unknown topic '{name}'{hint}; `hookcli topics` lists them all"),
+        )
+    })
 }
 
 /// POST exactly these headers and bytes (no X-Forwarded-*: this is the sender, not a proxy).

@@ -13,8 +13,12 @@ use serde_json::json;
 use std::io::{Read, Write};
 
 pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
-    let secret = config::secret(&args.secret)?
-        .ok_or_else(|| Error::Failed("verify needs the app's client secret: pass --secret, --secret-file or set HOOKCLI_SECRET".into()))?;
+    let secret = config::secret(&args.secret)?.unwrap_or_else(|| {
+        super::usage_error(
+            "verify",
+            "verify needs the app's client secret: pass --secret, --secret-file or set HOOKCLI_SECRET",
+        )
+    });
     let (body, given, source) = match (&args.id, &args.body) {
         (Some(prefix), _) => {
             let store = Store::open(cli)?;

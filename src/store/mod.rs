@@ -40,7 +40,7 @@ pub enum StoreError {
         reason: String,
     },
     /// The store exists but this user may not read it.
-    #[error("cannot read the store {dir}: {reason}. Run hookcli as the user who owns it, or pass another --store")]
+    #[error("cannot read the store {dir}: {reason}. Run hookcli as a user allowed to read it (check its owner and permissions), or pass another --store")]
     NotReadable {
         /// The store directory.
         dir: PathBuf,
@@ -148,7 +148,15 @@ pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .or_else(|_| Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY))
-    .map_err(err)?;
+    // SQLite says only "unable to open", which `from_sqlite` takes for a write failure;
+    // a file this user may not read is a read failure, and wants another remedy.
+    .map_err(|e| match unreadable(&path) {
+        Some(reason) => StoreError::NotReadable {
+            dir: dir.to_path_buf(),
+            reason: format!("{}: {reason}", path.display()),
+        },
+        None => err(e),
+    })?;
     conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
     let (conn, version) = match conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)) {
         Ok(version) => (conn, version),
@@ -185,6 +193,22 @@ pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
     }
     query::register_fold(&conn).map_err(|e| StoreError::from_sqlite(&path, e))?;
     Ok(conn)
+}
+
+/// Why this user may not read `path`, if they may not. Asked with access(2), not by
+/// opening it: closing a descriptor of the database would drop this process's SQLite locks.
+#[cfg(unix)]
+fn unreadable(path: &Path) -> Option<std::io::Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: a valid NUL-terminated path; access only reads it.
+    let denied = unsafe { libc::access(c_path.as_ptr(), libc::R_OK) } != 0;
+    denied.then(std::io::Error::last_os_error)
+}
+
+#[cfg(not(unix))]
+fn unreadable(_path: &Path) -> Option<std::io::Error> {
+    None
 }
 
 /// A common slip: `--store` given the database file instead of its directory.

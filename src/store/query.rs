@@ -21,7 +21,7 @@ pub(crate) const COLUMN_COUNT: usize = 23;
 pub struct Filter {
     /// Exact capture ids (already resolved from prefixes).
     pub ids: Vec<String>,
-    /// Topic glob, e.g. `conversation.*`.
+    /// Topic glob (`*` any run, `?` one character, the rest literal), e.g. `conversation.*`.
     pub topic: Option<String>,
     /// Text that must occur in the body.
     pub search: Option<String>,
@@ -71,7 +71,7 @@ impl Filter {
             );
         }
         if let Some(topic) = &self.topic {
-            add("topic GLOB ?", vec![Sql::Text(topic.clone())]);
+            add("topic GLOB ?", vec![Sql::Text(sqlite_glob(topic))]);
         }
         if let Some(text) = &self.search {
             // Scanned rows are folded like the trigram index folds, so a capture matches the
@@ -122,6 +122,13 @@ impl Filter {
     }
 }
 
+/// A topic glob in hookcli's one rule (`*` any run, `?` one character, everything else
+/// literal, as `topics` and `--forward-to` match) written for SQLite's GLOB, where `[`
+/// would open a character class. `[[]` is a class holding only `[`.
+fn sqlite_glob(glob: &str) -> String {
+    glob.replace('[', "[[]")
+}
+
 /// Sort order of a selection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
@@ -159,6 +166,16 @@ pub fn select_seqs(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<i
     let mut stmt = conn.prepare(&format!("SELECT seq FROM captures WHERE {condition}"))?;
     let rows = stmt.query_map(params_from_iter(params), |r| r.get(0))?;
     rows.collect()
+}
+
+/// How many captures match `filter`.
+pub fn count_matching(conn: &Connection, filter: &Filter) -> rusqlite::Result<i64> {
+    let (condition, params) = filter.condition();
+    conn.query_row(
+        &format!("SELECT COUNT(*) FROM captures WHERE {condition}"),
+        params_from_iter(params),
+        |r| r.get(0),
+    )
 }
 
 /// How many captures the store holds.

@@ -394,7 +394,7 @@ pub struct ShowArgs {
     #[arg(long)]
     pub last: bool,
 
-    /// Write the exact body bytes and nothing else
+    /// Write the exact body bytes and nothing else (to a terminal only if it holds no control bytes)
     #[arg(long, conflicts_with_all = ["headers", "json"])]
     pub raw: bool,
 
@@ -416,7 +416,7 @@ pub enum ExportFormat {
     Har,
     /// A runnable curl command per capture that reproduces the request
     Curl,
-    /// The exact body bytes of one capture
+    /// The exact body bytes of one capture (to a terminal only if it holds no control bytes)
     Raw,
 }
 

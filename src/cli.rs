@@ -666,7 +666,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub allow_http: bool,
 
-    /// Accept a self-signed certificate
+    /// Talk to an endpoint with a self-signed certificate; the certificate is then unverified, so the verdict fails (Intercom needs a publicly trusted one)
     #[arg(long)]
     pub insecure: bool,
 

@@ -1372,6 +1372,35 @@ fn send_timeouts_urls_attempts_and_the_order_of_what_it_prints() {
 }
 
 #[test]
+fn check_with_insecure_never_says_intercom_would_accept_the_endpoint() {
+    let app = App::start_tls();
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let url = app.url("/hook");
+    assert!(url.starts_with("https://"), "{url}");
+    let out = run(&store, &["check", &url, "--insecure", "--color", "never"]);
+    fails(&out, 1, "Intercom needs a publicly trusted certificate");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("Intercom would accept"), "{text}");
+    assert!(text.contains("✗ cert   not verified"), "{text}");
+    // The other steps still run, and pass.
+    assert!(text.contains("✓ HEAD") && text.contains("✓ ping"), "{text}");
+    assert!(
+        text.contains("Intercom needs a publicly trusted one"),
+        "{text}"
+    );
+    let out = run(&store, &["check", &url, "--insecure", "--json"]);
+    let records: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records[1]["step"], "cert");
+    assert_eq!(records[1]["ok"], false);
+    assert_eq!(records.last().unwrap()["accepted"], false);
+    assert_eq!(app.received().len(), 4, "HEAD and ping, twice");
+}
+
+#[test]
 fn check_says_tls_words_unsigned_plainly_and_hides_a_password() {
     let app = App::start();
     let home = tempfile::tempdir().unwrap();

@@ -497,7 +497,7 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["ids", "last", "all"])]
     pub file: Option<PathBuf>,
 
-    /// Where to send [default: the last --forward-to URL recorded in the store]
+    /// Send every capture here [default: route each by topic with the routes of the last listen --forward-to run; one that no route matches is not sent]
     #[arg(long, value_name = "URL", value_parser = crate::forward::parse_url)]
     pub to: Option<String>,
 
@@ -533,7 +533,7 @@ pub struct ReplayArgs {
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
 
-    /// Print what would be sent and send nothing
+    /// Print the method, URL, headers and body bytes each send would put on the wire, and send nothing
     #[arg(long)]
     pub dry_run: bool,
 

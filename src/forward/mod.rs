@@ -360,11 +360,11 @@ pub struct Via<'a> {
     pub attempt: u32,
 }
 
-/// Send a capture to `target`: same method and body bytes, headers in order with repeats
-/// (minus hop-by-hop), plus X-Forwarded-* and X-Hookcli-* for correlation.
-/// The first `keep` bytes of the answer's body are kept; an answer cut off before its body
-/// is complete counts as no answer (`reset` or `timeout`), so it is retried. `limit` names
-/// the client's timeout in messages, e.g. `the forward timeout (--forward-timeout)`.
+/// Send a capture to `target`: same method and body bytes, the headers of
+/// [`request_headers`]. The first `keep` bytes of the answer's body are kept; an answer cut
+/// off before its body is complete counts as no answer (`reset` or `timeout`), so it is
+/// retried. `limit` names the client's timeout in messages, e.g. `the forward timeout
+/// (--forward-timeout)`.
 pub async fn send(
     client: &reqwest::Client,
     capture: &Capture,
@@ -376,10 +376,28 @@ pub async fn send(
     let r = &capture.request;
     let started_at = chrono::Utc::now().timestamp_millis();
     let start = Instant::now();
-    let fail = |kind, error| Answer::failed(target, started_at, start.elapsed(), kind, error);
     let Ok(method) = reqwest::Method::from_bytes(r.method.as_bytes()) else {
-        return fail("other", format!("the method {} cannot be sent", r.method));
+        let error = format!("the method {} cannot be sent", r.method);
+        return Answer::failed(target, started_at, start.elapsed(), "other", error);
     };
+    let result = client
+        .request(method, target)
+        .headers(request_headers(capture, target, &via))
+        .body(r.body.clone())
+        .send()
+        .await;
+    answer_of(result, target, started_at, start, keep, limit).await
+}
+
+/// The headers a capture is sent to `target` with: its own in order with repeats, minus
+/// hop-by-hop ones and those its `Connection` header names, plus X-Forwarded-* and
+/// X-Hookcli-* for correlation. The client adds only what [`wire_additions`] lists.
+pub fn request_headers(
+    capture: &Capture,
+    target: &str,
+    via: &Via<'_>,
+) -> reqwest::header::HeaderMap {
+    let r = &capture.request;
     let mut headers = reqwest::header::HeaderMap::new();
     let mut original_host = None;
     // Every X-Forwarded-For line, in order: together they are one list.
@@ -389,7 +407,7 @@ pub async fn send(
         connection_options(r.headers.iter().map(|(n, v)| (n.as_slice(), v.as_slice())));
     // A route URL's credentials are sent as Authorization, and they are the user's choice
     // for this app: the sender's own header must not replace them.
-    let route_authorizes = reqwest::Url::parse(target).is_ok_and(|u| !u.username().is_empty());
+    let route_authorizes = url_credentials(target);
     for (name, value) in &r.headers {
         let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
         match lower.as_str() {
@@ -444,14 +462,45 @@ pub async fn send(
     }
     add("x-hookcli-capture-id", via.capture_id.as_bytes());
     add("x-hookcli-attempt", via.attempt.to_string().as_bytes());
+    headers
+}
 
-    let result = client
-        .request(method, target)
-        .headers(headers)
-        .body(r.body.clone())
-        .send()
-        .await;
-    answer_of(result, target, started_at, start, keep, limit).await
+/// Whether a URL has a user, which the client sends as `Authorization: Basic`.
+fn url_credentials(target: &str) -> bool {
+    reqwest::Url::parse(target).is_ok_and(|u| !u.username().is_empty())
+}
+
+/// What the client itself adds to [`request_headers`] on the wire, for showing a request
+/// without sending it: `Host` from the URL, `Content-Length` of the body and reqwest's
+/// default `Accept: */*` when the capture had no Accept, and `Authorization` for a URL's
+/// credentials (not shown).
+pub fn wire_additions(
+    headers: &reqwest::header::HeaderMap,
+    target: &str,
+    body_len: usize,
+) -> Vec<(&'static str, String)> {
+    let mut extra = Vec::new();
+    if let Ok(url) = reqwest::Url::parse(target) {
+        let host = url.host_str().unwrap_or_default();
+        extra.push((
+            "host",
+            match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            },
+        ));
+    }
+    if url_credentials(target) {
+        extra.push((
+            "authorization",
+            "Basic … (the URL's user and password)".into(),
+        ));
+    }
+    if !headers.contains_key(reqwest::header::ACCEPT) {
+        extra.push(("accept", "*/*".into()));
+    }
+    extra.push(("content-length", body_len.to_string()));
+    extra
 }
 
 /// The answer to a request sent to `target` at `started_at` (`start` for its latency),

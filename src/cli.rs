@@ -127,12 +127,12 @@ Examples:
     /// Resend captured notifications to your app, as captured or edited, correctly re-signed
     #[command(after_help = "\
 Examples:
-  hookcli replay 01m87                               # to the last --forward-to URL
+  hookcli replay 01m87                               # routed as the last --forward-to run did
   hookcli replay --last 5 --to http://localhost:3000/webhooks/intercom
   hookcli replay --status failed                      # everything forwarding gave up on
   hookcli replay 01m87 --secret \"$CLIENT_SECRET\" --set data.item.source.body='\"hello\"'
   hookcli replay 01m87 --edit --secret \"$CLIENT_SECRET\"
-  hookcli replay 01m87 --as-redelivery --dry-run
+  hookcli replay 01m87 --as-redelivery --secret \"$CLIENT_SECRET\" --dry-run
   hookcli replay --file capture.json --to http://localhost:3000/hook")]
     Replay(ReplayArgs),
     /// Fabricate a realistic, signed Intercom notification for any topic and send or print it

@@ -1593,6 +1593,35 @@ fn check_says_tls_words_unsigned_plainly_and_hides_a_password() {
 }
 
 #[test]
+fn the_documented_send_print_json_import_verify_recipe_works() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let file = home.path().join("capture.json");
+    let printed = ok(&run(
+        &store,
+        &[
+            "send",
+            "ticket.created",
+            "--print",
+            "--json",
+            "--secret",
+            SECRET,
+        ],
+    ));
+    std::fs::write(&file, printed).unwrap();
+    let imported = ok(&run(&store, &["import", "--json", file.to_str().unwrap()]));
+    let id = serde_json::from_str::<Value>(imported.lines().next().unwrap()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let verified = ok(&run(&store, &["verify", &id, "--secret", SECRET]));
+    assert!(
+        verified.contains("valid: the signature is the HMAC-SHA1"),
+        "{verified}"
+    );
+}
+
+#[test]
 fn send_print_to_a_file_verifies_and_verify_names_newlines_and_inexact_headers() {
     let l = listen(&["--json", "--secret", SECRET]);
     let dir = l.store.parent().unwrap().to_path_buf();

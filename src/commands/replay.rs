@@ -537,16 +537,8 @@ fn dry_run(
         attempt,
     };
     let headers = forward::request_headers(c, url, &via);
-    for (name, value) in forward::wire_additions(&headers, url, c.request.body.len()) {
-        writeln!(out, "  {name}: {}", escape::line(&value))?;
-    }
-    for (name, value) in &headers {
-        writeln!(
-            out,
-            "  {}: {}",
-            escape::line(name.as_str()),
-            escape::bytes(value.as_bytes())
-        )?;
+    for (name, value) in forward::on_the_wire(&headers, url, c.request.body.len()) {
+        writeln!(out, "  {}: {}", escape::line(&name), escape::bytes(&value))?;
     }
     writeln!(out)?;
     // Line by line, every other byte escaped, so the body shows exactly as it is sent.

@@ -391,7 +391,7 @@ pub async fn send(
 
 /// The headers a capture is sent to `target` with: its own in order with repeats, minus
 /// hop-by-hop ones and those its `Connection` header names, plus X-Forwarded-* and
-/// X-Hookcli-* for correlation. The client adds only what [`wire_additions`] lists.
+/// X-Hookcli-* for correlation. The client adds only what [`on_the_wire`] lists.
 pub fn request_headers(
     capture: &Capture,
     target: &str,
@@ -470,37 +470,41 @@ fn url_credentials(target: &str) -> bool {
     reqwest::Url::parse(target).is_ok_and(|u| !u.username().is_empty())
 }
 
-/// What the client itself adds to [`request_headers`] on the wire, for showing a request
-/// without sending it: `Host` from the URL, `Content-Length` of the body and reqwest's
-/// default `Accept: */*` when the capture had no Accept, and `Authorization` for a URL's
-/// credentials (not shown).
-pub fn wire_additions(
+/// The header lines a send puts on the wire, in order, for showing a request without
+/// sending it: [`request_headers`] with what the client adds, which is `Authorization` for
+/// a URL's user first (its value not shown), then reqwest's default `Accept: */*` when the
+/// capture has no Accept, `Host` from the URL, and `Content-Length` unless the body is empty
+/// (hyper sends none for an empty body, whatever the method).
+pub fn on_the_wire(
     headers: &reqwest::header::HeaderMap,
     target: &str,
     body_len: usize,
-) -> Vec<(&'static str, String)> {
-    let mut extra = Vec::new();
+) -> Vec<(String, Vec<u8>)> {
+    let mut lines = Vec::with_capacity(headers.len() + 4);
+    if url_credentials(target) {
+        let hidden = "Basic … (the URL's user and password)";
+        lines.push(("authorization".into(), hidden.into()));
+    }
+    lines.extend(
+        headers
+            .iter()
+            .map(|(name, value)| (name.as_str().to_string(), value.as_bytes().to_vec())),
+    );
+    if !headers.contains_key(reqwest::header::ACCEPT) {
+        lines.push(("accept".into(), b"*/*".to_vec()));
+    }
     if let Ok(url) = reqwest::Url::parse(target) {
         let host = url.host_str().unwrap_or_default();
-        extra.push((
-            "host",
-            match url.port() {
-                Some(port) => format!("{host}:{port}"),
-                None => host.to_string(),
-            },
-        ));
+        let host = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        lines.push(("host".into(), host.into_bytes()));
     }
-    if url_credentials(target) {
-        extra.push((
-            "authorization",
-            "Basic … (the URL's user and password)".into(),
-        ));
+    if body_len > 0 {
+        lines.push(("content-length".into(), body_len.to_string().into_bytes()));
     }
-    if !headers.contains_key(reqwest::header::ACCEPT) {
-        extra.push(("accept", "*/*".into()));
-    }
-    extra.push(("content-length", body_len.to_string()));
-    extra
+    lines
 }
 
 /// The answer to a request sent to `target` at `started_at` (`start` for its latency),
@@ -878,6 +882,36 @@ mod tests {
         assert_eq!(
             connection_options(headers),
             vec!["keep-alive", "x-foo", "close", "x-bar"]
+        );
+    }
+
+    #[test]
+    fn the_wire_has_what_the_client_adds_in_its_order() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-a", "1".parse().unwrap());
+        let names = |headers: &reqwest::header::HeaderMap, target, len| -> Vec<String> {
+            on_the_wire(headers, target, len)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect()
+        };
+        assert_eq!(
+            names(&headers, "http://u:p@127.0.0.1:3000/x", 3),
+            ["authorization", "x-a", "accept", "host", "content-length"]
+        );
+        // An empty body goes without a Content-Length; a default port is not written.
+        assert_eq!(
+            names(&headers, "http://localhost/x", 0),
+            ["x-a", "accept", "host"]
+        );
+        assert_eq!(
+            on_the_wire(&headers, "http://localhost/x", 0)[2].1,
+            b"localhost"
+        );
+        headers.insert("accept", "application/json".parse().unwrap());
+        assert_eq!(
+            names(&headers, "http://a/", 1),
+            ["x-a", "accept", "host", "content-length"]
         );
     }
 

@@ -127,12 +127,12 @@ Examples:
     /// Resend captured notifications to your app, as captured or edited, correctly re-signed
     #[command(after_help = "\
 Examples:
-  hookcli replay 01m87                               # to the last --forward-to URL
+  hookcli replay 01m87                               # routed as the last --forward-to run did
   hookcli replay --last 5 --to http://localhost:3000/webhooks/intercom
   hookcli replay --status failed                      # everything forwarding gave up on
   hookcli replay 01m87 --secret \"$CLIENT_SECRET\" --set data.item.source.body='\"hello\"'
   hookcli replay 01m87 --edit --secret \"$CLIENT_SECRET\"
-  hookcli replay 01m87 --as-redelivery --dry-run
+  hookcli replay 01m87 --as-redelivery --secret \"$CLIENT_SECRET\" --dry-run
   hookcli replay --file capture.json --to http://localhost:3000/hook")]
     Replay(ReplayArgs),
     /// Fabricate a realistic, signed Intercom notification for any topic and send or print it
@@ -391,7 +391,7 @@ pub struct ShowArgs {
     #[arg(long)]
     pub last: bool,
 
-    /// Write the exact body bytes and nothing else
+    /// Write the exact body bytes and nothing else (to a terminal only if it holds no control bytes)
     #[arg(long, conflicts_with_all = ["headers", "json"])]
     pub raw: bool,
 
@@ -413,7 +413,7 @@ pub enum ExportFormat {
     Har,
     /// A runnable curl command per capture that reproduces the request
     Curl,
-    /// The exact body bytes of one capture
+    /// The exact body bytes of one capture (to a terminal only if it holds no control bytes)
     Raw,
 }
 
@@ -494,7 +494,7 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["ids", "last", "all"])]
     pub file: Option<PathBuf>,
 
-    /// Where to send [default: the last --forward-to URL recorded in the store]
+    /// Send every capture here [default: route each by topic with the routes of the last listen --forward-to run; one that no route matches is not sent]
     #[arg(long, value_name = "URL", value_parser = crate::forward::parse_url)]
     pub to: Option<String>,
 
@@ -530,7 +530,7 @@ pub struct ReplayArgs {
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
 
-    /// Print what would be sent and send nothing
+    /// Print the method, URL, headers and body bytes each send would put on the wire, and send nothing
     #[arg(long)]
     pub dry_run: bool,
 
@@ -690,7 +690,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub allow_http: bool,
 
-    /// Accept a self-signed certificate
+    /// Talk to an endpoint with a self-signed certificate; the certificate is then unverified, so the verdict fails (Intercom needs a publicly trusted one)
     #[arg(long)]
     pub insecure: bool,
 

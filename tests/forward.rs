@@ -1372,9 +1372,17 @@ fn a_password_in_a_route_url_is_sent_but_never_shown_or_stored() {
             "the password is in the store"
         );
     }
-    // replay's default target is that stored URL, password hidden: it says to pass --to.
+    // replay's default routes are the last run's, password hidden: a capture its ticket.*
+    // route takes makes it say to pass --to; this non-ticket one matches no route.
     fails(
         &run(&l.store, &["replay", &id]),
+        1,
+        "matched no route the last listen --forward-to recorded",
+    );
+    let ticket = l.store.parent().unwrap().join("ticket.json");
+    std::fs::write(&ticket, notification("ticket.created", Some("t1"), "{}")).unwrap();
+    fails(
+        &run(&l.store, &["replay", "--file", ticket.to_str().unwrap()]),
         2,
         "had a password, which hookcli does not store: pass --to",
     );

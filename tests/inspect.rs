@@ -242,6 +242,43 @@ fn list_human_rows_are_escaped_and_json_follows_the_schema() {
 }
 
 #[test]
+fn raw_bodies_with_control_bytes_are_refused_on_a_terminal_but_not_in_a_pipe() {
+    let f = filled();
+    let s = &f.l.store;
+    let binary = b"\x00\xff\xfebin\x1b";
+    for args in [
+        &["show", &f.binary, "--raw"][..],
+        &["export", &f.binary, "--format", "raw"],
+    ] {
+        let shown = run_on_terminal(s, args);
+        assert_eq!(shown.code, Some(1), "{args:?}: {}", shown.stderr);
+        assert!(
+            shown
+                .stderr
+                .contains("can mess up your terminal: redirect it to a file"),
+            "{args:?}: {}",
+            shown.stderr
+        );
+        assert!(!shown.screen.contains(&0x1b), "{:?}", shown.screen);
+        assert!(!shown.stderr.contains("panicked"));
+        // A pipe still gets the exact bytes.
+        assert_eq!(run(s, args).stdout, binary, "{args:?}");
+    }
+    // ESC and OSC 52 in otherwise valid UTF-8 are refused too.
+    let hostile =
+        f.l.post("/", &[], b"{\"a\":\"\x1b[31mred \x1b]52;c;cHduZWQ=\x07\"}")
+            .id();
+    let shown = run_on_terminal(s, &["show", &hostile, "--raw"]);
+    assert_eq!(shown.code, Some(1), "{}", shown.stderr);
+    assert!(shown.screen.is_empty(), "{:?}", shown.screen);
+    // A plain JSON body, newlines and tabs included, still reaches the terminal.
+    let plain = f.l.post("/", &[], b"{\n\t\"caf\xc3\xa9\": 1\n}").id();
+    let shown = run_on_terminal(s, &["show", &plain, "--raw"]);
+    assert_eq!(shown.code, Some(0), "{}", shown.stderr);
+    assert_eq!(shown.screen, "{\r\n\t\"café\": 1\r\n}".as_bytes());
+}
+
+#[test]
 fn show_by_prefix_raw_headers_last_and_the_errors() {
     let f = filled();
     let s = &f.l.store;

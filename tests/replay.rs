@@ -393,12 +393,65 @@ fn dry_run_sends_nothing() {
     ));
     assert!(
         out.contains(&format!("POST {}", app.url("/x")))
-            && out.contains("X-Hub-Signature: sha1=")
+            && out.contains("x-hub-signature: sha1=")
             && out.contains("dry run: nothing sent"),
         "{out}"
     );
     std::thread::sleep(Duration::from_millis(200));
     assert!(app.received().is_empty());
+}
+
+#[test]
+fn a_dry_run_shows_the_headers_and_body_bytes_the_app_then_gets() {
+    let l = listen(&["--json"]);
+    let body = b"{\"topic\":\"ping\",\"t\":\"a\tb\",\"e\":\"\x1b[31m\"}";
+    let id = l
+        .post(
+            "/",
+            &[
+                ("Connection", "keep-alive, X-Secret-Hop"),
+                ("X-Secret-Hop", "dropped"),
+                ("X-Forwarded-For", "203.0.113.9"),
+                ("X-Custom", "kept"),
+            ],
+            body,
+        )
+        .id();
+    let app = App::start();
+    let to = app.url("/x");
+    let out = ok(&run(
+        &l.store,
+        &replay_args(&id, &to, &["--dry-run", "--color", "never"]),
+    ));
+    let (head, rest) = out.split_once("\n\n").expect("headers, then the body");
+    let shown: Vec<String> = head.lines().skip(1).map(|l| l.trim().to_string()).collect();
+    // The body's bytes as they are, not pretty-printed; the escape byte made visible.
+    assert!(
+        rest.starts_with("  {\"topic\":\"ping\",\"t\":\"a\\tb\",\"e\":\"\\x1b[31m\"}\n"),
+        "{rest}"
+    );
+    assert!(!out.contains('\x1b'));
+    ok(&run(
+        &l.store,
+        &replay_args(&id, &to, &["--color", "never"]),
+    ));
+    let got = app.wait_for(1, Duration::from_secs(5)).remove(0);
+    let sent: Vec<String> = got
+        .headers
+        .iter()
+        .map(|(n, v)| format!("{}: {v}", n.to_ascii_lowercase()))
+        .collect();
+    // The same lines in the same order.
+    assert_eq!(shown, sent);
+    assert!(
+        sent.contains(&"x-forwarded-for: 203.0.113.9, 127.0.0.1".to_string())
+            && sent.contains(&"x-hookcli-attempt: 1".to_string())
+            && sent.iter().any(|h| h.starts_with("x-forwarded-proto: "))
+            && sent.iter().any(|h| h.starts_with("x-forwarded-host: "))
+            && !sent.iter().any(|h| h.starts_with("x-secret-hop")),
+        "{sent:?}"
+    );
+    assert_eq!(got.body, body);
 }
 
 #[test]
@@ -528,6 +581,89 @@ fn replay_defaults_to_the_last_forward_target_and_retries_failed_ones() {
         ],
     ));
     fails(&run(&empty, &["replay", "--all"]), 2, "pass --to URL");
+}
+
+#[test]
+fn replay_without_to_routes_each_capture_by_topic_as_listen_did() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let app = App::start();
+    let (ok_url, fail_url) = (app.url("/ok"), app.url("/fail"));
+    let mut l = listen_at(
+        &store,
+        home.path(),
+        &[
+            "--json",
+            "--forward-to",
+            &format!("conversation.*={ok_url}"),
+            "--forward-to",
+            &format!("ticket.*={fail_url}"),
+        ],
+        &[],
+    );
+    let post = |topic: &str| {
+        l.post("/", &[], notification(topic, Some(topic), "{}").as_bytes())
+            .id()
+    };
+    let ticket = post("ticket.created");
+    let conversation = post("conversation.user.replied");
+    let contact = post("contact.user.created");
+    app.wait_for(2, Duration::from_secs(5));
+    assert_eq!(l.interrupt().0, 0);
+    let before = app.received().len();
+    let out = run(&store, &["replay", "--all", "--color", "never"]);
+    fails(
+        &out,
+        1,
+        "1 matched no route the last listen --forward-to recorded and was not sent",
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("not sent: no route the last listen --forward-to recorded matches topic contact.user.created"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 answered 2xx, 0 failed; 1 not sent"),
+        "{text}"
+    );
+    let replayed = app.wait_for(before + 2, Duration::from_secs(5));
+    let to = |id: &str| -> Vec<String> {
+        replayed[before..]
+            .iter()
+            .filter(|r| r.header("x-hookcli-capture-id").as_deref() == Some(id))
+            .map(|r| r.target.clone())
+            .collect()
+    };
+    assert_eq!(to(&ticket), ["/fail"]);
+    assert_eq!(to(&conversation), ["/ok"]);
+    assert!(to(&contact).is_empty());
+    // The dry run routes the same way.
+    let dry = run(
+        &store,
+        &["replay", &ticket, "--dry-run", "--color", "never"],
+    );
+    assert!(String::from_utf8_lossy(&dry.stdout).contains(&format!("POST {fail_url}")));
+    // --to still sends everything to one URL.
+    ok(&run(&store, &["replay", &ticket, "--to", &ok_url]));
+    assert_eq!(
+        app.wait_for(before + 3, Duration::from_secs(5))[before + 2].target,
+        "/ok"
+    );
+    // A store from before routes were recorded has only last_forward_to, which takes all.
+    let conn = rusqlite::Connection::open(store.join("hookcli.db")).unwrap();
+    conn.execute("DELETE FROM meta WHERE key = 'last_forward_routes'", [])
+        .unwrap();
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'last_forward_to'",
+        [app.url("/legacy")],
+    )
+    .unwrap();
+    drop(conn);
+    ok(&run(&store, &["replay", &contact]));
+    assert_eq!(
+        app.wait_for(before + 4, Duration::from_secs(5))[before + 3].target,
+        "/legacy"
+    );
 }
 
 #[test]
@@ -1390,6 +1526,35 @@ fn send_timeouts_urls_attempts_and_the_order_of_what_it_prints() {
 }
 
 #[test]
+fn check_with_insecure_never_says_intercom_would_accept_the_endpoint() {
+    let app = App::start_tls();
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let url = app.url("/hook");
+    assert!(url.starts_with("https://"), "{url}");
+    let out = run(&store, &["check", &url, "--insecure", "--color", "never"]);
+    fails(&out, 1, "Intercom needs a publicly trusted certificate");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("Intercom would accept"), "{text}");
+    assert!(text.contains("✗ cert   not verified"), "{text}");
+    // The other steps still run, and pass.
+    assert!(text.contains("✓ HEAD") && text.contains("✓ ping"), "{text}");
+    assert!(
+        text.contains("Intercom needs a publicly trusted one"),
+        "{text}"
+    );
+    let out = run(&store, &["check", &url, "--insecure", "--json"]);
+    let records: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records[1]["step"], "cert");
+    assert_eq!(records[1]["ok"], false);
+    assert_eq!(records.last().unwrap()["accepted"], false);
+    assert_eq!(app.received().len(), 4, "HEAD and ping, twice");
+}
+
+#[test]
 fn check_says_tls_words_unsigned_plainly_and_hides_a_password() {
     let app = App::start();
     let home = tempfile::tempdir().unwrap();
@@ -1441,6 +1606,35 @@ fn check_says_tls_words_unsigned_plainly_and_hides_a_password() {
     assert!(
         got.last().unwrap().header("authorization").is_some(),
         "the password is still sent"
+    );
+}
+
+#[test]
+fn the_documented_send_print_json_import_verify_recipe_works() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let file = home.path().join("capture.json");
+    let printed = ok(&run(
+        &store,
+        &[
+            "send",
+            "ticket.created",
+            "--print",
+            "--json",
+            "--secret",
+            SECRET,
+        ],
+    ));
+    std::fs::write(&file, printed).unwrap();
+    let imported = ok(&run(&store, &["import", "--json", file.to_str().unwrap()]));
+    let id = serde_json::from_str::<Value>(imported.lines().next().unwrap()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let verified = ok(&run(&store, &["verify", &id, "--secret", SECRET]));
+    assert!(
+        verified.contains("valid: the signature is the HMAC-SHA1"),
+        "{verified}"
     );
 }
 

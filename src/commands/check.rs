@@ -53,6 +53,17 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
             detail: "Intercom only accepts https:// endpoints: expose this one with a tunnel (ngrok http PORT, cloudflared tunnel --url ...) and check that URL, or pass --allow-http to test the app locally".into(),
         },
     });
+    // Intercom verifies the certificate against the public roots; with --insecure hookcli
+    // does not, so the checks below say nothing about it and the endpoint cannot pass.
+    if url.scheme() == "https" && args.insecure {
+        steps.push(Step {
+            name: "cert",
+            ok: false,
+            status: None,
+            latency: None,
+            detail: "not verified: --insecure accepts any certificate, but Intercom only trusts publicly trusted ones; check the public https:// URL (a tunnel's, say) without --insecure".into(),
+        });
+    }
     // Forwarding's client: no redirects followed, as Intercom follows none.
     let client = forward::client(forward::ClientOptions {
         timeout: Some(DEADLINE),
@@ -64,6 +75,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
     steps.push(runtime.block_on(head(&client, url.as_str())));
     steps.push(runtime.block_on(ping(&client, url.as_str(), secret.as_ref())));
     let accepted = steps.iter().all(|s| s.ok);
+    let only_unverified = steps.iter().all(|s| s.ok || s.name == "cert");
     let mut out = stdout();
     let s = Style::new(!args.json && config::use_color(cli.color));
     for step in &steps {
@@ -103,6 +115,12 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
         )?;
     } else if accepted {
         writeln!(out, "{}", s.good("Intercom would accept this endpoint."))?;
+    } else if only_unverified {
+        writeln!(
+            out,
+            "{}",
+            s.bad("Intercom would not accept this endpoint as checked: the other steps pass, but its certificate was not verified (--insecure), and Intercom needs a publicly trusted one.")
+        )?;
     } else {
         writeln!(
             out,
@@ -113,6 +131,11 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
     out.flush()?;
     if accepted {
         Ok(())
+    } else if only_unverified {
+        Err(Error::Failed(format!(
+            "{} was checked with --insecure, so its certificate was not verified: Intercom needs a publicly trusted certificate",
+            escape::line(&shown)
+        )))
     } else {
         Err(Error::Failed(format!(
             "{} does not pass Intercom's checks",

@@ -85,6 +85,9 @@ pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
             })
         }
         None => {
+            if args.format == ExportFormat::Raw {
+                super::raw_to_terminal(&bytes, "export --format raw")?;
+            }
             let mut out = stdout();
             out.write_all(&bytes)?;
             Ok(out.flush()?)

@@ -191,3 +191,16 @@ fn filter(args: &FilterArgs) -> query::Filter {
 fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
     std::io::BufWriter::new(std::io::stdout().lock())
 }
+
+/// Refuse to write a body's exact bytes to a terminal when they hold what the terminal
+/// would act on (escape sequences, other controls, invalid UTF-8, bidi controls): `what`
+/// names the option, e.g. `show --raw`. A file or a pipe gets the bytes as they are.
+fn raw_to_terminal(body: &[u8], what: &str) -> Result<(), Error> {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() && crate::render::escape::unsafe_for_terminal(body) {
+        return Err(Error::Failed(format!(
+            "{what} would write control bytes that can mess up your terminal: redirect it to a file (> body.bin) or pipe it (| xxd)"
+        )));
+    }
+    Ok(())
+}

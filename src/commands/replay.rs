@@ -5,9 +5,9 @@ use crate::cli::{Cli, ReplayArgs};
 use crate::config;
 use crate::error::Error;
 use crate::formats::{self, splice};
-use crate::forward::{self, is_hop_by_hop, Class, Via};
+use crate::forward::{self, is_hop_by_hop, queue, Class, Via};
 use crate::intercom::signature;
-use crate::render::{body, escape, json::rfc3339, style::Style};
+use crate::render::{escape, json::rfc3339, style::Style};
 use crate::store::delivery::{self, Attempt};
 use crate::store::model::{bytes_json, parse_id, Capture, Header};
 use crate::store::query::{self, Order};
@@ -24,37 +24,60 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
         .unwrap_or_else(|e| super::usage_error("replay", &e));
     let dir = config::store_dir(cli.store.as_deref())?;
     let (captures, recorded) = select(cli, args)?;
-    let to = match &args.to {
-        Some(to) => to.clone(),
-        None => last_forward_to(&dir).unwrap_or_else(|| {
-            super::usage_error(
-                "replay",
-                "no target: pass --to URL (this store has no --forward-to URL recorded yet)",
-            )
-        }),
-    };
-    // The store keeps a --forward-to URL's password only as the redaction mark.
-    if args.to.is_none()
-        && reqwest::Url::parse(&to).is_ok_and(|u| u.password() == Some(forward::REDACTED))
-    {
-        super::usage_error("replay", &format!(
-            "the last --forward-to URL, {to}, had a password, which hookcli does not store: pass --to with the whole URL"
-        ));
-    }
-    forward::Route::parse(&to).map_err(|e| Error::Failed(format!("--to {e}")))?;
+    let targets = targets(args, &dir)?;
     let mut outgoing = Vec::with_capacity(captures.len());
+    let mut unrouted = Vec::new();
     for c in captures {
-        let prepared = prepare(&c, args, secret.as_ref(), &overrides)?;
-        outgoing.push(prepared);
+        match targets.of(&c)? {
+            Ok(to) => {
+                let url = replay_url(&to, &c.request.target);
+                outgoing.push((prepare(&c, args, secret.as_ref(), &overrides)?, url));
+            }
+            Err(why) => unrouted.push((c, why)),
+        }
     }
     let style = Style::new(!args.json && config::use_color(cli.color));
     let mut out = stdout();
-    if args.dry_run {
-        for c in &outgoing {
-            let url = forward::redact(&replay_url(&to, &c.request.target));
-            dry_run(&mut out, c, &url, style)?;
+    for (c, why) in &unrouted {
+        if args.json {
+            writeln!(out, "{}", crate::render::json::line(&not_sent(c, why)))?;
+        } else {
+            let what = style.bad(&format!("✗ not sent: {why}"));
+            writeln!(
+                out,
+                "{} {} {what}",
+                style.id(c.short_id()),
+                escape::line(&c.request.method)
+            )?;
         }
-        return Ok(out.flush()?);
+    }
+    let not_sent_error = |failed: usize, total: usize| {
+        let mut why = Vec::new();
+        if failed > 0 {
+            why.push(format!("{failed} of {total} replays did not get a 2xx"));
+        }
+        if !unrouted.is_empty() {
+            why.push(format!(
+                "{} matched no route the last listen --forward-to recorded and {} not sent (pass --to to send {} anyway)",
+                unrouted.len(),
+                if unrouted.len() == 1 { "was" } else { "were" },
+                if unrouted.len() == 1 { "it" } else { "them" },
+            ));
+        }
+        (!why.is_empty()).then(|| Error::Failed(why.join("; ")))
+    };
+    if args.dry_run {
+        // The attempt number the real send would carry in X-Hookcli-Attempt.
+        let conn = recorded.then(|| store::open_read(&dir).ok()).flatten();
+        for (c, url) in &outgoing {
+            let attempt = conn
+                .as_ref()
+                .and_then(|conn| delivery::next_replay(conn, c.seq).ok())
+                .unwrap_or(1);
+            dry_run(&mut out, c, url, attempt, style)?;
+        }
+        out.flush()?;
+        return not_sent_error(0, outgoing.len()).map_or(Ok(()), Err);
     }
     let db = match recorded.then(|| open_for_records(&dir)).transpose() {
         Ok(db) => db.map(|conn| Arc::new(Mutex::new(conn))),
@@ -80,7 +103,6 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     let progress = total > 1 && !args.json && std::io::stderr().is_terminal();
     let results = runtime.block_on(send_all(
         outgoing,
-        &to,
         client,
         db,
         usize::from(args.concurrency),
@@ -103,24 +125,107 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
             writeln!(out, "{}", line(c, answer, style))?;
         }
     }
+    let skipped = unrouted.len();
     if args.json {
         writeln!(
             out,
             "{}",
-            crate::render::json::line(
-                &json!({"type": "replay_summary", "sent": total, "ok": ok, "failed": failed})
-            )
+            crate::render::json::line(&json!({
+                "type": "replay_summary",
+                "sent": total,
+                "ok": ok,
+                "failed": failed,
+                "not_sent": skipped
+            }))
+        )?;
+    } else if skipped > 0 {
+        writeln!(
+            out,
+            "replayed {total}: {ok} answered 2xx, {failed} failed; {skipped} not sent"
         )?;
     } else {
         writeln!(out, "replayed {total}: {ok} answered 2xx, {failed} failed")?;
     }
     out.flush()?;
-    if failed > 0 {
-        return Err(Error::Failed(format!(
-            "{failed} of {total} replays did not get a 2xx"
-        )));
+    not_sent_error(failed, total).map_or(Ok(()), Err)
+}
+
+/// Where replays go: one `--to` URL for all, or the routes the last `listen --forward-to`
+/// recorded, which route each capture by its topic as forwarding did.
+enum Targets {
+    /// `--to`.
+    To(String),
+    /// The recorded routes, in order (the first match wins).
+    Recorded(Vec<forward::Route>),
+}
+
+impl Targets {
+    /// The URL a capture goes to, or why no recorded route takes it (a sentence). `Err` when
+    /// its route is one whose password the store does not keep.
+    fn of(&self, c: &Capture) -> Result<Result<String, String>, Error> {
+        let routes = match self {
+            Targets::To(to) => return Ok(Ok(to.clone())),
+            Targets::Recorded(routes) => routes,
+        };
+        let topic = c
+            .request
+            .notification
+            .as_ref()
+            .and_then(|n| n.topic.as_deref());
+        let Some(route) = forward::route(routes, topic) else {
+            return Ok(Err(match topic {
+                Some(topic) => format!(
+                    "no route the last listen --forward-to recorded matches topic {}",
+                    escape::line(topic)
+                ),
+                None => "no route the last listen --forward-to recorded takes a request that is not an Intercom notification".into(),
+            }));
+        };
+        // The store keeps a route URL's password only as the redaction mark.
+        if reqwest::Url::parse(&route.url).is_ok_and(|u| u.password() == Some(forward::REDACTED)) {
+            super::usage_error("replay", &format!(
+                "the --forward-to route {} had a password, which hookcli does not store: pass --to with the whole URL",
+                escape::line(&route.shown())
+            ));
+        }
+        Ok(Ok(route.url.clone()))
     }
-    Ok(())
+}
+
+/// `--to`, else the routes the store recorded, else the failure that says to pass `--to`.
+fn targets(args: &ReplayArgs, dir: &Path) -> Result<Targets, Error> {
+    if let Some(to) = &args.to {
+        forward::Route::parse(to).map_err(|e| Error::Failed(format!("--to {e}")))?;
+        return Ok(Targets::To(to.clone()));
+    }
+    let routes = recorded_routes(dir);
+    if routes.is_empty() {
+        super::usage_error(
+            "replay",
+            "no target: pass --to URL (this store has no --forward-to URL recorded yet)",
+        );
+    }
+    Ok(Targets::Recorded(routes))
+}
+
+/// The routes of the last `listen --forward-to` run; a store written before routes were
+/// recorded has only its one URL, which takes every capture.
+fn recorded_routes(dir: &Path) -> Vec<forward::Route> {
+    let Ok(conn) = store::open_read(dir) else {
+        return Vec::new();
+    };
+    let meta = |key| delivery::meta(&conn, key).ok().flatten();
+    if let Some(list) = meta(queue::ROUTES_META) {
+        return serde_json::from_str::<Vec<String>>(&list)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|route| forward::Route::parse(route).ok())
+            .collect();
+    }
+    meta(queue::LAST_FORWARD_TO_META)
+        .map(|url| forward::Route { glob: None, url })
+        .into_iter()
+        .collect()
 }
 
 /// The captures to replay, and whether they live in the store (so attempts get recorded).
@@ -174,11 +279,6 @@ fn from_file(path: &Path) -> Result<Vec<Capture>, Error> {
             request,
         })
         .collect())
-}
-
-fn last_forward_to(dir: &Path) -> Option<String> {
-    let conn = store::open_read(dir).ok()?;
-    delivery::meta(&conn, "last_forward_to").ok().flatten()
 }
 
 fn open_for_records(dir: &Path) -> Result<rusqlite::Connection, Error> {
@@ -412,32 +512,66 @@ fn replay_url(to: &str, request_target: &str) -> String {
     }
 }
 
-fn dry_run(out: &mut dyn Write, c: &Capture, url: &str, s: Style) -> std::io::Result<()> {
+/// What the send would put on the wire, escaped for the terminal: the method, the URL (its
+/// password hidden), the headers forwarding builds for it and the exact body bytes.
+fn dry_run(
+    out: &mut dyn Write,
+    c: &Capture,
+    url: &str,
+    attempt: u32,
+    s: Style,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "{} {} {}",
         s.id(c.short_id()),
         s.bold(&escape::line(&c.request.method)),
-        escape::line(url)
+        escape::line(&forward::redact(url))
     )?;
-    for (n, v) in &c.request.headers {
-        if !is_hop_by_hop(&String::from_utf8_lossy(n)) {
-            writeln!(out, "  {}: {}", escape::bytes(n), escape::bytes(v))?;
+    let via = Via {
+        capture_id: &c.id,
+        attempt,
+    };
+    let headers = forward::request_headers(c, url, &via);
+    for (name, value) in forward::on_the_wire(&headers, url, c.request.body.len()) {
+        writeln!(out, "  {}: {}", escape::line(&name), escape::bytes(&value))?;
+    }
+    writeln!(out)?;
+    // Line by line, every other byte escaped, so the body shows exactly as it is sent.
+    if !c.request.body.is_empty() {
+        for line in c.request.body.split(|&b| b == b'\n') {
+            writeln!(out, "  {}", escape::bytes(line))?;
         }
     }
-    for line in body::lines(&c.request.body, s, Some(body::WIDTH))
-        .lines
-        .iter()
-        .take(40)
-    {
-        writeln!(out, "  {line}")?;
-    }
-    writeln!(out, "  {}", s.dim("(dry run: nothing sent)"))
+    writeln!(
+        out,
+        "  {}",
+        s.dim(&format!(
+            "(dry run: nothing sent; body {} bytes)",
+            c.request.body.len()
+        ))
+    )
+}
+
+/// The `replay` record of a capture that was not sent, and why.
+fn not_sent(c: &Capture, why: &str) -> Value {
+    json!({
+        "type": "replay",
+        "capture_id": c.id,
+        "time": rfc3339(chrono::Utc::now().timestamp_millis()),
+        "target": null,
+        "outcome": "not_sent",
+        "status": null,
+        "latency_ms": null,
+        "error_kind": "no_route",
+        "error": why,
+        "body_sent": null,
+        "response_preview": null,
+    })
 }
 
 async fn send_all(
-    captures: Vec<Capture>,
-    to: &str,
+    captures: Vec<(Capture, String)>,
     client: reqwest::Client,
     db: Option<Arc<Mutex<rusqlite::Connection>>>,
     concurrency: usize,
@@ -448,15 +582,9 @@ async fn send_all(
     let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, c) in captures.into_iter().enumerate() {
+    for (index, (c, url)) in captures.into_iter().enumerate() {
         let permit = slots.clone().acquire_owned().await.expect("never closed");
-        let (client, db, done, url, limit) = (
-            client.clone(),
-            db.clone(),
-            done.clone(),
-            replay_url(to, &c.request.target),
-            limit.clone(),
-        );
+        let (client, db, done, limit) = (client.clone(), db.clone(), done.clone(), limit.clone());
         tasks.spawn(async move {
             let attempt = match &db {
                 Some(db) => {

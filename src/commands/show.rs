@@ -33,6 +33,7 @@ pub(super) fn run(cli: &Cli, args: &ShowArgs) -> Result<(), Error> {
     };
     let mut out = stdout();
     if args.raw {
+        super::raw_to_terminal(&capture.request.body, "show --raw")?;
         out.write_all(&capture.request.body)?;
     } else if args.json {
         let mut doc = document::to_value(&capture);

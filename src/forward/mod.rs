@@ -360,11 +360,11 @@ pub struct Via<'a> {
     pub attempt: u32,
 }
 
-/// Send a capture to `target`: same method and body bytes, headers in order with repeats
-/// (minus hop-by-hop), plus X-Forwarded-* and X-Hookcli-* for correlation.
-/// The first `keep` bytes of the answer's body are kept; an answer cut off before its body
-/// is complete counts as no answer (`reset` or `timeout`), so it is retried. `limit` names
-/// the client's timeout in messages, e.g. `the forward timeout (--forward-timeout)`.
+/// Send a capture to `target`: same method and body bytes, the headers of
+/// [`request_headers`]. The first `keep` bytes of the answer's body are kept; an answer cut
+/// off before its body is complete counts as no answer (`reset` or `timeout`), so it is
+/// retried. `limit` names the client's timeout in messages, e.g. `the forward timeout
+/// (--forward-timeout)`.
 pub async fn send(
     client: &reqwest::Client,
     capture: &Capture,
@@ -376,10 +376,28 @@ pub async fn send(
     let r = &capture.request;
     let started_at = chrono::Utc::now().timestamp_millis();
     let start = Instant::now();
-    let fail = |kind, error| Answer::failed(target, started_at, start.elapsed(), kind, error);
     let Ok(method) = reqwest::Method::from_bytes(r.method.as_bytes()) else {
-        return fail("other", format!("the method {} cannot be sent", r.method));
+        let error = format!("the method {} cannot be sent", r.method);
+        return Answer::failed(target, started_at, start.elapsed(), "other", error);
     };
+    let result = client
+        .request(method, target)
+        .headers(request_headers(capture, target, &via))
+        .body(r.body.clone())
+        .send()
+        .await;
+    answer_of(result, target, started_at, start, keep, limit).await
+}
+
+/// The headers a capture is sent to `target` with: its own in order with repeats, minus
+/// hop-by-hop ones and those its `Connection` header names, plus X-Forwarded-* and
+/// X-Hookcli-* for correlation. The client adds only what [`on_the_wire`] lists.
+pub fn request_headers(
+    capture: &Capture,
+    target: &str,
+    via: &Via<'_>,
+) -> reqwest::header::HeaderMap {
+    let r = &capture.request;
     let mut headers = reqwest::header::HeaderMap::new();
     let mut original_host = None;
     // Every X-Forwarded-For line, in order: together they are one list.
@@ -389,7 +407,7 @@ pub async fn send(
         connection_options(r.headers.iter().map(|(n, v)| (n.as_slice(), v.as_slice())));
     // A route URL's credentials are sent as Authorization, and they are the user's choice
     // for this app: the sender's own header must not replace them.
-    let route_authorizes = reqwest::Url::parse(target).is_ok_and(|u| !u.username().is_empty());
+    let route_authorizes = url_credentials(target);
     for (name, value) in &r.headers {
         let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
         match lower.as_str() {
@@ -444,14 +462,49 @@ pub async fn send(
     }
     add("x-hookcli-capture-id", via.capture_id.as_bytes());
     add("x-hookcli-attempt", via.attempt.to_string().as_bytes());
+    headers
+}
 
-    let result = client
-        .request(method, target)
-        .headers(headers)
-        .body(r.body.clone())
-        .send()
-        .await;
-    answer_of(result, target, started_at, start, keep, limit).await
+/// Whether a URL has a user, which the client sends as `Authorization: Basic`.
+fn url_credentials(target: &str) -> bool {
+    reqwest::Url::parse(target).is_ok_and(|u| !u.username().is_empty())
+}
+
+/// The header lines a send puts on the wire, in order, for showing a request without
+/// sending it: [`request_headers`] with what the client adds, which is `Authorization` for
+/// a URL's user first (its value not shown), then reqwest's default `Accept: */*` when the
+/// capture has no Accept, `Host` from the URL, and `Content-Length` unless the body is empty
+/// (hyper sends none for an empty body, whatever the method).
+pub fn on_the_wire(
+    headers: &reqwest::header::HeaderMap,
+    target: &str,
+    body_len: usize,
+) -> Vec<(String, Vec<u8>)> {
+    let mut lines = Vec::with_capacity(headers.len() + 4);
+    if url_credentials(target) {
+        let hidden = "Basic … (the URL's user and password)";
+        lines.push(("authorization".into(), hidden.into()));
+    }
+    lines.extend(
+        headers
+            .iter()
+            .map(|(name, value)| (name.as_str().to_string(), value.as_bytes().to_vec())),
+    );
+    if !headers.contains_key(reqwest::header::ACCEPT) {
+        lines.push(("accept".into(), b"*/*".to_vec()));
+    }
+    if let Ok(url) = reqwest::Url::parse(target) {
+        let host = url.host_str().unwrap_or_default();
+        let host = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        lines.push(("host".into(), host.into_bytes()));
+    }
+    if body_len > 0 {
+        lines.push(("content-length".into(), body_len.to_string().into_bytes()));
+    }
+    lines
 }
 
 /// The answer to a request sent to `target` at `started_at` (`start` for its latency),
@@ -829,6 +882,36 @@ mod tests {
         assert_eq!(
             connection_options(headers),
             vec!["keep-alive", "x-foo", "close", "x-bar"]
+        );
+    }
+
+    #[test]
+    fn the_wire_has_what_the_client_adds_in_its_order() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-a", "1".parse().unwrap());
+        let names = |headers: &reqwest::header::HeaderMap, target, len| -> Vec<String> {
+            on_the_wire(headers, target, len)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect()
+        };
+        assert_eq!(
+            names(&headers, "http://u:p@127.0.0.1:3000/x", 3),
+            ["authorization", "x-a", "accept", "host", "content-length"]
+        );
+        // An empty body goes without a Content-Length; a default port is not written.
+        assert_eq!(
+            names(&headers, "http://localhost/x", 0),
+            ["x-a", "accept", "host"]
+        );
+        assert_eq!(
+            on_the_wire(&headers, "http://localhost/x", 0)[2].1,
+            b"localhost"
+        );
+        headers.insert("accept", "application/json".parse().unwrap());
+        assert_eq!(
+            names(&headers, "http://a/", 1),
+            ["x-a", "accept", "host", "content-length"]
         );
     }
 

@@ -16,6 +16,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify, Semaphore};
 
+/// The meta key under which a `listen --forward-to` run records its routes for `replay`:
+/// a JSON list of `GLOB=URL` or `URL` strings, in order, passwords redacted.
+pub const ROUTES_META: &str = "last_forward_routes";
+
+/// The meta key of the single URL hookcli recorded before routes were: the first route
+/// without a glob, or else the first route.
+pub const LAST_FORWARD_TO_META: &str = "last_forward_to";
+
 /// Intercom's response deadline: a slower answer would have been retried.
 const INTERCOM_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long deliveries under way get to finish when hookcli stops.
@@ -164,20 +172,25 @@ impl Forwarder {
             .map_err(|e| StoreError::from_sqlite(&self.path, e))
     }
 
-    /// Remember the target for `replay`, and make deliveries an earlier run left pending due
+    /// Remember the routes for `replay`, and make deliveries an earlier run left pending due
     /// now (a restart means "try again", not "wait out the old backoff"); returns how many.
     pub async fn resume_pending(&self) -> Result<i64, StoreError> {
-        let target = self
-            .settings
-            .routes
+        let routes = &self.settings.routes;
+        let shown: Vec<String> = routes.iter().map(Route::shown).collect();
+        let recorded = (!shown.is_empty()).then(|| serde_json::Value::from(shown).to_string());
+        // Still written for an older hookcli reading this store, which knows only one URL.
+        let single = routes
             .iter()
             .find(|r| r.glob.is_none())
-            .or(self.settings.routes.first())
+            .or(routes.first())
             .map(|r| super::redact(&r.url));
         self.writer
             .exec(move |c| {
-                if let Some(target) = target {
-                    delivery::set_meta(c, "last_forward_to", &target)?;
+                if let Some(recorded) = recorded {
+                    delivery::set_meta(c, ROUTES_META, &recorded)?;
+                }
+                if let Some(single) = single {
+                    delivery::set_meta(c, LAST_FORWARD_TO_META, &single)?;
                 }
                 c.execute(
                     "UPDATE deliveries SET next_attempt_at = NULL WHERE state = 'pending'",

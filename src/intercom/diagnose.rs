@@ -3,6 +3,7 @@
 
 use super::signature::{verify, Invalid, Verdict};
 use serde_json::Value;
+use std::fmt::Write as _;
 
 /// The diagnosis of one body/signature/secret triple.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,9 +114,18 @@ fn reserialisations(body: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
         with_newline.push(b'\n');
         forms.push(("pretty", with_newline));
     }
-    // Python's json.dumps default: ", " and ": " separators.
     if let Ok(compact) = serde_json::to_string(&value) {
-        forms.push(("spaced", spaced(&compact).into_bytes()));
+        // Python's json.dumps default: ", " and ": " separators, and ensure_ascii=True, which
+        // writes every non-ASCII character as \uXXXX; with separators=(',', ':') it is
+        // compact but still escaped.
+        // The plain forms come first: for an ASCII body the escaped ones are the same bytes.
+        let spaced = spaced(&compact);
+        forms.push(("spaced", spaced.clone().into_bytes()));
+        forms.push(("ASCII-escaped spaced", ascii_escaped(&spaced).into_bytes()));
+        forms.push((
+            "ASCII-escaped compact",
+            ascii_escaped(&compact).into_bytes(),
+        ));
     }
     forms.retain(|(_, bytes)| bytes != body);
     forms
@@ -138,6 +148,24 @@ fn spaced(compact: &str) -> String {
             in_string = true;
         } else if c == ',' || c == ':' {
             out.push(' ');
+        }
+    }
+    out
+}
+
+/// Serialised JSON with every character past `~` written as `\uXXXX` (lowercase hex, a
+/// surrogate pair above U+FFFF), as Python's `ensure_ascii` writes it. Such characters
+/// only occur inside strings, and serde_json has already escaped the C0 controls, so no
+/// string boundary needs tracking.
+fn ascii_escaped(serialised: &str) -> String {
+    let mut out = String::with_capacity(serialised.len());
+    for c in serialised.chars() {
+        if c > '~' {
+            for unit in c.encode_utf16(&mut [0u16; 2]) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        } else {
+            out.push(c);
         }
     }
     out
@@ -249,6 +277,31 @@ mod tests {
             ),
             Diagnosis::Reserialised("spaced")
         );
+    }
+
+    #[test]
+    fn spots_pythons_ascii_escaped_body() {
+        // What Intercom sends: raw UTF-8, here an accent, an emoji (a surrogate pair) and DEL.
+        let body = "{\"type\":\"notification_event\",\"data\":{\"item\":{\"body\":\"caf\u{e9} \u{1f600}\u{7f}\"}},\"n\":1}";
+        // Python 3's json.dumps(json.loads(body)).
+        let dumps = r#"{"type": "notification_event", "data": {"item": {"body": "caf\u00e9 \ud83d\ude00\u007f"}}, "n": 1}"#;
+        // json.dumps(json.loads(body), separators=(",", ":")).
+        let dumps_compact = r#"{"type":"notification_event","data":{"item":{"body":"caf\u00e9 \ud83d\ude00\u007f"}},"n":1}"#;
+        let signed = |bytes: &str| sign(b"secret", bytes.as_bytes());
+        assert_eq!(
+            d(Some(&signed(dumps)), body.as_bytes()),
+            Diagnosis::Reserialised("ASCII-escaped spaced")
+        );
+        assert_eq!(
+            d(Some(&signed(dumps_compact)), body.as_bytes()),
+            Diagnosis::Reserialised("ASCII-escaped compact")
+        );
+        // And the other way round: the app checks Python's copy against Intercom's signature.
+        assert_eq!(
+            d(Some(&signed(body)), dumps.as_bytes()),
+            Diagnosis::Reserialised("compact")
+        );
+        assert_eq!(ascii_escaped("\"\u{10ffff}\""), r#""\udbff\udfff""#);
     }
 
     #[test]

@@ -68,6 +68,18 @@ pub fn bytes(raw: &[u8]) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Whether raw bytes would change under escaping, beyond the line breaks and tabs a text
+/// file has: invalid UTF-8, or any character [`line`] escapes other than `\n`, `\r`, `\t`.
+pub fn unsafe_for_terminal(raw: &[u8]) -> bool {
+    raw.utf8_chunks().any(|chunk| {
+        !chunk.invalid().is_empty()
+            || chunk
+                .valid()
+                .chars()
+                .any(|c| is_unsafe(c) && !matches!(c, '\n' | '\r' | '\t'))
+    })
+}
+
 /// Escape a multi-line text: keeps `\n` as line breaks (and tabs), escapes everything else.
 pub fn multiline(text: &str) -> Vec<String> {
     text.split('\n')
@@ -179,6 +191,23 @@ mod tests {
     #[test]
     fn zero_width_characters_are_escaped() {
         assert_eq!(line("a\u{200B}b\u{FEFF}"), "a\\u{200b}b\\u{feff}");
+    }
+
+    #[test]
+    fn raw_bytes_a_terminal_would_act_on() {
+        assert!(!unsafe_for_terminal(
+            b"{\n\t\"a\": \"caf\xc3\xa9 \xe2\x9c\x93\"\r\n}"
+        ));
+        for bad in [
+            &b"\x1b[31m"[..],
+            b"\x1b]52;c;eA==\x07",
+            b"ok\xff",
+            b"\x00",
+            "a\u{202e}b".as_bytes(),
+            "\u{9b}31m".as_bytes(),
+        ] {
+            assert!(unsafe_for_terminal(bad), "{bad:?}");
+        }
     }
 
     #[test]

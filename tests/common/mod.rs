@@ -501,3 +501,55 @@ pub fn read_only_store(home: &Path) -> (PathBuf, String) {
     mode(&store, 0o500);
     (store, id)
 }
+
+/// What a command run with its stdout on a pseudo-terminal did.
+pub struct OnTerminal {
+    /// Its exit code.
+    pub code: Option<i32>,
+    /// What the terminal received (the line discipline turns `\n` into `\r\n`).
+    pub screen: Vec<u8>,
+    /// Its stderr.
+    pub stderr: String,
+}
+
+/// [`run`] with stdout on a pseudo-terminal, as when a person types the command.
+pub fn run_on_terminal(store: &Path, args: &[&str]) -> OnTerminal {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (0, 0);
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut cmd = hookcli(store.parent().unwrap());
+    cmd.arg("--store")
+        .arg(store)
+        .args(args)
+        .stdout(Stdio::from(slave))
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    // The command holds the terminal's other end; the reader sees its end only once the
+    // child's copy is the last one.
+    drop(cmd);
+    let reader = std::thread::spawn(move || {
+        let mut terminal = std::fs::File::from(master);
+        let (mut screen, mut chunk) = (Vec::new(), [0u8; 4096]);
+        // Linux answers EIO once the child has closed the terminal and all is read.
+        while let Ok(n @ 1..) = terminal.read(&mut chunk) {
+            screen.extend_from_slice(&chunk[..n]);
+        }
+        screen
+    });
+    let out = child.wait_with_output().unwrap();
+    OnTerminal {
+        code: out.status.code(),
+        screen: reader.join().unwrap(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

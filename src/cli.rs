@@ -562,8 +562,9 @@ pub struct SendArgs {
     #[arg(long)]
     pub print: bool,
 
-    /// With --print: the whole request as a hookcli capture document
-    #[arg(long, requires = "print")]
+    /// With --print: the whole request as a hookcli capture document; with --to only: a
+    /// JSON record of each send and a summary
+    #[arg(long)]
     pub json: bool,
 
     /// The app's client secret.

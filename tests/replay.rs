@@ -3,7 +3,7 @@
 
 use crate::common::app::{free_port, Answer, App};
 use crate::common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 const SECRET: &str = "s3cr3t";
@@ -896,6 +896,66 @@ fn send_print_is_what_to_sends_and_count_rate_make_distinct_ids() {
         &run(&l.store, &["send", "ping", "--to", &app.url("/")]),
         1,
         "did not get a 2xx",
+    );
+}
+
+#[test]
+fn send_json_gives_a_record_per_send_and_printed_documents_have_real_ids() {
+    let l = listen(&["--json", "--secret", SECRET]);
+    let args = ["send", "ticket.created", "--to", &l.url, "--secret", SECRET];
+    let out = ok(&run(
+        &l.store,
+        &[&args[..], &["--json", "--count", "2"]].concat(),
+    ));
+    let records: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 3, "{out}");
+    for r in &records[..2] {
+        assert_eq!(r["type"], "send");
+        assert_eq!(
+            (&r["topic"], &r["status"], &r["outcome"]),
+            (&json!("ticket.created"), &json!(200), &json!("delivered"))
+        );
+        assert_eq!(r["id"].as_str().unwrap().len(), 26, "{r}");
+        assert!(
+            r["notification_id"].as_str().unwrap().starts_with("notif_"),
+            "{r}"
+        );
+        // What listen answered, as the app would.
+        let text = r["response_preview"]["text"].as_str().unwrap();
+        assert!(text.starts_with("{\"ok\":true"), "{r}");
+    }
+    assert_eq!(
+        records[2],
+        json!({"type": "send_summary", "sent": 2, "ok": 2, "failed": 0})
+    );
+    // A failed send is a record too, and the exit code says so.
+    let app = App::start();
+    app.answer(|_, _| Answer::status(500, "nope"));
+    let out = run(&l.store, &["send", "ping", "--to", &app.url("/"), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (&first["status"], &first["outcome"]),
+        (&json!(500), &json!("failed"))
+    );
+    // A printed document has an id that import keeps.
+    let doc = ok(&run(&l.store, &["send", "ping", "--print", "--json"]));
+    let id = serde_json::from_str::<Value>(&doc).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("ping.json");
+    std::fs::write(&file, &doc).unwrap();
+    let store = home.path().join("store");
+    let imported = ok(&run(&store, &["import", file.to_str().unwrap()]));
+    assert_eq!(
+        imported.trim(),
+        format!("imported {} from {}", &id[..12], file.display())
     );
 }
 

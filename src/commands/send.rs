@@ -80,14 +80,16 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
                 signature::sign(secret.expose(), &body).into_bytes(),
             ));
         }
+        let received_at = chrono::Utc::now().timestamp_millis();
         let capture = Capture {
             seq: 0,
-            id: format!("send-{}", n + 1),
+            // A real capture id, so the printed document imports under it.
+            id: crate::store::model::new_id(received_at),
             redelivery: false,
             delivery: None,
             answered: None,
             request: NewCapture {
-                received_at: chrono::Utc::now().timestamp_millis(),
+                received_at,
                 source: Source::Import,
                 remote_addr: "hookcli send".into(),
                 client_addr: None,
@@ -125,6 +127,15 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
                 ok += 1
             } else {
                 failed += 1
+            }
+            // With --print --json, stdout holds the documents; the results are lines to read.
+            if args.json && !args.print {
+                writeln!(
+                    out,
+                    "{}",
+                    crate::render::json::line(&record(&capture, &answer))
+                )?;
+                continue;
             }
             let shown = match answer.status {
                 Some(status) if good => style
@@ -176,7 +187,10 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
         }
         out.flush()?;
     }
-    if args.count > 1 && args.to.is_some() {
+    if args.json && !args.print {
+        let summary = serde_json::json!({"type": "send_summary", "sent": args.count, "ok": ok, "failed": failed});
+        writeln!(out, "{}", crate::render::json::line(&summary))?;
+    } else if args.count > 1 && args.to.is_some() {
         writeln!(
             out,
             "sent {}: {ok} answered 2xx, {failed} failed",
@@ -191,6 +205,25 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+/// The `send` record of one send (`send --to URL --json`).
+fn record(c: &Capture, a: &crate::forward::Answer) -> serde_json::Value {
+    let n = c.request.notification.as_ref();
+    serde_json::json!({
+        "type": "send",
+        "id": c.id,
+        "topic": n.and_then(|n| n.topic.as_deref()),
+        "notification_id": n.and_then(|n| n.id.as_deref()),
+        "time": crate::render::json::rfc3339(a.started_at),
+        "target": a.target,
+        "outcome": if a.status.is_some_and(|s| (200..300).contains(&s)) { "delivered" } else { "failed" },
+        "status": a.status,
+        "latency_ms": a.latency.as_millis() as u64,
+        "error_kind": a.error_kind,
+        "error": a.error,
+        "response_preview": crate::store::model::bytes_json(&a.body[..a.body.len().min(2048)]),
+    })
 }
 
 /// The catalog's topic of this name; any other name is a usage error that suggests some.

@@ -598,12 +598,18 @@ fn replay_without_to_routes_each_capture_by_topic_as_listen_did() {
             &format!("conversation.*={ok_url}"),
             "--forward-to",
             &format!("ticket.*={fail_url}"),
+            "--path",
+            "/hooks",
         ],
         &[],
     );
     let post = |topic: &str| {
-        l.post("/", &[], notification(topic, Some(topic), "{}").as_bytes())
-            .id()
+        l.post(
+            "/hooks/eu?region=eu",
+            &[],
+            notification(topic, Some(topic), "{}").as_bytes(),
+        )
+        .id()
     };
     let ticket = post("ticket.created");
     let conversation = post("conversation.user.replied");
@@ -634,25 +640,37 @@ fn replay_without_to_routes_each_capture_by_topic_as_listen_did() {
             .map(|r| r.target.clone())
             .collect()
     };
-    assert_eq!(to(&ticket), ["/fail"]);
-    assert_eq!(to(&conversation), ["/ok"]);
+    // Where forwarding sent them: the route's path, what followed --path, the query.
+    assert_eq!(to(&ticket), ["/fail/eu?region=eu"]);
+    assert_eq!(to(&conversation), ["/ok/eu?region=eu"]);
     assert!(to(&contact).is_empty());
+    let forwarded: Vec<String> = replayed[..before]
+        .iter()
+        .map(|r| r.target.clone())
+        .collect();
+    assert!(
+        forwarded.contains(&"/fail/eu?region=eu".to_string()),
+        "{forwarded:?}"
+    );
     // The dry run routes the same way.
     let dry = run(
         &store,
         &["replay", &ticket, "--dry-run", "--color", "never"],
     );
-    assert!(String::from_utf8_lossy(&dry.stdout).contains(&format!("POST {fail_url}")));
+    assert!(String::from_utf8_lossy(&dry.stdout).contains(&format!("POST {fail_url}/eu?region=eu")));
     // --to still sends everything to one URL.
     ok(&run(&store, &["replay", &ticket, "--to", &ok_url]));
     assert_eq!(
         app.wait_for(before + 3, Duration::from_secs(5))[before + 2].target,
-        "/ok"
+        "/ok?region=eu"
     );
     // A store from before routes were recorded has only last_forward_to, which takes all.
     let conn = rusqlite::Connection::open(store.join("hookcli.db")).unwrap();
-    conn.execute("DELETE FROM meta WHERE key = 'last_forward_routes'", [])
-        .unwrap();
+    conn.execute(
+        "DELETE FROM meta WHERE key IN ('last_forward_routes', 'last_forward_prefix')",
+        [],
+    )
+    .unwrap();
     conn.execute(
         "UPDATE meta SET value = ?1 WHERE key = 'last_forward_to'",
         [app.url("/legacy")],
@@ -662,7 +680,7 @@ fn replay_without_to_routes_each_capture_by_topic_as_listen_did() {
     ok(&run(&store, &["replay", &contact]));
     assert_eq!(
         app.wait_for(before + 4, Duration::from_secs(5))[before + 3].target,
-        "/legacy"
+        "/legacy?region=eu"
     );
 }
 

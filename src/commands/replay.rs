@@ -29,10 +29,7 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     let mut unrouted = Vec::new();
     for c in captures {
         match targets.of(&c)? {
-            Ok(to) => {
-                let url = replay_url(&to, &c.request.target);
-                outgoing.push((prepare(&c, args, secret.as_ref(), &overrides)?, url));
-            }
+            Ok(url) => outgoing.push((prepare(&c, args, secret.as_ref(), &overrides)?, url)),
             Err(why) => unrouted.push((c, why)),
         }
     }
@@ -155,17 +152,20 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
 enum Targets {
     /// `--to`.
     To(String),
-    /// The recorded routes, in order (the first match wins).
-    Recorded(Vec<forward::Route>),
+    /// The recorded routes, in order (the first match wins), and that run's `--path`
+    /// (unknown in stores from before it was recorded: each capture's query is added, as
+    /// for `--to`).
+    Recorded(Vec<forward::Route>, Option<String>),
 }
 
 impl Targets {
-    /// The URL a capture goes to, or why no recorded route takes it (a sentence). `Err` when
-    /// its route is one whose password the store does not keep.
+    /// The URL a capture goes to (a recorded route's as forwarding built it), or why no
+    /// recorded route takes it (a sentence). `Err` when its route is one whose password the
+    /// store does not keep.
     fn of(&self, c: &Capture) -> Result<Result<String, String>, Error> {
-        let routes = match self {
-            Targets::To(to) => return Ok(Ok(to.clone())),
-            Targets::Recorded(routes) => routes,
+        let (routes, prefix) = match self {
+            Targets::To(to) => return Ok(Ok(replay_url(to, &c.request.target))),
+            Targets::Recorded(routes, prefix) => (routes, prefix),
         };
         let topic = c
             .request
@@ -188,7 +188,10 @@ impl Targets {
                 escape::line(&route.shown())
             ));
         }
-        Ok(Ok(route.url.clone()))
+        Ok(match prefix {
+            Some(prefix) => forward::target_url(&route.url, prefix, &c.request.target),
+            None => Ok(replay_url(&route.url, &c.request.target)),
+        })
     }
 }
 
@@ -198,34 +201,34 @@ fn targets(args: &ReplayArgs, dir: &Path) -> Result<Targets, Error> {
         forward::Route::parse(to).map_err(|e| Error::Failed(format!("--to {e}")))?;
         return Ok(Targets::To(to.clone()));
     }
-    let routes = recorded_routes(dir);
+    let (routes, prefix) = recorded_routes(dir);
     if routes.is_empty() {
         super::usage_error(
             "replay",
             "no target: pass --to URL (this store has no --forward-to URL recorded yet)",
         );
     }
-    Ok(Targets::Recorded(routes))
+    Ok(Targets::Recorded(routes, prefix))
 }
 
-/// The routes of the last `listen --forward-to` run; a store written before routes were
-/// recorded has only its one URL, which takes every capture.
-fn recorded_routes(dir: &Path) -> Vec<forward::Route> {
+/// The routes of the last `listen --forward-to` run and its `--path`; a store written
+/// before routes were recorded has only its one URL, which takes every capture.
+fn recorded_routes(dir: &Path) -> (Vec<forward::Route>, Option<String>) {
     let Ok(conn) = store::open_read(dir) else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
     let meta = |key| delivery::meta(&conn, key).ok().flatten();
+    let prefix = meta(queue::PREFIX_META);
     if let Some(list) = meta(queue::ROUTES_META) {
-        return serde_json::from_str::<Vec<String>>(&list)
+        let routes = serde_json::from_str::<Vec<String>>(&list)
             .unwrap_or_default()
             .iter()
             .filter_map(|route| forward::Route::parse(route).ok())
             .collect();
+        return (routes, prefix);
     }
-    meta(queue::LAST_FORWARD_TO_META)
-        .map(|url| forward::Route { glob: None, url })
-        .into_iter()
-        .collect()
+    let single = meta(queue::LAST_FORWARD_TO_META).map(|url| forward::Route { glob: None, url });
+    (single.into_iter().collect(), prefix)
 }
 
 /// The captures to replay, and whether they live in the store (so attempts get recorded).

@@ -23,6 +23,9 @@ pub const ROUTES_META: &str = "last_forward_routes";
 /// The meta key of the single URL hookcli recorded before routes were: the first route
 /// without a glob, or else the first route.
 pub const LAST_FORWARD_TO_META: &str = "last_forward_to";
+/// The meta key of that run's `--path` prefix, which forwarding strips before joining a
+/// request's path to its route (and so does replay, to send where forwarding did).
+pub const PREFIX_META: &str = "last_forward_prefix";
 
 /// Intercom's response deadline: a slower answer would have been retried.
 const INTERCOM_TIMEOUT: Duration = Duration::from_secs(5);
@@ -184,8 +187,10 @@ impl Forwarder {
             .find(|r| r.glob.is_none())
             .or(routes.first())
             .map(|r| super::redact(&r.url));
+        let prefix = self.settings.prefix.clone();
         self.writer
             .exec(move |c| {
+                delivery::set_meta(c, PREFIX_META, &prefix)?;
                 if let Some(recorded) = recorded {
                     delivery::set_meta(c, ROUTES_META, &recorded)?;
                 }

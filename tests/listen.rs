@@ -785,6 +785,47 @@ fn kill_9_during_a_burst_loses_no_acknowledged_capture() {
 }
 
 #[test]
+fn a_read_only_store_from_an_older_hookcli_is_read_as_it_is_or_says_why_not() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let (store, id) = read_only_store(home.path());
+    let mode = |path: &std::path::Path, m: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    // Pretend an older hookcli wrote it: open it up, set its version, close it again.
+    let as_version = |version: u32| {
+        mode(&store, 0o700);
+        mode(&store.join("hookcli.db"), 0o600);
+        rusqlite::Connection::open(store.join("hookcli.db"))
+            .unwrap()
+            .pragma_update(None, "user_version", version)
+            .unwrap();
+        mode(&store.join("hookcli.db"), 0o400);
+        mode(&store, 0o500);
+    };
+    let read = |args: &[&str]| {
+        unprivileged(home.path())
+            .arg("--store")
+            .arg(&store)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // The last release's store lacks only the search index rebuild: read as it is.
+    as_version(4);
+    assert!(ok(&read(&["list", "--json"])).contains(&id));
+    assert!(ok(&read(&["list", "--json", "--search", "kept"])).contains(&id));
+    // One that lacks columns cannot be read until it is upgraded, and it says so.
+    as_version(3);
+    fails(
+        &read(&["list"]),
+        1,
+        "was written by an older hookcli and must be upgraded before it can be read, which needs write access",
+    );
+    mode(&store, 0o700);
+}
+
+#[test]
 fn a_store_that_may_only_be_read_is_read_and_one_that_may_not_says_so() {
     use std::os::unix::fs::PermissionsExt;
     let home = tempfile::tempdir().unwrap();

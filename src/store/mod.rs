@@ -59,6 +59,9 @@ pub enum StoreError {
     /// The file is not a SQLite database, or is damaged.
     #[error("{0} is not a readable hookcli store (the file is damaged or not a database); move it aside or pass another --store")]
     Corrupt(PathBuf),
+    /// The store was written by an older hookcli, and this user may not upgrade it.
+    #[error("the store {0} was written by an older hookcli and must be upgraded before it can be read, which needs write access: open it once as a user who may write it (e.g. `hookcli list`), or copy it to a directory you may write")]
+    NeedsUpgrade(PathBuf),
     /// The store was written by a newer hookcli.
     #[error("the store {0} was written by a newer hookcli; upgrade hookcli to read it")]
     TooNew(PathBuf),
@@ -189,11 +192,21 @@ pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
         return Err(StoreError::TooNew(path));
     }
     if (version as usize) < MIGRATIONS.len() {
-        migrate(&conn, &path)?;
+        // A store this user may only read cannot be upgraded: read it as it is when what
+        // it lacks changes nothing a reader needs, and the next writer upgrades it.
+        if !conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+            migrate(&conn, &path)?;
+        } else if version < READABLE_FROM {
+            return Err(StoreError::NeedsUpgrade(dir.to_path_buf()));
+        }
     }
     query::register_fold(&conn).map_err(|e| StoreError::from_sqlite(&path, e))?;
     Ok(conn)
 }
+
+/// The oldest store version this hookcli reads without upgrading it: later migrations only
+/// change data (0005 rebuilds the search index, whose searches stay complete without it).
+const READABLE_FROM: i64 = 4;
 
 /// Why this user may not read `path`, if they may not. Asked with access(2), not by
 /// opening it: closing a descriptor of the database would drop this process's SQLite locks.

@@ -786,12 +786,9 @@ fn kill_9_during_a_burst_loses_no_acknowledged_capture() {
 
 #[test]
 fn a_read_only_store_from_an_older_hookcli_is_read_as_it_is_or_says_why_not() {
-    use std::os::unix::fs::PermissionsExt;
     let home = tempfile::tempdir().unwrap();
     let (store, id) = read_only_store(home.path());
-    let mode = |path: &std::path::Path, m: u32| {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(m)).unwrap()
-    };
+    let mode = chmod;
     // Pretend an older hookcli wrote it: open it up, set its version, close it again.
     let as_version = |version: u32| {
         mode(&store, 0o700);
@@ -803,14 +800,7 @@ fn a_read_only_store_from_an_older_hookcli_is_read_as_it_is_or_says_why_not() {
         mode(&store.join("hookcli.db"), 0o400);
         mode(&store, 0o500);
     };
-    let read = |args: &[&str]| {
-        unprivileged(home.path())
-            .arg("--store")
-            .arg(&store)
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let read = |args: &[&str]| run_unprivileged(home.path(), &store, args);
     // The last release's store lacks only the search index rebuild: read as it is.
     as_version(4);
     assert!(ok(&read(&["list", "--json"])).contains(&id));
@@ -827,20 +817,10 @@ fn a_read_only_store_from_an_older_hookcli_is_read_as_it_is_or_says_why_not() {
 
 #[test]
 fn a_store_that_may_only_be_read_is_read_and_one_that_may_not_says_so() {
-    use std::os::unix::fs::PermissionsExt;
     let home = tempfile::tempdir().unwrap();
     let (store, id) = read_only_store(home.path());
-    let mode = |path: &std::path::Path, m: u32| {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(m)).unwrap()
-    };
-    let read = |args: &[&str]| {
-        unprivileged(home.path())
-            .arg("--store")
-            .arg(&store)
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let mode = chmod;
+    let read = |args: &[&str]| run_unprivileged(home.path(), &store, args);
     assert!(ok(&read(&["list", "--json"])).contains(&id));
     ok(&read(&["show", "--last"]));
     ok(&read(&["stats"]));

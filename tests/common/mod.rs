@@ -482,8 +482,7 @@ pub const NOBODY: u32 = 65534;
 /// and nobody may write: the directory 0500, the database 0400, owned by the user the
 /// tests' commands run as. `home` is made world-readable.
 pub fn read_only_store(home: &Path) -> (PathBuf, String) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    chmod(home, 0o755);
     let store = home.join("store");
     let mut l = listen_at(&store, home, &["--json"], &[]);
     let id = l.post("/", &[], b"{\"kept\":1}").id();
@@ -494,12 +493,25 @@ pub fn read_only_store(home: &Path) -> (PathBuf, String) {
         }
     }
     // Owner-only and read-only: SQLite cannot create its -shm file here.
-    let mode = |path: &Path, m: u32| {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(m)).unwrap()
-    };
-    mode(&store.join("hookcli.db"), 0o400);
-    mode(&store, 0o500);
+    chmod(&store.join("hookcli.db"), 0o400);
+    chmod(&store, 0o500);
     (store, id)
+}
+
+/// Set the permission bits of `path`.
+pub fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+}
+
+/// Run hookcli on `store` as [`unprivileged`] does, with `args`.
+pub fn run_unprivileged(home: &Path, store: &Path, args: &[&str]) -> Output {
+    unprivileged(home)
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// What a command run with its stdout on a pseudo-terminal did.

@@ -1,4 +1,5 @@
-//! The command-line definition (clap derive only, no I/O). Doc comments are the help text.
+//! The command-line definition (clap derive), and how its messages reach the terminal.
+//! Doc comments are the help text.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -29,9 +30,28 @@ impl Cli {
         let mut cmd = Cli::command().color(clap_color(&args));
         let matches = cmd
             .try_get_matches_from_mut(&args)
-            .unwrap_or_else(|e| e.exit());
-        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
+            .unwrap_or_else(|e| exit(e));
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| exit(e.format(&mut cmd)))
     }
+}
+
+/// Print a clap message and exit with its code: as clap would, unless the message quotes
+/// something that could steer the terminal (an escape sequence pasted into an argument,
+/// say); then without colour, every line escaped.
+pub(crate) fn exit(e: clap::Error) -> ! {
+    use crate::render::escape;
+    // Plain text: clap's styling (and any escape sequence it recognised) left out.
+    let text = e.render().to_string();
+    if !text.chars().any(|c| c != '\n' && escape::is_unsafe(c)) {
+        e.exit()
+    }
+    let shown: Vec<String> = escape::multiline(&text);
+    if e.use_stderr() {
+        eprintln!("{}", shown.join("\n"));
+    } else {
+        println!("{}", shown.join("\n"));
+    }
+    std::process::exit(e.exit_code())
 }
 
 /// The colour asked for before clap has parsed anything: the last `--color`, else

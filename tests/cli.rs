@@ -304,6 +304,37 @@ fn error_messages_never_carry_raw_terminal_controls() {
 }
 
 #[test]
+fn usage_errors_never_carry_raw_terminal_controls() {
+    // Off a terminal clap drops ESC sequences itself, but not a bidi override.
+    let home = tempfile::tempdir().unwrap();
+    let evil = "x\u{202e}txt.exe\u{1b}[31m";
+    let forward = format!("{evil}=http://127.0.0.1:1/");
+    for args in [
+        vec!["send", evil, "--print"],
+        vec!["list", "--since", evil],
+        vec!["listen", "--port", "0", "--forward-to", &forward],
+        vec![
+            "replay",
+            "--last",
+            "1",
+            "--to",
+            "http://127.0.0.1:1/",
+            "--set",
+            evil,
+        ],
+    ] {
+        let out = hookcli(home.path()).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains('\u{202e}') && !err.contains('\u{1b}'),
+            "{args:?}: {err:?}"
+        );
+        assert!(err.contains("\\u{202e}"), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn a_secret_flag_beats_hookcli_secret_and_both_flags_conflict() {
     let home = tempfile::tempdir().unwrap();
     let dir = home.path();

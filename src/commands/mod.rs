@@ -101,8 +101,9 @@ fn usage_error(command: &str, message: &str) -> ! {
         .find_subcommand_mut(command)
         .expect("a subcommand of hookcli")
         .clone();
-    sub.error(clap::error::ErrorKind::ArgumentConflict, message)
-        .exit()
+    // Messages quote arguments: escaped here, so an escape sequence shows as `\x1b`.
+    let message = crate::render::escape::line(message);
+    crate::cli::exit(sub.error(clap::error::ErrorKind::ArgumentConflict, message))
 }
 
 /// An open store for the read-side commands.

@@ -83,6 +83,14 @@ impl Route {
                 "'{text}' has nothing before '=': give a topic glob such as 'ticket.*={url}', or just the URL"
             ));
         }
+        // No topic holds spaces or control characters, and a glob is shown and stored.
+        let odd = |c: char| c.is_whitespace() || crate::render::escape::is_unsafe(c);
+        if let Some(glob) = glob.as_deref().filter(|g| g.chars().any(odd)) {
+            return Err(format!(
+                "the topic glob '{}' holds spaces or control characters, which no topic has",
+                crate::render::escape::line(glob)
+            ));
+        }
         let parsed = reqwest::Url::parse(url).map_err(|e| format!("'{url}' is not a URL: {e}"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(format!("'{url}' must start with http:// or https://"));

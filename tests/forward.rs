@@ -1485,6 +1485,32 @@ fn stopping_mid_delivery_records_the_attempt_and_says_what_is_left() {
 }
 
 #[test]
+fn captures_deleted_while_they_wait_are_not_delivered_or_recorded() {
+    let port = free_port();
+    let target = format!("http://127.0.0.1:{port}/");
+    let l = listen_forwarding(&target, &["--retry-base-ms", "200"]);
+    let a = l.post("/", &[], b"{\"n\":\"a\"}").id();
+    let b = l.post("/", &[], b"{\"n\":\"b\"}").id();
+    delivery_record(&l, &a, "retrying");
+    ok(&run(&l.store, &["delete", &a, &b, "--yes"]));
+    let c = l.post("/", &[], b"{\"n\":\"c\"}").id();
+    let app = App::start_on(port);
+    delivery_record(&l, &c, "delivered");
+    std::thread::sleep(Duration::from_millis(500));
+    let got: Vec<Vec<u8>> = app.received().into_iter().map(|r| r.body).collect();
+    assert_eq!(got, vec![b"{\"n\":\"c\"}".to_vec()]);
+    let db = rusqlite::Connection::open(l.store.join("hookcli.db")).unwrap();
+    let orphans: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM attempts WHERE capture_seq NOT IN (SELECT seq FROM captures)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0, "attempts recorded for deleted captures");
+}
+
+#[test]
 fn stopping_while_passthrough_waits_answers_the_sender_and_records_the_attempt() {
     let app = App::start();
     // A breakpoint in the app: it would answer only after the test is over.

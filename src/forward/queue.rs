@@ -327,6 +327,16 @@ impl Forwarder {
                     }
                 }
             }
+            // The queue read it a while ago: `hookcli delete` (or `--skip-pending` in another
+            // run) may have taken it away since.
+            let seq = p.capture.seq;
+            if !self
+                .db(move |c| delivery::is_pending(c, seq))
+                .await
+                .unwrap_or(true)
+            {
+                return;
+            }
             attempt += 1;
             let Some(answer) = self
                 .attempt(&p.capture, attempt, "forward", &mut stop)

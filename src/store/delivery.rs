@@ -121,20 +121,33 @@ pub fn record(
     next_attempt_at: Option<i64>,
     note: Option<&str>,
 ) -> rusqlite::Result<()> {
-    record_attempt(conn, seq, a)?;
+    let updated = conn
+        .prepare_cached(
+            "UPDATE deliveries SET state = ?2, attempts = MAX(attempts, ?3), next_attempt_at = ?4, \
+             note = ?5, updated_at = ?6 WHERE capture_seq = ?1",
+        )?
+        .execute(params![
+            seq,
+            state,
+            a.attempt,
+            next_attempt_at,
+            note,
+            a.started_at + a.latency_ms
+        ])?;
+    // None when `hookcli delete` removed the capture meanwhile: nothing left to record.
+    if updated > 0 {
+        record_attempt(conn, seq, a)?;
+    }
+    Ok(())
+}
+
+/// Whether a capture is still waiting to be delivered (not delivered, given up on, skipped,
+/// or deleted since the queue read it).
+pub fn is_pending(conn: &Connection, seq: i64) -> rusqlite::Result<bool> {
     conn.prepare_cached(
-        "UPDATE deliveries SET state = ?2, attempts = MAX(attempts, ?3), next_attempt_at = ?4, \
-         note = ?5, updated_at = ?6 WHERE capture_seq = ?1",
+        "SELECT EXISTS(SELECT 1 FROM deliveries WHERE capture_seq = ?1 AND state = 'pending')",
     )?
-    .execute(params![
-        seq,
-        state,
-        a.attempt,
-        next_attempt_at,
-        note,
-        a.started_at + a.latency_ms
-    ])
-    .map(drop)
+    .query_row([seq], |r| r.get(0))
 }
 
 /// Record an attempt alone, leaving the delivery state as it is: how a replay is kept, so

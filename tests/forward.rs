@@ -1511,6 +1511,58 @@ fn captures_deleted_while_they_wait_are_not_delivered_or_recorded() {
 }
 
 #[test]
+fn a_passthrough_left_unanswered_by_a_crash_is_not_delivered_again() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        delay: Duration::from_secs(60),
+        ..Answer::status(200, "ok")
+    });
+    let target = app.url("/");
+    let mut first = listen_at(
+        &store,
+        home.path(),
+        &[
+            "--json",
+            "--forward-to",
+            &target,
+            "--passthrough",
+            "--forward-timeout",
+            "0",
+        ],
+        &[],
+    );
+    // A sender that waits for its answer (one never comes).
+    let mut sender = std::net::TcpStream::connect(&first.addr).unwrap();
+    std::io::Write::write_all(
+        &mut sender,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\n{\"n\":1}",
+    )
+    .unwrap();
+    app.wait_for(1, WAIT);
+    // Killed while the sender waits: no answer reached it, so Intercom would send it again.
+    first.kill9();
+    let second = listen_at(
+        &store,
+        home.path(),
+        &["--json", "--forward-to", &target],
+        &[],
+    );
+    second.wait_line(|s| s.contains(r#""type":"listening""#));
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(app.received().len(), 1, "delivered again by the next run");
+    let failed = list_ids(&store, &["--status", "failed"]);
+    assert_eq!(failed.len(), 1);
+    let shown = ok(&run(&store, &["show", &failed[0], "--color", "never"]));
+    assert!(
+        shown.contains("delivery failed (hookcli stopped during this --passthrough request"),
+        "{shown}"
+    );
+    drop(sender);
+}
+
+#[test]
 fn stopping_while_passthrough_waits_answers_the_sender_and_records_the_attempt() {
     let app = App::start();
     // A breakpoint in the app: it would answer only after the test is over.

@@ -197,6 +197,8 @@ impl Forwarder {
                 if let Some(single) = single {
                     delivery::set_meta(c, LAST_FORWARD_TO_META, &single)?;
                 }
+                let now = chrono::Utc::now().timestamp_millis();
+                delivery::fail_abandoned_passthrough(c, now)?;
                 c.execute(
                     "UPDATE deliveries SET next_attempt_at = NULL WHERE state = 'pending'",
                     [],

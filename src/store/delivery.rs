@@ -55,8 +55,10 @@ pub(crate) fn insert_plan(
     seq: i64,
     plan: &Plan,
     now: i64,
+    passthrough: bool,
 ) -> rusqlite::Result<()> {
     let (state, note) = match plan {
+        Plan::Pending if passthrough => ("pending", Some(PASSTHROUGH_WAITING)),
         Plan::Pending => ("pending", None),
         Plan::Skipped(why) => ("skipped", Some(why.as_str())),
     };
@@ -65,6 +67,25 @@ pub(crate) fn insert_plan(
     )?
     .execute(params![seq, state, note, now])
     .map(drop)
+}
+
+/// The note of a pending delivery whose sender waits for the app (`--passthrough`); its
+/// attempt's record replaces it. Found on a later start, it means hookcli died meanwhile.
+pub const PASSTHROUGH_WAITING: &str = "waiting for the app's answer to pass on (--passthrough)";
+
+/// Mark failed the passthrough deliveries a run that died left waiting: their senders got
+/// no answer, so Intercom sends those notifications again, and delivering them as well
+/// would give the app each one twice. Returns how many.
+pub fn fail_abandoned_passthrough(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE deliveries SET state = 'failed', note = ?1, updated_at = ?2 \
+         WHERE state = 'pending' AND note = ?3",
+        params![
+            "hookcli stopped during this --passthrough request, before it recorded the outcome; not delivered again, as its sender either got your app's answer or got none and sends it again",
+            now,
+            PASSTHROUGH_WAITING
+        ],
+    )
 }
 
 /// Pending deliveries with arrival numbers in `after+1..=upto`, in arrival order.

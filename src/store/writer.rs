@@ -336,7 +336,8 @@ pub(crate) fn insert(
     ])?;
     let seq = tx.last_insert_rowid();
     if let Some(plan) = plan {
-        insert_plan(tx, seq, plan, c.received_at)?;
+        // Only passthrough stores a capture before knowing what its sender is answered.
+        insert_plan(tx, seq, plan, c.received_at, answered.is_none())?;
     }
     let delivery = plan.map(|p| match p {
         Plan::Pending => "pending".to_string(),

@@ -791,7 +791,8 @@ fn a_store_from_an_earlier_hookcli_is_upgraded_in_place() {
          -- Numbered again after a delete: the search index counts it as indexed, yet it is not.
          INSERT INTO captures (id, received_at, source, remote_addr, method, target, headers, body, signature)
          VALUES ('01m8abc0000000000000000001', 1700000000001, 'listen', '127.0.0.1:1', 'POST', '/', '[]', CAST('{\"reused\":\"needle\"}' AS BLOB), 'unchecked');
-         UPDATE fts_progress SET upto = 2;",
+         -- The index saw up to 5: captures 3 to 5 were deleted since.
+         UPDATE fts_progress SET upto = 5;",
     )
     .unwrap();
     drop(db);
@@ -813,6 +814,14 @@ fn a_store_from_an_earlier_hookcli_is_upgraded_in_place() {
         ids(&run(&store, &["list", "--json", "--search", "needle"])),
         vec!["01m8abc0000000000000000001".to_string()]
     );
+    // Numbers up to 5 were used, so the capture stored after the upgrade gets none of them.
+    let db = rusqlite::Connection::open(store.join("hookcli.db")).unwrap();
+    let seq: i64 = db
+        .query_row("SELECT seq FROM captures WHERE id = ?1", [&id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(seq, 6);
 }
 
 #[test]

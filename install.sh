@@ -21,9 +21,17 @@ echo "Building and installing hookcli (release mode)..." >&2
 cargo install --path . --locked --force --quiet
 
 bin_dir="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin"
-case ":$user_path:" in
+# Entries compared without a trailing slash; what the user's shell would run, by that PATH.
+user_path_trimmed=$(printf '%s' "$user_path" | sed 's#/*:#:#g; s#/*$##')
+found=$(PATH=$user_path command -v hookcli | sed 's#//*#/#g' || true)
+case ":$user_path_trimmed:" in
     *":$bin_dir:"*)
-        echo "Installed $(command -v hookcli || echo "$bin_dir/hookcli")." >&2
+        if [ -n "$found" ] && [ "$found" != "$bin_dir/hookcli" ]; then
+            echo "Installed $bin_dir/hookcli, but your shell runs $found, which comes first on your PATH." >&2
+            echo "Remove that one, or put $bin_dir earlier on your PATH." >&2
+        else
+            echo "Installed $bin_dir/hookcli." >&2
+        fi
         ;;
     *)
         echo "Installed $bin_dir/hookcli, but $bin_dir is not on your PATH." >&2

@@ -213,27 +213,34 @@ fn a_url_that_is_not_one_is_a_usage_error_everywhere() {
 }
 
 /// Run `install.sh` in a fresh home whose `~/.cargo/bin/cargo` is the script `cargo`, if
-/// any, with the system's tools on PATH, and `~/.cargo/bin` too when `on_path`. Returns
-/// its exit code and stderr.
-fn install_sh(cargo: Option<&str>, on_path: bool) -> (i32, String) {
-    use std::os::unix::fs::PermissionsExt;
+/// any, with PATH made of `path` (`BIN` standing for `~/.cargo/bin`, `OLD` for a directory
+/// holding another hookcli) and the system's tools. Returns its exit code and stderr.
+fn install_sh(cargo: Option<&str>, path: &[&str]) -> (i32, String) {
     let home = tempfile::tempdir().unwrap();
     let bin = home.path().join(".cargo/bin");
+    let old = home.path().join("old");
     std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join("hookcli"), "").unwrap();
+    chmod(&old.join("hookcli"), 0o755);
     if let Some(script) = cargo {
         let path = bin.join("cargo");
         std::fs::write(&path, script).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        chmod(&path, 0o755);
     }
-    let mut path = "/usr/bin:/bin".to_string();
-    if on_path {
-        path = format!("{}:{path}", bin.display());
-    }
+    let mut entries: Vec<String> = path
+        .iter()
+        .map(|p| {
+            p.replace("BIN", &bin.display().to_string())
+                .replace("OLD", &old.display().to_string())
+        })
+        .collect();
+    entries.extend(["/usr/bin".to_string(), "/bin".to_string()]);
     let out = std::process::Command::new("sh")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/install.sh"))
         .env_clear()
         .env("HOME", home.path())
-        .env("PATH", path)
+        .env("PATH", entries.join(":"))
         .output()
         .unwrap();
     (
@@ -248,23 +255,29 @@ fn install_sh_says_what_to_do_when_cargo_or_the_path_is_missing() {
     // is tested here is what install.sh tells the user around it.
     let cargo =
         "#!/bin/sh\n: > \"$HOME/.cargo/bin/hookcli\"\nchmod +x \"$HOME/.cargo/bin/hookcli\"\n";
-    let (code, err) = install_sh(None, false);
+    let (code, err) = install_sh(None, &[]);
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("cargo is not installed") && err.contains("rustup.rs"),
         "{err}"
     );
     // cargo found only in ~/.cargo/bin: installed, and the shell is told it cannot find it.
-    let (code, err) = install_sh(Some(cargo), false);
+    let (code, err) = install_sh(Some(cargo), &[]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("is not on your PATH"), "{err}");
     assert!(err.contains("export PATH="), "{err}");
-    let (code, err) = install_sh(Some(cargo), true);
+    for path in [&["BIN"][..], &["BIN/"]] {
+        let (code, err) = install_sh(Some(cargo), path);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            err.contains("Installed ") && !err.contains("PATH"),
+            "{path:?}: {err}"
+        );
+    }
+    // Another hookcli earlier on the PATH would still be the one that runs: said so.
+    let (code, err) = install_sh(Some(cargo), &["OLD", "BIN"]);
     assert_eq!(code, 0, "{err}");
-    assert!(
-        err.contains("Installed ") && !err.contains("not on your PATH"),
-        "{err}"
-    );
+    assert!(err.contains("which comes first on your PATH"), "{err}");
 }
 
 #[test]

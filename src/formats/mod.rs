@@ -18,6 +18,8 @@ pub type Entry = (Option<String>, NewCapture);
 /// document, a JSON list or JSON Lines of them, a HAR log, or one Intercom notification
 /// body (given Intercom's documented headers). Anything else is refused with the reason.
 pub fn read(bytes: &[u8]) -> Result<Vec<Entry>, String> {
+    // A byte order mark some editors write is not JSON; what follows it is.
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err("the file is empty".into());
     }
@@ -26,8 +28,9 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Entry>, String> {
     }
     let text =
         std::str::from_utf8(bytes).map_err(|_| "it is not JSON (nor UTF-8 text)".to_string())?;
-    // JSON Lines, or documents one after another however they are spaced (as `export ID
-    // >> file` appends them, pretty-printed): each is numbered by the line it starts on.
+    // JSON Lines, or values one after another however they are spaced (as `export ID >>
+    // file` appends them, pretty-printed), each read like a whole file and numbered by the
+    // line it starts on.
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     let mut entries = Vec::new();
     loop {
@@ -43,10 +46,8 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Entry>, String> {
                 ))
             }
         };
-        if !document::is_document(&value) {
-            return Err(format!("line {line} is not a hookcli capture document"));
-        }
-        entries.push(document::from_value(&value).map_err(|why| format!("line {line}: {why}"))?);
+        let raw = &bytes[start..stream.byte_offset()];
+        entries.extend(from_json(&value, raw).map_err(|why| format!("line {line}: {why}"))?);
     }
 }
 
@@ -139,6 +140,25 @@ mod tests {
     fn lists_and_lines_of_documents_are_each_read() {
         let doc = r#"{"format":"hookcli.capture/1","id":"x","method":"POST","headers":[],"body":{"text":"{}"}}"#;
         assert_eq!(read(format!("[{doc},{doc}]").as_bytes()).unwrap().len(), 2);
+        // Anything a whole file may be, one after another; a byte order mark in front.
+        assert_eq!(read(format!("[{doc}]\n{doc}").as_bytes()).unwrap().len(), 2);
+        assert_eq!(
+            read(format!("\u{feff}{doc}\n{doc}").as_bytes())
+                .unwrap()
+                .len(),
+            2
+        );
+        let (a, b) = (
+            r#"{"type":"notification_event","topic":"ping"}"#,
+            r#"{ "topic" : "ticket.created" }"#,
+        );
+        let bare = read(format!("{a}{b}\n").as_bytes()).unwrap();
+        let bodies: Vec<&[u8]> = bare.iter().map(|(_, c)| &c.body[..]).collect();
+        assert_eq!(bodies, [a.as_bytes(), b.as_bytes()], "each body byte-exact");
+        assert_eq!(
+            read(format!("{doc}\n42").as_bytes()).unwrap_err(),
+            "line 2: it is JSON but not a hookcli capture document, a HAR file or an Intercom notification body (an object with \"type\":\"notification_event\" or a \"topic\"); `hookcli send --file` sends a body of any other kind"
+        );
         assert_eq!(
             read(format!("{doc}\n\n{doc}\n").as_bytes()).unwrap().len(),
             2

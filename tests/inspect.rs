@@ -1485,6 +1485,13 @@ fn export_to_a_file_creates_missing_directories_and_still_overwrites_no_body() {
     );
     assert_eq!(std::fs::read(&body).unwrap(), b"mine");
     assert!(!again.exists());
+    // A file where a directory should be is named.
+    let under_file = json.join("x.json");
+    fails(
+        &run(s, &["export", &id, "-o", under_file.to_str().unwrap()]),
+        1,
+        &format!("{} is a file, not a directory", json.display()),
+    );
 }
 
 #[test]

@@ -98,13 +98,21 @@ pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
 /// Create the directories `-o FILE` names but that do not exist yet (`-o repro/c.sh`), so
 /// the export and its body files have somewhere to go.
 fn create_parent(path: &Path) -> Result<(), Error> {
-    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        Some(dir) => std::fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
-            path: path.to_path_buf(),
-            source,
-        }),
-        None => Ok(()),
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    // "File exists" would not say which part of the path is in the way.
+    if let Some(file) = dir.ancestors().find(|a| a.is_file()) {
+        return Err(Error::Failed(format!(
+            "cannot write {}: {} is a file, not a directory",
+            path.display(),
+            file.display()
+        )));
     }
+    std::fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Where a body that cannot sit inline in a shell command goes.

@@ -329,14 +329,15 @@ impl Forwarder {
                     }
                 }
             }
-            // The queue read it a while ago: `hookcli delete` (or `--skip-pending` in another
-            // run) may have taken it away since.
-            let seq = p.capture.seq;
-            if !self
-                .db(move |c| delivery::is_pending(c, seq))
-                .await
-                .unwrap_or(true)
-            {
+            // The queue read it a while ago (it waited its turn, or for a retry): `hookcli
+            // delete` may have taken it away since. A point read in WAL mode never waits
+            // for the writer, so it is asked here rather than on a blocking thread, whose
+            // round trip would slow a backlog's draining.
+            let still_pending = {
+                let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
+                delivery::is_pending(&db, p.capture.seq).unwrap_or(true)
+            };
+            if !still_pending {
                 return;
             }
             attempt += 1;

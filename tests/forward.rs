@@ -1594,6 +1594,8 @@ fn stopping_while_passthrough_waits_answers_the_sender_and_records_the_attempt()
         (&cut["kind"], &cut["error_kind"], &cut["outcome"]),
         (&json!("passthrough"), &json!("stopped"), &json!("failed"))
     );
+    // Not "your app took 5 s": it never answered.
+    assert_eq!(cut["hints"], json!([]), "{cut}");
     let doc: Value =
         serde_json::from_str(&ok(&run(&l.store, &["show", "--last", "--json"]))).unwrap();
     assert_eq!(doc["status"], 502, "{doc}");

@@ -510,7 +510,9 @@ impl Forwarder {
                 None => "Intercom's ping got a 502 (your app did not answer): Intercom expects a 2xx, so this endpoint is not set up correctly yet".to_string(),
             });
         }
-        if kind == "passthrough" && answer.latency > INTERCOM_TIMEOUT {
+        // A stopped attempt says itself that the app had not answered.
+        let stopped = answer.error_kind == Some(super::STOPPED);
+        if kind == "passthrough" && answer.latency > INTERCOM_TIMEOUT && !stopped {
             hints.push(format!(
                 "your app took {:.1} s: Intercom waits 5 s, so it would have timed out and retried this notification",
                 answer.latency.as_secs_f64()

@@ -40,9 +40,12 @@ impl Cli {
 /// say); then without colour, every line escaped.
 pub(crate) fn exit(e: clap::Error) -> ! {
     use crate::render::escape;
-    // Plain text: clap's styling (and any escape sequence it recognised) left out.
+    // Plain text: clap's styling left out, and with it any escape sequence an argument
+    // held, so the arguments themselves say whether clap's own printing is safe.
     let text = e.render().to_string();
-    if !text.chars().any(|c| c != '\n' && escape::is_unsafe(c)) {
+    let unsafe_arg =
+        std::env::args_os().any(|a| a.to_string_lossy().chars().any(escape::is_unsafe));
+    if !unsafe_arg && !text.chars().any(|c| c != '\n' && escape::is_unsafe(c)) {
         e.exit()
     }
     let shown: Vec<String> = escape::multiline(&text);

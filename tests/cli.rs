@@ -210,6 +210,12 @@ fn a_url_that_is_not_one_is_a_usage_error_everywhere() {
         let out = hookcli(home.path()).args(args).output().unwrap();
         fails(&out, 2, "not a URL");
     }
+    // Nor is a GLOB=URL route: its glob is not dropped unsaid.
+    let out = hookcli(home.path())
+        .args(["send", "ping", "--to", "ticket.*=http://127.0.0.1:1/"])
+        .output()
+        .unwrap();
+    fails(&out, 2, "not a URL");
 }
 
 /// Run `install.sh` in a fresh home whose `~/.cargo/bin/cargo` is the script `cargo`, if
@@ -345,6 +351,21 @@ fn usage_errors_never_carry_raw_terminal_controls() {
         );
         assert!(err.contains("\\u{202e}"), "{args:?}: {err}");
     }
+    // Coloured, clap would pass an argument's escape sequences through as its own.
+    let out = hookcli(home.path())
+        .args([
+            "--color",
+            "always",
+            "list",
+            "--since",
+            "\u{1b}[31mX\u{1b}]52;c;aGk=\u{7}",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+    assert!(err.contains("invalid value"), "{err}");
 }
 
 #[test]

@@ -28,7 +28,7 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     let mut outgoing = Vec::with_capacity(captures.len());
     let mut unrouted = Vec::new();
     for c in captures {
-        match targets.of(&c)? {
+        match targets.of(&c) {
             Ok(url) => outgoing.push((prepare(&c, args, secret.as_ref(), &overrides)?, url)),
             Err(why) => unrouted.push((c, why)),
         }
@@ -159,12 +159,12 @@ enum Targets {
 }
 
 impl Targets {
-    /// The URL a capture goes to (a recorded route's as forwarding built it), or why no
-    /// recorded route takes it (a sentence). `Err` when its route is one whose password the
-    /// store does not keep.
-    fn of(&self, c: &Capture) -> Result<Result<String, String>, Error> {
+    /// The URL a capture goes to (a recorded route's as forwarding built it), or why it is
+    /// not sent (a sentence). A route whose password the store does not keep is a usage
+    /// error: the user must pass `--to`.
+    fn of(&self, c: &Capture) -> Result<String, String> {
         let (routes, prefix) = match self {
-            Targets::To(to) => return Ok(Ok(replay_url(to, &c.request.target))),
+            Targets::To(to) => return Ok(replay_url(to, &c.request.target)),
             Targets::Recorded(routes, prefix) => (routes, prefix),
         };
         let topic = c
@@ -173,13 +173,13 @@ impl Targets {
             .as_ref()
             .and_then(|n| n.topic.as_deref());
         let Some(route) = forward::route(routes, topic) else {
-            return Ok(Err(match topic {
+            return Err(match topic {
                 Some(topic) => format!(
                     "no route the last listen --forward-to recorded matches topic {}",
                     escape::line(topic)
                 ),
                 None => "no route the last listen --forward-to recorded takes a request that is not an Intercom notification".into(),
-            }));
+            });
         };
         // The store keeps a route URL's password only as the redaction mark.
         if reqwest::Url::parse(&route.url).is_ok_and(|u| u.password() == Some(forward::REDACTED)) {
@@ -188,10 +188,10 @@ impl Targets {
                 escape::line(&route.shown())
             ));
         }
-        Ok(match prefix {
+        match prefix {
             Some(prefix) => forward::target_url(&route.url, prefix, &c.request.target),
             None => Ok(replay_url(&route.url, &c.request.target)),
-        })
+        }
     }
 }
 

@@ -133,8 +133,9 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
                 writeln!(
                     out,
                     "{}",
-                    crate::render::json::line(&record(&capture, &answer))
+                    crate::render::json::line(&record(&capture, &answer, good))
                 )?;
+                out.flush()?;
                 continue;
             }
             let shown = match answer.status {
@@ -208,7 +209,7 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
 }
 
 /// The `send` record of one send (`send --to URL --json`).
-fn record(c: &Capture, a: &crate::forward::Answer) -> serde_json::Value {
+fn record(c: &Capture, a: &crate::forward::Answer, good: bool) -> serde_json::Value {
     let n = c.request.notification.as_ref();
     serde_json::json!({
         "type": "send",
@@ -217,7 +218,7 @@ fn record(c: &Capture, a: &crate::forward::Answer) -> serde_json::Value {
         "notification_id": n.and_then(|n| n.id.as_deref()),
         "time": crate::render::json::rfc3339(a.started_at),
         "target": a.target,
-        "outcome": if a.status.is_some_and(|s| (200..300).contains(&s)) { "delivered" } else { "failed" },
+        "outcome": if good { "delivered" } else { "failed" },
         "status": a.status,
         "latency_ms": a.latency.as_millis() as u64,
         "error_kind": a.error_kind,

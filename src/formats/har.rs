@@ -172,11 +172,8 @@ fn parse_entry(e: &Value) -> Result<(Option<String>, NewCapture), String> {
         .and_then(Value::as_str)
         .unwrap_or("");
     // A form given only as params has no bytes to store, and guessing them would not be exact.
-    if text.is_empty()
-        && post
-            .and_then(|p| p.get("params"))
-            .is_some_and(|p| p != &Value::Array(vec![]))
-    {
+    let params = post.and_then(|p| p.get("params")).and_then(Value::as_array);
+    if text.is_empty() && params.is_some_and(|p| !p.is_empty()) {
         return Err(
             "its postData gives params but no text: hookcli needs the body's bytes as text".into(),
         );

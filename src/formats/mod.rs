@@ -33,10 +33,13 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Entry>, String> {
     // line it starts on.
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     let mut entries = Vec::new();
+    // Counted on from the last value, not from the top, so a long file reads in one pass.
+    let (mut counted, mut line) = (0, 1);
     loop {
         let rest = &text[stream.byte_offset()..];
         let start = text.len() - rest.trim_start().len();
-        let line = text[..start].matches('\n').count() + 1;
+        line += text[counted..start].matches('\n').count();
+        counted = start;
         let value = match stream.next() {
             None => return Ok(entries),
             Some(Ok(value)) => value,

@@ -330,12 +330,21 @@ impl Forwarder {
                 }
             }
             // The queue read it a while ago (it waited its turn, or for a retry): `hookcli
-            // delete` may have taken it away since. A point read in WAL mode never waits
-            // for the writer, so it is asked here rather than on a blocking thread, whose
-            // round trip would slow a backlog's draining.
-            let still_pending = {
-                let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
-                delivery::is_pending(&db, p.capture.seq).unwrap_or(true)
+            // delete` may have taken it away since. A point read in WAL mode does not wait
+            // for the writer, so it is asked here when the connection is free; a blocking
+            // thread's round trip for each one would slow a backlog's draining.
+            let seq = p.capture.seq;
+            let quick = self
+                .db
+                .try_lock()
+                .ok()
+                .map(|db| delivery::is_pending(&db, seq).unwrap_or(true));
+            let still_pending = match quick {
+                Some(pending) => pending,
+                None => self
+                    .db(move |c| delivery::is_pending(c, seq))
+                    .await
+                    .unwrap_or(true),
             };
             if !still_pending {
                 return;

@@ -69,15 +69,22 @@ pub fn bytes(raw: &[u8]) -> Cow<'_, str> {
 }
 
 /// Whether raw bytes would change under escaping, beyond the line breaks and tabs a text
-/// file has: invalid UTF-8, or any character [`line`] escapes other than `\n`, `\r`, `\t`.
+/// file has: invalid UTF-8, a `\r` not followed by `\n`, or any character [`line`] escapes
+/// other than `\n`, `\r`, `\t`.
 pub fn unsafe_for_terminal(raw: &[u8]) -> bool {
-    raw.utf8_chunks().any(|chunk| {
-        !chunk.invalid().is_empty()
-            || chunk
-                .valid()
-                .chars()
-                .any(|c| is_unsafe(c) && !matches!(c, '\n' | '\r' | '\t'))
-    })
+    // A carriage return not ending a line would let what follows overwrite it.
+    let lone_cr = raw
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\r' && raw.get(i + 1) != Some(&b'\n'));
+    lone_cr
+        || raw.utf8_chunks().any(|chunk| {
+            !chunk.invalid().is_empty()
+                || chunk
+                    .valid()
+                    .chars()
+                    .any(|c| is_unsafe(c) && !matches!(c, '\n' | '\r' | '\t'))
+        })
 }
 
 /// Escape a multi-line text: keeps `\n` as line breaks (and tabs), escapes everything else.
@@ -205,6 +212,8 @@ mod tests {
             b"\x00",
             "a\u{202e}b".as_bytes(),
             "\u{9b}31m".as_bytes(),
+            b"shown\rhidden",
+            b"end\r",
         ] {
             assert!(unsafe_for_terminal(bad), "{bad:?}");
         }

@@ -75,7 +75,7 @@ pub const PASSTHROUGH_WAITING: &str = "waiting for the app's answer to pass on (
 
 /// Mark failed the passthrough deliveries a run that died left waiting: their senders got
 /// no answer, so Intercom sends those notifications again, and delivering them as well
-/// would give the app each one twice. Returns how many.
+/// would give the app each one twice. Returns how many were.
 pub fn fail_abandoned_passthrough(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
     conn.execute(
         "UPDATE deliveries SET state = 'failed', note = ?1, updated_at = ?2 \
@@ -155,7 +155,7 @@ pub fn record(
             note,
             a.started_at + a.latency_ms
         ])?;
-    // None when `hookcli delete` removed the capture meanwhile: nothing left to record.
+    // Nothing updated when `hookcli delete` removed the capture meanwhile: nothing to record.
     if updated > 0 {
         record_attempt(conn, seq, a)?;
     }

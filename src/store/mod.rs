@@ -205,7 +205,8 @@ pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
 }
 
 /// The oldest store version this hookcli reads without upgrading it: later migrations only
-/// change data (0005 rebuilds the search index, whose searches stay complete without it).
+/// change data (0005 rebuilds the search index; without it, a search may miss a capture the
+/// old numbering gave a number the index had already passed).
 const READABLE_FROM: i64 = 4;
 
 /// Why this user may not read `path`, if they may not. Asked with access(2), not by

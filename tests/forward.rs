@@ -1549,7 +1549,10 @@ fn a_passthrough_left_unanswered_by_a_crash_is_not_delivered_again() {
         &["--json", "--forward-to", &target],
         &[],
     );
-    second.wait_line(|s| s.contains(r#""type":"listening""#));
+    // Said, not done silently.
+    second.wait_line(|s| {
+        s.contains("1 --passthrough request(s) an earlier run stopped during were marked failed")
+    });
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(app.received().len(), 1, "delivered again by the next run");
     let failed = list_ids(&store, &["--status", "failed"]);

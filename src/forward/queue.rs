@@ -188,6 +188,8 @@ impl Forwarder {
             .or(routes.first())
             .map(|r| super::redact(&r.url));
         let prefix = self.settings.prefix.clone();
+        let abandoned = Arc::new(AtomicUsize::new(0));
+        let counted = abandoned.clone();
         self.writer
             .exec(move |c| {
                 delivery::set_meta(c, PREFIX_META, &prefix)?;
@@ -198,7 +200,10 @@ impl Forwarder {
                     delivery::set_meta(c, LAST_FORWARD_TO_META, &single)?;
                 }
                 let now = chrono::Utc::now().timestamp_millis();
-                delivery::fail_abandoned_passthrough(c, now)?;
+                counted.store(
+                    delivery::fail_abandoned_passthrough(c, now)?,
+                    Ordering::Relaxed,
+                );
                 c.execute(
                     "UPDATE deliveries SET next_attempt_at = NULL WHERE state = 'pending'",
                     [],
@@ -206,6 +211,12 @@ impl Forwarder {
                 .map(drop)
             })
             .await?;
+        let abandoned = abandoned.load(Ordering::Relaxed);
+        if abandoned > 0 {
+            self.output.emit(Event::Notice(format!(
+                "{abandoned} --passthrough request(s) an earlier run stopped during were marked failed, not delivered again: each sender got your app's answer, or got none and sends it again (`hookcli list --status failed` shows them)"
+            )));
+        }
         self.db(delivery::count_pending).await
     }
 

@@ -664,8 +664,34 @@ fn replay_without_to_routes_each_capture_by_topic_as_listen_did() {
         app.wait_for(before + 3, Duration::from_secs(5))[before + 2].target,
         "/ok?region=eu"
     );
-    // A store from before routes were recorded has only last_forward_to, which takes all.
+    // Routes it cannot read are not half used: it says so and sends nothing.
     let conn = rusqlite::Connection::open(store.join("hookcli.db")).unwrap();
+    let routes: String = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'last_forward_routes'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let broken = routes.replacen("http", "ftp", 1);
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'last_forward_routes'",
+        [&broken],
+    )
+    .unwrap();
+    let sent = app.received().len();
+    fails(
+        &run(&store, &["replay", &ticket]),
+        1,
+        "the routes the last listen --forward-to recorded cannot be read",
+    );
+    assert_eq!(app.received().len(), sent);
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'last_forward_routes'",
+        [&routes],
+    )
+    .unwrap();
+    // A store from before routes were recorded has only last_forward_to, which takes all.
     conn.execute(
         "DELETE FROM meta WHERE key IN ('last_forward_routes', 'last_forward_prefix')",
         [],

@@ -201,7 +201,7 @@ fn targets(args: &ReplayArgs, dir: &Path) -> Result<Targets, Error> {
         forward::Route::parse(to).map_err(|e| Error::Failed(format!("--to {e}")))?;
         return Ok(Targets::To(to.clone()));
     }
-    let (routes, prefix) = recorded_routes(dir);
+    let (routes, prefix) = recorded_routes(dir)?;
     if routes.is_empty() {
         super::usage_error(
             "replay",
@@ -213,22 +213,29 @@ fn targets(args: &ReplayArgs, dir: &Path) -> Result<Targets, Error> {
 
 /// The routes of the last `listen --forward-to` run and its `--path`; a store written
 /// before routes were recorded has only its one URL, which takes every capture.
-fn recorded_routes(dir: &Path) -> (Vec<forward::Route>, Option<String>) {
+fn recorded_routes(dir: &Path) -> Result<(Vec<forward::Route>, Option<String>), Error> {
     let Ok(conn) = store::open_read(dir) else {
-        return (Vec::new(), None);
+        return Ok((Vec::new(), None));
     };
     let meta = |key| delivery::meta(&conn, key).ok().flatten();
     let prefix = meta(queue::PREFIX_META);
     if let Some(list) = meta(queue::ROUTES_META) {
+        // All or none: leaving out one route would send its captures to a later one.
+        let unreadable = |why: String| {
+            Error::Failed(format!(
+                "the routes the last listen --forward-to recorded cannot be read ({}); pass --to URL",
+                escape::line(&why)
+            ))
+        };
         let routes = serde_json::from_str::<Vec<String>>(&list)
-            .unwrap_or_default()
+            .map_err(|e| unreadable(e.to_string()))?
             .iter()
-            .filter_map(|route| forward::Route::parse(route).ok())
-            .collect();
-        return (routes, prefix);
+            .map(|route| forward::Route::parse(route).map_err(unreadable))
+            .collect::<Result<_, _>>()?;
+        return Ok((routes, prefix));
     }
     let single = meta(queue::LAST_FORWARD_TO_META).map(|url| forward::Route { glob: None, url });
-    (single.into_iter().collect(), prefix)
+    Ok((single.into_iter().collect(), prefix))
 }
 
 /// The captures to replay, and whether they live in the store (so attempts get recorded).

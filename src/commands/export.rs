@@ -28,7 +28,7 @@ pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
         }
         ExportFormat::Json => {
             for c in &captures {
-                let line = escape::json(document::to_value(c).to_string());
+                let line = crate::render::json::line(&document::to_value(c));
                 bytes.extend_from_slice(line.as_bytes());
                 bytes.push(b'\n');
             }

@@ -682,21 +682,26 @@ pub fn describe(e: reqwest::Error, target: &str, limit: &str) -> (&'static str, 
     let https = reqwest::Url::parse(target).is_ok_and(|u| u.scheme() == "https");
     if https
         && e.is_connect()
-        && (has_io_kind(&e, std::io::ErrorKind::UnexpectedEof)
-            || has_io_kind(&e, std::io::ErrorKind::ConnectionReset))
+        && has_io_kind(
+            &e,
+            &[
+                std::io::ErrorKind::UnexpectedEof,
+                std::io::ErrorKind::ConnectionReset,
+            ],
+        )
     {
         return (
             "tls",
             format!("TLS error talking to {host}: it hung up during the TLS handshake, so it probably does not speak TLS (is it a plain http:// server?)"),
         );
     }
-    if has_io_kind(&e, std::io::ErrorKind::ConnectionRefused) {
+    if has_io_kind(&e, &[std::io::ErrorKind::ConnectionRefused]) {
         return (
             "connect",
             format!("connection refused: is your app running on {host}?"),
         );
     }
-    if has_io_kind(&e, std::io::ErrorKind::TimedOut) {
+    if has_io_kind(&e, &[std::io::ErrorKind::TimedOut]) {
         return (
             "timeout",
             format!("{host} did not answer: the connection timed out"),
@@ -737,19 +742,23 @@ fn find_in_chain<T: std::error::Error + 'static>(e: &reqwest::Error) -> Option<&
     causes(e).find_map(|err| err.downcast_ref::<T>())
 }
 
-/// Whether an I/O error of this kind is among `e`'s causes.
-fn has_io_kind(e: &reqwest::Error, kind: std::io::ErrorKind) -> bool {
+/// Whether an I/O error of one of these kinds is among `e`'s causes.
+pub(crate) fn has_io_kind(
+    e: &(dyn std::error::Error + 'static),
+    kinds: &[std::io::ErrorKind],
+) -> bool {
     causes(e).any(|err| {
         err.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == kind)
+            .is_some_and(|io| kinds.contains(&io.kind()))
     })
 }
 
 /// `e` and its causes, including the errors I/O errors wrap: an io::Error's source() skips
 /// the error it wraps (reqwest's TLS failures are a rustls error inside two io::Errors).
-fn causes(e: &reqwest::Error) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
-    let first: &(dyn std::error::Error + 'static) = e;
-    std::iter::successors(Some(first), |err| {
+fn causes<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(e), |err| {
         match err
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())

@@ -232,7 +232,7 @@ const BATCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
 /// One event as text, preceded by a note when events had to be skipped before it.
 fn render(event: &Event, mode: Mode, skipped: &AtomicU64) -> String {
     let mut text = if mode.json {
-        escape::json(json::record(event).to_string()) + "\n"
+        json::line(&json::record(event)) + "\n"
     } else {
         human(event, mode)
     };

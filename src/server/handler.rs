@@ -201,17 +201,13 @@ pub(super) async fn handle(
         }
         Ok(Err(e)) => {
             // hyper says so with an end-of-file (or reset) I/O error under its body error.
-            let cut_short =
-                std::iter::successors(Some(e.as_ref() as &dyn std::error::Error), |e| e.source())
-                    .any(|e| {
-                        e.downcast_ref::<std::io::Error>().is_some_and(|io| {
-                            matches!(
-                                io.kind(),
-                                std::io::ErrorKind::UnexpectedEof
-                                    | std::io::ErrorKind::ConnectionReset
-                            )
-                        })
-                    });
+            let cut_short = crate::forward::has_io_kind(
+                e.as_ref(),
+                &[
+                    std::io::ErrorKind::UnexpectedEof,
+                    std::io::ErrorKind::ConnectionReset,
+                ],
+            );
             let reason = match declared {
                 Some(len) if cut_short => format!(
                     "the sender closed the connection before its {len}-byte body had arrived"

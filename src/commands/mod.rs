@@ -67,16 +67,10 @@ pub fn run(mut cli: Cli) -> Result<(), Error> {
                             .map(clap::Command::get_name)
                             .filter(|n| *n != "help")
                             .collect();
-                        use clap::CommandFactory as _;
-                        Cli::command()
-                            .error(
-                                clap::error::ErrorKind::InvalidValue,
-                                format!(
-                                    "there is no command '{name}'; one of: {}",
-                                    names.join(", ")
-                                ),
-                            )
-                            .exit();
+                        usage_error(
+                            "man",
+                            &format!("there is no command '{name}'; one of: {}", names.join(", ")),
+                        );
                     };
                     // Building named it `hookcli-NAME`, its page's title.
                     sub.clone()

@@ -384,6 +384,7 @@ impl Forwarder {
                 kind: "forward",
                 attempt,
                 max_attempts: last_allowed,
+                answered: None,
             };
             self.finish(&p.capture, tried, &answer, state, next, note)
                 .await;
@@ -409,6 +410,8 @@ impl Forwarder {
             kind: "passthrough",
             attempt: 1,
             max_attempts: 1,
+            // The app's status, or the 502 hookcli sends when it has none to pass on.
+            answered: Some(answer.status.unwrap_or(502)),
         };
         self.finish(capture, tried, &answer, state, None, note)
             .await;
@@ -495,6 +498,7 @@ impl Forwarder {
             kind,
             attempt,
             max_attempts,
+            answered,
         } = tried;
         let record = Attempt {
             attempt,
@@ -515,7 +519,9 @@ impl Forwarder {
         let committed = self
             .writer
             .submit(move |conn| {
-                delivery::record(conn, seq, &record, state, next, saved_note.as_deref())
+                delivery::record(conn, seq, &record, state, next, saved_note.as_deref())?;
+                // In the same job: one trip through the writer per passthrough request.
+                answered.map_or(Ok(()), |status| store::set_answered(conn, seq, status))
             })
             .await;
         let mut hints = Vec::new();
@@ -584,6 +590,8 @@ struct Tried {
     attempt: u32,
     /// The last number this capture may reach: earlier runs' attempts plus this run's budget.
     max_attempts: u32,
+    /// What the sender was answered, recorded with the attempt (`--passthrough` only).
+    answered: Option<u16>,
 }
 
 /// The note for a capture whose retries ran out, `made` attempts in this run of `total`.

@@ -348,15 +348,12 @@ async fn store_and_answer(
         match plan {
             Plan::Skipped(note) => f.forwarder.announce_skip(&stored, note),
             Plan::Pending if f.passthrough => {
-                let resp = match f.forwarder.passthrough(&stored).await {
-                    Some(answer) => relay(&answer, &stored.id),
-                    None => ours(status, body, &stored.id),
-                };
-                state
-                    .store
-                    .record_answer(stored.seq, resp.status().as_u16())
-                    .await;
-                return resp;
+                // The passthrough attempt's record says what the sender got.
+                if let Some(answer) = f.forwarder.passthrough(&stored).await {
+                    return relay(&answer, &stored.id);
+                }
+                state.store.record_answer(stored.seq, status.as_u16()).await;
+                return ours(status, body, &stored.id);
             }
             Plan::Pending => f.forwarder.wake(),
         }

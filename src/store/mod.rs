@@ -10,7 +10,7 @@ pub mod query;
 mod writer;
 
 pub use writer::Writer;
-pub(crate) use writer::{insert, Row};
+pub(crate) use writer::{insert, set_answered, Row};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

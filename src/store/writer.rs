@@ -122,14 +122,10 @@ impl Writer {
     /// Record the status a capture's sender got, once it is known (`--passthrough`). Queued
     /// with the next group and not awaited: it describes the answer, it is not the capture.
     pub async fn record_answer(&self, seq: i64, status: u16) {
-        let committed = self
-            .submit(move |conn| {
-                conn.prepare_cached("UPDATE captures SET answered = ?1 WHERE seq = ?2")?
-                    .execute(params![status, seq])
-                    .map(drop)
-            })
-            .await;
-        drop(committed);
+        drop(
+            self.submit(move |conn| set_answered(conn, seq, status))
+                .await,
+        );
     }
 
     /// Run another write on the writer thread and wait until it is committed.
@@ -279,6 +275,13 @@ fn write(conn: &mut Connection, work: Vec<Work>) -> rusqlite::Result<Vec<Outcome
     }
     tx.commit()?;
     Ok(outcomes)
+}
+
+/// Record the status a capture's sender got (see [`Writer::record_answer`]).
+pub(crate) fn set_answered(conn: &Connection, seq: i64, status: u16) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE captures SET answered = ?1 WHERE seq = ?2")?
+        .execute(params![status, seq])
+        .map(drop)
 }
 
 /// Insert one prepared capture inside an open transaction, flagging redeliveries.

@@ -878,7 +878,7 @@ fn send_fabricates_every_topic_correctly_signed() {
     fails(
         &run(&store, &["send", "ping", "--set", "topic.x=1", "--print"]),
         1,
-        "is a string, so it has no field 'x'",
+        "--set topic.x=1: 'topic' is a string, so it has no field 'x'",
     );
 }
 

@@ -378,10 +378,7 @@ fn prepare(
             text = splice::set_path(&text, "delivery_attempts", &next.to_string())
                 .map_err(Error::Failed)?;
         }
-        for (path, value) in &args.sets {
-            text = splice::set_path(&text, path, value)
-                .map_err(|e| Error::Failed(format!("--set {path}={value}: {e}")))?;
-        }
+        text = splice::set_all(&text, &args.sets).map_err(Error::Failed)?;
         if args.edit {
             text = edit(&text)?;
         }

@@ -63,11 +63,11 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
             }
             (None, None) => unreachable!("clap requires a topic or --file"),
         };
-        for (path, value) in &args.sets {
+        if !args.sets.is_empty() {
             let text = String::from_utf8(body)
                 .map_err(|_| Error::Failed("--set needs a JSON body".into()))?;
-            body = crate::formats::splice::set_path(&text, path, value)
-                .map_err(|e| Error::Failed(format!("--set {path}={value}: {e}")))?
+            body = crate::formats::splice::set_all(&text, &args.sets)
+                .map_err(Error::Failed)?
                 .into_bytes();
         }
         let mut headers: Vec<(Vec<u8>, Vec<u8>)> = HEADERS

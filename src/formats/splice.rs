@@ -3,6 +3,14 @@
 //! (big numbers rounded, `1.10` becoming `1.1`, escapes decoded, duplicate keys merged,
 //! whitespace lost), and with it what a signature or a byte-exact test checks.
 
+/// Apply each `--set PATH=VALUE` in turn; an error names the one that failed.
+pub fn set_all(body: &str, sets: &[(String, String)]) -> Result<String, String> {
+    sets.iter()
+        .try_fold(body.to_string(), |text, (path, value)| {
+            set_path(&text, path, value).map_err(|e| format!("--set {path}={value}: {e}"))
+        })
+}
+
 /// Set a dotted `path` (e.g. `data.item.source.body`; numeric segments index arrays) in a
 /// JSON body. `value` is used as JSON when it parses, else as a string. Only that value's
 /// bytes are replaced; a missing key is added at the end of its object (`,"key":value`),

@@ -3,6 +3,15 @@
 //! `listen` writes through a [`Writer`] (one thread owns the connection and group-commits);
 //! every other command, and other processes, read through [`open_read`] while it writes.
 
+/// SQL for the highest arrival number ever used, deleted captures' included: new captures
+/// are numbered above it and `delete` records it as the floor (see `query::delete`).
+macro_rules! highest_seq_sql {
+    () => {
+        "MAX(COALESCE((SELECT MAX(seq) FROM captures), 0), \
+         COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seq_floor'), 0))"
+    };
+}
+
 mod checkpoint;
 pub mod delivery;
 pub mod model;

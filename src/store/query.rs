@@ -276,9 +276,11 @@ pub fn delete(conn: &mut Connection, seqs: &[i64]) -> rusqlite::Result<usize> {
     // New captures are numbered above this, so a number is never reused: the search
     // index's progress mark, `list --follow` and the delivery queue all count on it.
     tx.execute(
-        "INSERT INTO meta (key, value) \
-         SELECT 'seq_floor', MAX(COALESCE(MAX(seq), 0), COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seq_floor'), 0)) FROM captures \
-         WHERE true ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        concat!(
+            "INSERT INTO meta (key, value) SELECT 'seq_floor', ",
+            highest_seq_sql!(),
+            " WHERE true ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        ),
         [],
     )?;
     let mut deleted = 0;

@@ -303,17 +303,17 @@ pub(crate) fn insert(
             .query_row([nid], |r| r.get::<_, bool>(0))?,
         None => false,
     };
-    tx.prepare_cached(
-        // Numbered above every capture there ever was, deleted ones included (see
-        // `query::delete`): two lookups at the end of small B-trees.
+    tx.prepare_cached(concat!(
+        // Numbered above every capture there ever was, deleted ones included: two lookups
+        // at the end of small B-trees.
         "INSERT INTO captures (seq, id, received_at, source, remote_addr, client_addr, method, \
          target, headers, body, signature, signature_reason, topic, notification_id, app_id, \
          created_at, first_sent_at, delivery_attempts, item_type, item_id, redelivery, answered) \
-         VALUES (1 + MAX(COALESCE((SELECT MAX(seq) FROM captures), 0), \
-         COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'seq_floor'), 0)), \
-         ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19, ?20, ?21)",
-    )?
+         VALUES (1 + ",
+        highest_seq_sql!(),
+        ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+         ?18, ?19, ?20, ?21)"
+    ))?
     .execute(params![
         id,
         c.received_at,

@@ -279,6 +279,30 @@ fn a_request_path_never_leads_outside_the_routes_path() {
         1,
         "never retried"
     );
+    // replay through the recorded routes refuses them the same way, and says why.
+    let out = run(&l.store, &["replay", &ids[0], "--json"]);
+    fails(
+        &out,
+        1,
+        "1 could not be routed by the last listen --forward-to's routes",
+    );
+    let record: Value =
+        serde_json::from_slice(out.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(record["outcome"], "not_sent", "{record}");
+    assert_eq!(record["error_kind"], "path", "{record}");
+    assert!(
+        record["error"]
+            .as_str()
+            .unwrap()
+            .contains("leads outside the route's path /wh/"),
+        "{record}"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        app.received().len(),
+        2,
+        "a replay's escaping path reached the app"
+    );
 }
 
 #[test]

@@ -621,7 +621,7 @@ fn replay_without_to_routes_each_capture_by_topic_as_listen_did() {
     fails(
         &out,
         1,
-        "1 matched no route the last listen --forward-to recorded and was not sent",
+        "1 could not be routed by the last listen --forward-to's routes and was not sent",
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -30,14 +30,18 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     for c in captures {
         match targets.of(&c) {
             Ok(url) => outgoing.push((prepare(&c, args, secret.as_ref(), &overrides)?, url)),
-            Err(why) => unrouted.push((c, why)),
+            Err(not_routed) => unrouted.push((c, not_routed)),
         }
     }
     let style = Style::new(!args.json && config::use_color(cli.color));
     let mut out = stdout();
-    for (c, why) in &unrouted {
+    for (c, NotRouted { kind, why }) in &unrouted {
         if args.json {
-            writeln!(out, "{}", crate::render::json::line(&not_sent(c, why)))?;
+            writeln!(
+                out,
+                "{}",
+                crate::render::json::line(&not_sent(c, kind, why))
+            )?;
         } else {
             let what = style.bad(&format!("✗ not sent: {why}"));
             writeln!(
@@ -55,7 +59,7 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
         }
         if !unrouted.is_empty() {
             why.push(format!(
-                "{} matched no route the last listen --forward-to recorded and {} not sent (pass --to to send {} anyway)",
+                "{} could not be routed by the last listen --forward-to's routes and {} not sent (pass --to to send {} anyway)",
                 unrouted.len(),
                 if unrouted.len() == 1 { "was" } else { "were" },
                 if unrouted.len() == 1 { "it" } else { "them" },
@@ -160,9 +164,9 @@ enum Targets {
 
 impl Targets {
     /// The URL a capture goes to (a recorded route's as forwarding built it), or why it is
-    /// not sent (a sentence). A route whose password the store does not keep is a usage
-    /// error: the user must pass `--to`.
-    fn of(&self, c: &Capture) -> Result<String, String> {
+    /// not sent. A route whose password the store does not keep is a usage error: the user
+    /// must pass `--to`.
+    fn of(&self, c: &Capture) -> Result<String, NotRouted> {
         let (routes, prefix) = match self {
             Targets::To(to) => return Ok(replay_url(to, &c.request.target)),
             Targets::Recorded(routes, prefix) => (routes, prefix),
@@ -173,12 +177,16 @@ impl Targets {
             .as_ref()
             .and_then(|n| n.topic.as_deref());
         let Some(route) = forward::route(routes, topic) else {
-            return Err(match topic {
+            let why = match topic {
                 Some(topic) => format!(
                     "no route the last listen --forward-to recorded matches topic {}",
                     escape::line(topic)
                 ),
                 None => "no route the last listen --forward-to recorded takes a request that is not an Intercom notification".into(),
+            };
+            return Err(NotRouted {
+                kind: "no_route",
+                why,
             });
         };
         // The store keeps a route URL's password only as the redaction mark.
@@ -189,10 +197,26 @@ impl Targets {
             ));
         }
         match prefix {
-            Some(prefix) => forward::target_url(&route.url, prefix, &c.request.target),
+            Some(prefix) => {
+                forward::target_url(&route.url, prefix, &c.request.target).map_err(|why| {
+                    NotRouted {
+                        kind: forward::UNSENDABLE,
+                        why,
+                    }
+                })
+            }
             None => Ok(replay_url(&route.url, &c.request.target)),
         }
     }
+}
+
+/// Why the recorded routes give a capture no URL: an `error_kind` and a sentence.
+struct NotRouted {
+    /// `no_route` (no route takes its topic) or `path` (its path leads outside the route's,
+    /// as for forwarding).
+    kind: &'static str,
+    /// The sentence shown.
+    why: String,
 }
 
 /// `--to`, else the routes the store recorded, else the failure that says to pass `--to`.
@@ -561,7 +585,7 @@ fn dry_run(
 }
 
 /// The `replay` record of a capture that was not sent, and why.
-fn not_sent(c: &Capture, why: &str) -> Value {
+fn not_sent(c: &Capture, kind: &str, why: &str) -> Value {
     json!({
         "type": "replay",
         "capture_id": c.id,
@@ -570,7 +594,7 @@ fn not_sent(c: &Capture, why: &str) -> Value {
         "outcome": "not_sent",
         "status": null,
         "latency_ms": null,
-        "error_kind": "no_route",
+        "error_kind": kind,
         "error": why,
         "body_sent": null,
         "response_preview": null,

@@ -264,7 +264,7 @@ pub struct Answer {
 }
 
 /// The error kind of a capture that was not sent because its path would leave the route's.
-const UNSENDABLE: &str = "path";
+pub(crate) const UNSENDABLE: &str = "path";
 /// The error kind of an attempt cut short because hookcli stopped.
 pub(crate) const STOPPED: &str = "stopped";
 

@@ -1664,7 +1664,7 @@ fn a_passthrough_ping_is_judged_by_the_apps_answer() {
         ),
         (
             200,
-            "Intercom's ping got your app's 2xx: this endpoint is set up correctly",
+            "Intercom's ping got your app's 200: this endpoint is set up correctly (pass --secret to check signatures too)",
         ),
     ] {
         let app = App::start();

@@ -208,9 +208,35 @@ fn human_output_shows_verdicts_and_ping_setup() {
         line.contains("✓ sig") && line.contains("ws abc123def") && line.contains("330 B"),
         "{line}"
     );
-    l.wait_line(|s| s.contains("this endpoint is set up correctly"));
+    l.wait_line(|s| {
+        s.contains("✓ Intercom ping received: this endpoint is set up correctly, and its signature verifies with --secret")
+    });
+    // A ping that hookcli acknowledged but whose signature is wrong or missing is no
+    // successful set-up: the secret is not the app's, or Intercom did not send it.
     l.post("/", &intercom_headers("sha256=00"), VECTOR_BODY.as_bytes());
+    l.wait_line(|s| {
+        s.contains("✗ Intercom ping received, but its signature does not verify with --secret")
+    });
     l.wait_line(|s| s.contains("✗ invalid signature") && s.contains("HMAC-SHA1"));
+    l.post(
+        "/",
+        &[("Content-Type", "application/json")],
+        VECTOR_BODY.as_bytes(),
+    );
+    l.wait_line(|s| s.contains("✗ Intercom ping received, but without an X-Hub-Signature"));
+    assert_eq!(
+        l.stdout()
+            .iter()
+            .filter(|s| s.contains("is set up correctly"))
+            .count(),
+        1,
+        "{:#?}",
+        l.stdout()
+    );
+    // Without a secret nothing is checked, and it says so.
+    let open = listen(&["--color", "never"]);
+    open.post("/", &[], VECTOR_BODY.as_bytes());
+    open.wait_line(|s| s.contains("✓ Intercom ping received: this endpoint is set up correctly (pass --secret to check signatures too)"));
     // A strict listener refuses a badly signed ping: that is no successful set-up.
     let strict = listen(&["--color", "never", "--secret", "secret", "--reject-invalid"]);
     let reply = strict.post("/", &intercom_headers("sha256=00"), VECTOR_BODY.as_bytes());

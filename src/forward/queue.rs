@@ -4,7 +4,7 @@
 //! every attempt. Nothing lives only in memory, so a crash or restart loses nothing.
 
 use super::{route, send, target_url, Answer, Class, Route, Via};
-use crate::intercom::signature::Verdict;
+use crate::intercom::{self, signature::Verdict};
 use crate::render::{Delivery, Event, Output};
 use crate::store::delivery::{self, Attempt, Pending, Plan};
 use crate::store::model::Capture;
@@ -27,8 +27,6 @@ pub const LAST_FORWARD_TO_META: &str = "last_forward_to";
 /// request's path to its route (and so does replay, to send where forwarding did).
 pub const PREFIX_META: &str = "last_forward_prefix";
 
-/// Intercom's response deadline: a slower answer would have been retried.
-const INTERCOM_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long deliveries under way get to finish when hookcli stops.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Requests being received at once that count as a flood. Intercom rarely has more than
@@ -530,15 +528,19 @@ impl Forwarder {
         }
         let ping = c.request.notification.as_ref().is_some_and(|n| n.is_ping());
         if kind == "passthrough" && ping {
-            hints.push(match answer.status {
-                Some(200..=299) => "Intercom's ping got your app's 2xx: this endpoint is set up correctly".to_string(),
-                Some(s) => format!("Intercom's ping got your app's {s}: Intercom expects a 2xx, so this endpoint is not set up correctly yet"),
-                None => "Intercom's ping got a 502 (your app did not answer): Intercom expects a 2xx, so this endpoint is not set up correctly yet".to_string(),
-            });
+            let (_, says) = intercom::ping_setup(
+                answer.status,
+                answer.latency,
+                c.request.verdict,
+                intercom::Answerer::App,
+            );
+            hints.push(says);
         }
-        // A stopped attempt says itself that the app had not answered.
+        // A stopped attempt says itself that the app had not answered; a ping's hint says
+        // it took too long.
         let stopped = answer.error_kind == Some(super::STOPPED);
-        if kind == "passthrough" && answer.latency > INTERCOM_TIMEOUT && !stopped {
+        let slow = answer.latency > intercom::RESPONSE_TIMEOUT;
+        if kind == "passthrough" && slow && !stopped && !ping {
             hints.push(format!(
                 "your app took {:.1} s: Intercom waits 5 s, so it would have timed out and retried this notification",
                 answer.latency.as_secs_f64()

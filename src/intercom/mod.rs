@@ -8,7 +8,13 @@ pub mod signature;
 pub mod topics;
 
 use serde::Serialize;
+use signature::Verdict;
 use std::net::IpAddr;
+use std::time::Duration;
+
+/// How long Intercom waits for an answer before it counts the delivery as failed and
+/// retries it (INTERCOM.md §5).
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The fields hookcli reads out of an Intercom notification body. Every field is optional:
 /// anything that is not a notification (or a partial one) still gets captured.
@@ -57,6 +63,51 @@ impl Notification {
     /// Whether this is Intercom's `ping` (sent on set-up and by "Send a test request").
     pub fn is_ping(&self) -> bool {
         self.topic.as_deref() == Some("ping")
+    }
+}
+
+/// Who answered a ping, for [`ping_setup`]'s sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answerer {
+    /// hookcli itself (acknowledge mode).
+    Hookcli,
+    /// The app behind `--passthrough`.
+    App,
+}
+
+/// What an answered ping says about the endpoint's set-up, and whether that is all right.
+/// Intercom saves a webhook only when its ping gets a 2xx within 5 s; a signature that does
+/// not verify (or is missing) says the secret is not this app's client secret, or the ping
+/// did not come from Intercom. `status` is `None` when the app never answered (a 502).
+pub fn ping_setup(
+    status: Option<u16>,
+    latency: Duration,
+    verdict: Verdict,
+    by: Answerer,
+) -> (bool, String) {
+    let got = match (by, status) {
+        (Answerer::Hookcli, Some(200..=299)) => "Intercom ping received".to_string(),
+        (Answerer::Hookcli, Some(s)) => format!("Intercom ping answered {s}"),
+        (Answerer::App, Some(s)) => format!("Intercom's ping got your app's {s}"),
+        (Answerer::App, None) => "Intercom's ping got a 502 (your app did not answer)".into(),
+        (Answerer::Hookcli, None) => "Intercom ping not answered".into(),
+    };
+    let not_yet = "so this endpoint is not set up correctly yet";
+    if !matches!(status, Some(200..=299)) {
+        return (false, format!("{got}: Intercom expects a 2xx, {not_yet}"));
+    }
+    if latency > RESPONSE_TIMEOUT {
+        let secs = latency.as_secs_f64();
+        return (
+            false,
+            format!("{got} after {secs:.1} s: Intercom waits 5 s, {not_yet}"),
+        );
+    }
+    match verdict {
+        Verdict::Valid => (true, format!("{got}: this endpoint is set up correctly, and its signature verifies with --secret.")),
+        Verdict::Unchecked => (true, format!("{got}: this endpoint is set up correctly (pass --secret to check signatures too).")),
+        Verdict::Invalid(_) => (false, format!("{got}, but its signature does not verify with --secret: Intercom signs with this app's client secret (Developer Hub → your app → Basic information), so check the secret")),
+        Verdict::Missing => (false, format!("{got}, but without an X-Hub-Signature: Intercom signs every notification, so this ping did not come from Intercom's webhooks")),
     }
 }
 
@@ -139,6 +190,61 @@ mod tests {
         assert_eq!(n.delivery_attempts, Some(1));
         assert_eq!(n.item_type.as_deref(), Some("conversation"));
         assert_eq!(n.item_id.as_deref(), Some("21322009097"));
+    }
+
+    #[test]
+    fn a_ping_sets_up_the_endpoint_only_with_a_timely_2xx_and_a_signature_that_verifies() {
+        let fast = Duration::from_millis(3);
+        let setup = |status, latency, verdict, by| ping_setup(status, latency, verdict, by);
+        let (ok, says) = setup(Some(200), fast, Verdict::Valid, Answerer::Hookcli);
+        assert!(
+            ok && says.contains("set up correctly, and its signature verifies"),
+            "{says}"
+        );
+        let (ok, says) = setup(Some(204), fast, Verdict::Unchecked, Answerer::App);
+        assert!(ok, "{says}");
+        assert_eq!(says, "Intercom's ping got your app's 204: this endpoint is set up correctly (pass --secret to check signatures too).");
+        let bad = Verdict::Invalid(signature::Invalid::Mismatch);
+        for (status, latency, verdict, by, says) in [
+            (
+                Some(401),
+                fast,
+                Verdict::Valid,
+                Answerer::Hookcli,
+                "Intercom ping answered 401: Intercom expects a 2xx",
+            ),
+            (
+                None,
+                fast,
+                Verdict::Valid,
+                Answerer::App,
+                "got a 502 (your app did not answer): Intercom expects a 2xx",
+            ),
+            (
+                Some(200),
+                Duration::from_millis(6_000),
+                Verdict::Valid,
+                Answerer::App,
+                "got your app's 200 after 6.0 s: Intercom waits 5 s",
+            ),
+            (
+                Some(200),
+                fast,
+                bad,
+                Answerer::Hookcli,
+                "received, but its signature does not verify with --secret",
+            ),
+            (
+                Some(200),
+                fast,
+                Verdict::Missing,
+                Answerer::Hookcli,
+                "received, but without an X-Hub-Signature",
+            ),
+        ] {
+            let (ok, got) = setup(status, latency, verdict, by);
+            assert!(!ok && got.contains(says), "{got}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::store::model::Capture;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
+use std::time::Duration;
 use style::Style;
 
 /// How much of each capture the human view shows.
@@ -504,19 +505,19 @@ fn capture(c: &Captured, mode: Mode) -> String {
     }
     // Intercom only saves the webhook when its ping gets a 2xx. With --passthrough the
     // answer is the app's, not known yet: its delivery line says it instead.
-    match cap.answered {
-        _ if !n.is_some_and(|n| n.is_ping()) => {}
-        Some(200..=299) => {
-            let line = s.good("✓ Intercom ping received: this endpoint is set up correctly.");
-            out += &format!("    {line}\n");
-        }
-        Some(status) => {
-            let line = s.bad(&format!(
-                "✗ Intercom ping answered {status}: Intercom expects a 2xx, so this endpoint is not set up correctly yet"
-            ));
-            out += &format!("    {line}\n");
-        }
-        None => {}
+    if let (Some(status), true) = (cap.answered, n.is_some_and(|n| n.is_ping())) {
+        let (good, says) = crate::intercom::ping_setup(
+            Some(status),
+            Duration::ZERO,
+            req.verdict,
+            crate::intercom::Answerer::Hookcli,
+        );
+        let line = if good {
+            s.good(&format!("✓ {says}"))
+        } else {
+            s.bad(&format!("✗ {says}"))
+        };
+        out += &format!("    {line}\n");
     }
     if cap.redelivery {
         out += &format!("    {}\n", s.warn("↻ redelivery: this notification id was captured before (Intercom retries when it gets no 2xx within 5 s)"));

@@ -1401,7 +1401,7 @@ fn a_password_in_a_route_url_is_sent_but_never_shown_or_stored() {
     fails(
         &run(&l.store, &["replay", &id]),
         1,
-        "matched no route the last listen --forward-to recorded",
+        "could not be routed by the last listen --forward-to's routes",
     );
     let ticket = l.store.parent().unwrap().join("ticket.json");
     std::fs::write(&ticket, notification("ticket.created", Some("t1"), "{}")).unwrap();

@@ -947,10 +947,9 @@ fn send_print_is_what_to_sends_and_count_rate_make_distinct_ids() {
 fn send_json_gives_a_record_per_send_and_printed_documents_have_real_ids() {
     let l = listen(&["--json", "--secret", SECRET]);
     let args = ["send", "ticket.created", "--to", &l.url, "--secret", SECRET];
-    let out = ok(&run(
-        &l.store,
-        &[&args[..], &["--json", "--count", "2"]].concat(),
-    ));
+    let sent = run(&l.store, &[&args[..], &["--json", "--count", "2"]].concat());
+    assert!(sent.stderr.is_empty(), "{sent:?}");
+    let out = ok(&sent);
     let records: Vec<Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -1022,7 +1021,8 @@ fn check_passes_a_good_endpoint_and_explains_each_failure() {
     assert!(
         good.contains("✓ HEAD")
             && good.contains("✓ ping")
-            && good.contains("within 500 ms")
+            && good.contains("✓ HEAD   answered 200 OK (")
+            && good.contains("signed ping answered 200 OK, within 500 ms")
             && good.contains("Intercom would accept this endpoint"),
         "{good}"
     );
@@ -1080,7 +1080,10 @@ fn check_passes_a_good_endpoint_and_explains_each_failure() {
             Answer::status(200, "")
         }
     });
-    assert!(text.contains("does not follow redirects"), "{text}");
+    assert!(
+        text.contains("Intercom's docs do not say it follows redirects, so use the final URL"),
+        "{text}"
+    );
     let text = check(|r, _| {
         if r.method == "HEAD" {
             Answer::status(200, "")
@@ -1544,6 +1547,44 @@ fn send_says_plainly_when_the_target_is_down_or_its_answer_is_cut_off() {
     assert!(
         text.contains("closed the connection before the whole body arrived"),
         "{text}"
+    );
+}
+
+#[test]
+fn an_answer_slower_than_intercom_waits_is_flagged_by_send_and_replay() {
+    let (l, id, _) = with_capture();
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        delay: Duration::from_millis(5_300),
+        ..Answer::status(200, "")
+    });
+    let to = app.url("/");
+    // Both at once: each waits out the app's 5.3 s.
+    let replay = {
+        let (store, id, to) = (l.store.clone(), id.clone(), to.clone());
+        std::thread::spawn(move || run(&store, &replay_args(&id, &to, &["--color", "never"])))
+    };
+    let sent = run(&l.store, &["send", "ping", "--to", &to, "--json"]);
+    let record: Value = serde_json::from_str(ok(&sent).lines().next().unwrap()).unwrap();
+    assert_eq!(record["outcome"], "delivered", "{record}");
+    let hints = record["hints"].as_array().unwrap();
+    assert!(
+        hints.len() == 1
+            && hints[0]
+                .as_str()
+                .unwrap()
+                .contains("Intercom waits 5 s, so it would have timed out and retried"),
+        "{record}"
+    );
+    // Sent without a secret: the app would see no signature, and send says so.
+    assert!(
+        String::from_utf8_lossy(&sent.stderr).contains("warning: no --secret, --secret-file or HOOKCLI_SECRET, so these are sent without X-Hub-Signature"),
+        "{sent:?}"
+    );
+    let replayed = ok(&replay.join().unwrap());
+    assert!(
+        replayed.contains("→ 200 OK") && replayed.contains("hint: your app took 5."),
+        "{replayed}"
     );
 }
 

@@ -64,7 +64,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
             detail: "not verified: --insecure accepts any certificate, but Intercom only trusts publicly trusted ones; check the public https:// URL (a tunnel's, say) without --insecure".into(),
         });
     }
-    // Forwarding's client: no redirects followed, as Intercom follows none.
+    // Forwarding's client: no redirects followed (Intercom's docs do not say it follows any).
     let client = forward::client(forward::ClientOptions {
         timeout: Some(DEADLINE),
         insecure: args.insecure,
@@ -169,11 +169,8 @@ async fn head(client: &reqwest::Client, url: &str) -> Step {
             let status = resp.status();
             let code = Some(status.as_u16());
             if status.is_success() {
-                step(
-                    true,
-                    code,
-                    format!("answered {status}, {}", timing_note(latency)),
-                )
+                // Intercom's 500 ms priority rule is about answers to notifications: the ping.
+                step(true, code, format!("answered {status}"))
             } else if status.is_redirection() {
                 let to = resp
                     .headers()
@@ -181,11 +178,11 @@ async fn head(client: &reqwest::Client, url: &str) -> Step {
                     .and_then(|l| l.to_str().ok())
                     .unwrap_or("elsewhere")
                     .to_string();
-                step(false, code, format!("answered {status}, a redirect to {to}: Intercom does not follow redirects, so use the final URL"))
+                step(false, code, format!("answered {status}, a redirect to {to}: Intercom's docs do not say it follows redirects, so use the final URL"))
             } else if matches!(status.as_u16(), 404 | 405) {
                 step(false, code, format!("answered {status}: Intercom validates the URL with a HEAD request, so route HEAD to this endpoint and answer 200 (many frameworks only route POST)"))
             } else {
-                step(false, code, format!("answered {status}: HEAD must answer 2xx, and without checking a signature (Intercom sends none on HEAD)"))
+                step(false, code, format!("answered {status}: HEAD must answer 2xx, and without checking a signature (Intercom's docs do not say HEAD carries one)"))
             }
         }
     }
@@ -233,7 +230,7 @@ async fn ping(client: &reqwest::Client, url: &str, secret: Option<&config::Secre
             if status.is_success() {
                 step(true, code, format!("{what} answered {status}{hint}, {}", timing_note(latency)))
             } else if status.is_redirection() {
-                step(false, code, format!("the ping got {status}: Intercom does not follow redirects, so use the final URL"))
+                step(false, code, format!("the ping got {status}: Intercom's docs do not say it follows redirects, so use the final URL"))
             } else if matches!(status.as_u16(), 401 | 403) && secret.is_some() {
                 step(false, code, format!("the ping got {status}: your app rejected a correctly signed request; verify the raw body bytes with the app's client secret (not the access token), HMAC-SHA1, header X-Hub-Signature: sha1=<hex>. It said: {preview}"))
             } else {

@@ -598,6 +598,7 @@ fn not_sent(c: &Capture, kind: &str, why: &str) -> Value {
         "error": why,
         "body_sent": null,
         "response_preview": null,
+        "hints": [],
     })
 }
 
@@ -704,8 +705,8 @@ fn line(c: &Capture, a: &forward::Answer, s: Style) -> String {
             text += &format!("\n    {}", s.dim(&format!("│ {l}")));
         }
     }
-    // As forwarding shows it: hookcli does not follow a redirect, and says where it led.
-    if let Some(hint) = a.redirect_hint("--to") {
+    // As forwarding shows them: a redirect hookcli did not follow, an answer too slow.
+    for hint in a.hints() {
         text += &format!(
             "\n    {}",
             s.warn(&format!("hint: {}", escape::line(&hint)))
@@ -727,6 +728,7 @@ fn record(c: &Capture, a: &forward::Answer) -> Value {
         "error": a.error,
         "body_sent": bytes_json(&c.request.body),
         "response_preview": bytes_json(&a.body[..a.body.len().min(2048)]),
+        "hints": a.hints(),
     })
 }
 

@@ -21,6 +21,10 @@ const HEADERS: [(&str, &str); 3] = [
 
 pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
     let secret = config::secret(&args.secret)?;
+    if secret.is_none() && args.to.is_some() {
+        // Intercom signs every notification; an unsigned one is not what the app will get.
+        eprintln!("hookcli: warning: no --secret, --secret-file or HOOKCLI_SECRET, so these are sent without X-Hub-Signature, which an app that verifies signatures refuses");
+    }
     let own_body = match &args.file {
         Some(path) => Some(std::fs::read(path).map_err(|e| Error::Import {
             path: path.clone(),
@@ -164,7 +168,7 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
                 escape::line(&answer.target),
                 style.dim(&format!("{} ms", answer.latency.as_millis()))
             )];
-            if let Some(hint) = answer.redirect_hint("--to") {
+            for hint in answer.hints() {
                 lines.push(format!("    hint: {}", escape::line(&hint)));
             }
             // What the app said comes under its status line, on the same stream.
@@ -224,6 +228,7 @@ fn record(c: &Capture, a: &crate::forward::Answer, good: bool) -> serde_json::Va
         "error_kind": a.error_kind,
         "error": a.error,
         "response_preview": crate::store::model::bytes_json(&a.body[..a.body.len().min(2048)]),
+        "hints": a.hints(),
     })
 }
 

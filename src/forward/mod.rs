@@ -329,8 +329,29 @@ impl Answer {
         }
     }
 
-    /// What to do about a redirect, which hookcli never follows (nor does Intercom):
-    /// `flag` is the option that names the URL, e.g. `--forward-to`. Not escaped.
+    /// The hints a one-off send (`send --to`, `replay`) shows under its line: a redirect not
+    /// followed, an answer too slow for Intercom. Not escaped.
+    pub fn hints(&self) -> Vec<String> {
+        self.redirect_hint("--to")
+            .into_iter()
+            .chain(self.slow_hint())
+            .collect()
+    }
+
+    /// What an attempt slower than Intercom waits would have meant for a real delivery: a
+    /// timeout, and a retry. Not escaped.
+    pub fn slow_hint(&self) -> Option<String> {
+        (self.latency > crate::intercom::RESPONSE_TIMEOUT).then(|| {
+            format!(
+                "your app took {:.1} s: Intercom waits 5 s, so it would have timed out and retried this notification",
+                self.latency.as_secs_f64()
+            )
+        })
+    }
+
+    /// What to do about a redirect, which hookcli never follows (whether Intercom does is
+    /// not documented): `flag` is the option that names the URL, e.g. `--forward-to`. Not
+    /// escaped.
     pub fn redirect_hint(&self, flag: &str) -> Option<String> {
         self.location()
             .map(|to| format!("redirect to {to} not followed: point {flag} at the final URL"))

@@ -539,12 +539,8 @@ impl Forwarder {
         // A stopped attempt says itself that the app had not answered; a ping's hint says
         // it took too long.
         let stopped = answer.error_kind == Some(super::STOPPED);
-        let slow = answer.latency > intercom::RESPONSE_TIMEOUT;
-        if kind == "passthrough" && slow && !stopped && !ping {
-            hints.push(format!(
-                "your app took {:.1} s: Intercom waits 5 s, so it would have timed out and retried this notification",
-                answer.latency.as_secs_f64()
-            ));
+        if kind == "passthrough" && !stopped && !ping {
+            hints.extend(answer.slow_hint());
         }
         hints.extend(answer.redirect_hint("--forward-to"));
         let event = Event::Delivery(Box::new(Delivery {

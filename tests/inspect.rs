@@ -1150,7 +1150,7 @@ fn import_keeps_only_real_ids_and_refuses_impossible_times_and_methods() {
             "signature",
             json!({"verdict": "valid"}),
             unsigned,
-            "its signature verdict is 'valid', but it has no X-Hub-Signature header",
+            "its signature verdict is 'valid', but it has no X-Hub-Signature or X-Body-Signature header",
         ),
         (
             "target",

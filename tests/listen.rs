@@ -250,6 +250,77 @@ fn human_output_shows_verdicts_and_ping_setup() {
         .any(|s| s.contains("is set up correctly")));
 }
 
+/// An installation health check and its X-Body-Signature under "secret" (Python hmac).
+const HEALTH_BODY: &str = r#"{"workspace_id":"abc123def"}"#;
+const HEALTH_SIG: &str = "7bb3928a5ef8d02959f95559a393f1c3667b68a20984530aac44f5391bbae8f6";
+
+#[test]
+fn a_health_check_is_checked_by_its_x_body_signature_and_answered_state_ok() {
+    let l = listen(&["--json", "--secret", "secret", "--reject-invalid"]);
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-Body-Signature", HEALTH_SIG),
+    ];
+    let reply = l.post("/health", &headers, HEALTH_BODY.as_bytes());
+    assert_eq!(
+        reply.status, 200,
+        "a valid health check is no bad signature"
+    );
+    let answer = reply.json();
+    assert_eq!(
+        (&answer["ok"], &answer["state"]),
+        (&true.into(), &"OK".into())
+    );
+    let id = reply.id();
+    let record = l.capture_record(&id);
+    assert_eq!(record["signature"]["verdict"], "valid", "{record}");
+    assert_eq!(
+        record["signature"]["header"], "X-Body-Signature",
+        "{record}"
+    );
+    // A wrong one is refused like any bad signature, and stored.
+    let wrong = [("X-Body-Signature", &HEALTH_SIG.replace('7', "8")[..])];
+    let refused = l.post("/health", &wrong, HEALTH_BODY.as_bytes());
+    assert_eq!(refused.status, 401);
+    let record = l.capture_record(&refused.id());
+    assert_eq!(record["signature"]["reason"], "mismatch", "{record}");
+    // show, verify and replay know the header it was signed with.
+    let shown = ok(&run(&l.store, &["show", &id, "--color", "never"]));
+    assert!(
+        shown.contains("✓ valid (X-Body-Signature, HMAC-SHA256)")
+            && shown.contains("Intercom installation health check, workspace abc123def"),
+        "{shown}"
+    );
+    let verified = ok(&run(&l.store, &["verify", &id, "--secret", "secret"]));
+    assert!(
+        verified.contains("✓") && verified.contains("HMAC-SHA256"),
+        "{verified}"
+    );
+    let app = crate::common::app::App::start();
+    let edited = ["replay", &id, "--to", &app.url("/"), "--secret", "secret"];
+    ok(&run(
+        &l.store,
+        &[&edited[..], &["--set", "workspace_id=zz"]].concat(),
+    ));
+    let got = app.wait_for(1, std::time::Duration::from_secs(5));
+    let body = br#"{"workspace_id":"zz"}"#;
+    assert_eq!(got[0].body, body);
+    assert_eq!(
+        got[0].header("x-body-signature"),
+        Some(hmac_sha256_hex("secret", body))
+    );
+    assert_eq!(
+        got[0].header("x-hub-signature"),
+        None,
+        "a health check has no X-Hub-Signature"
+    );
+    // The human output names it.
+    let human = listen(&["--color", "never", "--secret", "secret"]);
+    human.post("/", &headers, HEALTH_BODY.as_bytes());
+    human.wait_line(|s| s.contains("Intercom health check ws abc123def") && s.contains("✓ sig"));
+    human.wait_line(|s| s.contains("checked X-Body-Signature (HMAC-SHA256)"));
+}
+
 #[test]
 fn reject_invalid_answers_401_but_still_stores() {
     let l = listen(&["--json", "--secret", "secret", "--reject-invalid"]);

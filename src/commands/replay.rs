@@ -6,7 +6,7 @@ use crate::config;
 use crate::error::Error;
 use crate::formats::{self, splice};
 use crate::forward::{self, is_hop_by_hop, queue, Class, Via};
-use crate::intercom::signature;
+use crate::intercom::signature::{self, Scheme};
 use crate::render::{escape, json::rfc3339, style::Style};
 use crate::store::delivery::{self, Attempt};
 use crate::store::model::{bytes_json, parse_id, Capture, Header};
@@ -414,13 +414,15 @@ fn prepare(
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         headers.push((name.clone(), value.clone()));
     }
-    let is_sig = |(n, _): &Header| n.eq_ignore_ascii_case(signature::HEADER.as_bytes());
+    // A health check or uninstall callback is re-signed as Intercom signs it.
+    let scheme = Scheme::of_headers(&c.request.headers);
+    let is_sig = |(n, _): &Header| n.eq_ignore_ascii_case(scheme.header().as_bytes());
     // A signature given with --header is sent as given, whatever the body.
     let own_signature = overrides.iter().any(is_sig);
     match (secret, changed) {
         _ if own_signature => {}
         (Some(secret), _) => {
-            let signed = signature::sign(secret.expose(), &body).into_bytes();
+            let signed = scheme.sign(secret.expose(), &body).into_bytes();
             // In place, with the name as it was sent, if the capture had one.
             match headers.iter().position(is_sig) {
                 Some(at) => {
@@ -428,15 +430,16 @@ fn prepare(
                     let mut first = true;
                     headers.retain(|h| !is_sig(h) || std::mem::take(&mut first));
                 }
-                None => headers.push((b"X-Hub-Signature".to_vec(), signed)),
+                None => headers.push((scheme.name().as_bytes().to_vec(), signed)),
             }
         }
         (None, false) => {}
         (None, true) if args.unsigned => headers.retain(|h| !is_sig(h)),
         (None, true) => {
             return Err(Error::Failed(format!(
-                "the body of {} was changed, so its X-Hub-Signature no longer matches and your app would reject it: pass --secret to re-sign it, or --unsigned to send it without a signature",
-                c.short_id()
+                "the body of {} was changed, so its {} no longer matches and your app would reject it: pass --secret to re-sign it, or --unsigned to send it without a signature",
+                c.short_id(),
+                scheme.name()
             )))
         }
     }

@@ -4,7 +4,10 @@ use super::{stdout, Store};
 use crate::cli::{Cli, ShowArgs};
 use crate::error::Error;
 use crate::formats::document;
-use crate::intercom::{outbound_region, signature::Verdict};
+use crate::intercom::{
+    outbound_region,
+    signature::{Scheme, Verdict},
+};
 use crate::render::{body, escape, json::rfc3339, local_time, size, style::Style};
 use crate::store::delivery::{self, Attempt};
 use crate::store::model::bytes_json;
@@ -109,9 +112,16 @@ fn full(c: &Capture, s: Style) -> String {
             escape::line(&r.target)
         ),
     );
+    // Health checks and uninstall are signed with X-Body-Signature; say which was checked.
+    let which = match Scheme::of_headers(&r.headers) {
+        Scheme::Body => " (X-Body-Signature, HMAC-SHA256)",
+        Scheme::Hub => "",
+    };
     let verdict = match r.verdict {
-        Verdict::Valid => s.good("✓ valid").to_string(),
-        Verdict::Invalid(why) => s.bad(&format!("✗ invalid: {}", why.explain())).to_string(),
+        Verdict::Valid => s.good(&format!("✓ valid{which}")).to_string(),
+        Verdict::Invalid(why) => s
+            .bad(&format!("✗ invalid{which}: {}", why.explain()))
+            .to_string(),
         Verdict::Missing => s
             .bad("✗ missing: a secret was set but there was no X-Hub-Signature")
             .to_string(),
@@ -137,6 +147,15 @@ fn full(c: &Capture, s: Style) -> String {
             s.warn("yes: this notification id was captured before")
                 .to_string(),
         );
+    }
+    if r.notification.is_none() {
+        if let Some(ws) = crate::intercom::health_check_workspace(&r.body) {
+            let what = format!(
+                "Intercom installation health check, workspace {}",
+                escape::line(&ws)
+            );
+            field(&mut out, "intercom", s.bold(&what).to_string());
+        }
     }
     if let Some(n) = &r.notification {
         let text = |v: &Option<String>| {

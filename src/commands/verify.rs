@@ -6,7 +6,7 @@ use crate::config;
 use crate::error::Error;
 use crate::formats::header;
 use crate::intercom::diagnose::diagnose;
-use crate::intercom::signature;
+use crate::intercom::signature::Scheme;
 use crate::render::style::Style;
 use crate::store::query;
 use serde_json::json;
@@ -19,19 +19,32 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
             "verify needs the app's client secret: pass --secret, --secret-file or set HOOKCLI_SECRET",
         )
     });
-    let (body, given, source) = match (&args.id, &args.body) {
+    let (body, scheme, given, source) = match (&args.id, &args.body) {
         (Some(prefix), _) => {
             let store = Store::open(cli)?;
             let id = store.resolve(std::slice::from_ref(prefix))?.remove(0);
             let c = query::get(&store.conn, &id)
                 .map_err(|e| store.err(e))?
                 .ok_or(Error::UnknownId(id.clone()))?;
-            let sig = args
-                .signature
-                .clone()
-                .map(String::into_bytes)
-                .or_else(|| header(&c.request.headers, signature::HEADER).map(<[u8]>::to_vec));
-            (c.request.body.to_vec(), sig, format!("capture {id}"))
+            // The header the capture carries (a health check's is X-Body-Signature), or
+            // what a --signature value looks like.
+            let (scheme, sig) = match &args.signature {
+                Some(value) => (
+                    Scheme::guess(value.as_bytes()),
+                    Some(value.clone().into_bytes()),
+                ),
+                None => {
+                    let scheme = Scheme::of_headers(&c.request.headers);
+                    let sig = header(&c.request.headers, scheme.header()).map(<[u8]>::to_vec);
+                    (scheme, sig)
+                }
+            };
+            (
+                c.request.body.to_vec(),
+                scheme,
+                sig,
+                format!("capture {id}"),
+            )
         }
         (None, Some(path)) => {
             let mut bytes = Vec::new();
@@ -44,18 +57,17 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
-            (
-                bytes,
-                args.signature.clone().map(String::into_bytes),
-                path.display().to_string(),
-            )
+            let given = args.signature.clone().map(String::into_bytes);
+            let scheme = given.as_deref().map_or(Scheme::Hub, Scheme::guess);
+            (bytes, scheme, given, path.display().to_string())
         }
         (None, None) => unreachable!("clap requires an id or --body"),
     };
-    let d = diagnose(secret.expose(), given.as_deref(), &body);
+    let d = diagnose(scheme, secret.expose(), given.as_deref(), &body);
+    let expected = scheme.sign(secret.expose(), &body);
     let mut out = stdout();
     if args.json {
-        let record = json!({"type": "verify", "source": source, "valid": d.is_valid(), "diagnosis": d.code(), "detail": d.explain(), "expected": signature::sign(secret.expose(), &body)});
+        let record = json!({"type": "verify", "source": source, "valid": d.is_valid(), "diagnosis": d.code(), "detail": d.explain(), "expected": expected});
         writeln!(out, "{}", crate::render::json::line(&record))?;
     } else {
         let s = Style::new(config::use_color(cli.color));
@@ -70,8 +82,8 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
                 out,
                 "  {}",
                 s.dim(&format!(
-                    "expected for these bytes and this secret: {}",
-                    signature::sign(secret.expose(), &body)
+                    "expected for these bytes and this secret: {}: {expected}",
+                    scheme.name()
                 ))
             )?;
         }

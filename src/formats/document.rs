@@ -1,7 +1,10 @@
 //! hookcli's capture document: the `capture` record of `--json` plus a `format` version.
 //! `export --format json` writes it, `import` and `replay --file` read it.
 
-use crate::intercom::{signature::Verdict, Notification};
+use crate::intercom::{
+    signature::{Scheme, Verdict},
+    Notification,
+};
 use crate::render::escape;
 use crate::render::json::capture as capture_record;
 use crate::store::model::{Capture, Header, NewCapture, Source};
@@ -129,12 +132,13 @@ pub fn header(name: &str, value: Vec<u8>) -> Result<Header, String> {
 pub fn verdict(sig: Option<&Value>, headers: &[Header]) -> Result<Verdict, String> {
     let code = |k: &str| sig.and_then(|s| s.get(k)).and_then(Value::as_str);
     let verdict = code("verdict").unwrap_or("unchecked");
-    const REASONS: [&str; 5] = [
+    const REASONS: [&str; 6] = [
         "prefix_missing",
         "sha256_given",
         "wrong_prefix",
         "malformed_hex",
         "mismatch",
+        "body_malformed_hex",
     ];
     match (verdict, code("reason")) {
         ("valid" | "missing" | "unchecked", _) | ("invalid", None) => {}
@@ -153,15 +157,17 @@ pub fn verdict(sig: Option<&Value>, headers: &[Header]) -> Result<Verdict, Strin
             ))
         }
     }
+    let scheme = Scheme::of_headers(headers);
     let signed = headers
         .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case(crate::intercom::signature::HEADER.as_bytes()));
+        .any(|(n, _)| n.eq_ignore_ascii_case(scheme.header().as_bytes()));
+    let name = scheme.name();
     match (verdict, signed) {
         ("valid" | "invalid", false) => Err(format!(
-            "its signature verdict is '{verdict}', but it has no X-Hub-Signature header"
+            "its signature verdict is '{verdict}', but it has no X-Hub-Signature or X-Body-Signature header"
         )),
         ("missing", true) => {
-            Err("its signature verdict is 'missing', but it has an X-Hub-Signature header".into())
+            Err(format!("its signature verdict is 'missing', but it has an {name} header"))
         }
         _ => Ok(Verdict::from_codes(verdict, code("reason"))),
     }

@@ -1,7 +1,7 @@
 //! Why a signature does or does not verify, for `hookcli verify`: the reasons developers
 //! actually trip over (INTERCOM.md §7), each with what to do.
 
-use super::signature::{verify, Invalid, Verdict};
+use super::signature::{Invalid, Scheme, Verdict};
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -40,16 +40,23 @@ pub enum Diagnosis {
     Reserialised(&'static str),
     /// Wrong secret, or the body was altered.
     Mismatch,
+    /// An `X-Body-Signature` that matches the bytes.
+    BodyValid,
+    /// An `X-Body-Signature` that is not 64 hex characters.
+    BodyMalformedHex,
 }
 
-/// Diagnose `header` (the `X-Hub-Signature` value) against `body` under `secret`.
-pub fn diagnose(secret: &[u8], header: Option<&[u8]>, body: &[u8]) -> Diagnosis {
+/// Diagnose `header` (the value of `scheme`'s header) against `body` under `secret`.
+pub fn diagnose(scheme: Scheme, secret: &[u8], header: Option<&[u8]>, body: &[u8]) -> Diagnosis {
     let Some(header) = header else {
         return Diagnosis::HeaderMissing;
     };
-    let signs = |bytes: &[u8]| verify(Some(secret), Some(header), bytes) == Verdict::Valid;
-    match verify(Some(secret), Some(header), body) {
+    let verify = |bytes: &[u8]| scheme.verify(Some(secret), Some(header), bytes);
+    let signs = |bytes: &[u8]| verify(bytes) == Verdict::Valid;
+    match verify(body) {
+        Verdict::Valid if scheme == Scheme::Body => Diagnosis::BodyValid,
         Verdict::Valid => exactness(header),
+        Verdict::Invalid(Invalid::BodyMalformedHex) => Diagnosis::BodyMalformedHex,
         Verdict::Invalid(Invalid::PrefixMissing) => Diagnosis::PrefixMissing,
         Verdict::Invalid(Invalid::Sha256Given) => Diagnosis::Sha256Given,
         Verdict::Invalid(Invalid::WrongPrefix) => Diagnosis::WrongPrefix,
@@ -176,7 +183,10 @@ impl Diagnosis {
     pub fn is_valid(self) -> bool {
         matches!(
             self,
-            Diagnosis::Valid | Diagnosis::ValidUppercase | Diagnosis::ValidNotExact { .. }
+            Diagnosis::Valid
+                | Diagnosis::ValidUppercase
+                | Diagnosis::ValidNotExact { .. }
+                | Diagnosis::BodyValid
         )
     }
 
@@ -195,6 +205,8 @@ impl Diagnosis {
             Diagnosis::NewlineMissing => "trailing_newline_missing",
             Diagnosis::Reserialised(_) => "reserialised",
             Diagnosis::Mismatch => "mismatch",
+            Diagnosis::BodyValid => "valid",
+            Diagnosis::BodyMalformedHex => "body_malformed_hex",
         }
     }
 
@@ -223,6 +235,8 @@ impl Diagnosis {
             Diagnosis::NewlineMissing => "the signature matches these bytes plus a final newline: the signed body ended with one that this copy lacks (a shell $(...) strips it); verify the exact bytes, e.g. from `hookcli show --raw ID > body.json`".into(),
             Diagnosis::Reserialised(form) => format!("the signature matches a {form} re-serialisation of this JSON, not these bytes: something parsed the body and wrote it out again; verify the raw request bytes before any JSON parsing"),
             Diagnosis::Mismatch => "the signature does not match: either the secret is wrong (use the app's client secret from Developer Hub > Basic information, not an access token; watch for stray whitespace or a rotated secret) or the body was altered".into(),
+            Diagnosis::BodyValid => "valid: the X-Body-Signature is the HMAC-SHA256 of these exact bytes under this secret, as Intercom signs health checks, uninstall and Canvas Kit requests".into(),
+            Diagnosis::BodyMalformedHex => "the X-Body-Signature is not 64 hex characters: Intercom sends the bare hex HMAC-SHA256 of the body, with no prefix".into(),
         }
     }
 }
@@ -236,7 +250,7 @@ mod tests {
     const SIG: &str = "sha1=f67a0d054b3d460317b7a1753acebf7a88bfd5a0";
 
     fn d(header: Option<&str>, body: &[u8]) -> Diagnosis {
-        diagnose(b"secret", header.map(str::as_bytes), body)
+        diagnose(Scheme::Hub, b"secret", header.map(str::as_bytes), body)
     }
 
     #[test]

@@ -66,6 +66,23 @@ impl Notification {
     }
 }
 
+/// The workspace an Intercom installation health check is for, if `body` is one: a JSON
+/// object with a string `workspace_id` (INTERCOM.md §2), answered `{"state": "OK"}`.
+/// Only for bodies that are not notifications.
+pub fn health_check_workspace(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct HealthCheck {
+        workspace_id: String,
+    }
+    // A health check is a few bytes; a large body is something else.
+    if body.len() > 4096 || !body.trim_ascii_start().starts_with(b"{") {
+        return None;
+    }
+    serde_json::from_slice::<HealthCheck>(body)
+        .ok()
+        .map(|c| c.workspace_id)
+}
+
 /// Who answered a ping, for [`ping_setup`]'s sentence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answerer {
@@ -244,6 +261,23 @@ mod tests {
         ] {
             let (ok, got) = setup(status, latency, verdict, by);
             assert!(!ok && got.contains(says), "{got}");
+        }
+    }
+
+    #[test]
+    fn a_health_check_is_an_object_with_a_workspace_id() {
+        assert_eq!(
+            health_check_workspace(br#"{"workspace_id": "abc123def"}"#).as_deref(),
+            Some("abc123def")
+        );
+        for other in [
+            &br#"{"workspace_id": 1}"#[..],
+            br#"{"app_id":"a"}"#,
+            b"[]",
+            b"workspace_id",
+            b"",
+        ] {
+            assert_eq!(health_check_workspace(other), None);
         }
     }
 

@@ -1,12 +1,91 @@
 //! `X-Hub-Signature` computation and verification, exactly as Intercom signs notifications:
 //! `sha1=` followed by the lowercase hex HMAC-SHA1 of the raw body, keyed with the app's
-//! client secret. Pure functions, no I/O.
+//! client secret. Intercom's other callbacks (installation health checks, the uninstall
+//! webhook, Canvas Kit) carry `X-Body-Signature` instead: the bare hex HMAC-SHA256 of the
+//! raw body, same secret (INTERCOM.md §2). Pure functions, no I/O.
 
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
+use sha2::Sha256;
 
 /// The header Intercom puts its signature in.
 pub const HEADER: &str = "x-hub-signature";
+
+/// The header of Intercom's other callbacks: bare hex HMAC-SHA256, no prefix.
+pub const BODY_HEADER: &str = "x-body-signature";
+
+/// Which of Intercom's two signature headers a request is checked by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `X-Hub-Signature: sha1=<hex HMAC-SHA1>`, on every webhook notification.
+    Hub,
+    /// `X-Body-Signature: <hex HMAC-SHA256>`, on health checks, uninstall and Canvas Kit.
+    Body,
+}
+
+impl Scheme {
+    /// The scheme a request's headers call for: `X-Hub-Signature` when it has one (or
+    /// neither), else `X-Body-Signature`. `has` says whether a header (lower-case) is there.
+    pub fn of(has: impl Fn(&str) -> bool) -> Scheme {
+        if !has(HEADER) && has(BODY_HEADER) {
+            Scheme::Body
+        } else {
+            Scheme::Hub
+        }
+    }
+
+    /// [`Scheme::of`] for a stored request's headers (names as sent, any case).
+    pub fn of_headers(headers: &[(Vec<u8>, Vec<u8>)]) -> Scheme {
+        Scheme::of(|name| {
+            headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        })
+    }
+
+    /// The scheme a signature value given on its own looks like: 64 hex characters and no
+    /// prefix is an `X-Body-Signature`; anything else is checked as an `X-Hub-Signature`.
+    pub fn guess(value: &[u8]) -> Scheme {
+        let value = trim_ascii(value);
+        if value.len() == 64 && value.iter().all(u8::is_ascii_hexdigit) {
+            Scheme::Body
+        } else {
+            Scheme::Hub
+        }
+    }
+
+    /// The header's lower-case name, for lookups.
+    pub fn header(self) -> &'static str {
+        match self {
+            Scheme::Hub => HEADER,
+            Scheme::Body => BODY_HEADER,
+        }
+    }
+
+    /// The header's name as Intercom writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Hub => "X-Hub-Signature",
+            Scheme::Body => "X-Body-Signature",
+        }
+    }
+
+    /// The header value Intercom would send for `body`.
+    pub fn sign(self, secret: &[u8], body: &[u8]) -> String {
+        match self {
+            Scheme::Hub => sign(secret, body),
+            Scheme::Body => hex::encode(mac256(secret, body).finalize().into_bytes()),
+        }
+    }
+
+    /// Check `header` (this scheme's raw header value, if any) against `body`.
+    pub fn verify(self, secret: Option<&[u8]>, header: Option<&[u8]>, body: &[u8]) -> Verdict {
+        match self {
+            Scheme::Hub => verify(secret, header, body),
+            Scheme::Body => verify_body(secret, header, body),
+        }
+    }
+}
 
 /// Why a signature did not verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +100,8 @@ pub enum Invalid {
     MalformedHex,
     /// Well-formed, but not the HMAC of this body with this secret.
     Mismatch,
+    /// An `X-Body-Signature` that is not 64 hex characters.
+    BodyMalformedHex,
 }
 
 impl Invalid {
@@ -32,6 +113,7 @@ impl Invalid {
             Invalid::WrongPrefix => "wrong_prefix",
             Invalid::MalformedHex => "malformed_hex",
             Invalid::Mismatch => "mismatch",
+            Invalid::BodyMalformedHex => "body_malformed_hex",
         }
     }
 
@@ -46,6 +128,9 @@ impl Invalid {
             Invalid::MalformedHex => "the digest after \"sha1=\" is not 40 hex characters",
             Invalid::Mismatch => {
                 "the digest does not match the body: wrong client secret, or the body was altered"
+            }
+            Invalid::BodyMalformedHex => {
+                "the X-Body-Signature is not 64 hex characters (Intercom sends a bare hex HMAC-SHA256)"
             }
         }
     }
@@ -93,6 +178,7 @@ impl Verdict {
                 Some("sha256_given") => Invalid::Sha256Given,
                 Some("wrong_prefix") => Invalid::WrongPrefix,
                 Some("malformed_hex") => Invalid::MalformedHex,
+                Some("body_malformed_hex") => Invalid::BodyMalformedHex,
                 _ => Invalid::Mismatch,
             }),
             _ => Verdict::Unchecked,
@@ -103,6 +189,12 @@ impl Verdict {
 fn mac(secret: &[u8], body: &[u8]) -> Hmac<Sha1> {
     // HMAC accepts keys of any length, so this cannot fail.
     let mut mac = Hmac::<Sha1>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(body);
+    mac
+}
+
+fn mac256(secret: &[u8], body: &[u8]) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(body);
     mac
 }
@@ -150,6 +242,26 @@ pub fn verify(secret: Option<&[u8]>, header: Option<&[u8]>, body: &[u8]) -> Verd
     }
 }
 
+/// Check an `X-Body-Signature` value: bare hex HMAC-SHA256, either case, compared in
+/// constant time.
+fn verify_body(secret: Option<&[u8]>, header: Option<&[u8]>, body: &[u8]) -> Verdict {
+    let Some(secret) = secret else {
+        return Verdict::Unchecked;
+    };
+    let Some(header) = header else {
+        return Verdict::Missing;
+    };
+    let digest = trim_ascii(header);
+    let mut raw = [0u8; 32];
+    if digest.len() != 64 || hex::decode_to_slice(digest, &mut raw).is_err() {
+        return Verdict::Invalid(Invalid::BodyMalformedHex);
+    }
+    match mac256(secret, body).verify_slice(&raw) {
+        Ok(()) => Verdict::Valid,
+        Err(_) => Verdict::Invalid(Invalid::Mismatch),
+    }
+}
+
 fn trim_ascii(bytes: &[u8]) -> &[u8] {
     let start = bytes
         .iter()
@@ -174,6 +286,55 @@ mod tests {
     fn signs_the_intercom_md_test_vector() {
         assert_eq!(VECTOR_BODY.len(), 330);
         assert_eq!(sign(b"secret", VECTOR_BODY.as_bytes()), VECTOR_SIG);
+    }
+
+    /// A health check body and its X-Body-Signature under "secret" (Python hmac, openssl).
+    const HEALTH_BODY: &str = r#"{"workspace_id":"abc123def"}"#;
+    const HEALTH_SIG: &str = "7bb3928a5ef8d02959f95559a393f1c3667b68a20984530aac44f5391bbae8f6";
+
+    #[test]
+    fn body_signatures_are_bare_hex_hmac_sha256() {
+        let body = HEALTH_BODY.as_bytes();
+        assert_eq!(Scheme::Body.sign(b"secret", body), HEALTH_SIG);
+        let check = |sig: &str| Scheme::Body.verify(Some(b"secret"), Some(sig.as_bytes()), body);
+        assert_eq!(check(HEALTH_SIG), Verdict::Valid);
+        assert_eq!(check(&HEALTH_SIG.to_uppercase()), Verdict::Valid);
+        assert_eq!(check(&format!(" {HEALTH_SIG}\n")), Verdict::Valid);
+        let other = Scheme::Body.sign(b"other", body);
+        assert_eq!(check(&other), Verdict::Invalid(Invalid::Mismatch));
+        for bad in [&format!("sha256={HEALTH_SIG}"), &HEALTH_SIG[..63], "zz"] {
+            assert_eq!(
+                check(bad),
+                Verdict::Invalid(Invalid::BodyMalformedHex),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            Scheme::Body.verify(None, Some(HEALTH_SIG.as_bytes()), body),
+            Verdict::Unchecked
+        );
+    }
+
+    #[test]
+    fn the_scheme_follows_the_headers_and_the_value() {
+        let headers = |names: &[&str]| -> Vec<(Vec<u8>, Vec<u8>)> {
+            names
+                .iter()
+                .map(|n| (n.as_bytes().to_vec(), b"x".to_vec()))
+                .collect()
+        };
+        assert_eq!(
+            Scheme::of_headers(&headers(&["X-Body-Signature"])),
+            Scheme::Body
+        );
+        assert_eq!(
+            Scheme::of_headers(&headers(&["x-body-signature", "X-Hub-Signature"])),
+            Scheme::Hub
+        );
+        assert_eq!(Scheme::of_headers(&headers(&[])), Scheme::Hub);
+        assert_eq!(Scheme::guess(HEALTH_SIG.as_bytes()), Scheme::Body);
+        assert_eq!(Scheme::guess(VECTOR_SIG.as_bytes()), Scheme::Hub);
+        assert_eq!(Scheme::guess(&VECTOR_SIG.as_bytes()[5..]), Scheme::Hub);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod json;
 pub mod row;
 pub mod style;
 
+use crate::intercom::signature::{Scheme, Verdict};
 use crate::store::model::Capture;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -454,6 +455,9 @@ fn listening(l: &Listening, s: Style) -> String {
     out
 }
 
+/// Said under a request checked by `X-Body-Signature`, which notifications never carry.
+pub const BODY_SIGNATURE_NOTE: &str = "checked X-Body-Signature (HMAC-SHA256), as Intercom signs health checks, uninstall and Canvas Kit requests; notifications carry X-Hub-Signature";
+
 fn capture(c: &Captured, mode: Mode) -> String {
     let s = mode.style;
     let cap = &c.capture;
@@ -469,7 +473,13 @@ fn capture(c: &Captured, mode: Mode) -> String {
         (_, Some(topic)) => parts.push(s.topic(topic, &escape::line(topic)).to_string()),
         (Some(_), None) => parts.push(s.warn("(a notification without a topic)").to_string()),
         (None, None) if kind == body::Kind::Json => {
-            parts.push(s.dim("(not an Intercom notification)").to_string())
+            match crate::intercom::health_check_workspace(&req.body) {
+                Some(ws) => {
+                    parts.push(s.bold("Intercom health check").to_string());
+                    parts.push(format!("ws {}", escape::line(&ws)));
+                }
+                None => parts.push(s.dim("(not an Intercom notification)").to_string()),
+            }
         }
         (None, None) => {}
     }
@@ -523,19 +533,22 @@ fn capture(c: &Captured, mode: Mode) -> String {
         out += &format!("    {}\n", s.warn("↻ redelivery: this notification id was captured before (Intercom retries when it gets no 2xx within 5 s)"));
     }
     match req.verdict {
-        crate::intercom::signature::Verdict::Invalid(why) => {
+        Verdict::Invalid(why) => {
             out += &format!(
                 "    {}\n",
                 s.bad(&format!("✗ invalid signature: {}", why.explain()))
             );
         }
-        crate::intercom::signature::Verdict::Missing => {
+        Verdict::Missing => {
             out += &format!(
                 "    {}\n",
                 s.bad("✗ no X-Hub-Signature header, but a secret is set")
             );
         }
         _ => {}
+    }
+    if req.verdict != Verdict::Unchecked && Scheme::of_headers(&req.headers) == Scheme::Body {
+        out += &format!("    {}\n", s.dim(BODY_SIGNATURE_NOTE));
     }
     let limit = match mode.detail {
         Detail::Compact => return out,

@@ -46,6 +46,14 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
     format!("sha1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// Bare hex HMAC-SHA256 (an `X-Body-Signature`), computed independently of hookcli's code.
+pub fn hmac_sha256_hex(secret: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// A running `hookcli listen`.
 pub struct Listener {
     child: Child,

@@ -862,6 +862,12 @@ fn send_fabricates_every_topic_correctly_signed() {
         2,
         "unknown topic 'ticket.create' (did you mean ticket.created",
     );
+    // The nearest names first, not just the first few of the family.
+    fails(
+        &run(&store, &["send", "contact.tag.create", "--print"]),
+        2,
+        "(did you mean contact.tag.created, ",
+    );
     // A --set that is not PATH=VALUE is a usage error too, for send and replay alike.
     for (set, says) in [
         ("nokey", "write it as PATH=VALUE"),
@@ -1894,7 +1900,10 @@ fn send_help_examples_set_fields_the_fabricated_body_has() {
     let store = home.path().join("s");
     let help = ok(&run(&store, &["send", "--help"]));
     let mut checked = 0;
-    for line in help.lines().filter(|l| l.trim_start().starts_with("hookcli send ")) {
+    for line in help
+        .lines()
+        .filter(|l| l.trim_start().starts_with("hookcli send "))
+    {
         let words: Vec<&str> = line.split_whitespace().collect();
         let Some(at) = words.iter().position(|w| *w == "--set") else {
             continue;
@@ -1926,7 +1935,11 @@ fn send_count_gives_fabricated_bodies_their_own_ids_and_sends_a_file_as_it_is() 
     let made = ids(&["send", "ticket.created", "--count", "2", "--print"]);
     assert!(made.len() == 2 && made[0] != made[1], "{made:?}");
     let file = home.path().join("body.json");
-    std::fs::write(&file, VECTOR_BODY.replace("\"id\":null", "\"id\":\"notif_1\"")).unwrap();
+    std::fs::write(
+        &file,
+        VECTOR_BODY.replace("\"id\":null", "\"id\":\"notif_1\""),
+    )
+    .unwrap();
     let sent = ids(&[
         "send",
         "--file",

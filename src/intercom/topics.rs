@@ -763,6 +763,39 @@ pub fn find(name: &str) -> Option<&'static Topic> {
     TOPICS.iter().find(|t| t.name == name)
 }
 
+/// Up to three topic names nearest to a misspelt one by edit distance, nearest first; none
+/// when nothing is close.
+pub fn nearest(name: &str) -> Vec<&'static str> {
+    let mut near: Vec<(usize, &'static str)> = TOPICS
+        .iter()
+        .map(|t| (edits(name, t.name), t.name))
+        .filter(|(d, _)| *d <= name.chars().count() / 3 + 1)
+        .collect();
+    // A stable sort: ties keep catalog order, current topics first.
+    near.sort_by_key(|(d, _)| *d);
+    near.into_iter().take(3).map(|(_, n)| n).collect()
+}
+
+/// The Levenshtein distance: single-character insertions, deletions and substitutions.
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                diagonal
+            } else {
+                1 + diagonal.min(above).min(row[j])
+            };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// Topics whose name matches a `*`/`?` glob, in catalog order.
 pub fn matching(glob: &str) -> Vec<&'static Topic> {
     TOPICS
@@ -817,6 +850,19 @@ mod tests {
         assert_eq!(permission("company.created"), USERS);
         assert_eq!(permission("audience.created"), "Read audiences");
         assert_eq!(permission("conversation.read"), "none listed");
+    }
+
+    #[test]
+    fn near_misses_suggest_the_nearest_topics() {
+        assert_eq!(nearest("contact.tag.create")[0], "contact.tag.created");
+        assert_eq!(nearest("ticket.create")[0], "ticket.created");
+        let unarchive = nearest("contact.unarchve");
+        assert!(
+            unarchive.contains(&"contact.unarchive") && unarchive.contains(&"contact.unarchived"),
+            "{unarchive:?}"
+        );
+        assert!(nearest("zzz").is_empty());
+        assert_eq!(edits("kitten", "sitting"), 3);
     }
 
     #[test]

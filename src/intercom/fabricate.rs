@@ -649,9 +649,7 @@ mod tests {
             "contact_lead_tag_deleted",
             "admin_logged_in",
         ] {
-            let real: Value =
-                serde_json::from_slice(&std::fs::read(format!("{dir}/{file}.json")).unwrap())
-                    .unwrap();
+            let real = capture(&format!("{dir}/{file}.json"));
             let topic = find(real["topic"].as_str().unwrap()).unwrap();
             let made: Value = serde_json::from_str(&notification(topic, &Options::new(1))).unwrap();
             let keys = |v: &Value| -> Vec<String> {
@@ -720,13 +718,18 @@ mod tests {
         }
     }
 
+    /// The notification in a fixture file.
+    fn capture(path: &str) -> Value {
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
     /// Every 2026 capture (`app_id` abc123def) and its topic.
     fn captures_2026() -> Vec<(String, Value)> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/intercom/zulip");
         let mut out = Vec::new();
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            let real: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let real = capture(&path.to_string_lossy());
             if real["app_id"] == "abc123def" {
                 out.push((
                     path.file_name().unwrap().to_string_lossy().into_owned(),
@@ -775,9 +778,7 @@ mod tests {
             // Not zulip/contact_created: its updated_at alone ends in Z, unlike hull's.
             "hull/webhook-lead-created",
         ] {
-            let real: Value =
-                serde_json::from_slice(&std::fs::read(format!("{dir}/{file}.json")).unwrap())
-                    .unwrap();
+            let real = capture(&format!("{dir}/{file}.json"));
             let name = real["topic"].as_str().unwrap();
             let topic =
                 find(name).unwrap_or_else(|| panic!("{file}: {name} is not in the catalog"));

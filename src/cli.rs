@@ -163,7 +163,7 @@ Examples:
 Examples:
   hookcli send ping --to http://localhost:3000/webhooks/intercom --secret \"$CLIENT_SECRET\"
   hookcli send conversation.user.replied --print | jq .data.item.source
-  hookcli send ticket.created --set data.item.ticket_state=resolved --to http://localhost:4665/
+  hookcli send ticket.created --set data.item.ticket_state.category=resolved --to http://localhost:4665/
   hookcli send contact.user.created --count 100 --rate 20 --to http://localhost:3000/hook
   hookcli send --file body.json --to http://localhost:3000/hook --secret \"$CLIENT_SECRET\"")]
     Send(SendArgs),
@@ -602,11 +602,14 @@ pub struct SendArgs {
     #[arg(long, value_name = "WORKSPACE")]
     pub app_id: Option<String>,
 
-    /// delivery_attempts, as on an Intercom retry
+    /// The delivery_attempts to put in the body (a fabricated notification still gets a new id)
+    ///
+    /// A receiver sees no redelivery then: to retry an earlier notification, keep its id with
+    /// `hookcli replay --as-redelivery` or --set id=…
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = crate::intercom::fabricate::parse_attempt)]
     pub attempt: i64,
 
-    /// Send N notifications, each with its own id
+    /// Send N notifications: fabricated ones each with its own id, a --file body as it is
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: u64,
 

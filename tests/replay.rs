@@ -862,6 +862,12 @@ fn send_fabricates_every_topic_correctly_signed() {
         2,
         "unknown topic 'ticket.create' (did you mean ticket.created",
     );
+    // The nearest names first, not just the first few of the family.
+    fails(
+        &run(&store, &["send", "contact.tag.create", "--print"]),
+        2,
+        "(did you mean contact.tag.created, ",
+    );
     // A --set that is not PATH=VALUE is a usage error too, for send and replay alike.
     for (set, says) in [
         ("nokey", "write it as PATH=VALUE"),
@@ -1927,4 +1933,65 @@ fn imported_headers_must_be_http_headers_and_a_file_replay_claims_no_client() {
         "{:?}",
         got[0].headers
     );
+}
+
+#[test]
+fn send_help_examples_set_fields_the_fabricated_body_has() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let help = ok(&run(&store, &["send", "--help"]));
+    let mut checked = 0;
+    for line in help
+        .lines()
+        .filter(|l| l.trim_start().starts_with("hookcli send "))
+    {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some(at) = words.iter().position(|w| *w == "--set") else {
+            continue;
+        };
+        let (path, _) = words[at + 1].split_once('=').unwrap();
+        let body: Value =
+            serde_json::from_str(&ok(&run(&store, &["send", words[2], "--print"]))).unwrap();
+        let field = path.split('.').fold(&body, |v, key| &v[key]);
+        // An example that put a string where an object is would teach a shape Intercom never sends.
+        assert!(
+            !field.is_object() && !field.is_array() && !field.is_null(),
+            "{line}: {path} is {field} in what send fabricates"
+        );
+        checked += 1;
+    }
+    assert!(checked > 0, "no --set example in send --help");
+}
+
+#[test]
+fn send_count_gives_fabricated_bodies_their_own_ids_and_sends_a_file_as_it_is() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let ids = |args: &[&str]| -> Vec<String> {
+        ok(&run(&store, args))
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].to_string())
+            .collect()
+    };
+    let made = ids(&["send", "ticket.created", "--count", "2", "--print"]);
+    assert!(made.len() == 2 && made[0] != made[1], "{made:?}");
+    let file = home.path().join("body.json");
+    std::fs::write(
+        &file,
+        VECTOR_BODY.replace("\"id\":null", "\"id\":\"notif_1\""),
+    )
+    .unwrap();
+    let sent = ids(&[
+        "send",
+        "--file",
+        file.to_str().unwrap(),
+        "--count",
+        "2",
+        "--print",
+    ]);
+    assert_eq!(sent, ["\"notif_1\"", "\"notif_1\""]);
+    let help = ok(&run(&store, &["send", "--help"]));
+    assert!(help.contains("a --file body as it is"), "{help}");
+    // --attempt alone is no redelivery (the id is new); the help says what keeps it.
+    assert!(help.contains("replay --as-redelivery"), "{help}");
 }

@@ -232,15 +232,19 @@ fn record(c: &Capture, a: &crate::forward::Answer, good: bool) -> serde_json::Va
     })
 }
 
-/// The catalog's topic of this name; any other name is a usage error that suggests some.
+/// The catalog's topic of this name; any other name is a usage error that suggests the
+/// nearest names, or else some of the same family.
 fn known_topic(name: &str) -> &'static topics::Topic {
     topics::find(name).unwrap_or_else(|| {
-        let near: Vec<&str> = topics::TOPICS
-            .iter()
-            .filter(|t| t.name.split('.').next() == name.split('.').next())
-            .map(|t| t.name)
-            .take(6)
-            .collect();
+        let mut near = topics::nearest(name);
+        if near.is_empty() {
+            near = topics::TOPICS
+                .iter()
+                .filter(|t| t.name.split('.').next() == name.split('.').next())
+                .map(|t| t.name)
+                .take(6)
+                .collect();
+        }
         let hint = if near.is_empty() {
             String::new()
         } else {

@@ -26,7 +26,7 @@ pub(super) fn run(cli: &Cli, args: &TopicsArgs) -> Result<(), Error> {
             let record = json!({"type": "topic", "name": t.name, "object": t.object, "permission": t.permission, "description": t.description, "legacy": t.legacy});
             writeln!(out, "{record}")?;
         } else {
-            let legacy = if t.legacy { " (legacy 1.x)" } else { "" };
+            let legacy = if t.legacy { " (legacy)" } else { "" };
             writeln!(
                 out,
                 "{}  {:<28} {}{}",

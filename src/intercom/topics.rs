@@ -13,7 +13,8 @@ pub struct Topic {
     pub permission: &'static str,
     /// What it means, in one line.
     pub description: &'static str,
-    /// A 1.x topic, still seen in old captures.
+    /// A topic of an old API version (1.x, or a spelling 2.x later changed), still seen in
+    /// old captures.
     pub legacy: bool,
 }
 
@@ -49,7 +50,7 @@ const fn legacy(
 
 const ADMINS: &str = "Read admins";
 const ARTICLES: &str = "Read and list articles";
-const AUDIENCES: &str = "Read audiences (Preview)";
+const AUDIENCES: &str = "Read audiences";
 const CONV: &str = "Read conversations";
 const USERS: &str = "Read users and companies, or Read one user and one company";
 const USERS_RW: &str =
@@ -57,7 +58,7 @@ const USERS_RW: &str =
 const TICKETS: &str = "Read tickets";
 const CONTENT_DATA: &str = "Read content data";
 
-/// The catalog, current topics first, then the legacy 1.x ones.
+/// The catalog, current topics first, then the legacy ones.
 pub const TOPICS: &[Topic] = &[
     t(
         "admin.added_to_workspace",
@@ -219,7 +220,7 @@ pub const TOPICS: &[Topic] = &[
         "contact.archived",
         "contact",
         USERS_RW,
-        "A contact was archived",
+        "A contact was archived (API 2.5 spelled it contact.archive)",
     ),
     t(
         "contact.deleted",
@@ -267,7 +268,13 @@ pub const TOPICS: &[Topic] = &[
         "contact.unarchived",
         "contact",
         USERS_RW,
-        "A contact was unarchived",
+        "A contact was unarchived (as captures spell it; Intercom's topic list says contact.unarchive)",
+    ),
+    t(
+        "contact.unarchive",
+        "contact",
+        USERS_RW,
+        "A contact was unarchived (as Intercom's topic list spells it; captures say contact.unarchived)",
     ),
     t(
         "contact.user.created",
@@ -661,7 +668,7 @@ pub const TOPICS: &[Topic] = &[
         "A teammate's ticket reply was translated (2.16+)",
     ),
     // Real captures of both sign-ups carry the user the visitor or lead became.
-    t("visitor.signed_up", "user", USERS, "A visitor signed up"),
+    t("visitor.signed_up", "user", USERS_RW, "A visitor signed up"),
     t(
         "data_connector.execution.completed",
         "data_connector.execution",
@@ -731,11 +738,62 @@ pub const TOPICS: &[Topic] = &[
         USERS,
         "1.x: a lead was updated",
     ),
+    legacy(
+        "contact.tag.created",
+        "contact_tag",
+        USERS,
+        "1.x: a lead was tagged (2.x: contact.lead.tag.created)",
+    ),
+    legacy(
+        "contact.tag.deleted",
+        "contact_tag",
+        USERS,
+        "1.x: a tag was removed from a lead (2.x: contact.lead.tag.deleted)",
+    ),
+    legacy(
+        "contact.archive",
+        "contact",
+        USERS_RW,
+        "2.5: a contact was archived (later spelled contact.archived)",
+    ),
 ];
 
 /// The topic with this exact name.
 pub fn find(name: &str) -> Option<&'static Topic> {
     TOPICS.iter().find(|t| t.name == name)
+}
+
+/// Up to three topic names nearest to a misspelt one by edit distance, nearest first; none
+/// when nothing is close.
+pub fn nearest(name: &str) -> Vec<&'static str> {
+    let mut near: Vec<(usize, &'static str)> = TOPICS
+        .iter()
+        .map(|t| (edits(name, t.name), t.name))
+        .filter(|(d, _)| *d <= name.chars().count() / 3 + 1)
+        .collect();
+    // A stable sort: ties keep catalog order, current topics first.
+    near.sort_by_key(|(d, _)| *d);
+    near.into_iter().take(3).map(|(_, n)| n).collect()
+}
+
+/// The Levenshtein distance: single-character insertions, deletions and substitutions.
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                diagonal
+            } else {
+                1 + diagonal.min(above).min(row[j])
+            };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// Topics whose name matches a `*`/`?` glob, in catalog order.
@@ -769,10 +827,42 @@ mod tests {
             "procedure.hitl_notification.created",
             "audience.member_added",
             "user.created",
+            // Every spelling INTERCOM.md §4 or a capture shows.
+            "contact.unarchive",
+            "contact.unarchived",
+            "contact.archive",
+            "contact.archived",
+            "contact.tag.created",
+            "contact.tag.deleted",
         ] {
             assert!(find(name).is_some(), "{name}");
         }
-        assert_eq!(TOPICS.iter().filter(|t| !t.legacy).count(), 110);
+        // INTERCOM.md §4's current topics, with both spellings of contact.unarchive(d).
+        assert_eq!(TOPICS.iter().filter(|t| !t.legacy).count(), 111);
+    }
+
+    #[test]
+    fn permissions_are_those_of_intercom_md() {
+        let permission = |name: &str| find(name).unwrap().permission;
+        assert_eq!(permission("visitor.signed_up"), USERS_RW);
+        assert_eq!(permission("contact.user.created"), USERS_RW);
+        assert_eq!(permission("granular.subscribe"), USERS_RW);
+        assert_eq!(permission("company.created"), USERS);
+        assert_eq!(permission("audience.created"), "Read audiences");
+        assert_eq!(permission("conversation.read"), "none listed");
+    }
+
+    #[test]
+    fn near_misses_suggest_the_nearest_topics() {
+        assert_eq!(nearest("contact.tag.create")[0], "contact.tag.created");
+        assert_eq!(nearest("ticket.create")[0], "ticket.created");
+        let unarchive = nearest("contact.unarchve");
+        assert!(
+            unarchive.contains(&"contact.unarchive") && unarchive.contains(&"contact.unarchived"),
+            "{unarchive:?}"
+        );
+        assert!(nearest("zzz").is_empty());
+        assert_eq!(edits("kitten", "sitting"), 3);
     }
 
     #[test]

@@ -158,7 +158,7 @@ Examples:
   hookcli replay 01m87 --as-redelivery --secret \"$CLIENT_SECRET\" --dry-run
   hookcli replay --file capture.json --to http://localhost:3000/hook")]
     Replay(ReplayArgs),
-    /// Fabricate a realistic, signed Intercom notification for any topic and send or print it
+    /// Fabricate a realistic Intercom notification for any topic, signed with --secret, and send or print it
     #[command(after_help = "\
 Examples:
   hookcli send ping --to http://localhost:3000/webhooks/intercom --secret \"$CLIENT_SECRET\"

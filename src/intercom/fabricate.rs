@@ -163,13 +163,13 @@ fn part(topic: &str, opts: &Options) -> Value {
 
 fn conversation(topic: &str, opts: &Options) -> Value {
     let c = contact(opts, "user");
+    let closed = topic.contains("closed");
+    let snoozed = topic.contains("snoozed") && !topic.contains("unsnoozed");
+    let asked = opts.now - 600;
+    // The keys in the order of the 2026 captures.
     json!({
-        "type": "conversation", "id": numeric_id(), "title": null, "created_at": opts.now - 600,
-        "updated_at": opts.now, "waiting_since": opts.now - 600, "snoozed_until": null, "open": !topic.contains("closed"),
-        "state": if topic.contains("closed") { "closed" } else if topic.contains("snoozed") && !topic.contains("unsnoozed") { "snoozed" } else { "open" },
-        "read": topic == "conversation.read", "priority": "not_priority", "admin_assignee_id": null, "team_assignee_id": null,
-        "tags": {"type": "tag.list", "tags": []},
-        "conversation_rating": if topic.contains("rating") { json!({"rating": 5, "remark": "Très bien !", "created_at": opts.now}) } else { Value::Null },
+        "type": "conversation", "id": numeric_id(), "created_at": asked, "updated_at": opts.now,
+        "waiting_since": asked, "snoozed_until": null,
         "source": {
             "type": "conversation", "id": numeric_id(), "delivered_as": "customer_initiated", "subject": "",
             "body": "<p>Hi, I can\u{2019}t find last month\u{2019}s invoice.</p>",
@@ -177,9 +177,29 @@ fn conversation(topic: &str, opts: &Options) -> Value {
             "attachments": [], "url": null, "redacted": false,
         },
         "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": c["id"], "external_id": "user-1042"}]},
+        "first_contact_reply": {"created_at": asked, "type": "conversation", "url": null},
+        "admin_assignee_id": null, "team_assignee_id": null, "open": !closed,
+        "state": if closed { "closed" } else if snoozed { "snoozed" } else { "open" },
+        "read": topic == "conversation.read", "tags": {"type": "tag.list", "tags": []}, "priority": "not_priority",
+        "sla_applied": null,
+        "statistics": {
+            "type": "conversation_statistics", "time_to_assignment": null, "time_to_admin_reply": null,
+            "time_to_first_close": null, "time_to_last_close": null, "median_time_to_reply": null,
+            "first_contact_reply_at": iso(asked), "first_assignment_at": null, "first_admin_reply_at": null,
+            "first_close_at": null, "last_assignment_at": null, "last_assignment_admin_reply_at": null,
+            "last_contact_reply_at": iso(asked), "last_admin_reply_at": null, "last_close_at": null,
+            "last_closed_by_id": null, "count_reopens": 0, "count_assignments": 0, "count_conversation_parts": 1,
+            "assigned_team_first_response_time": [], "assigned_team_first_response_time_in_office_hours": [],
+            "handling_time": null,
+        },
+        "conversation_rating": if topic.contains("rating") { json!({"rating": 5, "remark": "Très bien !", "created_at": opts.now}) } else { Value::Null },
         "teammates": {"type": "admin.list", "admins": []},
-        "first_contact_reply": {"created_at": opts.now - 600, "type": "conversation", "url": null},
-        "sla_applied": null, "statistics": null,
+        "title": "",
+        "custom_attributes": {"Copilot used": false},
+        "topics": {"type": "topic.list", "topics": [], "total_count": 0},
+        "ticket": null,
+        "linked_objects": {"type": "list", "data": [], "total_count": 0, "has_more": false},
+        "ai_agent": null, "ai_agent_participated": false,
         "conversation_parts": {"type": "conversation_part.list", "conversation_parts": [part(topic, opts)], "total_count": 1},
     })
 }
@@ -648,6 +668,9 @@ mod tests {
             "company_updated",
             "contact_lead_tag_deleted",
             "admin_logged_in",
+            "conversation_read",
+            "conversation_operator_replied",
+            "conversation_priority_updated",
         ] {
             let real = capture(&format!("{dir}/{file}.json"));
             let topic = find(real["topic"].as_str().unwrap()).unwrap();

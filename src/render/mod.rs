@@ -456,7 +456,7 @@ fn listening(l: &Listening, s: Style) -> String {
 }
 
 /// Said under a request checked by `X-Body-Signature`, which notifications never carry.
-pub const BODY_SIGNATURE_NOTE: &str = "checked X-Body-Signature (HMAC-SHA256), as Intercom signs health checks, uninstall and Canvas Kit requests; notifications carry X-Hub-Signature";
+const BODY_SIGNATURE_NOTE: &str = "checked X-Body-Signature (HMAC-SHA256), as Intercom signs health checks, uninstall and Canvas Kit requests; notifications carry X-Hub-Signature";
 
 fn capture(c: &Captured, mode: Mode) -> String {
     let s = mode.style;

@@ -474,6 +474,8 @@ fn non_json_binary_and_empty_bodies_are_stored_and_flagged() {
         (b"\x00\xff\xfe\x1b[2Jbinary\x9b", "binary"),
         (b"", "empty"),
         (b"{\"truncated\": ", "text"),
+        // JSON in shape, but not UTF-8: serde alone would call it JSON.
+        (b"{\"a\":\"ok\",\"b\":\"\xc3\x28\"}", "binary"),
     ];
     for (body, kind) in cases {
         let reply = l.post("/", &[("Content-Type", "application/octet-stream")], body);
@@ -502,6 +504,27 @@ fn non_json_binary_and_empty_bodies_are_stored_and_flagged() {
         .stdout()
         .iter()
         .all(|s| !s.contains('\x1b') && !s.contains('\u{9b}')));
+}
+
+#[test]
+fn a_deeply_nested_body_is_shown_without_eating_memory() {
+    // 200 KB nested 100,000 deep: indenting every line by its depth took 12 GB.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let l = listen(&["--color", "never"]);
+    let reply = l.post("/", &[], deep.as_bytes());
+    assert_eq!(reply.status, 200);
+    l.wait_line(|s| s.contains("199959 more lines — hookcli show"));
+    assert_eq!(l.post("/", &[], b"{}").status, 200, "still serving");
+    let peak_kib = |pid: u32| -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let peak = peak_kib(l.pid());
+    assert!(peak < 200 * 1024, "listen peaked at {peak} KiB");
+    let shown = run(&l.store, &["show", &reply.id(), "--color", "never"]);
+    let text = ok(&shown);
+    assert!(text.lines().count() > 199_999, "the whole body is shown");
 }
 
 #[test]

@@ -200,7 +200,7 @@ fn full(c: &Capture, s: Style) -> String {
         s.bold("body"),
         s.dim(&format!("({}, {})", size(r.body.len() as u64), kind.code()))
     );
-    for line in body::lines(&r.body, s, None).lines {
+    for line in body::lines(&r.body, s, None, usize::MAX).lines {
         out += &format!("  {line}\n");
     }
     out
@@ -264,8 +264,8 @@ fn attempt_lines(attempts: &[&Attempt], s: Style) -> String {
             out += &format!("      {}: {}\n", escape::line(name), escape::bytes(value));
         }
         if !a.response_body.is_empty() {
-            let preview = body::lines(&a.response_body, s, Some(body::WIDTH));
-            for line in preview.lines.iter().take(20) {
+            let preview = body::lines(&a.response_body, s, Some(body::WIDTH), 20);
+            for line in &preview.lines {
                 out += &format!("      {line}\n");
             }
         }

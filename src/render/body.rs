@@ -22,13 +22,16 @@ impl Kind {
     /// Classify a body.
     pub fn of(body: &[u8]) -> Kind {
         if body.is_empty() {
-            Kind::Empty
-        } else if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+            return Kind::Empty;
+        }
+        // JSON is UTF-8, but serde skips the strings it ignores without checking them.
+        let Ok(text) = std::str::from_utf8(body) else {
+            return Kind::Binary;
+        };
+        if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
             Kind::Json
-        } else if std::str::from_utf8(body).is_ok() {
-            Kind::Text
         } else {
-            Kind::Binary
+            Kind::Text
         }
     }
 
@@ -46,34 +49,107 @@ impl Kind {
 /// Characters of one value or text line in a shortened preview.
 pub const WIDTH: usize = 300;
 
+/// Indentation stops growing past this depth, so a body nested 100,000 deep (a few hundred
+/// KB) costs lines, not gigabytes of spaces.
+const MAX_INDENT: usize = 32;
+
 /// A body made ready for the terminal.
 pub struct Preview {
-    /// Display lines (without indentation), escaped and coloured.
+    /// Display lines (without indentation), escaped and coloured: at most the number asked.
     pub lines: Vec<String>,
+    /// How many more lines the whole body has.
+    pub more: usize,
     /// Whether some value or line was cut to the width asked for.
     pub cut: bool,
 }
 
-/// The body as display lines; with `width`, a JSON value or text line longer than that
-/// many characters is cut, ending in `…`, so one huge value cannot flood the terminal.
-pub fn lines(body: &[u8], style: Style, width: Option<usize>) -> Preview {
+/// The body's first `max` display lines, and how many more there are; with `width`, a JSON
+/// value or text line longer than that many characters is cut, ending in `…`, so one huge
+/// value cannot flood the terminal. Lines past `max` are counted, never built.
+pub fn lines(body: &[u8], style: Style, width: Option<usize>, max: usize) -> Preview {
     let mut cut = false;
-    let lines = match Kind::of(body) {
-        // `Kind::of` validated it, and valid JSON is UTF-8.
+    let mut sink = Sink::new(max);
+    match Kind::of(body) {
+        // `Kind::of` checked that it is UTF-8.
         Kind::Json => json(
             std::str::from_utf8(body).unwrap_or_default(),
             style,
             width,
             &mut cut,
+            &mut sink,
         ),
-        Kind::Text => escape::multiline(&String::from_utf8_lossy(body))
-            .into_iter()
-            .map(|l| shorten(&l, width, &mut cut))
-            .collect(),
-        Kind::Binary => hexdump(body),
-        Kind::Empty => vec![style.dim("(empty body)").to_string()],
-    };
-    Preview { lines, cut }
+        Kind::Text => {
+            let text = String::from_utf8_lossy(body);
+            let mut rows = text.split('\n');
+            for row in rows.by_ref().take(max) {
+                sink.push(shorten(&escape::multiline(row).concat(), width, &mut cut));
+            }
+            sink.more = rows.count();
+        }
+        Kind::Binary => {
+            let rows = body.len().div_ceil(16);
+            for (at, chunk) in body.chunks(16).enumerate().take(max) {
+                sink.push(hex_row(at * 16, chunk));
+            }
+            sink.more = rows.saturating_sub(max);
+        }
+        Kind::Empty => sink.push(style.dim("(empty body)").to_string()),
+    }
+    Preview {
+        lines: sink.lines,
+        more: sink.more,
+        cut,
+    }
+}
+
+/// Display lines up to a budget; past it, lines are only counted.
+struct Sink {
+    lines: Vec<String>,
+    max: usize,
+    more: usize,
+    /// The line being written once the budget is spent, thrown away at each new line.
+    spare: String,
+}
+
+impl Sink {
+    fn new(max: usize) -> Sink {
+        Sink {
+            lines: Vec::new(),
+            max,
+            more: 0,
+            spare: String::new(),
+        }
+    }
+
+    fn push(&mut self, line: String) {
+        if self.lines.len() < self.max {
+            self.lines.push(line);
+        } else {
+            self.more += 1;
+            self.spare.clear();
+        }
+    }
+
+    /// A new line starting with the indentation of `depth`.
+    fn indent(&mut self, depth: usize) {
+        if self.lines.len() < self.max {
+            self.lines.push("  ".repeat(depth.min(MAX_INDENT)));
+        } else {
+            self.more += 1;
+            self.spare.clear();
+        }
+    }
+
+    /// The line being written.
+    fn last(&mut self) -> &mut String {
+        if self.more > 0 {
+            return &mut self.spare;
+        }
+        match self.lines.last_mut() {
+            Some(line) => line,
+            None => &mut self.spare,
+        }
+    }
 }
 
 fn shorten(text: &str, width: Option<usize>, cut: &mut bool) -> String {
@@ -86,38 +162,28 @@ fn shorten(text: &str, width: Option<usize>, cut: &mut bool) -> String {
     }
 }
 
-/// A classic 16-bytes-per-row hex dump with an ASCII column.
-fn hexdump(body: &[u8]) -> Vec<String> {
-    body.chunks(16)
-        .enumerate()
-        .map(|(row, chunk)| {
-            let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-            let ascii: String = chunk
-                .iter()
-                .map(|&b| {
-                    if b.is_ascii_graphic() || b == b' ' {
-                        b as char
-                    } else {
-                        '.'
-                    }
-                })
-                .collect();
-            format!("{:08x}  {:<47}  |{}|", row * 16, hex.join(" "), ascii)
+/// One row of a classic 16-bytes-per-row hex dump with an ASCII column.
+fn hex_row(offset: usize, chunk: &[u8]) -> String {
+    let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+    let ascii: String = chunk
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            }
         })
-        .collect()
-}
-
-fn last(out: &mut [String]) -> &mut String {
-    out.last_mut().expect("out starts non-empty")
+        .collect();
+    format!("{offset:08x}  {:<47}  |{ascii}|", hex.join(" "))
 }
 
 /// Valid JSON re-indented (2 spaces) token by token. Each token is shown as it was sent,
 /// so numbers keep their exact digits (`1.10`, 30-digit ids), string escapes stay visible
 /// and repeated keys all show; only the whitespace between tokens changes.
-fn json(text: &str, style: Style, width: Option<usize>, cut: &mut bool) -> Vec<String> {
+fn json(text: &str, style: Style, width: Option<usize>, cut: &mut bool, out: &mut Sink) {
     let b = text.as_bytes();
-    let pad = |d: usize| "  ".repeat(d);
-    let mut out = vec![String::new()];
+    out.indent(0);
     let mut depth = 0;
     let mut i = skip_ws(b, 0);
     while i < b.len() {
@@ -126,27 +192,28 @@ fn json(text: &str, style: Style, width: Option<usize>, cut: &mut bool) -> Vec<S
                 let close = if open == b'{' { b'}' } else { b']' };
                 let next = skip_ws(b, i + 1);
                 if b.get(next) == Some(&close) {
-                    last(&mut out).push_str(if open == b'{' { "{}" } else { "[]" });
+                    out.last().push_str(if open == b'{' { "{}" } else { "[]" });
                     i = next + 1;
                 } else {
-                    last(&mut out).push(char::from(open));
+                    out.last().push(char::from(open));
                     depth += 1;
-                    out.push(pad(depth));
+                    out.indent(depth);
                     i += 1;
                 }
             }
             close @ (b'}' | b']') => {
                 depth -= 1;
-                out.push(format!("{}{}", pad(depth), char::from(close)));
+                out.indent(depth);
+                out.last().push(char::from(close));
                 i += 1;
             }
             b',' => {
-                last(&mut out).push(',');
-                out.push(pad(depth));
+                out.last().push(',');
+                out.indent(depth);
                 i += 1;
             }
             b':' => {
-                last(&mut out).push_str(": ");
+                out.last().push_str(": ");
                 i += 1;
             }
             b'"' => {
@@ -158,7 +225,7 @@ fn json(text: &str, style: Style, width: Option<usize>, cut: &mut bool) -> Vec<S
                 } else {
                     style.json_string(&token)
                 };
-                last(&mut out).push_str(&styled.to_string());
+                out.last().push_str(&styled.to_string());
                 i = end;
             }
             _ => {
@@ -172,13 +239,12 @@ fn json(text: &str, style: Style, width: Option<usize>, cut: &mut bool) -> Vec<S
                 } else {
                     style.json_literal(&token)
                 };
-                last(&mut out).push_str(&styled.to_string());
+                out.last().push_str(&styled.to_string());
                 i = end;
             }
         }
         i = skip_ws(b, i);
     }
-    out
 }
 
 #[cfg(test)]
@@ -195,7 +261,7 @@ mod tests {
 
     #[test]
     fn pretty_json_keeps_key_order() {
-        let out = lines(br#"{"type":"notification_event","app_id":"x","data":{"item":[1,true,null]},"links":{}}"#, Style::new(false), None);
+        let out = lines(br#"{"type":"notification_event","app_id":"x","data":{"item":[1,true,null]},"links":{}}"#, Style::new(false), None, usize::MAX);
         assert_eq!(
             out.lines.join("\n"),
             "{\n  \"type\": \"notification_event\",\n  \"app_id\": \"x\",\n  \"data\": {\n    \"item\": [\n      1,\n      true,\n      null\n    ]\n  },\n  \"links\": {}\n}"
@@ -208,6 +274,7 @@ mod tests {
             "{\"m\":\"\\u001b[2J\u{202e}\u{9b}\"}".as_bytes(),
             Style::new(false),
             None,
+            usize::MAX,
         )
         .lines
         .join("\n");
@@ -216,8 +283,48 @@ mod tests {
     }
 
     #[test]
+    fn json_with_invalid_utf8_in_a_string_is_binary() {
+        assert_eq!(Kind::of(b"{\"a\":\"ok\",\"b\":\"\xc3\x28\"}"), Kind::Binary);
+        let out = lines(b"{\"b\":\"\xc3\x28\"}", Style::new(false), None, usize::MAX);
+        assert!(
+            out.lines[0].starts_with("00000000  7b 22 62 22"),
+            "{:?}",
+            out.lines
+        );
+    }
+
+    #[test]
+    fn deep_nesting_costs_lines_not_indentation() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let preview = lines(deep.as_bytes(), Style::new(false), None, 40);
+        assert_eq!(preview.lines.len(), 40);
+        // The innermost pair is one line, `[]`.
+        assert_eq!(preview.lines.len() + preview.more, 199_999);
+        assert_eq!(preview.lines[39], format!("{}[", "  ".repeat(MAX_INDENT)));
+        let whole = lines(deep.as_bytes(), Style::new(false), None, usize::MAX);
+        assert_eq!((whole.lines.len(), whole.more), (199_999, 0));
+        assert!(whole.lines.iter().all(|l| l.len() <= 2 * MAX_INDENT + 2));
+    }
+
+    #[test]
+    fn lines_past_the_budget_are_counted() {
+        let text = lines(b"a\nb\nc\n", Style::new(false), None, 2);
+        assert_eq!(
+            (text.lines, text.more),
+            (vec!["a".to_string(), "b".into()], 2)
+        );
+        let hex = lines(&[0xff; 50], Style::new(false), None, 1);
+        assert_eq!((hex.lines.len(), hex.more), (1, 3));
+        let json = lines(br#"{"a":1,"b":2}"#, Style::new(false), None, 2);
+        assert_eq!(
+            (json.lines, json.more),
+            (vec!["{".to_string(), "  \"a\": 1,".into()], 2)
+        );
+    }
+
+    #[test]
     fn binary_becomes_a_hexdump() {
-        let out = lines(b"\xff\x1b[31m", Style::new(false), None);
+        let out = lines(b"\xff\x1b[31m", Style::new(false), None, usize::MAX);
         let hex = format!("{:<47}", "ff 1b 5b 33 31 6d");
         assert_eq!(out.lines, vec![format!("00000000  {hex}  |..[31m|")]);
     }
@@ -225,7 +332,7 @@ mod tests {
     #[test]
     fn json_tokens_are_shown_as_sent() {
         let body = br#" { "price" : 1.10, "id" :123456789012345678901234567890, "topic":"a.b", "topic":"ticket.created", "e":"caf\u00e9", "n": -0.5e+3 } "#;
-        let out = lines(body, Style::new(false), None);
+        let out = lines(body, Style::new(false), None, usize::MAX);
         assert!(!out.cut);
         assert_eq!(
             out.lines.join("\n"),
@@ -236,7 +343,7 @@ mod tests {
     #[test]
     fn long_values_and_lines_are_cut_only_when_asked() {
         let long = format!("{{\"text\":\"{}\",\"short\":1}}", "x".repeat(1000));
-        let cut = lines(long.as_bytes(), Style::new(false), Some(WIDTH));
+        let cut = lines(long.as_bytes(), Style::new(false), Some(WIDTH), usize::MAX);
         assert!(cut.cut);
         // Indent, key, the value cut to WIDTH, and the comma after it.
         assert_eq!(
@@ -245,9 +352,14 @@ mod tests {
         );
         assert!(cut.lines[1].ends_with("…,"));
         assert_eq!(cut.lines[2], "  \"short\": 1");
-        let whole = lines(long.as_bytes(), Style::new(false), None);
+        let whole = lines(long.as_bytes(), Style::new(false), None, usize::MAX);
         assert!(!whole.cut && whole.lines[1].contains(&"x".repeat(1000)));
-        let text = lines("y".repeat(5000).as_bytes(), Style::new(false), Some(WIDTH));
+        let text = lines(
+            "y".repeat(5000).as_bytes(),
+            Style::new(false),
+            Some(WIDTH),
+            usize::MAX,
+        );
         assert!(text.cut && text.lines[0].chars().count() == WIDTH);
     }
 }

@@ -556,14 +556,13 @@ fn capture(c: &Captured, mode: Mode) -> String {
         Detail::Full => usize::MAX,
     };
     let width = (mode.detail != Detail::Full).then_some(body::WIDTH);
-    let preview = body::lines(&req.body, s, width);
-    for line in preview.lines.iter().take(limit) {
+    let preview = body::lines(&req.body, s, width, limit);
+    for line in &preview.lines {
         out += "    ";
         out += line;
         out += "\n";
     }
-    let more = preview.lines.len().saturating_sub(limit);
-    let left_out = match (more, preview.cut) {
+    let left_out = match (preview.more, preview.cut) {
         (0, false) => None,
         (0, true) => Some("long values shortened".to_string()),
         (n, false) => Some(format!("{n} more lines")),

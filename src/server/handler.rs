@@ -248,8 +248,10 @@ pub(super) async fn handle(
         body,
         verdict,
     };
-    // A body that holds a notification is JSON; only the others need a closer look.
-    let body_kind = if capture.notification.is_some() {
+    // A body that holds a notification is JSON (if it is UTF-8: serde does not check the
+    // strings it skips); only the others need a closer look.
+    let body_kind = if capture.notification.is_some() && std::str::from_utf8(&capture.body).is_ok()
+    {
         Kind::Json
     } else {
         Kind::of(&capture.body)

@@ -584,6 +584,64 @@ fn follow_prints_captures_made_after_it_started() {
 }
 
 #[test]
+fn follow_misses_nothing_while_many_senders_commit() {
+    let l = listen(&["--json"]);
+    let mut child = hookcli(l.store.parent().unwrap())
+        .arg("--store")
+        .arg(&l.store)
+        .args(["list", "--follow", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // Eight senders at once: groups commit while --follow is between its reads.
+    let ids: Vec<String> = std::thread::scope(|scope| {
+        let senders: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..100)
+                        .map(|_| l.post("/", &[], b"{}").id())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        senders
+            .into_iter()
+            .flat_map(|s| s.join().unwrap())
+            .collect()
+    });
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let Ok(line) = line else { break };
+            let v: Value = serde_json::from_str(&line).unwrap();
+            if tx.send(v["id"].as_str().unwrap().to_string()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = std::collections::HashSet::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while seen.len() < ids.len() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(id) => assert!(seen.insert(id), "a capture printed twice"),
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let missed: Vec<&String> = ids.iter().filter(|id| !seen.contains(*id)).collect();
+    assert!(
+        missed.is_empty(),
+        "--follow never printed {} of {}: {missed:?}",
+        missed.len(),
+        ids.len()
+    );
+}
+
+#[test]
 fn delete_by_id_age_and_all_with_and_without_yes_and_the_file_shrinks() {
     let f = filled();
     let mut l = f.l;

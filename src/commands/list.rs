@@ -48,8 +48,8 @@ pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
             writeln!(out, "{}", row(c, style))
         }
     };
-    let mut captures =
-        query::select(&store.conn, &f, Order::NewestFirst, limit).map_err(|e| store.err(e))?;
+    let (mut captures, mut last_seq) =
+        snapshot(&store.conn, &f, Order::NewestFirst, limit).map_err(|e| store.err(e))?;
     if !args.follow {
         if captures.is_empty() {
             return Err(store.nothing_found());
@@ -78,15 +78,6 @@ pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
     }
     // Following reads like `tail -f`: the latest matches in arrival order, then new ones.
     captures.reverse();
-    let mut last_seq = query::select(
-        &store.conn,
-        &query::Filter::default(),
-        Order::NewestFirst,
-        Some(1),
-    )
-    .map_err(|e| store.err(e))?
-    .first()
-    .map_or(0, |c| c.seq);
     loop {
         for c in &captures {
             print(&mut out, c)?;
@@ -97,21 +88,25 @@ pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
             return Ok(()); // `list --follow | head` is done: quietly, like a closed pipe
         }
         f.after_seq = Some(last_seq);
-        captures =
-            query::select(&store.conn, &f, Order::OldestFirst, None).map_err(|e| store.err(e))?;
-        // Advance past non-matching arrivals too, so they are not scanned again.
-        let newest = query::select(
-            &store.conn,
-            &query::Filter {
-                after_seq: Some(last_seq),
-                ..Default::default()
-            },
-            Order::NewestFirst,
-            Some(1),
-        )
-        .map_err(|e| store.err(e))?;
-        if let Some(c) = newest.first() {
-            last_seq = c.seq.max(captures.last().map_or(0, |c| c.seq));
-        }
+        let newest;
+        (captures, newest) =
+            snapshot(&store.conn, &f, Order::OldestFirst, None).map_err(|e| store.err(e))?;
+        // Past non-matching arrivals too, so they are not scanned again.
+        last_seq = last_seq.max(newest);
     }
+}
+
+/// The captures `f` selects and the newest arrival number, read in one snapshot: a capture
+/// committed between two separate reads would be counted as seen but never printed.
+fn snapshot(
+    conn: &rusqlite::Connection,
+    f: &query::Filter,
+    order: Order,
+    limit: Option<usize>,
+) -> rusqlite::Result<(Vec<Capture>, i64)> {
+    let tx = conn.unchecked_transaction()?;
+    let captures = query::select(&tx, f, order, limit)?;
+    let newest = query::newest_seq(&tx)?;
+    tx.commit()?;
+    Ok((captures, newest))
 }

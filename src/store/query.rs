@@ -178,6 +178,13 @@ pub fn count_matching(conn: &Connection, filter: &Filter) -> rusqlite::Result<i6
     )
 }
 
+/// The newest capture's arrival number, 0 for an empty store.
+pub fn newest_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM captures", [], |r| {
+        r.get(0)
+    })
+}
+
 /// How many captures the store holds.
 pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("SELECT COUNT(*) FROM captures", [], |r| r.get(0))

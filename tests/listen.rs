@@ -457,6 +457,22 @@ fn overlong_headers_get_431_and_malformed_requests_400() {
         .as_str()
         .unwrap()
         .starts_with("malformed HTTP request"));
+    // A request target past hyper's own limit is answered 414, and reported as such.
+    let long = format!(
+        "POST /{} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(70 * 1024)
+    );
+    assert_eq!(raw_request(&l.addr, long.as_bytes()).status, 414);
+    let line = l.wait_line(|s| s.contains("\"status\":414"));
+    assert!(line.contains("request target too long"), "{line}");
+    // hyper answers an HTTP/2 preface with nothing: a notice says so, with no status.
+    let mut h2 = TcpStream::connect(&l.addr).unwrap();
+    h2.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+    let mut got = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut h2, &mut got);
+    assert!(got.is_empty(), "{got:?}");
+    l.wait_line(|s| s.contains("\"type\":\"notice\"") && s.contains("HTTP/2 without TLS (h2c)"));
     let h = listen(&["--color", "never"]);
     raw_request(&h.addr, b"THIS IS NOT HTTP\r\n\r\n");
     h.wait_line(|s| {

@@ -388,18 +388,30 @@ pub(super) fn refused_by_hyper(state: &Context, peer: SocketAddr, e: &hyper::Err
     if !e.is_parse() {
         return; // a timeout or a client that went away: nothing was answered
     }
+    state.stats.received.fetch_add(1, Ordering::Relaxed);
+    state.stats.refused.fetch_add(1, Ordering::Relaxed);
+    if e.is_parse_version_h2() {
+        // hyper answers nothing to it, so there is no status to report.
+        state.output.emit(Event::Notice(format!(
+            "a client at {peer} spoke HTTP/2 without TLS (h2c), which hookcli does not serve: connection closed (Intercom and tunnels send HTTP/1.1)"
+        )));
+        return;
+    }
     let (status, reason) = if e.is_parse_too_large() {
-        let limit = super::MAX_HEAD_BYTES / 1024;
-        let why = format!(
-            "request head over {limit} KiB or more than {} headers",
-            super::MAX_HEADERS
-        );
-        (431, why)
+        // hyper folds a request target past its own limit into "too large", answered 414.
+        if e.to_string().contains("URI too long") {
+            (414, "request target too long".to_string())
+        } else {
+            let limit = super::MAX_HEAD_BYTES / 1024;
+            let why = format!(
+                "request head over {limit} KiB or more than {} headers",
+                super::MAX_HEADERS
+            );
+            (431, why)
+        }
     } else {
         (400, format!("malformed HTTP request ({e})"))
     };
-    state.stats.received.fetch_add(1, Ordering::Relaxed);
-    state.stats.refused.fetch_add(1, Ordering::Relaxed);
     state.output.emit(Event::Refused(Refused {
         at: now_ms(),
         method: String::new(),

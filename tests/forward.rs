@@ -1449,6 +1449,28 @@ fn what_the_sender_or_the_app_controls_is_escaped_in_delivery_lines() {
 }
 
 #[test]
+fn an_apps_answer_that_is_not_utf8_shows_its_bytes_escaped() {
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        body: b"bad \xff\x1b[2J".to_vec(),
+        ..Answer::status(400, "")
+    });
+    let l = listen(&["--color", "never", "--forward-to", &app.url("/")]);
+    l.post("/", &[], b"{}");
+    l.wait_line(|s| s.contains("│ bad \\xff\\x1b[2J"));
+    // send and replay show the app's answer the same way.
+    let sent = run(
+        &l.store,
+        &["send", "ping", "--to", &app.url("/"), "--color", "never"],
+    );
+    let text = String::from_utf8_lossy(&sent.stdout);
+    assert!(
+        text.contains("│ bad \\xff\\x1b[2J") && !text.contains('\u{fffd}'),
+        "{text}"
+    );
+}
+
+#[test]
 fn stopping_mid_delivery_records_the_attempt_and_says_what_is_left() {
     let home = tempfile::tempdir().unwrap();
     let store = home.path().join("store");

@@ -701,10 +701,7 @@ fn line(c: &Capture, a: &forward::Answer, s: Style) -> String {
         s.dim(&format!("{} ms", a.latency.as_millis()))
     );
     if a.status.is_some() && a.class() != Class::Delivered && !a.body.is_empty() {
-        for l in escape::multiline(&String::from_utf8_lossy(&a.body[..a.body.len().min(1024)]))
-            .iter()
-            .take(5)
-        {
+        for l in escape::first_lines(&a.body, 1024, 5) {
             text += &format!("\n    {}", s.dim(&format!("│ {l}")));
         }
     }

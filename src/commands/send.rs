@@ -174,12 +174,9 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
             // What the app said comes under its status line, on the same stream.
             if !good && !answer.body.is_empty() {
                 lines.extend(
-                    escape::multiline(&String::from_utf8_lossy(
-                        &answer.body[..answer.body.len().min(1024)],
-                    ))
-                    .iter()
-                    .take(5)
-                    .map(|l| format!("    │ {l}")),
+                    escape::first_lines(&answer.body, 1024, 5)
+                        .iter()
+                        .map(|l| format!("    │ {l}")),
                 );
             }
             for line in lines {

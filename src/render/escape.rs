@@ -106,6 +106,25 @@ pub fn multiline(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The first `max_lines` lines of raw bytes (an app's answer, say), at most `max_bytes` of
+/// them, escaped as [`multiline`] does; invalid UTF-8 shows as `\xNN`, as in [`bytes`].
+pub fn first_lines(raw: &[u8], max_bytes: usize, max_lines: usize) -> Vec<String> {
+    raw[..raw.len().min(max_bytes)]
+        .split(|&b| b == b'\n')
+        .take(max_lines)
+        .map(|line| {
+            let mut out = String::new();
+            for chunk in line.utf8_chunks() {
+                out.extend(multiline(chunk.valid()));
+                for b in chunk.invalid() {
+                    let _ = write!(out, "\\x{b:02x}");
+                }
+            }
+            out
+        })
+        .collect()
+}
+
 /// Serialised JSON made safe for a terminal: the characters [`line`] escapes, which JSON
 /// allows raw inside strings (DEL, C1, bidi, zero-width), become `\uXXXX` escapes. The JSON
 /// means exactly the same; `show --json` in a terminal can no longer be steered by a sender.
@@ -151,6 +170,15 @@ mod tests {
                 .replace('\u{7f}', "\\u007f")
                 .replace('\u{200b}', "\\u200b")
         );
+    }
+
+    #[test]
+    fn first_lines_escape_invalid_bytes_and_stop_at_the_limits() {
+        assert_eq!(
+            first_lines(b"bad \xff\x1b[2J\tx\nsecond\nthird", 1024, 2),
+            vec!["bad \\xff\\x1b[2J    x".to_string(), "second".into()]
+        );
+        assert_eq!(first_lines(b"abcdef", 3, 5), vec!["abc".to_string()]);
     }
 
     #[test]

@@ -359,11 +359,10 @@ fn delivery(d: &Delivery, s: Style) -> String {
         }
     };
     if d.status.is_some_and(|st| !(200..300).contains(&st)) && !d.response_preview.is_empty() {
-        let text = String::from_utf8_lossy(&d.response_preview);
-        for line in escape::multiline(&text).iter().take(PREVIEW_LINES) {
+        for line in escape::first_lines(&d.response_preview, usize::MAX, PREVIEW_LINES) {
             out += &format!(
                 "      {}\n",
-                s.dim(&format!("│ {}", truncate(line, body::WIDTH)))
+                s.dim(&format!("│ {}", truncate(&line, body::WIDTH)))
             );
         }
     }

@@ -1046,15 +1046,7 @@ fn non_loopback_bind_prints_a_warning() {
         &["--host", "0.0.0.0", "--json"],
         &[],
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !l.stderr().contains("other machines can reach") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no warning: {}",
-            l.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    l.wait_stderr("other machines can reach");
 }
 
 #[test]
@@ -1082,35 +1074,51 @@ fn a_stalled_client_does_not_disturb_others_and_is_cut_off() {
     assert_eq!(count(&l.store), 5);
 }
 
+/// Take the store's write lock, as another process would, and keep it (past the writer's
+/// patience) until the returned connection rolls back.
+fn hold_write_lock(store: &std::path::Path) -> rusqlite::Connection {
+    let blocker = rusqlite::Connection::open(store.join("hookcli.db")).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE; INSERT INTO captures (id, received_at, source, remote_addr, method, target, headers, body, signature) VALUES ('zzzz', 0, 'import', '-', 'POST', '/', '[]', x'', 'unchecked');").unwrap();
+    blocker
+}
+
 #[test]
 fn a_store_that_cannot_write_answers_503_never_2xx_and_recovers() {
     let l = listen(&["--color", "never"]);
     assert_eq!(l.post("/", &[], b"{\"before\":1}").status, 200);
-    // Another process takes the store's write lock and keeps it past the writer's patience.
-    let blocker = rusqlite::Connection::open(l.store.join("hookcli.db")).unwrap();
-    blocker.execute_batch("BEGIN EXCLUSIVE; INSERT INTO captures (id, received_at, source, remote_addr, method, target, headers, body, signature) VALUES ('zzzz', 0, 'import', '-', 'POST', '/', '[]', x'', 'unchecked');").unwrap();
+    let blocker = hold_write_lock(&l.store);
     let reply = l.post("/", &[], b"{\"during\":1}");
     assert_eq!(reply.status, 503);
     assert_eq!(reply.json()["ok"], false);
     l.wait_line(|s| s.contains("STORE FAILED, answered 503"));
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !l
-        .stderr()
-        .contains("hookcli: error: could not save a capture")
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no loud error: {}",
-            l.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    l.wait_stderr("hookcli: error: could not save a capture");
     blocker.execute_batch("ROLLBACK").unwrap();
     drop(blocker);
     let after = l.post("/", &[], b"{\"after\":1}");
     assert_eq!(after.status, 200);
     assert_eq!(stored(&l.store, &after.id()).unwrap().0, b"{\"after\":1}");
     assert_eq!(count(&l.store), 2, "the refused request was not stored");
+}
+
+#[test]
+fn a_store_failure_is_answered_503_even_when_stderr_cannot_be_written() {
+    // Writes to /dev/full fail (ENOSPC), like a full disk behind a redirected stderr.
+    let l = listen_stderr_to(
+        &["--color", "never"],
+        std::fs::File::create("/dev/full").unwrap(),
+    );
+    assert_eq!(l.post("/", &[], b"{\"before\":1}").status, 200);
+    let blocker = hold_write_lock(&l.store);
+    for n in 0..2 {
+        let reply = l.post("/", &[], format!("{{\"during\":{n}}}").as_bytes());
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.json()["ok"], false);
+    }
+    l.wait_line(|s| s.contains("STORE FAILED, answered 503"));
+    blocker.execute_batch("ROLLBACK").unwrap();
+    drop(blocker);
+    assert_eq!(l.post("/", &[], b"{\"after\":1}").status, 200);
+    assert_eq!(count(&l.store), 2);
 }
 
 #[test]

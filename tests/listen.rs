@@ -1,5 +1,6 @@
 //! `hookcli listen` end to end: the built binary, real loopback HTTP, the real store.
 
+use crate::common::app::App;
 use crate::common::*;
 use std::io::Write;
 use std::net::TcpStream;
@@ -1122,6 +1123,54 @@ fn a_store_failure_is_answered_503_even_when_stderr_cannot_be_written() {
 }
 
 #[test]
+fn a_second_listen_on_a_store_in_use_refuses_to_start_until_the_first_is_gone() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let app = App::start();
+    let target = app.url("/");
+    let args = ["--json", "--forward-to", &target];
+    let mut first = listen_at(&store, home.path(), &args, &[]);
+    let id = first.post("/", &[], b"{\"n\":1}").id();
+    app.wait_for(1, Duration::from_secs(10));
+    let mut second = hookcli(home.path())
+        .arg("--store")
+        .arg(&store)
+        .args(["listen", "--port", "0", "--forward-to", &target])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(wait_timeout(&mut second, Duration::from_secs(10)), 1);
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "hookcli: error: another hookcli listen is using the store {}: stop it, or pass another --store",
+            store.display()
+        )
+    );
+    // Every other command reads, and those that write still do, beside the running listen.
+    assert!(ok(&run(&store, &["list", "--json"])).contains(&id));
+    ok(&run(&store, &["show", &id]));
+    ok(&run(&store, &["stats"]));
+    ok(&run(&store, &["export", "--format", "har"]));
+    ok(&run(&store, &["replay", &id, "--to", &app.url("/again")]));
+    let file = home.path().join("one.json");
+    std::fs::write(&file, notification("ping", None, "{}")).unwrap();
+    ok(&run(&store, &["import", file.to_str().unwrap()]));
+    ok(&run(&store, &["delete", &id, "--yes"]));
+    assert_eq!(first.post("/", &[], b"{\"n\":2}").status, 200);
+    let got = app.wait_for(3, Duration::from_secs(10));
+    let targets: Vec<&str> = got.iter().map(|r| r.target.as_str()).collect();
+    assert_eq!(targets, ["/", "/again", "/"]);
+    // However the first one ends, kill -9 included, its lock goes with it.
+    first.kill9();
+    let third = listen_at(&store, home.path(), &["--json"], &[]);
+    assert_eq!(third.post("/", &[], b"{\"n\":3}").status, 200);
+}
+
+#[test]
 fn sigterm_stops_gracefully_too() {
     let l = listen(&["--json"]);
     l.post("/", &[], b"{}");
@@ -1200,6 +1249,8 @@ fn the_secret_and_the_store_come_from_the_environment_or_a_file() {
         .post("/", &intercom_headers(&sig), VECTOR_BODY.as_bytes())
         .id();
     assert_eq!(l.capture_record(&id)["signature"]["verdict"], "valid");
+    // One listen per store: each stops before the next starts.
+    drop(l);
     let file = home.path().join("secret.txt");
     std::fs::write(&file, "from-file\n").unwrap();
     let l = listen_at(
@@ -1213,6 +1264,7 @@ fn the_secret_and_the_store_come_from_the_environment_or_a_file() {
         .post("/", &intercom_headers(&sig), VECTOR_BODY.as_bytes())
         .id();
     assert_eq!(l.capture_record(&id)["signature"]["verdict"], "valid");
+    drop(l);
     // The file named on the command line beats the environment.
     let l = listen_at(
         &store,

@@ -9,7 +9,7 @@
 use super::checkpoint::Checkpointer;
 use super::delivery::{insert_plan, Plan};
 use super::model::{headers_to_json, new_id, Capture, NewCapture};
-use super::{open_write, query::index_pending, StoreError};
+use super::{lock_for_listen, open_write, query::index_pending, StoreError};
 use rusqlite::{params, Connection, Transaction};
 use std::path::{Path, PathBuf};
 use tokio::sync::{mpsc, oneshot};
@@ -65,11 +65,15 @@ impl Row {
 pub struct Writer {
     tx: mpsc::Sender<Job>,
     thread: std::thread::JoinHandle<()>,
+    /// The store's listen lock, held for as long as this writer lives.
+    _lock: std::fs::File,
 }
 
 impl Writer {
-    /// Open (or create) the store in `dir` and start the writer thread.
+    /// Lock the store in `dir` for this `listen` (another one running there is an error),
+    /// open (or create) it and start the writer thread.
     pub fn open(dir: &Path) -> Result<Writer, StoreError> {
+        let lock = lock_for_listen(dir)?;
         let conn = open_write(dir)?;
         let path = dir.join(super::DB_FILE);
         conn.pragma_update(None, "wal_autocheckpoint", WAL_BOUND_PAGES)
@@ -83,7 +87,11 @@ impl Writer {
                 dir: dir.to_path_buf(),
                 reason: e.to_string(),
             })?;
-        Ok(Writer { tx, thread })
+        Ok(Writer {
+            tx,
+            thread,
+            _lock: lock,
+        })
     }
 
     /// Store one capture (and its delivery plan, when forwarding) with the status its

@@ -1102,6 +1102,31 @@ fn a_store_that_cannot_write_answers_503_never_2xx_and_recovers() {
 }
 
 #[test]
+fn a_store_deleted_under_a_running_listen_answers_503_and_claims_nothing_stored() {
+    let mut l = listen(&["--color", "never"]);
+    assert_eq!(l.post("/", &[], b"{\"before\":1}").status, 200);
+    std::fs::remove_dir_all(&l.store).unwrap();
+    // Each later request too: nothing more goes into the unlinked file.
+    for n in 0..2 {
+        let reply = l.post("/", &[], format!("{{\"after\":{n}}}").as_bytes());
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.json()["ok"], false);
+    }
+    let why = "hookcli.db was deleted, moved or replaced while listen was running";
+    l.wait_line(|s| s.contains("STORE FAILED, answered 503") && s.contains(why));
+    l.wait_stderr(&format!(
+        "hookcli: error: the store file {}",
+        l.store.display()
+    ));
+    l.wait_stderr("restart hookcli listen");
+    let (code, lines, _) = l.interrupt();
+    assert_eq!(code, 0);
+    let last = lines.last().unwrap();
+    assert!(last.starts_with("Stopped. 3 received, 1 stored"), "{last}");
+    assert!(!l.store.exists(), "nothing was written where the store was");
+}
+
+#[test]
 fn a_store_failure_is_answered_503_even_when_stderr_cannot_be_written() {
     // Writes to /dev/full fail (ENOSPC), like a full disk behind a redirected stderr.
     let l = listen_stderr_to(

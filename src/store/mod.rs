@@ -96,6 +96,9 @@ pub enum StoreError {
     /// The writer thread is gone (it failed earlier, or hookcli is shutting down).
     #[error("the store writer has stopped; captures can no longer be saved")]
     WriterGone,
+    /// The database file `listen` opened is no longer the one its path names.
+    #[error("the store file {0} was deleted, moved or replaced while listen was running, so captures can no longer be saved where hookcli reads them: restart hookcli listen")]
+    Replaced(PathBuf),
     /// Another `listen` is running on this store.
     #[error("another hookcli listen is using the store {0}: stop it, or pass another --store")]
     InUse(PathBuf),

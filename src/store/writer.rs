@@ -186,14 +186,19 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, checkpointer: Checkpointer
         return;
     };
     let mut group = Vec::with_capacity(MAX_GROUP);
+    let mut indexing = Backoff::default();
     loop {
-        let next = rt.block_on(async { tokio::time::timeout(INDEX_AFTER_IDLE, rx.recv()).await });
+        let idle = INDEX_AFTER_IDLE.max(indexing.remaining(Instant::now()));
+        let next = rt.block_on(async { tokio::time::timeout(idle, rx.recv()).await });
         let first = match next {
             Ok(Some(job)) => job,
             Ok(None) => break,
             Err(_) => {
-                if !store.lost {
-                    let _ = index_pending(&store.conn, INDEX_STEP);
+                if !store.lost && indexing.remaining(Instant::now()).is_zero() {
+                    match index_pending(&store.conn, INDEX_STEP) {
+                        Ok(_) => indexing.succeeded(),
+                        Err(_) => indexing.failed(Instant::now()),
+                    }
                 }
                 continue;
             }
@@ -218,6 +223,42 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, checkpointer: Checkpointer
     while Instant::now() < deadline
         && matches!(index_pending(&store.conn, INDEX_STEP), Ok(INDEX_STEP))
     {}
+}
+
+/// When the idle-time indexer may try again after failing: 1 s after the first failure,
+/// doubling up to 30 s, so that on a full disk it idles instead of redoing a step that
+/// cannot commit every 200 ms; a success resets it.
+#[derive(Debug, Default)]
+struct Backoff {
+    /// The wait after the latest failure; `None` while indexing succeeds.
+    delay: Option<Duration>,
+    /// When the next attempt is due.
+    until: Option<Instant>,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_secs(1);
+    const LONGEST: Duration = Duration::from_secs(30);
+
+    /// How long from `now` until the next attempt is due; zero when it is.
+    fn remaining(&self, now: Instant) -> Duration {
+        self.until
+            .map_or(Duration::ZERO, |until| until.saturating_duration_since(now))
+    }
+
+    /// An attempt at `now` failed.
+    fn failed(&mut self, now: Instant) {
+        let delay = self
+            .delay
+            .map_or(Self::FIRST, |d| (d * 2).min(Self::LONGEST));
+        self.delay = Some(delay);
+        self.until = Some(now + delay);
+    }
+
+    /// An attempt succeeded.
+    fn succeeded(&mut self) {
+        *self = Backoff::default();
+    }
 }
 
 /// Which file a path names (device and inode), to notice the store being deleted or
@@ -438,4 +479,27 @@ pub(crate) fn insert(
         answered,
         request: c,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexing_backs_off_from_1_s_doubling_to_30_s_and_a_success_resets_it() {
+        let start = Instant::now();
+        let mut b = Backoff::default();
+        assert_eq!(b.remaining(start), Duration::ZERO);
+        let mut waits = Vec::new();
+        for _ in 0..7 {
+            b.failed(start);
+            waits.push(b.remaining(start).as_secs());
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(b.remaining(start + Duration::from_secs(31)), Duration::ZERO);
+        b.succeeded();
+        assert_eq!(b.remaining(start), Duration::ZERO);
+        b.failed(start);
+        assert_eq!(b.remaining(start), Duration::from_secs(1));
+    }
 }

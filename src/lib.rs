@@ -1,6 +1,15 @@
 //! hookcli: the local end of an Intercom webhook. The binary is a thin shell around
 //! [`run`]; each module owns one concern (see the file names).
 
+/// `eprintln!` that never panics: a stderr that cannot be written (a full disk, a closed
+/// terminal) must not change what a sender is answered or end one of listen's tasks.
+macro_rules! eprintln_lossy {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -26,7 +35,7 @@ pub fn run(cli: cli::Cli) -> ExitCode {
         Err(e) => {
             // Messages quote file names, arguments and stored values: escaped, whatever
             // each part did already (escaping leaves escaped text as it is).
-            eprintln!("hookcli: error: {}", render::escape::line(&e.to_string()));
+            eprintln_lossy!("hookcli: error: {}", render::escape::line(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }

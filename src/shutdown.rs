@@ -26,7 +26,7 @@ fn exit_on_second() {
             })
         };
         if registered.is_err() {
-            eprintln!("hookcli: warning: a second Ctrl-C will not stop hookcli at once");
+            eprintln_lossy!("hookcli: warning: a second Ctrl-C will not stop hookcli at once");
         }
     }
 }

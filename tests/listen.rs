@@ -1,5 +1,6 @@
 //! `hookcli listen` end to end: the built binary, real loopback HTTP, the real store.
 
+use crate::common::app::App;
 use crate::common::*;
 use std::io::Write;
 use std::net::TcpStream;
@@ -1085,15 +1086,7 @@ fn non_loopback_bind_prints_a_warning() {
         &["--host", "0.0.0.0", "--json"],
         &[],
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !l.stderr().contains("other machines can reach") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no warning: {}",
-            l.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    l.wait_stderr("other machines can reach");
 }
 
 #[test]
@@ -1121,35 +1114,124 @@ fn a_stalled_client_does_not_disturb_others_and_is_cut_off() {
     assert_eq!(count(&l.store), 5);
 }
 
+/// Take the store's write lock, as another process would, and keep it (past the writer's
+/// patience) until the returned connection rolls back.
+fn hold_write_lock(store: &std::path::Path) -> rusqlite::Connection {
+    let blocker = rusqlite::Connection::open(store.join("hookcli.db")).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE; INSERT INTO captures (id, received_at, source, remote_addr, method, target, headers, body, signature) VALUES ('zzzz', 0, 'import', '-', 'POST', '/', '[]', x'', 'unchecked');").unwrap();
+    blocker
+}
+
 #[test]
 fn a_store_that_cannot_write_answers_503_never_2xx_and_recovers() {
     let l = listen(&["--color", "never"]);
     assert_eq!(l.post("/", &[], b"{\"before\":1}").status, 200);
-    // Another process takes the store's write lock and keeps it past the writer's patience.
-    let blocker = rusqlite::Connection::open(l.store.join("hookcli.db")).unwrap();
-    blocker.execute_batch("BEGIN EXCLUSIVE; INSERT INTO captures (id, received_at, source, remote_addr, method, target, headers, body, signature) VALUES ('zzzz', 0, 'import', '-', 'POST', '/', '[]', x'', 'unchecked');").unwrap();
+    let blocker = hold_write_lock(&l.store);
     let reply = l.post("/", &[], b"{\"during\":1}");
     assert_eq!(reply.status, 503);
     assert_eq!(reply.json()["ok"], false);
     l.wait_line(|s| s.contains("STORE FAILED, answered 503"));
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !l
-        .stderr()
-        .contains("hookcli: error: could not save a capture")
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no loud error: {}",
-            l.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    l.wait_stderr("hookcli: error: could not save a capture");
     blocker.execute_batch("ROLLBACK").unwrap();
     drop(blocker);
     let after = l.post("/", &[], b"{\"after\":1}");
     assert_eq!(after.status, 200);
     assert_eq!(stored(&l.store, &after.id()).unwrap().0, b"{\"after\":1}");
     assert_eq!(count(&l.store), 2, "the refused request was not stored");
+}
+
+#[test]
+fn a_store_deleted_under_a_running_listen_answers_503_and_claims_nothing_stored() {
+    let mut l = listen(&["--color", "never"]);
+    assert_eq!(l.post("/", &[], b"{\"before\":1}").status, 200);
+    std::fs::remove_dir_all(&l.store).unwrap();
+    // Each later request too: nothing more goes into the unlinked file.
+    for n in 0..2 {
+        let reply = l.post("/", &[], format!("{{\"after\":{n}}}").as_bytes());
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.json()["ok"], false);
+    }
+    let why = "hookcli.db was deleted, moved or replaced while listen was running";
+    l.wait_line(|s| s.contains("STORE FAILED, answered 503") && s.contains(why));
+    l.wait_stderr(&format!(
+        "hookcli: error: the store file {}",
+        l.store.display()
+    ));
+    l.wait_stderr("restart hookcli listen");
+    let (code, lines, _) = l.interrupt();
+    assert_eq!(code, 0);
+    let last = lines.last().unwrap();
+    assert!(last.starts_with("Stopped. 3 received, 1 stored"), "{last}");
+    assert!(!l.store.exists(), "nothing was written where the store was");
+}
+
+#[test]
+fn a_store_failure_is_answered_503_even_when_stderr_cannot_be_written() {
+    // Writes to /dev/full fail (ENOSPC), like a full disk behind a redirected stderr.
+    let l = listen_stderr_to(
+        &["--color", "never"],
+        std::fs::File::create("/dev/full").unwrap(),
+    );
+    assert_eq!(l.post("/", &[], b"{\"before\":1}").status, 200);
+    let blocker = hold_write_lock(&l.store);
+    for n in 0..2 {
+        let reply = l.post("/", &[], format!("{{\"during\":{n}}}").as_bytes());
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.json()["ok"], false);
+    }
+    l.wait_line(|s| s.contains("STORE FAILED, answered 503"));
+    blocker.execute_batch("ROLLBACK").unwrap();
+    drop(blocker);
+    assert_eq!(l.post("/", &[], b"{\"after\":1}").status, 200);
+    assert_eq!(count(&l.store), 2);
+}
+
+#[test]
+fn a_second_listen_on_a_store_in_use_refuses_to_start_until_the_first_is_gone() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let app = App::start();
+    let target = app.url("/");
+    let args = ["--json", "--forward-to", &target];
+    let mut first = listen_at(&store, home.path(), &args, &[]);
+    let id = first.post("/", &[], b"{\"n\":1}").id();
+    app.wait_for(1, Duration::from_secs(10));
+    let mut second = hookcli(home.path())
+        .arg("--store")
+        .arg(&store)
+        .args(["listen", "--port", "0", "--forward-to", &target])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(wait_timeout(&mut second, Duration::from_secs(10)), 1);
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "hookcli: error: another hookcli listen is using the store {}: stop it, or pass another --store",
+            store.display()
+        )
+    );
+    // Every other command reads, and those that write still do, beside the running listen.
+    assert!(ok(&run(&store, &["list", "--json"])).contains(&id));
+    ok(&run(&store, &["show", &id]));
+    ok(&run(&store, &["stats"]));
+    ok(&run(&store, &["export", "--format", "har"]));
+    ok(&run(&store, &["replay", &id, "--to", &app.url("/again")]));
+    let file = home.path().join("one.json");
+    std::fs::write(&file, notification("ping", None, "{}")).unwrap();
+    ok(&run(&store, &["import", file.to_str().unwrap()]));
+    ok(&run(&store, &["delete", &id, "--yes"]));
+    assert_eq!(first.post("/", &[], b"{\"n\":2}").status, 200);
+    let got = app.wait_for(3, Duration::from_secs(10));
+    let targets: Vec<&str> = got.iter().map(|r| r.target.as_str()).collect();
+    assert_eq!(targets, ["/", "/again", "/"]);
+    // However the first one ends, kill -9 included, its lock goes with it.
+    first.kill9();
+    let third = listen_at(&store, home.path(), &["--json"], &[]);
+    assert_eq!(third.post("/", &[], b"{\"n\":3}").status, 200);
 }
 
 #[test]
@@ -1231,6 +1313,8 @@ fn the_secret_and_the_store_come_from_the_environment_or_a_file() {
         .post("/", &intercom_headers(&sig), VECTOR_BODY.as_bytes())
         .id();
     assert_eq!(l.capture_record(&id)["signature"]["verdict"], "valid");
+    // One listen per store: each stops before the next starts.
+    drop(l);
     let file = home.path().join("secret.txt");
     std::fs::write(&file, "from-file\n").unwrap();
     let l = listen_at(
@@ -1244,6 +1328,7 @@ fn the_secret_and_the_store_come_from_the_environment_or_a_file() {
         .post("/", &intercom_headers(&sig), VECTOR_BODY.as_bytes())
         .id();
     assert_eq!(l.capture_record(&id)["signature"]["verdict"], "valid");
+    drop(l);
     // The file named on the command line beats the environment.
     let l = listen_at(
         &store,

@@ -37,7 +37,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
     let listener = runtime.block_on(bind(ip, args.port))?;
     let local = listener.local_addr().map_err(Error::Output)?;
     if !local.ip().is_loopback() {
-        eprintln!(
+        eprintln_lossy!(
             "hookcli: warning: listening on {}, which other machines can reach; use --host 127.0.0.1 unless you mean it",
             local.ip()
         );

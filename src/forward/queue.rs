@@ -253,7 +253,7 @@ impl Forwarder {
             {
                 Ok(batch) => batch,
                 Err(e) => {
-                    eprintln!("hookcli: error: cannot read the delivery queue: {e}");
+                    eprintln_lossy!("hookcli: error: cannot read the delivery queue: {e}");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
@@ -447,7 +447,7 @@ impl Forwarder {
                 .await;
             match recorded {
                 Ok(()) => self.announce_skip(c, &note),
-                Err(e) => eprintln!("hookcli: error: cannot record a skipped delivery: {e}"),
+                Err(e) => eprintln_lossy!("hookcli: error: cannot record a skipped delivery: {e}"),
             }
             return None;
         };
@@ -571,8 +571,8 @@ impl Forwarder {
         lines.spawn(async move {
             match committed.await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => eprintln!("hookcli: error: cannot record a delivery attempt: {e}"),
-                Err(_) => eprintln!("hookcli: error: cannot record a delivery attempt: the store writer has stopped"),
+                Ok(Err(e)) => eprintln_lossy!("hookcli: error: cannot record a delivery attempt: {e}"),
+                Err(_) => eprintln_lossy!("hookcli: error: cannot record a delivery attempt: the store writer has stopped"),
             }
             output.emit(event);
         });

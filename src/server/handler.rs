@@ -306,7 +306,7 @@ async fn store_and_answer(
         Ok(stored) => stored,
         Err(e) => {
             // Never a 2xx for something that is not on disk: a 503 makes Intercom retry.
-            eprintln!("hookcli: error: {e}");
+            eprintln_lossy!("hookcli: error: {e}");
             stats.refused.fetch_add(1, Ordering::Relaxed);
             state.output.emit(Event::StoreFailed(Refused {
                 at,

@@ -55,7 +55,7 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     if !is_connection_error(&e) {
-                        eprintln!("hookcli: warning: accept failed: {e}");
+                        eprintln_lossy!("hookcli: warning: accept failed: {e}");
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                     continue;

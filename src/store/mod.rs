@@ -28,6 +28,9 @@ use std::time::Duration;
 /// The database file's name inside the store directory.
 pub const DB_FILE: &str = "hookcli.db";
 
+/// The file a running `listen` holds locked, inside the store directory.
+pub const LISTEN_LOCK_FILE: &str = "listen.lock";
+
 /// Numbered, append-only migrations; `PRAGMA user_version` counts the applied ones.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_captures.sql"),
@@ -93,6 +96,12 @@ pub enum StoreError {
     /// The writer thread is gone (it failed earlier, or hookcli is shutting down).
     #[error("the store writer has stopped; captures can no longer be saved")]
     WriterGone,
+    /// The database file `listen` opened is no longer the one its path names.
+    #[error("the store file {0} was deleted, moved or replaced while listen was running, so captures can no longer be saved where hookcli reads them: restart hookcli listen")]
+    Replaced(PathBuf),
+    /// Another `listen` is running on this store.
+    #[error("another hookcli listen is using the store {0}: stop it, or pass another --store")]
+    InUse(PathBuf),
 }
 
 impl StoreError {
@@ -134,6 +143,47 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
     migrate(&conn, &path)?;
     query::register_fold(&conn).map_err(|e| StoreError::from_sqlite(&path, e))?;
     Ok(conn)
+}
+
+/// Take the store's listen lock (creating the directory if needed), so that no second
+/// `listen` delivers the same captures; held until the returned file is closed, and
+/// released by the operating system however this process ends, `kill -9` included.
+pub(crate) fn lock_for_listen(dir: &Path) -> Result<std::fs::File, StoreError> {
+    not_a_file(dir)?;
+    let not_writable = |e: std::io::Error| StoreError::NotWritable {
+        dir: dir.to_path_buf(),
+        reason: e.to_string(),
+    };
+    create_private_dir(dir).map_err(not_writable)?;
+    let file = create_private_file(&dir.join(LISTEN_LOCK_FILE)).map_err(not_writable)?;
+    match try_lock(&file) {
+        Ok(true) => Ok(file),
+        Ok(false) => Err(StoreError::InUse(dir.to_path_buf())),
+        Err(e) => Err(not_writable(e)),
+    }
+}
+
+/// Lock `file` for this process without waiting; `false` when another process holds it.
+#[cfg(unix)]
+fn try_lock(file: &std::fs::File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // flock, on a file of its own: SQLite's locks are fcntl locks on the database, and an
+    // flock belongs to this open file, so closing some other descriptor cannot drop it.
+    // SAFETY: a valid open descriptor; flock only locks it.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EWOULDBLOCK) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+#[cfg(not(unix))]
+fn try_lock(_file: &std::fs::File) -> std::io::Result<bool> {
+    // No advisory lock here: a second listen is not refused on this platform.
+    Ok(true)
 }
 
 /// Open an existing store for reading; `listen` may be writing it at the same time.
@@ -318,21 +368,19 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(unix)]
-fn create_private_file(path: &Path) -> std::io::Result<()> {
+fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
         .open(path)
-        .map(drop)
 }
 
 #[cfg(not(unix))]
-fn create_private_file(path: &Path) -> std::io::Result<()> {
+fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .map(drop)
 }

@@ -9,9 +9,10 @@
 use super::checkpoint::Checkpointer;
 use super::delivery::{insert_plan, Plan};
 use super::model::{headers_to_json, new_id, Capture, NewCapture};
-use super::{open_write, query::index_pending, StoreError};
+use super::{lock_for_listen, open_write, query::index_pending, StoreError};
 use rusqlite::{params, Connection, Transaction};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// How many waiting captures one transaction takes at most.
@@ -19,13 +20,13 @@ const MAX_GROUP: usize = 1024;
 /// How many captures one idle-time search-index step takes (a few milliseconds of work).
 const INDEX_STEP: usize = 64;
 /// Index only after this long without a capture to write.
-const INDEX_AFTER_IDLE: std::time::Duration = std::time::Duration::from_millis(200);
+const INDEX_AFTER_IDLE: Duration = Duration::from_millis(200);
 /// The write-ahead log's size (in pages) past which a commit checkpoints it itself. Small,
 /// so that such a checkpoint finds little the checkpoint thread has not copied already
 /// (bench/listen.sh: p99 3.2 ms at 300 pages, 4.7 ms at SQLite's 1000, 7.3 ms at 4000).
 const WAL_BOUND_PAGES: i64 = 300;
 /// How long shutdown may spend finishing the index.
-const INDEX_AT_EXIT: std::time::Duration = std::time::Duration::from_secs(1);
+const INDEX_AT_EXIT: Duration = Duration::from_secs(1);
 
 type Reply = oneshot::Sender<Result<Capture, StoreError>>;
 type ExecReply = oneshot::Sender<Result<(), StoreError>>;
@@ -65,25 +66,43 @@ impl Row {
 pub struct Writer {
     tx: mpsc::Sender<Job>,
     thread: std::thread::JoinHandle<()>,
+    /// The store's listen lock, held for as long as this writer lives.
+    _lock: std::fs::File,
 }
 
 impl Writer {
-    /// Open (or create) the store in `dir` and start the writer thread.
+    /// Lock the store in `dir` for this `listen` (another one running there is an error),
+    /// open (or create) it and start the writer thread.
     pub fn open(dir: &Path) -> Result<Writer, StoreError> {
+        let lock = lock_for_listen(dir)?;
         let conn = open_write(dir)?;
         let path = dir.join(super::DB_FILE);
         conn.pragma_update(None, "wal_autocheckpoint", WAL_BOUND_PAGES)
             .map_err(|e| StoreError::from_sqlite(&path, e))?;
+        let opened = file_id(&path).map_err(|e| StoreError::NotWritable {
+            dir: dir.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         let checkpointer = Checkpointer::start(dir)?;
         let (tx, rx) = mpsc::channel(MAX_GROUP);
+        let store = Store {
+            conn,
+            path,
+            opened,
+            lost: false,
+        };
         let thread = std::thread::Builder::new()
             .name("hookcli-store".into())
-            .spawn(move || run(conn, path, rx, checkpointer))
+            .spawn(move || run(store, rx, checkpointer))
             .map_err(|e| StoreError::NotWritable {
                 dir: dir.to_path_buf(),
                 reason: e.to_string(),
             })?;
-        Ok(Writer { tx, thread })
+        Ok(Writer {
+            tx,
+            thread,
+            _lock: lock,
+        })
     }
 
     /// Store one capture (and its delivery plan, when forwarding) with the status its
@@ -146,12 +165,18 @@ impl Writer {
     }
 }
 
-fn run(
-    mut conn: Connection,
+/// The writer thread's connection, and what it knows about the file behind it.
+struct Store {
+    conn: Connection,
     path: PathBuf,
-    mut rx: mpsc::Receiver<Job>,
-    checkpointer: Checkpointer,
-) {
+    /// The database file as opened.
+    opened: FileId,
+    /// Set once the path no longer names that file: from then on nothing is written, since
+    /// it would only go into a file that hookcli and the user can no longer find.
+    lost: bool,
+}
+
+fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, checkpointer: Checkpointer) {
     // A small runtime of its own, only so that waiting for work can time out: the search
     // index is filled after a lull in captures, never while anyone waits for a commit.
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -161,13 +186,20 @@ fn run(
         return;
     };
     let mut group = Vec::with_capacity(MAX_GROUP);
+    let mut indexing = Backoff::default();
     loop {
-        let next = rt.block_on(async { tokio::time::timeout(INDEX_AFTER_IDLE, rx.recv()).await });
+        let idle = INDEX_AFTER_IDLE.max(indexing.remaining(Instant::now()));
+        let next = rt.block_on(async { tokio::time::timeout(idle, rx.recv()).await });
         let first = match next {
             Ok(Some(job)) => job,
             Ok(None) => break,
             Err(_) => {
-                let _ = index_pending(&conn, INDEX_STEP);
+                if !store.lost && indexing.remaining(Instant::now()).is_zero() {
+                    match index_pending(&store.conn, INDEX_STEP) {
+                        Ok(_) => indexing.succeeded(),
+                        Err(_) => indexing.failed(Instant::now()),
+                    }
+                }
                 continue;
             }
         };
@@ -178,21 +210,89 @@ fn run(
                 Err(_) => break,
             }
         }
-        write_group(&mut conn, group.drain(..), &path);
+        write_group(&mut store, group.drain(..));
         checkpointer.poke();
     }
     checkpointer.stop();
+    if store.lost {
+        return;
+    }
     // On the way out, index for a moment; whatever is left is searched directly and
     // indexed by the next run.
-    let deadline = std::time::Instant::now() + INDEX_AT_EXIT;
-    while std::time::Instant::now() < deadline
-        && matches!(index_pending(&conn, INDEX_STEP), Ok(INDEX_STEP))
+    let deadline = Instant::now() + INDEX_AT_EXIT;
+    while Instant::now() < deadline
+        && matches!(index_pending(&store.conn, INDEX_STEP), Ok(INDEX_STEP))
     {}
 }
 
-/// Write a group in one transaction and, once it is committed, answer every waiter; if
-/// the transaction fails, every waiter gets the error.
-fn write_group(conn: &mut Connection, jobs: impl Iterator<Item = Job>, path: &Path) {
+/// When the idle-time indexer may try again after failing: 1 s after the first failure,
+/// doubling up to 30 s, so that on a full disk it idles instead of redoing a step that
+/// cannot commit every 200 ms; a success resets it.
+#[derive(Debug, Default)]
+struct Backoff {
+    /// The wait after the latest failure; `None` while indexing succeeds.
+    delay: Option<Duration>,
+    /// When the next attempt is due.
+    until: Option<Instant>,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_secs(1);
+    const LONGEST: Duration = Duration::from_secs(30);
+
+    /// How long from `now` until the next attempt is due; zero when it is.
+    fn remaining(&self, now: Instant) -> Duration {
+        self.until
+            .map_or(Duration::ZERO, |until| until.saturating_duration_since(now))
+    }
+
+    /// An attempt at `now` failed.
+    fn failed(&mut self, now: Instant) {
+        let delay = self
+            .delay
+            .map_or(Self::FIRST, |d| (d * 2).min(Self::LONGEST));
+        self.delay = Some(delay);
+        self.until = Some(now + delay);
+    }
+
+    /// An attempt succeeded.
+    fn succeeded(&mut self) {
+        *self = Backoff::default();
+    }
+}
+
+/// Which file a path names (device and inode), to notice the store being deleted or
+/// replaced under a running listen.
+#[cfg(unix)]
+type FileId = (u64, u64);
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> std::io::Result<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+type FileId = ();
+
+#[cfg(not(unix))]
+fn file_id(path: &Path) -> std::io::Result<FileId> {
+    std::fs::metadata(path).map(drop)
+}
+
+/// Whether the store's path still names the file the writer opened. One stat per group.
+fn still_there(store: &Store) -> bool {
+    match file_id(&store.path) {
+        Ok(id) => id == store.opened,
+        // Not being allowed to look does not mean the file is another one; anything else
+        // (not found, its directory gone or made a file) does.
+        Err(e) => e.kind() == std::io::ErrorKind::PermissionDenied,
+    }
+}
+
+/// Write a group in one transaction and, once it is committed and the store's path still
+/// names the file it went into, answer every waiter; otherwise every waiter gets the error.
+fn write_group(store: &mut Store, jobs: impl Iterator<Item = Job>) {
     let mut work = Vec::new();
     let mut waiters = Vec::new();
     for job in jobs {
@@ -207,7 +307,22 @@ fn write_group(conn: &mut Connection, jobs: impl Iterator<Item = Job>, path: &Pa
             }
         }
     }
-    match write(conn, work) {
+    let path = store.path.as_path();
+    let written = if store.lost {
+        Err(Failed::Replaced)
+    } else {
+        match write(&mut store.conn, work) {
+            // Checked after the commit: a 2xx must mean the capture is where hookcli and the
+            // user will look for it, not in a file that was unlinked while it was written.
+            Ok(_) if !still_there(store) => {
+                store.lost = true;
+                Err(Failed::Replaced)
+            }
+            Ok(outcomes) => Ok(outcomes),
+            Err(e) => Err(Failed::Write(e.to_string())),
+        }
+    };
+    match written {
         Ok(outcomes) => {
             for (waiter, outcome) in waiters.into_iter().zip(outcomes) {
                 match (waiter, outcome) {
@@ -219,12 +334,14 @@ fn write_group(conn: &mut Connection, jobs: impl Iterator<Item = Job>, path: &Pa
                 }
             }
         }
-        Err(e) => {
-            let reason = e.to_string();
+        Err(failed) => {
             for waiter in waiters {
-                let err = StoreError::WriteFailed {
-                    path: path.to_path_buf(),
-                    reason: reason.clone(),
+                let err = match &failed {
+                    Failed::Write(reason) => StoreError::WriteFailed {
+                        path: path.to_path_buf(),
+                        reason: reason.clone(),
+                    },
+                    Failed::Replaced => StoreError::Replaced(path.to_path_buf()),
                 };
                 match waiter {
                     Waiter::Capture(reply) => drop(reply.send(Err(err))),
@@ -233,6 +350,14 @@ fn write_group(conn: &mut Connection, jobs: impl Iterator<Item = Job>, path: &Pa
             }
         }
     }
+}
+
+/// Why a group was not saved.
+enum Failed {
+    /// The transaction failed; SQLite's reason.
+    Write(String),
+    /// The store's path no longer names the file the writer has open.
+    Replaced,
 }
 
 /// One job's work, split from its reply slot so that a failed transaction can still answer.
@@ -354,4 +479,27 @@ pub(crate) fn insert(
         answered,
         request: c,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexing_backs_off_from_1_s_doubling_to_30_s_and_a_success_resets_it() {
+        let start = Instant::now();
+        let mut b = Backoff::default();
+        assert_eq!(b.remaining(start), Duration::ZERO);
+        let mut waits = Vec::new();
+        for _ in 0..7 {
+            b.failed(start);
+            waits.push(b.remaining(start).as_secs());
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(b.remaining(start + Duration::from_secs(31)), Duration::ZERO);
+        b.succeeded();
+        assert_eq!(b.remaining(start), Duration::ZERO);
+        b.failed(start);
+        assert_eq!(b.remaining(start), Duration::from_secs(1));
+    }
 }

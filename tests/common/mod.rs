@@ -79,6 +79,25 @@ pub fn listen(args: &[&str]) -> Listener {
 
 /// Start `listen` on a given store, with extra environment variables.
 pub fn listen_at(store: &Path, home: &Path, args: &[&str], env: &[(&str, &str)]) -> Listener {
+    start_listen(store, home, args, env, None)
+}
+
+/// [`listen`] with its stderr written to `stderr` (the listener then reports none of it).
+pub fn listen_stderr_to(args: &[&str], stderr: std::fs::File) -> Listener {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let mut l = start_listen(&store, home.path(), args, &[], Some(stderr));
+    l._home = Some(home);
+    l
+}
+
+fn start_listen(
+    store: &Path,
+    home: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stderr_to: Option<std::fs::File>,
+) -> Listener {
     let mut cmd = hookcli(home);
     // The forwarding tests' timing knobs are environment variables, not flags; tests write
     // them like flags for readability.
@@ -104,17 +123,20 @@ pub fn listen_at(store: &Path, home: &Path, args: &[&str], env: &[(&str, &str)])
     }
     let mut child = cmd
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(stderr_to.map_or_else(Stdio::piped, Stdio::from))
         .spawn()
         .unwrap();
-    let (stdout_pipe, stderr_pipe) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let stdout_pipe = child.stdout.take().unwrap();
+    let stderr_pipe = child.stderr.take();
     // Own the child from here on, so a failed assertion below cannot leak the process.
     let guard = KillOnDrop(Some(child));
     let mut out = BufReader::new(stdout_pipe);
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
     let stderr = Arc::new(Mutex::new(Vec::new()));
-    drain(stderr_pipe, stderr.clone());
+    if let Some(pipe) = stderr_pipe {
+        drain(pipe, stderr.clone());
+    }
     assert!(
         !first.is_empty(),
         "listen printed nothing; stderr: {:?}",
@@ -216,6 +238,19 @@ impl Listener {
                 Instant::now() < deadline,
                 "no such line; stdout: {:#?}",
                 self.stdout()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Wait until stderr contains `needle`.
+    pub fn wait_stderr(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.stderr().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} on stderr: {}",
+                self.stderr()
             );
             std::thread::sleep(Duration::from_millis(20));
         }

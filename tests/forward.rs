@@ -380,6 +380,57 @@ fn app_down_then_up_gets_every_capture_in_order() {
 }
 
 #[test]
+fn an_app_that_is_down_holds_back_only_the_captures_routed_to_it() {
+    let down = format!("http://127.0.0.1:{}/a", free_port());
+    let app = App::start();
+    let l = listen(&[
+        "--json",
+        "--retry-base-ms",
+        "2000",
+        "--forward-to",
+        &format!("conversation.*={down}"),
+        "--forward-to",
+        &format!("ticket.*={}", app.url("/t")),
+        "--forward-to",
+        &format!("contact.*={down}"),
+    ]);
+    let conv = l
+        .post(
+            "/",
+            &[],
+            notification("conversation.read", Some("c1"), "{}").as_bytes(),
+        )
+        .id();
+    delivery_record(&l, &conv, "retrying");
+    let tickets: Vec<String> = (0..3)
+        .map(|i| {
+            let body = notification("ticket.created", Some(&format!("t{i}")), "{}");
+            l.post("/", &[], body.as_bytes()).id()
+        })
+        .collect();
+    // Delivered in their own order while the conversation waits out its 2 s retry.
+    let got = app.wait_for(3, Duration::from_millis(1500));
+    let ids: Vec<String> = got
+        .iter()
+        .map(|r| r.header("x-hookcli-capture-id").unwrap())
+        .collect();
+    assert_eq!(ids, tickets);
+    // Routes to the same URL share one lane: the contact waits behind the conversation.
+    let contact = l
+        .post(
+            "/",
+            &[],
+            notification("contact.user.created", Some("u1"), "{}").as_bytes(),
+        )
+        .id();
+    std::thread::sleep(Duration::from_millis(300));
+    let doc: Value =
+        serde_json::from_slice(&run(&l.store, &["show", &contact, "--json"]).stdout).unwrap();
+    assert_eq!(doc["attempts"].as_array().unwrap().len(), 0, "{doc}");
+    assert_eq!(doc["delivery"], "pending");
+}
+
+#[test]
 fn errors_are_classified_by_what_happened_not_by_the_words_in_the_url() {
     // Nothing listens there; the path is full of words an error text might hold.
     let target = format!(
@@ -846,6 +897,10 @@ fn passthrough_after_a_restart_delivers_the_leftovers_and_each_new_capture_once(
         &[],
     );
     assert_eq!(app.wait_for(1, WAIT)[0].body, b"{\"run\":1}");
+    // New requests are not held behind the leftovers, and the notice does not say so.
+    second.wait_line(|s| {
+        s.contains("1 undelivered capture(s) from an earlier run: delivering them from the queue, in order, beside new requests")
+    });
     assert_eq!(second.post("/", &[], b"{\"run\":2}").status, 200);
     std::thread::sleep(Duration::from_millis(1500));
     let got: Vec<Vec<u8>> = app.received().into_iter().map(|r| r.body).collect();

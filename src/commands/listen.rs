@@ -165,6 +165,12 @@ fn start_forwarder(
         output.emit_blocking(Event::Notice(format!(
             "Marked {earlier} undelivered capture(s) from an earlier run as skipped (--skip-pending)."
         )));
+    } else if earlier > 0 && args.passthrough {
+        // New requests wait for the app themselves: holding them behind an earlier run's
+        // retries would make Intercom time out.
+        output.emit_blocking(Event::Notice(format!(
+            "{earlier} undelivered capture(s) from an earlier run: delivering them from the queue, in order, beside new requests, which go to your app at once (--skip-pending skips them)."
+        )));
     } else if earlier > 0 {
         output.emit_blocking(Event::Notice(format!(
             "{earlier} undelivered capture(s) from an earlier run: delivering them first (--skip-pending skips them)."

@@ -62,7 +62,10 @@ pub struct Forwarder {
     path: PathBuf,
     writer: Arc<Writer>,
     output: Output,
-    wake: Notify,
+    /// The lane of each route, by position: routes to the same URL share one.
+    lane_of_route: Vec<usize>,
+    /// One wake-up per lane, for a new pending capture.
+    wakes: Vec<Notify>,
     /// Requests the server is receiving right now.
     receiving: Arc<AtomicUsize>,
     /// Delivery lines waiting for their record's commit, so stopping can wait for them.
@@ -90,14 +93,28 @@ impl Forwarder {
         writer: Arc<Writer>,
     ) -> Result<Forwarder, StoreError> {
         let conn = store::open_read(dir)?;
+        let mut urls: Vec<&str> = Vec::new();
+        let lane_of_route = settings
+            .routes
+            .iter()
+            .map(|r| match urls.iter().position(|u| *u == r.url) {
+                Some(lane) => lane,
+                None => {
+                    urls.push(&r.url);
+                    urls.len() - 1
+                }
+            })
+            .collect();
+        let wakes = (0..urls.len().max(1)).map(|_| Notify::new()).collect();
         Ok(Forwarder {
+            lane_of_route,
+            wakes,
             settings,
             client,
             db: Arc::new(Mutex::new(conn)),
             path: dir.join(store::DB_FILE),
             writer,
             output,
-            wake: Notify::new(),
             receiving: Arc::default(),
             lines: Mutex::default(),
             stopping: watch::Sender::new(false),
@@ -159,7 +176,24 @@ impl Forwarder {
 
     /// Tell the queue a new pending capture is in the store.
     pub fn wake(&self) {
-        self.wake.notify_one();
+        for lane in &self.wakes {
+            lane.notify_one();
+        }
+    }
+
+    /// The lane a capture is delivered in: its route's, or the first for one no route
+    /// takes (an earlier run's, which that lane records as skipped).
+    fn lane_of(&self, c: &Capture) -> usize {
+        let topic = c
+            .request
+            .notification
+            .as_ref()
+            .and_then(|n| n.topic.as_deref());
+        self.settings
+            .routes
+            .iter()
+            .position(|r| r.matches(topic))
+            .map_or(0, |at| self.lane_of_route[at])
     }
 
     async fn db<T: Send + 'static>(
@@ -239,7 +273,38 @@ impl Forwarder {
     /// Deliver pending captures until [`Forwarder::stop`]. With `upto` (`--passthrough`, where
     /// each new capture is delivered by its own request), only captures up to that arrival
     /// number are the queue's: an earlier run's leftovers. Once they are done, it stops.
+    /// Each target URL has a lane of its own, in arrival order: an app that is down holds
+    /// back only the captures routed to it.
     pub async fn run(self: Arc<Self>, upto: Option<i64>) {
+        let mut lanes = tokio::task::JoinSet::new();
+        for lane in 0..self.wakes.len() {
+            lanes.spawn(self.clone().run_lane(lane, upto));
+        }
+        // What is still under way when the lanes stop, from every lane, is waited for below.
+        let mut tasks = tokio::task::JoinSet::new();
+        while let Some(stopped) = lanes.join_next().await {
+            if let Ok(mut under_way) = stopped {
+                tasks.spawn(async move { while under_way.join_next().await.is_some() {} });
+            }
+        }
+        // Captures waiting for a retry stop at once; only attempts under way take longer.
+        let mut done = std::pin::pin!(async { while tasks.join_next().await.is_some() {} });
+        if tokio::time::timeout(Duration::from_millis(200), &mut done)
+            .await
+            .is_err()
+        {
+            self.output.emit(Event::Notice(format!(
+                "Stopping: your app has {} s to answer the deliveries under way",
+                STOP_GRACE.as_secs()
+            )));
+            // Each attempt records itself as cut short once its grace is over.
+            let _ = tokio::time::timeout(STOP_GRACE + Duration::from_secs(2), done).await;
+        }
+    }
+
+    /// One lane of [`Forwarder::run`]: its captures in arrival order, `--concurrency` at a
+    /// time. Returns the deliveries still under way when it stops.
+    async fn run_lane(self: Arc<Self>, lane: usize, upto: Option<i64>) -> tokio::task::JoinSet<()> {
         let mut stop = self.stopping.subscribe();
         let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
@@ -268,13 +333,17 @@ impl Forwarder {
                     break;
                 }
                 tokio::select! {
-                    () = self.wake.notified() => {}
+                    () = self.wakes[lane].notified() => {}
                     _ = stop.changed() => {}
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
                 continue;
             }
             for pending in batch {
+                if self.lane_of(&pending.capture) != lane {
+                    last = pending.capture.seq;
+                    continue;
+                }
                 // In ordered mode this waits until the previous capture is delivered or failed.
                 let permit = tokio::select! {
                     permit = slots.clone().acquire_owned() => permit.expect("never closed"),
@@ -290,19 +359,7 @@ impl Forwarder {
                 });
             }
         }
-        // Captures waiting for a retry stop at once; only attempts under way take longer.
-        let mut done = std::pin::pin!(async { while tasks.join_next().await.is_some() {} });
-        if tokio::time::timeout(Duration::from_millis(200), &mut done)
-            .await
-            .is_err()
-        {
-            self.output.emit(Event::Notice(format!(
-                "Stopping: your app has {} s to answer the deliveries under way",
-                STOP_GRACE.as_secs()
-            )));
-            // Each attempt records itself as cut short once its grace is over.
-            let _ = tokio::time::timeout(STOP_GRACE + Duration::from_secs(2), done).await;
-        }
+        tasks
     }
 
     /// Once nothing is delivered any more: print the last delivery lines (each waits for

@@ -564,6 +564,12 @@ fn each_attempt_keeps_the_apps_headers_and_first_64_kib_and_says_when_it_retries
     );
     assert_eq!(doc["attempts"][1]["status"], 200);
     assert_eq!(doc["delivery"], "delivered");
+    // The human view says the answer was cut, by the preview and by the store.
+    let shown = ok(&run(&l.store, &["show", &id, "--color", "never"]));
+    assert!(
+        shown.contains("… long values shortened; the first 64.0 KiB of the answer are kept (show --json has them)"),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -613,6 +619,30 @@ fn a_401_on_a_valid_signature_explains_the_likely_cause() {
 }
 
 #[test]
+fn retry_after_on_a_503_is_waited_for() {
+    let app = App::start();
+    app.answer(|_, n| match n {
+        0 => Answer {
+            headers: vec![("Retry-After".into(), "1".into())],
+            ..Answer::status(503, "busy")
+        },
+        _ => Answer::status(200, "ok"),
+    });
+    // Without Retry-After the retry would come after 50 ms.
+    let l = listen_forwarding(&app.url("/"), &["--retry-base-ms", "50"]);
+    let id = l.post("/", &[], b"{}").id();
+    app.wait_for(2, WAIT);
+    delivery_record(&l, &id, "delivered");
+    let doc: Value = serde_json::from_str(&ok(&run(&l.store, &["show", &id, "--json"]))).unwrap();
+    let at = |i: usize| {
+        chrono::DateTime::parse_from_rfc3339(doc["attempts"][i]["time"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis()
+    };
+    assert!(at(1) - at(0) >= 1000, "retried after {} ms", at(1) - at(0));
+}
+
+#[test]
 fn redirects_are_reported_not_followed() {
     let app = App::start();
     let elsewhere = app.url("/elsewhere");
@@ -649,6 +679,21 @@ fn redirects_are_reported_not_followed() {
     assert_eq!(
         record["error"],
         format!("redirect to {} not followed", app.url("/elsewhere")).as_str()
+    );
+    // A 3xx with no Location is not followed either, and called what it is.
+    app.answer(|_, _| Answer::status(304, ""));
+    let id = l.post("/", &[], b"{}").id();
+    let record = delivery_record(&l, &id, "failed");
+    assert_eq!(
+        (&record["status"], &record["error_kind"]),
+        (&json!(304), &json!("redirect"))
+    );
+    assert!(
+        record["error"]
+            .as_str()
+            .unwrap()
+            .contains("304 Not Modified with no Location: a 3xx is not followed"),
+        "{record}"
     );
 }
 

@@ -268,6 +268,25 @@ fn attempt_lines(attempts: &[&Attempt], s: Style) -> String {
             for line in &preview.lines {
                 out += &format!("      {line}\n");
             }
+            let kept = size(a.response_body.len() as u64);
+            // The store keeps the first 64 KiB of an answer: one that size may have been cut.
+            let whole = if a.response_body.len() >= crate::forward::MAX_KEPT_BODY {
+                format!("the first {kept} of the answer are kept")
+            } else {
+                format!("{kept} in all")
+            };
+            let left_out = match (preview.more, preview.cut) {
+                (0, false) => None,
+                (0, true) => Some("long values shortened".to_string()),
+                (n, false) => Some(format!("{n} more lines")),
+                (n, true) => Some(format!("{n} more lines, long values shortened")),
+            };
+            if let Some(what) = left_out {
+                let all = format!("… {what}; {whole} (show --json has them)");
+                out += &format!("      {}\n", s.dim(&all));
+            } else if a.response_body.len() >= crate::forward::MAX_KEPT_BODY {
+                out += &format!("      {}\n", s.dim(&format!("… {whole}")));
+            }
         }
     }
     out

@@ -357,6 +357,25 @@ impl Answer {
             .map(|to| format!("redirect to {to} not followed: point {flag} at the final URL"))
     }
 
+    /// How long the app asked to be left alone with `Retry-After` on a 429 or 503: seconds,
+    /// or an HTTP date.
+    pub fn retry_after(&self) -> Option<Duration> {
+        if !matches!(self.status, Some(429 | 503)) {
+            return None;
+        }
+        let (_, value) = self
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("retry-after"))?;
+        let value = std::str::from_utf8(value).ok()?.trim();
+        if let Ok(secs) = value.parse::<u64>() {
+            return Some(Duration::from_secs(secs));
+        }
+        let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+        let ms = at.timestamp_millis() - chrono::Utc::now().timestamp_millis();
+        Some(Duration::from_millis(ms.max(0) as u64))
+    }
+
     /// The redirect target, when the app answered 3xx (a `201 Created` has a Location too).
     pub fn location(&self) -> Option<String> {
         if !self.status.is_some_and(|s| (300..400).contains(&s)) {
@@ -580,6 +599,14 @@ pub async fn answer_of(
     if let Some(location) = answer.location() {
         answer.error_kind = Some("redirect");
         answer.error = Some(format!("redirect to {location} not followed"));
+    } else if status.is_redirection() {
+        // A 3xx with nowhere to go (a 304, say) is not followed either.
+        answer.error_kind = Some("redirect");
+        answer.error = Some(format!(
+            "the app answered {} {} with no Location: a 3xx is not followed",
+            status.as_u16(),
+            answer.reason
+        ));
     }
     if let Some(e) = body.error {
         let answered = format!("the app answered {} {}", status.as_u16(), answer.reason);
@@ -1055,6 +1082,34 @@ mod tests {
         assert_eq!(
             target_url("http://127.0.0.1:3000", "/", "/../a").unwrap(),
             "http://127.0.0.1:3000/a"
+        );
+    }
+
+    #[test]
+    fn retry_after_is_read_on_429_and_503_as_seconds_or_a_date() {
+        let a = |status, value: &str| Answer {
+            started_at: 0,
+            target: String::new(),
+            latency: Duration::ZERO,
+            status: Some(status),
+            reason: String::new(),
+            headers: vec![("Retry-After".into(), value.as_bytes().to_vec())],
+            body: bytes::Bytes::new(),
+            truncated: false,
+            error_kind: None,
+            error: None,
+        };
+        assert_eq!(a(429, " 7 ").retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(a(500, "7").retry_after(), None);
+        assert_eq!(a(503, "soon").retry_after(), None);
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(20)).to_rfc2822();
+        let wait = a(503, &later.replace("+0000", "GMT"))
+            .retry_after()
+            .unwrap();
+        assert!((18..=20).contains(&wait.as_secs()), "{wait:?}");
+        assert_eq!(
+            a(503, "Sun, 06 Nov 1994 08:49:37 GMT").retry_after(),
+            Some(Duration::ZERO)
         );
     }
 

@@ -429,7 +429,7 @@ impl Forwarder {
                 Class::Delivered => ("delivered", None, None),
                 Class::Retryable if attempt < last_allowed => {
                     let next = chrono::Utc::now().timestamp_millis()
-                        + backoff(self.settings.retry_base, attempt).as_millis() as i64;
+                        + retry_wait(self.settings.retry_base, attempt, &answer).as_millis() as i64;
                     ("pending", Some(next), None)
                 }
                 Class::Retryable => ("failed", None, Some(gave_up(attempt - p.attempts, attempt))),
@@ -686,6 +686,14 @@ fn permanent_note(answer: &Answer) -> String {
 pub fn backoff(base: Duration, attempt: u32) -> Duration {
     let factor = 2u32.saturating_pow(attempt.saturating_sub(1)).min(30);
     base * factor
+}
+
+/// How long to wait before the next attempt: the backoff, or longer when the app asked for
+/// it with `Retry-After` (on a 429 or 503), up to the longest backoff (30 times the base),
+/// so one answer cannot hold the queue for hours.
+fn retry_wait(base: Duration, attempt: u32, answer: &Answer) -> Duration {
+    let asked = answer.retry_after().unwrap_or_default().min(base * 30);
+    backoff(base, attempt).max(asked)
 }
 
 #[cfg(test)]

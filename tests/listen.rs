@@ -1166,6 +1166,17 @@ fn a_store_deleted_under_a_running_listen_answers_503_and_claims_nothing_stored(
     let last = lines.last().unwrap();
     assert!(last.starts_with("Stopped. 3 received, 1 stored"), "{last}");
     assert!(!l.store.exists(), "nothing was written where the store was");
+    // With forwarding, what was answered 503 never reaches the app: it was not committed
+    // to the lost file, where the queue would still find it.
+    let app = crate::common::app::App::start();
+    let l = listen(&["--json", "--forward-to", &app.url("/")]);
+    assert_eq!(l.post("/", &[], b"{\"before\":1}").status, 200);
+    app.wait_for(1, Duration::from_secs(5));
+    std::fs::remove_dir_all(&l.store).unwrap();
+    assert_eq!(l.post("/", &[], b"{\"after\":1}").status, 503);
+    std::thread::sleep(Duration::from_millis(2500));
+    let got: Vec<Vec<u8>> = app.received().into_iter().map(|r| r.body).collect();
+    assert_eq!(got, vec![b"{\"before\":1}".to_vec()]);
 }
 
 #[test]

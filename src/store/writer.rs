@@ -280,10 +280,10 @@ fn file_id(path: &Path) -> std::io::Result<FileId> {
     std::fs::metadata(path).map(drop)
 }
 
-/// Whether the store's path still names the file the writer opened. One stat per group.
-fn still_there(store: &Store) -> bool {
-    match file_id(&store.path) {
-        Ok(id) => id == store.opened,
+/// Whether `path` still names the file the writer opened. One stat per check.
+fn still_there(path: &Path, opened: FileId) -> bool {
+    match file_id(path) {
+        Ok(id) => id == opened,
         // Not being allowed to look does not mean the file is another one; anything else
         // (not found, its directory gone or made a file) does.
         Err(e) => e.kind() == std::io::ErrorKind::PermissionDenied,
@@ -311,14 +311,21 @@ fn write_group(store: &mut Store, jobs: impl Iterator<Item = Job>) {
     let written = if store.lost {
         Err(Failed::Replaced)
     } else {
-        match write(&mut store.conn, work) {
-            // Checked after the commit: a 2xx must mean the capture is where hookcli and the
-            // user will look for it, not in a file that was unlinked while it was written.
-            Ok(_) if !still_there(store) => {
+        // Checked before the commit, so that a capture answered 503 is not also committed
+        // (with its delivery) to a file the forwarder still reads, and after it: a 2xx must
+        // mean the capture is where hookcli and the user will look for it.
+        let (path, opened) = (&store.path, store.opened);
+        let there = || still_there(path, opened);
+        match write(&mut store.conn, work, &there) {
+            Ok(Some(_)) if !there() => {
                 store.lost = true;
                 Err(Failed::Replaced)
             }
-            Ok(outcomes) => Ok(outcomes),
+            Ok(Some(outcomes)) => Ok(outcomes),
+            Ok(None) => {
+                store.lost = true;
+                Err(Failed::Replaced)
+            }
             Err(e) => Err(Failed::Write(e.to_string())),
         }
     };
@@ -379,7 +386,13 @@ enum Outcome {
 }
 
 /// Run a group's work in one immediate transaction and commit it.
-fn write(conn: &mut Connection, work: Vec<Work>) -> rusqlite::Result<Vec<Outcome>> {
+/// Write a group in one transaction; `None` (rolled back) when `there` says, just before
+/// the commit, that the database file is no longer the one opened.
+fn write(
+    conn: &mut Connection,
+    work: Vec<Work>,
+    there: &dyn Fn() -> bool,
+) -> rusqlite::Result<Option<Vec<Outcome>>> {
     let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(work.len());
     for w in work {
@@ -398,8 +411,11 @@ fn write(conn: &mut Connection, work: Vec<Work>) -> rusqlite::Result<Vec<Outcome
             }
         });
     }
+    if !there() {
+        return Ok(None); // dropping the transaction rolls it back
+    }
     tx.commit()?;
-    Ok(outcomes)
+    Ok(Some(outcomes))
 }
 
 /// Record the status a capture's sender got (see [`Writer::record_answer`]).

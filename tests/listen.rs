@@ -297,6 +297,36 @@ fn a_health_check_is_checked_by_its_x_body_signature_and_answered_state_ok() {
         verified.contains("✓") && verified.contains("HMAC-SHA256"),
         "{verified}"
     );
+    // A notification is signed with X-Hub-Signature whatever a --signature looks like: an
+    // app's SHA-256 of it is diagnosed, not called valid.
+    let ping = l.post(
+        "/",
+        &[("X-Hub-Signature", &sign("secret", VECTOR_BODY.as_bytes()))],
+        VECTOR_BODY.as_bytes(),
+    );
+    let sha256 = hmac_sha256_hex("secret", VECTOR_BODY.as_bytes());
+    let args = [
+        "verify",
+        &ping.id(),
+        "--secret",
+        "secret",
+        "--signature",
+        &sha256,
+    ];
+    let out = run(&l.store, &args);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let file = l.store.parent().unwrap().join("ping.json");
+    std::fs::write(&file, VECTOR_BODY).unwrap();
+    let body_args = [
+        "verify",
+        "--body",
+        file.to_str().unwrap(),
+        "--secret",
+        "secret",
+        "--signature",
+        &sha256,
+    ];
+    assert_eq!(run(&l.store, &body_args).status.code(), Some(1));
     let app = crate::common::app::App::start();
     let edited = ["replay", &id, "--to", &app.url("/"), "--secret", "secret"];
     ok(&run(

@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::formats::header;
 use crate::intercom::diagnose::diagnose;
 use crate::intercom::signature::Scheme;
+use crate::intercom::Notification;
 use crate::render::style::Style;
 use crate::store::query;
 use serde_json::json;
@@ -26,18 +27,18 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
             let c = query::get(&store.conn, &id)
                 .map_err(|e| store.err(e))?
                 .ok_or(Error::UnknownId(id.clone()))?;
-            // The header the capture carries (a health check's is X-Body-Signature), or
-            // what a --signature value looks like.
-            let (scheme, sig) = match &args.signature {
-                Some(value) => (
-                    Scheme::guess(value.as_bytes()),
+            // The header the capture carries (a health check's is X-Body-Signature): a
+            // --signature is checked as that one is, so a SHA-256 given for a notification
+            // is diagnosed, not called valid. Only a capture with neither goes by its look.
+            let scheme = Scheme::of_headers(&c.request.headers);
+            let carries = header(&c.request.headers, scheme.header()).map(<[u8]>::to_vec);
+            let (scheme, sig) = match (&args.signature, carries) {
+                (Some(value), Some(_)) => (scheme, Some(value.clone().into_bytes())),
+                (Some(value), None) => (
+                    guess(value.as_bytes(), &c.request.body),
                     Some(value.clone().into_bytes()),
                 ),
-                None => {
-                    let scheme = Scheme::of_headers(&c.request.headers);
-                    let sig = header(&c.request.headers, scheme.header()).map(<[u8]>::to_vec);
-                    (scheme, sig)
-                }
+                (None, carries) => (scheme, carries),
             };
             (
                 c.request.body.to_vec(),
@@ -58,7 +59,7 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
                 reason: e.to_string(),
             })?;
             let given = args.signature.clone().map(String::into_bytes);
-            let scheme = given.as_deref().map_or(Scheme::Hub, Scheme::guess);
+            let scheme = given.as_deref().map_or(Scheme::Hub, |v| guess(v, &bytes));
             (bytes, scheme, given, path.display().to_string())
         }
         (None, None) => unreachable!("clap requires an id or --body"),
@@ -96,5 +97,15 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
             "the signature is not valid ({})",
             d.code()
         )))
+    }
+}
+
+/// The scheme of a signature given on its own: a notification is always signed with
+/// X-Hub-Signature; anything else by what the value looks like.
+fn guess(value: &[u8], body: &[u8]) -> Scheme {
+    if Notification::parse(body).is_some() {
+        Scheme::Hub
+    } else {
+        Scheme::guess(value)
     }
 }

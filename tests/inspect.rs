@@ -987,6 +987,40 @@ fn json_outputs_carry_no_raw_terminal_controls_and_keep_their_meaning() {
 }
 
 #[test]
+fn a_body_too_large_to_index_is_searched_directly() {
+    let mut l = listen(&["--json"]);
+    // Indexing a body of a few MB held the store's write lock for seconds.
+    let big = format!(
+        "{{\"pad\":\"{}\",\"n\":\"needle-big\"}}",
+        "ab1c".repeat(40_000)
+    );
+    let big_id = l.post("/", &[], big.as_bytes()).id();
+    let small_id = l.post("/", &[], b"{\"n\":\"needle-small\"}").id();
+    assert_eq!(l.interrupt().0, 0, "stopping indexes what it stored");
+    let db = rusqlite::Connection::open(l.store.join("hookcli.db")).unwrap();
+    let upto: i64 = db
+        .query_row("SELECT upto FROM fts_progress", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(upto, 2, "both were indexed");
+    let in_index = |text: &str| -> i64 {
+        db.query_row(
+            "SELECT COUNT(*) FROM captures_fts WHERE captures_fts MATCH ?1",
+            [format!("\"{text}\"")],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!((in_index("needle-big"), in_index("needle-small")), (0, 1));
+    let search = |text: &str| ids(&run(&l.store, &["list", "--json", "--search", text]));
+    assert_eq!(search("needle-big"), vec![big_id.clone()]);
+    assert_eq!(search("needle-small"), vec![small_id]);
+    assert_eq!(search("NEEDLE-BIG"), vec![big_id]);
+    assert!(!run(&l.store, &["list", "--search", "needle-none"])
+        .status
+        .success());
+}
+
+#[test]
 fn search_matches_the_same_before_and_after_a_capture_is_indexed() {
     let l = listen(&["--json"]);
     let id = l

@@ -47,7 +47,7 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
         imported.push((store::insert(&tx, row, None).map_err(err)?, path, renamed));
     }
     tx.commit().map_err(err)?;
-    while query::index_pending(&conn, 500).map_err(err)? == 500 {}
+    while query::index_pending(&conn, 500).map_err(err)? > 0 {}
     let mut out = stdout();
     for (c, path, renamed) in &imported {
         let note = renamed.map(|bad| {

@@ -124,7 +124,7 @@ impl Store {
 
     /// Bring the search index up to date (listen only indexes when idle).
     fn finish_index(&self) -> rusqlite::Result<()> {
-        while query::index_pending(&self.conn, 1000)? == 1000 {}
+        while query::index_pending(&self.conn, 1000)? > 0 {}
         Ok(())
     }
 

@@ -78,13 +78,19 @@ impl Filter {
             // same whether or not it has been indexed yet.
             let folded = Sql::Text(fold(text));
             if text.chars().count() >= 3 {
-                // Indexed rows through the trigram index, the not-yet-indexed tail directly.
+                // Indexed rows through the trigram index; the not-yet-indexed tail and the
+                // bodies too large to index directly.
                 let phrase = format!("\"{}\"", text.replace('"', "\"\""));
                 add(
                     "(seq IN (SELECT rowid FROM captures_fts WHERE captures_fts MATCH ?) \
-                     OR (seq > (SELECT upto FROM fts_progress) \
+                     OR ((seq > (SELECT upto FROM fts_progress) \
+                          OR seq IN (SELECT rowid FROM captures_fts WHERE captures_fts MATCH ?)) \
                          AND instr(hookcli_fold(body), ?) > 0))",
-                    vec![Sql::Text(phrase), folded],
+                    vec![
+                        Sql::Text(phrase),
+                        Sql::Text(format!("\"{UNINDEXED}\"")),
+                        folded,
+                    ],
                 );
             } else {
                 // Too short for trigrams: every row is scanned.
@@ -255,21 +261,46 @@ pub(crate) fn register_fold(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-/// Add up to `max` not-yet-indexed captures to the search index; returns how many.
+/// Bodies larger than this are not put into the trigram index: indexing one of a few MB
+/// took seconds, holding the write lock while listen's senders waited. The index holds
+/// [`UNINDEXED`] for them instead, and searches read them directly.
+const MAX_INDEXED_BODY: i64 = 64 * 1024;
+
+/// How many bytes of bodies one indexing step takes at most (at least one capture), so a
+/// step holds the write lock for tens of milliseconds, not seconds.
+const STEP_BYTES: i64 = 256 * 1024;
+
+/// What the index holds for a body it does not index: three private-use characters, one
+/// trigram no search for real text can match.
+const UNINDEXED: &str = "\u{F8FF}\u{F8FE}\u{F8FD}";
+
+/// Add up to `max` not-yet-indexed captures (and at most [`STEP_BYTES`] of bodies) to the
+/// search index; returns how many. 0 means the index is complete.
 pub fn index_pending(conn: &Connection, max: usize) -> rusqlite::Result<usize> {
     let tx = conn.unchecked_transaction()?;
     let conn = &tx;
     let upto: i64 = conn.query_row("SELECT upto FROM fts_progress", [], |r| r.get(0))?;
-    let last: Option<i64> = conn.query_row(
-        "SELECT MAX(seq) FROM (SELECT seq FROM captures WHERE seq > ?1 ORDER BY seq LIMIT ?2)",
-        rusqlite::params![upto, max as i64],
-        |r| r.get(0),
+    let mut next = conn.prepare_cached(
+        "SELECT seq, length(body) FROM captures WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
+    let mut rows = next.query(rusqlite::params![upto, max as i64])?;
+    let (mut last, mut bytes) = (None, 0);
+    while let Some(row) = rows.next()? {
+        let len: i64 = row.get(1)?;
+        let cost = if len > MAX_INDEXED_BODY { 0 } else { len };
+        if last.is_some() && bytes + cost > STEP_BYTES {
+            break;
+        }
+        (last, bytes) = (Some(row.get::<_, i64>(0)?), bytes + cost);
+    }
+    drop(rows);
+    drop(next);
     let Some(last) = last else { return Ok(0) };
     let n = conn.execute(
         "INSERT INTO captures_fts (rowid, body) \
-         SELECT seq, CAST(body AS TEXT) FROM captures WHERE seq > ?1 AND seq <= ?2",
-        [upto, last],
+         SELECT seq, CASE WHEN length(body) > ?3 THEN ?4 ELSE CAST(body AS TEXT) END \
+         FROM captures WHERE seq > ?1 AND seq <= ?2",
+        rusqlite::params![upto, last, MAX_INDEXED_BODY, UNINDEXED],
     )?;
     conn.execute("UPDATE fts_progress SET upto = ?1", [last])?;
     tx.commit()?;

@@ -220,9 +220,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, checkpointer: Checkpointer
     // On the way out, index for a moment; whatever is left is searched directly and
     // indexed by the next run.
     let deadline = Instant::now() + INDEX_AT_EXIT;
-    while Instant::now() < deadline
-        && matches!(index_pending(&store.conn, INDEX_STEP), Ok(INDEX_STEP))
-    {}
+    while Instant::now() < deadline && matches!(index_pending(&store.conn, INDEX_STEP), Ok(1..)) {}
 }
 
 /// When the idle-time indexer may try again after failing: 1 s after the first failure,

@@ -270,7 +270,7 @@ pub struct ListenArgs {
     #[arg(long, requires = "forward_to")]
     pub passthrough: bool,
 
-    /// Deliveries under way at once; above 1, arrival order is no longer kept
+    /// Deliveries under way at once for each target URL; above 1, arrival order is no longer kept
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256), requires = "forward_to")]
     pub concurrency: u16,
 

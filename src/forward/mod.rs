@@ -161,7 +161,12 @@ pub fn parse_url(text: &str) -> Result<String, String> {
 
 /// The first route matching a topic.
 pub fn route<'a>(routes: &'a [Route], topic: Option<&str>) -> Option<&'a Route> {
-    routes.iter().find(|r| r.matches(topic))
+    route_index(routes, topic).map(|at| &routes[at])
+}
+
+/// Where in `routes` the first one matching a topic is.
+pub fn route_index(routes: &[Route], topic: Option<&str>) -> Option<usize> {
+    routes.iter().position(|r| r.matches(topic))
 }
 
 /// `*` any run, `?` one character; everything else literal.
@@ -341,7 +346,8 @@ impl Answer {
     /// What an attempt slower than Intercom waits would have meant for a real delivery: a
     /// timeout, and a retry. Not escaped.
     pub fn slow_hint(&self) -> Option<String> {
-        (self.latency > crate::intercom::RESPONSE_TIMEOUT).then(|| {
+        // Without an answer there is no slowness to report, only the failure itself.
+        (self.status.is_some() && self.latency > crate::intercom::RESPONSE_TIMEOUT).then(|| {
             format!(
                 "your app took {:.1} s: Intercom waits 5 s, so it would have timed out and retried this notification",
                 self.latency.as_secs_f64()

@@ -1,9 +1,10 @@
 //! The delivery queue behind `listen --forward-to`. The store is the queue: a capture's
-//! delivery row is written with the capture, this task reads pending rows in arrival order,
-//! delivers them (one at a time unless `--concurrency`), retries with backoff, and records
-//! every attempt. Nothing lives only in memory, so a crash or restart loses nothing.
+//! delivery row is written with the capture; one task per target URL reads its pending rows
+//! in arrival order, delivers them (one at a time unless `--concurrency`), retries with
+//! backoff, and records every attempt. Nothing lives only in memory, so a crash or restart
+//! loses nothing.
 
-use super::{route, send, target_url, Answer, Class, Route, Via};
+use super::{route, route_index, send, target_url, Answer, Class, Route, Via};
 use crate::intercom::{self, signature::Verdict};
 use crate::render::{Delivery, Event, Output};
 use crate::store::delivery::{self, Attempt, Pending, Plan};
@@ -42,7 +43,7 @@ pub struct Settings {
     pub routes: Vec<Route>,
     /// The listen prefix, stripped from request paths before joining them to a route.
     pub prefix: String,
-    /// Deliveries under way at once; 1 keeps arrival order.
+    /// Deliveries under way at once for each target URL; 1 keeps arrival order.
     pub concurrency: usize,
     /// Attempts per capture before it is marked failed.
     pub max_attempts: u32,
@@ -93,15 +94,19 @@ impl Forwarder {
         writer: Arc<Writer>,
     ) -> Result<Forwarder, StoreError> {
         let conn = store::open_read(dir)?;
-        let mut urls: Vec<&str> = Vec::new();
+        // One app URL however it is written: `http://h:3000` is `http://h:3000/`.
+        let mut urls: Vec<String> = Vec::new();
         let lane_of_route = settings
             .routes
             .iter()
-            .map(|r| match urls.iter().position(|u| *u == r.url) {
-                Some(lane) => lane,
-                None => {
-                    urls.push(&r.url);
-                    urls.len() - 1
+            .map(|r| {
+                let url = reqwest::Url::parse(&r.url).map_or_else(|_| r.url.clone(), String::from);
+                match urls.iter().position(|u| *u == url) {
+                    Some(lane) => lane,
+                    None => {
+                        urls.push(url);
+                        urls.len() - 1
+                    }
                 }
             })
             .collect();
@@ -189,11 +194,7 @@ impl Forwarder {
             .notification
             .as_ref()
             .and_then(|n| n.topic.as_deref());
-        self.settings
-            .routes
-            .iter()
-            .position(|r| r.matches(topic))
-            .map_or(0, |at| self.lane_of_route[at])
+        route_index(&self.settings.routes, topic).map_or(0, |at| self.lane_of_route[at])
     }
 
     async fn db<T: Send + 'static>(
@@ -262,12 +263,7 @@ impl Forwarder {
 
     /// The newest capture's arrival number (0 for an empty store).
     pub async fn last_seq(&self) -> Result<i64, StoreError> {
-        self.db(|c| {
-            c.query_row("SELECT COALESCE(MAX(seq), 0) FROM captures", [], |r| {
-                r.get(0)
-            })
-        })
-        .await
+        self.db(store::query::newest_seq).await
     }
 
     /// Deliver pending captures until [`Forwarder::stop`]. With `upto` (`--passthrough`, where

@@ -1134,6 +1134,12 @@ mod tests {
             error: None,
         };
         assert_eq!(a(Some(204)).class(), Class::Delivered);
+        // Slowness is only said of an answer; a timeout says what happened itself.
+        let slow = |status| Answer {
+            latency: Duration::from_secs(6),
+            ..a(status)
+        };
+        assert!(slow(Some(200)).slow_hint().is_some() && slow(None).slow_hint().is_none());
         assert_eq!(a(Some(500)).class(), Class::Retryable);
         assert_eq!(a(Some(429)).class(), Class::Retryable);
         assert_eq!(a(Some(408)).class(), Class::Retryable);

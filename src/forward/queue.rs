@@ -94,13 +94,12 @@ impl Forwarder {
         writer: Arc<Writer>,
     ) -> Result<Forwarder, StoreError> {
         let conn = store::open_read(dir)?;
-        // One app URL however it is written: `http://h:3000` is `http://h:3000/`.
         let mut urls: Vec<String> = Vec::new();
         let lane_of_route = settings
             .routes
             .iter()
             .map(|r| {
-                let url = reqwest::Url::parse(&r.url).map_or_else(|_| r.url.clone(), String::from);
+                let url = lane_key(&r.url);
                 match urls.iter().position(|u| *u == url) {
                     Some(lane) => lane,
                     None => {
@@ -678,6 +677,12 @@ fn permanent_note(answer: &Answer) -> String {
     }
 }
 
+/// The lane a route URL delivers in: one app URL however it is written (`http://h:3000` is
+/// `http://h:3000/`, `HTTP://H:3000/` too).
+fn lane_key(url: &str) -> String {
+    reqwest::Url::parse(url).map_or_else(|_| url.to_string(), String::from)
+}
+
 /// About 1 s doubling up to 30 s (scaled by `base`).
 pub fn backoff(base: Duration, attempt: u32) -> Duration {
     let factor = 2u32.saturating_pow(attempt.saturating_sub(1)).min(30);
@@ -708,6 +713,12 @@ mod tests {
             gave_up(1, 3),
             "gave up after 1 attempt in this run, 3 in all"
         );
+    }
+
+    #[test]
+    fn one_app_url_is_one_lane_however_it_is_written() {
+        assert_eq!(lane_key("http://h:3000"), lane_key("HTTP://H:3000/"));
+        assert_ne!(lane_key("http://h:3000/a"), lane_key("http://h:3000/b"));
     }
 
     #[test]

@@ -1225,6 +1225,9 @@ fn import_keeps_only_real_ids_and_refuses_impossible_times_and_methods() {
     // Verdicts and targets no capture could have are refused, not stored as something else.
     // The capture was sent without an X-Hub-Signature.
     let unsigned = &doc;
+    let mut health_check = doc.clone();
+    health_check["headers"] = json!([["x-body-signature", {"text": "ab".repeat(32)}]]);
+    health_check["body"] = json!({"text": "{\"workspace_id\":\"w\"}"});
     for (field, value, base, says) in [
         (
             "signature",
@@ -1242,7 +1245,13 @@ fn import_keeps_only_real_ids_and_refuses_impossible_times_and_methods() {
             "signature",
             json!({"verdict": "valid"}),
             unsigned,
-            "its signature verdict is 'valid', but it has no X-Hub-Signature or X-Body-Signature header",
+            "its signature verdict is 'valid', but it has no X-Hub-Signature header",
+        ),
+        (
+            "signature",
+            json!({"verdict": "invalid", "reason": "malformed_hex"}),
+            &health_check,
+            "its signature reason 'malformed_hex' is not one an X-Body-Signature can have",
         ),
         (
             "target",

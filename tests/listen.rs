@@ -345,6 +345,51 @@ fn a_health_check_is_checked_by_its_x_body_signature_and_answered_state_ok() {
         None,
         "a health check has no X-Hub-Signature"
     );
+    // A capture with both headers re-signed: neither is left stale.
+    let both = l.post(
+        "/health",
+        &[
+            ("X-Hub-Signature", &sign("secret", HEALTH_BODY.as_bytes())),
+            ("X-Body-Signature", HEALTH_SIG),
+        ],
+        HEALTH_BODY.as_bytes(),
+    );
+    ok(&run(
+        &l.store,
+        &[
+            "replay",
+            &both.id(),
+            "--to",
+            &app.url("/"),
+            "--secret",
+            "new",
+        ],
+    ));
+    let got = app.wait_for(2, std::time::Duration::from_secs(5));
+    assert_eq!(
+        got[1].header("x-hub-signature"),
+        Some(sign("new", HEALTH_BODY.as_bytes()))
+    );
+    assert_eq!(
+        got[1].header("x-body-signature"),
+        Some(hmac_sha256_hex("new", HEALTH_BODY.as_bytes()))
+    );
+    // A notification is checked by X-Hub-Signature only: a ping signed with
+    // X-Body-Signature alone has no signature Intercom would send.
+    let body_signed_ping = [(
+        "X-Body-Signature",
+        hmac_sha256_hex("secret", VECTOR_BODY.as_bytes()),
+    )];
+    let body_signed_ping: Vec<(&str, &str)> = body_signed_ping
+        .iter()
+        .map(|(n, v)| (*n, v.as_str()))
+        .collect();
+    let odd = l.post("/", &body_signed_ping, VECTOR_BODY.as_bytes());
+    assert_eq!(odd.status, 401, "--reject-invalid: no X-Hub-Signature");
+    assert_eq!(
+        l.capture_record(&odd.id())["signature"]["verdict"],
+        "missing"
+    );
     // The human output names it.
     let human = listen(&["--color", "never", "--secret", "secret"]);
     human.post("/", &headers, HEALTH_BODY.as_bytes());

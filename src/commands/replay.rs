@@ -415,22 +415,28 @@ fn prepare(
         headers.push((name.clone(), value.clone()));
     }
     // A health check or uninstall callback is re-signed as Intercom signs it.
-    let scheme = Scheme::of_headers(&c.request.headers);
+    let scheme = c.request.scheme();
     let is_sig = |(n, _): &Header| n.eq_ignore_ascii_case(scheme.header().as_bytes());
     // A signature given with --header is sent as given, whatever the body.
     let own_signature = overrides.iter().any(is_sig);
     match (secret, changed) {
         _ if own_signature => {}
         (Some(secret), _) => {
-            let signed = scheme.sign(secret.expose(), &body).into_bytes();
-            // In place, with the name as it was sent, if the capture had one.
-            match headers.iter().position(is_sig) {
-                Some(at) => {
-                    headers[at].1 = signed;
+            // In place, with the name as it was sent: the scheme's header, and the other
+            // one too if the capture carries both, so that neither is left stale.
+            let mut resigned = false;
+            for s in [Scheme::Hub, Scheme::Body] {
+                let is = |(n, _): &Header| n.eq_ignore_ascii_case(s.header().as_bytes());
+                if let Some(at) = headers.iter().position(is) {
+                    headers[at].1 = s.sign(secret.expose(), &body).into_bytes();
                     let mut first = true;
-                    headers.retain(|h| !is_sig(h) || std::mem::take(&mut first));
+                    headers.retain(|h| !is(h) || std::mem::take(&mut first));
+                    resigned |= s == scheme;
                 }
-                None => headers.push((scheme.name().as_bytes().to_vec(), signed)),
+            }
+            if !resigned {
+                let signed = scheme.sign(secret.expose(), &body).into_bytes();
+                headers.push((scheme.name().as_bytes().to_vec(), signed));
             }
         }
         (None, false) => {}

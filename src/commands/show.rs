@@ -113,7 +113,7 @@ fn full(c: &Capture, s: Style) -> String {
         ),
     );
     // Health checks and uninstall are signed with X-Body-Signature; say which was checked.
-    let which = match Scheme::of_headers(&r.headers) {
+    let which = match r.scheme() {
         Scheme::Body => " (X-Body-Signature, HMAC-SHA256)",
         Scheme::Hub => "",
     };

@@ -30,7 +30,7 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
             // The header the capture carries (a health check's is X-Body-Signature): a
             // --signature is checked as that one is, so a SHA-256 given for a notification
             // is diagnosed, not called valid. Only a capture with neither goes by its look.
-            let scheme = Scheme::of_headers(&c.request.headers);
+            let scheme = c.request.scheme();
             let carries = header(&c.request.headers, scheme.header()).map(<[u8]>::to_vec);
             let (scheme, sig) = match (&args.signature, carries) {
                 (Some(value), Some(_)) => (scheme, Some(value.clone().into_bytes())),

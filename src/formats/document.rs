@@ -53,7 +53,7 @@ pub fn from_value(v: &Value) -> Result<(Option<String>, NewCapture), String> {
             header(name, value)
         })
         .collect::<Result<_, String>>()?;
-    let verdict = verdict(v.get("signature"), &headers)?;
+    let verdict = verdict(v.get("signature"), &headers, &body)?;
     let received_at = match v.get("received_at_ms") {
         None | Some(Value::Null) => now_ms(),
         Some(ms) => ms
@@ -127,9 +127,9 @@ pub fn header(name: &str, value: Vec<u8>) -> Result<Header, String> {
 }
 
 /// A verdict from a stored `{"verdict": …, "reason": …}` object (absent means unchecked),
-/// if it is one hookcli gives and fits the headers: a checked signature needs an
-/// `X-Hub-Signature`, a missing one needs none.
-pub fn verdict(sig: Option<&Value>, headers: &[Header]) -> Result<Verdict, String> {
+/// if it is one hookcli gives and fits the request: a checked signature needs the header
+/// its scheme checks, a missing one needs none, and a reason must be one of that scheme's.
+pub fn verdict(sig: Option<&Value>, headers: &[Header], body: &[u8]) -> Result<Verdict, String> {
     let code = |k: &str| sig.and_then(|s| s.get(k)).and_then(Value::as_str);
     let verdict = code("verdict").unwrap_or("unchecked");
     const REASONS: [&str; 6] = [
@@ -157,18 +157,27 @@ pub fn verdict(sig: Option<&Value>, headers: &[Header]) -> Result<Verdict, Strin
             ))
         }
     }
-    let scheme = Scheme::of_headers(headers);
+    let scheme = Scheme::of_headers(Notification::parse(body).is_some(), headers);
     let signed = headers
         .iter()
         .any(|(n, _)| n.eq_ignore_ascii_case(scheme.header().as_bytes()));
     let name = scheme.name();
+    let fits = match (scheme, code("reason")) {
+        (_, None | Some("mismatch")) => true,
+        (Scheme::Body, Some(r)) => r == "body_malformed_hex",
+        (Scheme::Hub, Some(r)) => r != "body_malformed_hex",
+    };
     match (verdict, signed) {
         ("valid" | "invalid", false) => Err(format!(
-            "its signature verdict is '{verdict}', but it has no X-Hub-Signature or X-Body-Signature header"
+            "its signature verdict is '{verdict}', but it has no {name} header"
         )),
-        ("missing", true) => {
-            Err(format!("its signature verdict is 'missing', but it has an {name} header"))
-        }
+        ("missing", true) => Err(format!(
+            "its signature verdict is 'missing', but it has an {name} header"
+        )),
+        ("invalid", _) if !fits => Err(format!(
+            "its signature reason '{}' is not one an {name} can have",
+            code("reason").unwrap_or_default()
+        )),
         _ => Ok(Verdict::from_codes(verdict, code("reason"))),
     }
 }

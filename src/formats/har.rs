@@ -202,7 +202,7 @@ fn parse_entry(e: &Value) -> Result<(Option<String>, NewCapture), String> {
         Some(t) => document::received_at(t.timestamp_millis())?,
         None => document::now_ms(),
     };
-    let verdict = document::verdict(hook.and_then(|h| h.get("signature")), &headers)?;
+    let verdict = document::verdict(hook.and_then(|h| h.get("signature")), &headers, &body)?;
     let text_field = |k: &str| {
         hook.and_then(|h| h.get(k))
             .and_then(Value::as_str)

@@ -349,7 +349,7 @@ impl Answer {
         // Without an answer there is no slowness to report, only the failure itself.
         (self.status.is_some() && self.latency > crate::intercom::RESPONSE_TIMEOUT).then(|| {
             format!(
-                "your app took {:.1} s: Intercom waits 5 s, so it would have timed out and retried this notification",
+                "your app took {:.2} s: Intercom waits 5 s, so it would have timed out and retried it",
                 self.latency.as_secs_f64()
             )
         })

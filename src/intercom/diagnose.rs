@@ -42,6 +42,14 @@ pub enum Diagnosis {
     Mismatch,
     /// An `X-Body-Signature` that matches the bytes.
     BodyValid,
+    /// An `X-Body-Signature` that matches by value, but not written as Intercom writes it
+    /// (64 lowercase hex characters, nothing around them).
+    BodyValidNotExact {
+        /// There is whitespace around the value.
+        spaces: bool,
+        /// The hex is uppercase.
+        upper_hex: bool,
+    },
     /// An `X-Body-Signature` that is not 64 hex characters.
     BodyMalformedHex,
 }
@@ -54,7 +62,16 @@ pub fn diagnose(scheme: Scheme, secret: &[u8], header: Option<&[u8]>, body: &[u8
     let verify = |bytes: &[u8]| scheme.verify(Some(secret), Some(header), bytes);
     let signs = |bytes: &[u8]| verify(bytes) == Verdict::Valid;
     match verify(body) {
-        Verdict::Valid if scheme == Scheme::Body => Diagnosis::BodyValid,
+        Verdict::Valid if scheme == Scheme::Body => {
+            let trimmed = header.trim_ascii();
+            let spaces = trimmed.len() != header.len();
+            let upper_hex = trimmed.iter().any(u8::is_ascii_uppercase);
+            if spaces || upper_hex {
+                Diagnosis::BodyValidNotExact { spaces, upper_hex }
+            } else {
+                Diagnosis::BodyValid
+            }
+        }
         Verdict::Valid => exactness(header),
         Verdict::Invalid(Invalid::BodyMalformedHex) => Diagnosis::BodyMalformedHex,
         Verdict::Invalid(Invalid::PrefixMissing) => Diagnosis::PrefixMissing,
@@ -187,6 +204,7 @@ impl Diagnosis {
                 | Diagnosis::ValidUppercase
                 | Diagnosis::ValidNotExact { .. }
                 | Diagnosis::BodyValid
+                | Diagnosis::BodyValidNotExact { .. }
         )
     }
 
@@ -206,6 +224,7 @@ impl Diagnosis {
             Diagnosis::Reserialised(_) => "reserialised",
             Diagnosis::Mismatch => "mismatch",
             Diagnosis::BodyValid => "valid",
+            Diagnosis::BodyValidNotExact { .. } => "valid_not_exact",
             Diagnosis::BodyMalformedHex => "body_malformed_hex",
         }
     }
@@ -236,6 +255,16 @@ impl Diagnosis {
             Diagnosis::Reserialised(form) => format!("the signature matches a {form} re-serialisation of this JSON, not these bytes: something parsed the body and wrote it out again; verify the raw request bytes before any JSON parsing"),
             Diagnosis::Mismatch => "the signature does not match: either the secret is wrong (use the app's client secret from Developer Hub > Basic information, not an access token; watch for stray whitespace or a rotated secret) or the body was altered".into(),
             Diagnosis::BodyValid => "valid: the X-Body-Signature is the HMAC-SHA256 of these exact bytes under this secret, as Intercom signs health checks, uninstall and Canvas Kit requests".into(),
+            Diagnosis::BodyValidNotExact { spaces, upper_hex } => {
+                let differences: Vec<&str> = [
+                    (spaces, "there is whitespace around the value"),
+                    (upper_hex, "the hex is uppercase"),
+                ]
+                .into_iter()
+                .filter_map(|(differs, what)| differs.then_some(what))
+                .collect();
+                format!("valid by value, but not as Intercom writes X-Body-Signature (64 lowercase hex characters, nothing around them): {}; verifiers that compare the whole string reject it: compare the decoded digest in constant time", differences.join(", "))
+            }
             Diagnosis::BodyMalformedHex => "the X-Body-Signature is not 64 hex characters: Intercom sends the bare hex HMAC-SHA256 of the body, with no prefix".into(),
         }
     }
@@ -251,6 +280,31 @@ mod tests {
 
     fn d(header: Option<&str>, body: &[u8]) -> Diagnosis {
         diagnose(Scheme::Hub, b"secret", header.map(str::as_bytes), body)
+    }
+
+    #[test]
+    fn an_x_body_signature_is_valid_exactly_or_with_a_caution() {
+        let body = br#"{"workspace_id":"abc123def"}"#;
+        let sig = Scheme::Body.sign(b"secret", body);
+        let d = |h: &str| diagnose(Scheme::Body, b"secret", Some(h.as_bytes()), body);
+        assert_eq!(d(&sig), Diagnosis::BodyValid);
+        let upper = d(&sig.to_uppercase());
+        assert_eq!(
+            upper,
+            Diagnosis::BodyValidNotExact {
+                spaces: false,
+                upper_hex: true
+            }
+        );
+        assert!(upper.is_valid() && upper.explain().contains("the hex is uppercase"));
+        assert_eq!(
+            d(&format!(" {sig}")),
+            Diagnosis::BodyValidNotExact {
+                spaces: true,
+                upper_hex: false
+            }
+        );
+        assert_eq!(d(&sig[1..]), Diagnosis::BodyMalformedHex);
     }
 
     #[test]

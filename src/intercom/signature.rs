@@ -24,10 +24,12 @@ pub enum Scheme {
 }
 
 impl Scheme {
-    /// The scheme a request's headers call for: `X-Hub-Signature` when it has one (or
-    /// neither), else `X-Body-Signature`. `has` says whether a header (lower-case) is there.
-    pub fn of(has: impl Fn(&str) -> bool) -> Scheme {
-        if !has(HEADER) && has(BODY_HEADER) {
+    /// The scheme a request calls for: a notification's is always `X-Hub-Signature`
+    /// (Intercom signs no notification otherwise); any other request's is `X-Hub-Signature`
+    /// when it has one (or neither), else `X-Body-Signature`. `has` says whether a header
+    /// (lower-case) is there.
+    pub fn of(notification: bool, has: impl Fn(&str) -> bool) -> Scheme {
+        if !notification && !has(HEADER) && has(BODY_HEADER) {
             Scheme::Body
         } else {
             Scheme::Hub
@@ -35,8 +37,8 @@ impl Scheme {
     }
 
     /// [`Scheme::of`] for a stored request's headers (names as sent, any case).
-    pub fn of_headers(headers: &[(Vec<u8>, Vec<u8>)]) -> Scheme {
-        Scheme::of(|name| {
+    pub fn of_headers(notification: bool, headers: &[(Vec<u8>, Vec<u8>)]) -> Scheme {
+        Scheme::of(notification, |name| {
             headers
                 .iter()
                 .any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
@@ -323,15 +325,13 @@ mod tests {
                 .map(|n| (n.as_bytes().to_vec(), b"x".to_vec()))
                 .collect()
         };
-        assert_eq!(
-            Scheme::of_headers(&headers(&["X-Body-Signature"])),
-            Scheme::Body
-        );
-        assert_eq!(
-            Scheme::of_headers(&headers(&["x-body-signature", "X-Hub-Signature"])),
-            Scheme::Hub
-        );
-        assert_eq!(Scheme::of_headers(&headers(&[])), Scheme::Hub);
+        let body_only = headers(&["X-Body-Signature"]);
+        assert_eq!(Scheme::of_headers(false, &body_only), Scheme::Body);
+        // A notification is signed with X-Hub-Signature, whatever else it carries.
+        assert_eq!(Scheme::of_headers(true, &body_only), Scheme::Hub);
+        let both = headers(&["x-body-signature", "X-Hub-Signature"]);
+        assert_eq!(Scheme::of_headers(false, &both), Scheme::Hub);
+        assert_eq!(Scheme::of_headers(false, &headers(&[])), Scheme::Hub);
         assert_eq!(Scheme::guess(HEALTH_SIG.as_bytes()), Scheme::Body);
         assert_eq!(Scheme::guess(VECTOR_SIG.as_bytes()), Scheme::Hub);
         assert_eq!(Scheme::guess(&VECTOR_SIG.as_bytes()[5..]), Scheme::Hub);

@@ -2,7 +2,7 @@
 //! checked against docs/schema/listen.schema.json). Fields are only ever added.
 
 use super::{body::Kind, Event};
-use crate::intercom::signature::{Scheme, Verdict};
+use crate::intercom::signature::Verdict;
 use crate::store::model::{bytes_json, Capture};
 use serde_json::{json, Value};
 
@@ -65,7 +65,7 @@ fn capture_of_kind(c: &Capture, kind: Kind) -> serde_json::Map<String, Value> {
             "verdict": r.verdict.code(),
             // Which header was checked: health checks and uninstall carry X-Body-Signature.
             "header": matches!(r.verdict, Verdict::Valid | Verdict::Invalid(_))
-                .then(|| Scheme::of_headers(&r.headers).name()),
+                .then(|| r.scheme().name()),
             "reason": r.verdict.reason().map(|w| w.code()),
             "detail": r.verdict.reason().map(|w| w.explain()),
         },

@@ -546,7 +546,7 @@ fn capture(c: &Captured, mode: Mode) -> String {
         }
         _ => {}
     }
-    if req.verdict != Verdict::Unchecked && Scheme::of_headers(&req.headers) == Scheme::Body {
+    if req.verdict != Verdict::Unchecked && req.scheme() == Scheme::Body {
         out += &format!("    {}\n", s.dim(BODY_SIGNATURE_NOTE));
     }
     let limit = match mode.detail {

@@ -223,7 +223,10 @@ pub(super) async fn handle(
     };
 
     // Notifications carry X-Hub-Signature; health checks and uninstall X-Body-Signature.
-    let scheme = signature::Scheme::of(|name| parts.headers.contains_key(name));
+    let notification = Notification::parse(&body);
+    let scheme = signature::Scheme::of(notification.is_some(), |name| {
+        parts.headers.contains_key(name)
+    });
     let signature_header = parts
         .headers
         .get(scheme.header())
@@ -244,7 +247,7 @@ pub(super) async fn handle(
                 .map(|(n, v)| (n.as_str().as_bytes().to_vec(), v.as_bytes().to_vec()))
                 .collect()
         }),
-        notification: Notification::parse(&body),
+        notification,
         body,
         verdict,
     };

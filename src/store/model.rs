@@ -51,6 +51,14 @@ pub struct NewCapture {
     pub notification: Option<Notification>,
 }
 
+impl NewCapture {
+    /// The signature header this request is checked by (see
+    /// [`Scheme::of`](crate::intercom::signature::Scheme::of)).
+    pub fn scheme(&self) -> crate::intercom::signature::Scheme {
+        crate::intercom::signature::Scheme::of_headers(self.notification.is_some(), &self.headers)
+    }
+}
+
 /// A stored capture: the request plus what the store assigned.
 #[derive(Debug, Clone)]
 pub struct Capture {

@@ -235,15 +235,7 @@ impl Diagnosis {
             Diagnosis::Valid => "valid: the signature is the HMAC-SHA1 of these exact bytes under this secret".into(),
             Diagnosis::ValidUppercase => "valid by value, but the hex is uppercase; Intercom sends lowercase, and verifiers that compare strings (most samples do) will reject it: compare the decoded bytes in constant time, or lowercase first".into(),
             Diagnosis::ValidNotExact { prefix, spaces, upper_hex } => {
-                let differences: Vec<&str> = [
-                    (prefix, "the prefix is not lowercase \"sha1=\""),
-                    (spaces, "there is whitespace around the value"),
-                    (upper_hex, "the hex is uppercase"),
-                ]
-                .into_iter()
-                .filter_map(|(differs, what)| differs.then_some(what))
-                .collect();
-                format!("valid by value, but not as Intercom writes it (exactly sha1= and 40 lowercase hex characters): {}; verifiers that compare the whole string (most samples do) will reject it: compare the decoded digest in constant time", differences.join(", "))
+                format!("valid by value, but not as Intercom writes it (exactly sha1= and 40 lowercase hex characters): {}; verifiers that compare the whole string (most samples do) will reject it: compare the decoded digest in constant time", differences(prefix, spaces, upper_hex))
             }
             Diagnosis::HeaderMissing => "there is no X-Hub-Signature: Developer Hub webhooks are always signed, so check the header name reaches your code (some proxies drop or rename headers)".into(),
             Diagnosis::PrefixMissing => "the value has no \"sha1=\" prefix: Intercom sends X-Hub-Signature: sha1=<40 hex>; compare the whole value, or strip the prefix on both sides".into(),
@@ -256,18 +248,24 @@ impl Diagnosis {
             Diagnosis::Mismatch => "the signature does not match: either the secret is wrong (use the app's client secret from Developer Hub > Basic information, not an access token; watch for stray whitespace or a rotated secret) or the body was altered".into(),
             Diagnosis::BodyValid => "valid: the X-Body-Signature is the HMAC-SHA256 of these exact bytes under this secret, as Intercom signs health checks, uninstall and Canvas Kit requests".into(),
             Diagnosis::BodyValidNotExact { spaces, upper_hex } => {
-                let differences: Vec<&str> = [
-                    (spaces, "there is whitespace around the value"),
-                    (upper_hex, "the hex is uppercase"),
-                ]
-                .into_iter()
-                .filter_map(|(differs, what)| differs.then_some(what))
-                .collect();
-                format!("valid by value, but not as Intercom writes X-Body-Signature (64 lowercase hex characters, nothing around them): {}; verifiers that compare the whole string reject it: compare the decoded digest in constant time", differences.join(", "))
+                format!("valid by value, but not as Intercom writes X-Body-Signature (64 lowercase hex characters, nothing around them): {}; verifiers that compare the whole string reject it: compare the decoded digest in constant time", differences(false, spaces, upper_hex))
             }
             Diagnosis::BodyMalformedHex => "the X-Body-Signature is not 64 hex characters: Intercom sends the bare hex HMAC-SHA256 of the body, with no prefix".into(),
         }
     }
+}
+
+/// How a valid signature differs from the way Intercom writes it, in words.
+fn differences(prefix: bool, spaces: bool, upper_hex: bool) -> String {
+    let words: Vec<&str> = [
+        (prefix, "the prefix is not lowercase \"sha1=\""),
+        (spaces, "there is whitespace around the value"),
+        (upper_hex, "the hex is uppercase"),
+    ]
+    .into_iter()
+    .filter_map(|(differs, what)| differs.then_some(what))
+    .collect();
+    words.join(", ")
 }
 
 #[cfg(test)]

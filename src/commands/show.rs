@@ -275,13 +275,7 @@ fn attempt_lines(attempts: &[&Attempt], s: Style) -> String {
             } else {
                 format!("{kept} in all")
             };
-            let left_out = match (preview.more, preview.cut) {
-                (0, false) => None,
-                (0, true) => Some("long values shortened".to_string()),
-                (n, false) => Some(format!("{n} more lines")),
-                (n, true) => Some(format!("{n} more lines, long values shortened")),
-            };
-            if let Some(what) = left_out {
+            if let Some(what) = preview.left_out() {
                 let all = format!("… {what}; {whole} (show --json has them)");
                 out += &format!("      {}\n", s.dim(&all));
             } else if a.response_body.len() >= crate::forward::MAX_KEPT_BODY {

@@ -63,6 +63,19 @@ pub struct Preview {
     pub cut: bool,
 }
 
+impl Preview {
+    /// What the preview left out, in words (`12 more lines, long values shortened`), if
+    /// anything.
+    pub fn left_out(&self) -> Option<String> {
+        match (self.more, self.cut) {
+            (0, false) => None,
+            (0, true) => Some("long values shortened".to_string()),
+            (n, false) => Some(format!("{n} more lines")),
+            (n, true) => Some(format!("{n} more lines, long values shortened")),
+        }
+    }
+}
+
 /// The body's first `max` display lines, and how many more there are; with `width`, a JSON
 /// value or text line longer than that many characters is cut, ending in `…`, so one huge
 /// value cannot flood the terminal. Lines past `max` are counted, never built.

@@ -561,13 +561,7 @@ fn capture(c: &Captured, mode: Mode) -> String {
         out += line;
         out += "\n";
     }
-    let left_out = match (preview.more, preview.cut) {
-        (0, false) => None,
-        (0, true) => Some("long values shortened".to_string()),
-        (n, false) => Some(format!("{n} more lines")),
-        (n, true) => Some(format!("{n} more lines, long values shortened")),
-    };
-    if let Some(what) = left_out {
+    if let Some(what) = preview.left_out() {
         out += &format!(
             "    {}\n",
             s.dim(&format!("… {what} — hookcli show {}", cap.short_id()))

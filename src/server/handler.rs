@@ -309,7 +309,10 @@ async fn store_and_answer(
         Ok(stored) => stored,
         Err(e) => {
             // Never a 2xx for something that is not on disk: a 503 makes Intercom retry.
-            eprintln_lossy!("hookcli: error: {e}");
+            eprintln_lossy!(
+                "hookcli: error: {}",
+                crate::render::escape::line(&e.to_string())
+            );
             stats.refused.fetch_add(1, Ordering::Relaxed);
             state.output.emit(Event::StoreFailed(Refused {
                 at,

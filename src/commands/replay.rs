@@ -733,7 +733,7 @@ fn record(c: &Capture, a: &forward::Answer) -> Value {
         "error_kind": a.error_kind,
         "error": a.error,
         "body_sent": bytes_json(&c.request.body),
-        "response_preview": bytes_json(&a.body[..a.body.len().min(2048)]),
+        "response_preview": bytes_json(&a.body[..a.body.len().min(crate::forward::PREVIEW_BYTES)]),
         "hints": a.hints(),
     })
 }

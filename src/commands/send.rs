@@ -224,7 +224,7 @@ fn record(c: &Capture, a: &crate::forward::Answer, good: bool) -> serde_json::Va
         "latency_ms": a.latency.as_millis() as u64,
         "error_kind": a.error_kind,
         "error": a.error,
-        "response_preview": crate::store::model::bytes_json(&a.body[..a.body.len().min(2048)]),
+        "response_preview": crate::store::model::bytes_json(&a.body[..a.body.len().min(crate::forward::PREVIEW_BYTES)]),
         "hints": a.hints(),
     })
 }

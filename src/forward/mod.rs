@@ -397,6 +397,9 @@ impl Answer {
 /// How forwarding's timeout is named in messages.
 pub const FORWARD_LIMIT: &str = "the forward timeout (--forward-timeout)";
 
+/// How much of the app's answer a delivery record (and its line) carries.
+pub const PREVIEW_BYTES: usize = 2048;
+
 /// Keep this much of the app's response body in the store.
 pub const MAX_KEPT_BODY: usize = 64 * 1024;
 

@@ -365,6 +365,19 @@ fn delivery(d: &Delivery, s: Style) -> String {
                 s.dim(&format!("│ {}", truncate(&line, body::WIDTH)))
             );
         }
+        // The record holds the first 2 KiB; the store keeps more of it for `show`.
+        let text = d
+            .response_preview
+            .strip_suffix(b"\n")
+            .unwrap_or(&d.response_preview);
+        let lines = text.split(|&b| b == b'\n').count();
+        if lines > PREVIEW_LINES || d.response_preview.len() >= crate::forward::PREVIEW_BYTES {
+            let more = format!(
+                "│ … the rest: hookcli show {}",
+                escape::line(crate::store::model::short_id(&d.capture_id))
+            );
+            out += &format!("      {}\n", s.dim(&more));
+        }
     }
     // Hints quote the app's answer (a redirect's Location, say): escaped like the rest.
     for hint in &d.hints {

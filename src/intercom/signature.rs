@@ -81,9 +81,18 @@ impl Scheme {
     }
 
     /// Check `header` (this scheme's raw header value, if any) against `body`.
+    ///
+    /// The digest is decoded from hex before comparing, so either hex case is accepted, and
+    /// the comparison is constant-time (`Mac::verify_slice`).
     pub fn verify(self, secret: Option<&[u8]>, header: Option<&[u8]>, body: &[u8]) -> Verdict {
+        let Some(secret) = secret else {
+            return Verdict::Unchecked;
+        };
+        let Some(header) = header else {
+            return Verdict::Missing;
+        };
         match self {
-            Scheme::Hub => verify(secret, header, body),
+            Scheme::Hub => verify_hub(secret, header, body),
             Scheme::Body => verify_body(secret, header, body),
         }
     }
@@ -209,17 +218,8 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
     )
 }
 
-/// Check `header` (the raw `X-Hub-Signature` value, if any) against `body`.
-///
-/// The digest is decoded from hex before comparing, so either hex case is accepted, and the
-/// comparison is constant-time (`Mac::verify_slice`).
-pub fn verify(secret: Option<&[u8]>, header: Option<&[u8]>, body: &[u8]) -> Verdict {
-    let Some(secret) = secret else {
-        return Verdict::Unchecked;
-    };
-    let Some(header) = header else {
-        return Verdict::Missing;
-    };
+/// Check an `X-Hub-Signature` value: `sha1=` and hex HMAC-SHA1.
+fn verify_hub(secret: &[u8], header: &[u8], body: &[u8]) -> Verdict {
     let header = trim_ascii(header);
     let Some(eq) = header.iter().position(|&b| b == b'=') else {
         return Verdict::Invalid(Invalid::PrefixMissing);
@@ -244,15 +244,8 @@ pub fn verify(secret: Option<&[u8]>, header: Option<&[u8]>, body: &[u8]) -> Verd
     }
 }
 
-/// Check an `X-Body-Signature` value: bare hex HMAC-SHA256, either case, compared in
-/// constant time.
-fn verify_body(secret: Option<&[u8]>, header: Option<&[u8]>, body: &[u8]) -> Verdict {
-    let Some(secret) = secret else {
-        return Verdict::Unchecked;
-    };
-    let Some(header) = header else {
-        return Verdict::Missing;
-    };
+/// Check an `X-Body-Signature` value: bare hex HMAC-SHA256.
+fn verify_body(secret: &[u8], header: &[u8], body: &[u8]) -> Verdict {
     let digest = trim_ascii(header);
     let mut raw = [0u8; 32];
     if digest.len() != 64 || hex::decode_to_slice(digest, &mut raw).is_err() {
@@ -339,7 +332,7 @@ mod tests {
 
     #[test]
     fn verifies_the_test_vector() {
-        let v = verify(
+        let v = Scheme::Hub.verify(
             Some(b"secret"),
             Some(VECTOR_SIG.as_bytes()),
             VECTOR_BODY.as_bytes(),
@@ -350,7 +343,7 @@ mod tests {
     #[test]
     fn uppercase_hex_is_valid_by_value() {
         let upper = format!("sha1={}", VECTOR_SIG[5..].to_uppercase());
-        let v = verify(
+        let v = Scheme::Hub.verify(
             Some(b"secret"),
             Some(upper.as_bytes()),
             VECTOR_BODY.as_bytes(),
@@ -361,7 +354,7 @@ mod tests {
     #[test]
     fn each_failure_has_its_own_reason() {
         let body = VECTOR_BODY.as_bytes();
-        let check = |h: &str| verify(Some(b"secret"), Some(h.as_bytes()), body);
+        let check = |h: &str| Scheme::Hub.verify(Some(b"secret"), Some(h.as_bytes()), body);
         assert_eq!(
             check(&VECTOR_SIG[5..]),
             Verdict::Invalid(Invalid::PrefixMissing)
@@ -375,14 +368,20 @@ mod tests {
         );
         let wrong = sign(b"other", body);
         assert_eq!(check(&wrong), Verdict::Invalid(Invalid::Mismatch));
-        let altered = verify(Some(b"secret"), Some(VECTOR_SIG.as_bytes()), b"{}");
+        let altered = Scheme::Hub.verify(Some(b"secret"), Some(VECTOR_SIG.as_bytes()), b"{}");
         assert_eq!(altered, Verdict::Invalid(Invalid::Mismatch));
     }
 
     #[test]
     fn missing_and_unchecked() {
-        assert_eq!(verify(Some(b"s"), None, b"{}"), Verdict::Missing);
-        assert_eq!(verify(None, Some(b"sha1=00"), b"{}"), Verdict::Unchecked);
+        assert_eq!(
+            Scheme::Hub.verify(Some(b"s"), None, b"{}"),
+            Verdict::Missing
+        );
+        assert_eq!(
+            Scheme::Hub.verify(None, Some(b"sha1=00"), b"{}"),
+            Verdict::Unchecked
+        );
     }
 
     #[test]

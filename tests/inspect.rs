@@ -1181,13 +1181,13 @@ fn import_keeps_only_real_ids_and_refuses_impossible_times_and_methods() {
         ],
     ));
     let mut h: Value = serde_json::from_str(&std::fs::read_to_string(&har).unwrap()).unwrap();
+    // The HAR as it stands now is refused, saying this.
+    let refused = |h: &Value, says: &str| {
+        std::fs::write(&har, h.to_string()).unwrap();
+        fails(&run(&s, &["import", har.to_str().unwrap()]), 1, says);
+    };
     h["log"]["entries"][0]["request"]["method"] = json!("P\nST");
-    std::fs::write(&har, h.to_string()).unwrap();
-    fails(
-        &run(&s, &["import", har.to_str().unwrap()]),
-        1,
-        "HAR entry 1: its method 'P\\nST' is not an HTTP method",
-    );
+    refused(&h, "HAR entry 1: its method 'P\\nST' is not an HTTP method");
     h["log"]["entries"][0]["request"]["method"] = json!("POST");
     // As another tool's HAR would be: only the URL says where the request went.
     h["log"]["entries"][0]["_hookcli"]
@@ -1195,20 +1195,13 @@ fn import_keeps_only_real_ids_and_refuses_impossible_times_and_methods() {
         .unwrap()
         .remove("target");
     h["log"]["entries"][0]["request"]["url"] = json!("not a url");
-    std::fs::write(&har, h.to_string()).unwrap();
-    fails(
-        &run(&s, &["import", har.to_str().unwrap()]),
-        1,
+    refused(
+        &h,
         "HAR entry 1: its target 'not a url' is not a request path",
     );
     h["log"]["entries"][0]["request"]["url"] = json!("http://127.0.0.1:1/");
     h["log"]["entries"][0]["request"]["postData"] = json!({"mimeType": "application/x-www-form-urlencoded", "params": [{"name": "a", "value": "1"}]});
-    std::fs::write(&har, h.to_string()).unwrap();
-    fails(
-        &run(&s, &["import", har.to_str().unwrap()]),
-        1,
-        "HAR entry 1: its postData gives params but no text",
-    );
+    refused(&h, "HAR entry 1: its postData gives params but no text");
     // A method is stored as given (HTTP methods are case-sensitive) and found either way.
     let mut lower = doc.clone();
     lower["method"] = json!("get");

@@ -123,12 +123,7 @@ impl StoreError {
 
 /// Open (creating if needed) the store for writing, and bring its schema up to date.
 pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
-    not_a_file(dir)?;
-    let not_writable = |e: std::io::Error| StoreError::NotWritable {
-        dir: dir.to_path_buf(),
-        reason: e.to_string(),
-    };
-    create_private_dir(dir).map_err(not_writable)?;
+    let not_writable = writable_dir(dir)?;
     let path = dir.join(DB_FILE);
     // Create the file ourselves so it is owner-only from the first byte; SQLite gives the
     // -wal and -shm files the same mode. Only when it does not exist yet: closing any file
@@ -145,17 +140,24 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Make sure the store directory exists (owner-only) and is no file; returns how an I/O
+/// failure inside it is reported.
+fn writable_dir(dir: &Path) -> Result<impl Fn(std::io::Error) -> StoreError + '_, StoreError> {
+    not_a_file(dir)?;
+    let not_writable = move |e: std::io::Error| StoreError::NotWritable {
+        dir: dir.to_path_buf(),
+        reason: e.to_string(),
+    };
+    create_private_dir(dir).map_err(&not_writable)?;
+    Ok(not_writable)
+}
+
 /// Take the store's listen lock (creating the directory if needed), so that no second
 /// `listen` delivers the same captures; held until the returned file is closed, and
 /// released by the operating system however this process ends, `kill -9` included.
 pub(crate) fn lock_for_listen(dir: &Path) -> Result<std::fs::File, StoreError> {
-    not_a_file(dir)?;
-    let not_writable = |e: std::io::Error| StoreError::NotWritable {
-        dir: dir.to_path_buf(),
-        reason: e.to_string(),
-    };
-    create_private_dir(dir).map_err(not_writable)?;
-    let file = create_private_file(&dir.join(LISTEN_LOCK_FILE)).map_err(not_writable)?;
+    let not_writable = writable_dir(dir)?;
+    let file = create_private_file(&dir.join(LISTEN_LOCK_FILE)).map_err(&not_writable)?;
     match try_lock(&file) {
         Ok(true) => Ok(file),
         Ok(false) => Err(StoreError::InUse(dir.to_path_buf())),

@@ -315,12 +315,8 @@ fn write_group(store: &mut Store, jobs: impl Iterator<Item = Job>) {
         let (path, opened) = (&store.path, store.opened);
         let there = || still_there(path, opened);
         match write(&mut store.conn, work, &there) {
-            Ok(Some(_)) if !there() => {
-                store.lost = true;
-                Err(Failed::Replaced)
-            }
-            Ok(Some(outcomes)) => Ok(outcomes),
-            Ok(None) => {
+            Ok(Some(outcomes)) if there() => Ok(outcomes),
+            Ok(_) => {
                 store.lost = true;
                 Err(Failed::Replaced)
             }
@@ -383,7 +379,6 @@ enum Outcome {
     Exec(rusqlite::Result<()>),
 }
 
-/// Run a group's work in one immediate transaction and commit it.
 /// Write a group in one transaction; `None` (rolled back) when `there` says, just before
 /// the commit, that the database file is no longer the one opened.
 fn write(

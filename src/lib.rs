@@ -24,6 +24,13 @@ pub mod store;
 
 use std::process::ExitCode;
 
+/// Print an error as `hookcli: error: …` on stderr, escaped: messages quote file names,
+/// arguments and stored values, whatever each part did already (escaping leaves escaped
+/// text as it is).
+pub(crate) fn report_error(e: &dyn std::fmt::Display) {
+    eprintln_lossy!("hookcli: error: {}", render::escape::line(&e.to_string()));
+}
+
 /// Run a parsed command line and turn the outcome into an exit code, printing any error as
 /// one sentence on stderr.
 pub fn run(cli: cli::Cli) -> ExitCode {
@@ -33,9 +40,7 @@ pub fn run(cli: cli::Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            // Messages quote file names, arguments and stored values: escaped, whatever
-            // each part did already (escaping leaves escaped text as it is).
-            eprintln_lossy!("hookcli: error: {}", render::escape::line(&e.to_string()));
+            report_error(&e);
             ExitCode::from(e.exit_code())
         }
     }

@@ -171,11 +171,7 @@ impl Targets {
             Targets::To(to) => return Ok(replay_url(to, &c.request.target)),
             Targets::Recorded(routes, prefix) => (routes, prefix),
         };
-        let topic = c
-            .request
-            .notification
-            .as_ref()
-            .and_then(|n| n.topic.as_deref());
+        let topic = c.request.topic();
         let Some(route) = forward::route(routes, topic) else {
             let why = match topic {
                 Some(topic) => format!(
@@ -191,9 +187,10 @@ impl Targets {
         };
         // The store keeps a route URL's password only as the redaction mark.
         if reqwest::Url::parse(&route.url).is_ok_and(|u| u.password() == Some(forward::REDACTED)) {
+            // usage_error escapes the message.
             super::usage_error("replay", &format!(
                 "the --forward-to route {} had a password, which hookcli does not store: pass --to with the whole URL",
-                escape::line(&route.shown())
+                route.shown()
             ));
         }
         match prefix {
@@ -247,8 +244,7 @@ fn recorded_routes(dir: &Path) -> Result<(Vec<forward::Route>, Option<String>), 
         // All or none: leaving out one route would send its captures to a later one.
         let unreadable = |why: String| {
             Error::Failed(format!(
-                "the routes the last listen --forward-to recorded cannot be read ({}); pass --to URL",
-                escape::line(&why)
+                "the routes the last listen --forward-to recorded cannot be read ({why}); pass --to URL"
             ))
         };
         let routes = serde_json::from_str::<Vec<String>>(&list)

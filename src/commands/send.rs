@@ -156,12 +156,7 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
                     ))
                     .to_string(),
             };
-            let topic_name = capture
-                .request
-                .notification
-                .as_ref()
-                .and_then(|n| n.topic.clone())
-                .unwrap_or_else(|| "(own body)".into());
+            let topic_name = capture.request.topic().unwrap_or("(own body)").to_string();
             let mut lines = vec![format!(
                 "{} {} {shown} {}",
                 escape::line(&topic_name),

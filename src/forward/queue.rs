@@ -178,22 +178,15 @@ impl Forwarder {
         self.stopping.send_replace(true);
     }
 
-    /// Tell the queue a new pending capture is in the store.
-    pub fn wake(&self) {
-        for lane in &self.wakes {
-            lane.notify_one();
-        }
+    /// Tell the capture's lane it is in the store, pending; the other lanes need not read it.
+    pub fn wake(&self, c: &Capture) {
+        self.wakes[self.lane_of(c)].notify_one();
     }
 
     /// The lane a capture is delivered in: its route's, or the first for one no route
     /// takes (an earlier run's, which that lane records as skipped).
     fn lane_of(&self, c: &Capture) -> usize {
-        let topic = c
-            .request
-            .notification
-            .as_ref()
-            .and_then(|n| n.topic.as_deref());
-        route_index(&self.settings.routes, topic).map_or(0, |at| self.lane_of_route[at])
+        route_index(&self.settings.routes, c.request.topic()).map_or(0, |at| self.lane_of_route[at])
     }
 
     async fn db<T: Send + 'static>(
@@ -276,14 +269,16 @@ impl Forwarder {
             lanes.spawn(self.clone().run_lane(lane, upto));
         }
         // What is still under way when the lanes stop, from every lane, is waited for below.
-        let mut tasks = tokio::task::JoinSet::new();
+        let mut under_way = Vec::new();
         while let Some(stopped) = lanes.join_next().await {
-            if let Ok(mut under_way) = stopped {
-                tasks.spawn(async move { while under_way.join_next().await.is_some() {} });
-            }
+            under_way.extend(stopped);
         }
         // Captures waiting for a retry stop at once; only attempts under way take longer.
-        let mut done = std::pin::pin!(async { while tasks.join_next().await.is_some() {} });
+        let mut done = std::pin::pin!(async {
+            for mut tasks in under_way {
+                while tasks.join_next().await.is_some() {}
+            }
+        });
         if tokio::time::timeout(Duration::from_millis(200), &mut done)
             .await
             .is_err()
@@ -477,11 +472,7 @@ impl Forwarder {
         kind: &'static str,
         stop: &mut watch::Receiver<bool>,
     ) -> Option<Answer> {
-        let topic = c
-            .request
-            .notification
-            .as_ref()
-            .and_then(|n| n.topic.clone());
+        let topic = c.request.topic().map(str::to_string);
         let Some(route) = route(&self.settings.routes, topic.as_deref()) else {
             // An earlier run's capture that this run's routes do not take.
             let (seq, note) = (c.seq, no_route(topic.as_deref()));

@@ -291,12 +291,7 @@ async fn store_and_answer(
         if reject {
             Plan::Skipped("the signature was not valid and --reject-invalid is set".into())
         } else {
-            f.forwarder.plan(
-                capture
-                    .notification
-                    .as_ref()
-                    .and_then(|n| n.topic.as_deref()),
-            )
+            f.forwarder.plan(capture.topic())
         }
     });
     let answered = match &state.forwarding {
@@ -309,10 +304,7 @@ async fn store_and_answer(
         Ok(stored) => stored,
         Err(e) => {
             // Never a 2xx for something that is not on disk: a 503 makes Intercom retry.
-            eprintln_lossy!(
-                "hookcli: error: {}",
-                crate::render::escape::line(&e.to_string())
-            );
+            crate::report_error(&e);
             stats.refused.fetch_add(1, Ordering::Relaxed);
             state.output.emit(Event::StoreFailed(Refused {
                 at,
@@ -373,7 +365,7 @@ async fn store_and_answer(
                 state.store.record_answer(stored.seq, status.as_u16()).await;
                 return ours(status, body, &stored.id);
             }
-            Plan::Pending => f.forwarder.wake(),
+            Plan::Pending => f.forwarder.wake(&stored),
         }
     }
     ours(status, body, &stored.id)

@@ -52,6 +52,11 @@ pub struct NewCapture {
 }
 
 impl NewCapture {
+    /// The notification's topic, if the body is a notification that has one.
+    pub fn topic(&self) -> Option<&str> {
+        self.notification.as_ref().and_then(|n| n.topic.as_deref())
+    }
+
     /// The signature header this request is checked by (see
     /// [`Scheme::of`](crate::intercom::signature::Scheme::of)).
     pub fn scheme(&self) -> crate::intercom::signature::Scheme {

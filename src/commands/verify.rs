@@ -35,7 +35,7 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
             let (scheme, sig) = match (&args.signature, carries) {
                 (Some(value), Some(_)) => (scheme, Some(value.clone().into_bytes())),
                 (Some(value), None) => (
-                    guess(value.as_bytes(), &c.request.body),
+                    guess(c.request.notification.is_some(), value.as_bytes()),
                     Some(value.clone().into_bytes()),
                 ),
                 (None, carries) => (scheme, carries),
@@ -59,7 +59,10 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
                 reason: e.to_string(),
             })?;
             let given = args.signature.clone().map(String::into_bytes);
-            let scheme = given.as_deref().map_or(Scheme::Hub, |v| guess(v, &bytes));
+            let notification = Notification::parse(&bytes).is_some();
+            let scheme = given
+                .as_deref()
+                .map_or(Scheme::Hub, |v| guess(notification, v));
             (bytes, scheme, given, path.display().to_string())
         }
         (None, None) => unreachable!("clap requires an id or --body"),
@@ -102,8 +105,8 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
 
 /// The scheme of a signature given on its own: a notification is always signed with
 /// X-Hub-Signature; anything else by what the value looks like.
-fn guess(value: &[u8], body: &[u8]) -> Scheme {
-    if Notification::parse(body).is_some() {
+fn guess(notification: bool, value: &[u8]) -> Scheme {
+    if notification {
         Scheme::Hub
     } else {
         Scheme::guess(value)

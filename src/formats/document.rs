@@ -2,7 +2,7 @@
 //! `export --format json` writes it, `import` and `replay --file` read it.
 
 use crate::intercom::{
-    signature::{Scheme, Verdict},
+    signature::{Invalid, Scheme, Verdict},
     Notification,
 };
 use crate::render::escape;
@@ -53,7 +53,9 @@ pub fn from_value(v: &Value) -> Result<(Option<String>, NewCapture), String> {
             header(name, value)
         })
         .collect::<Result<_, String>>()?;
-    let verdict = verdict(v.get("signature"), &headers, &body)?;
+    let notification = Notification::parse(&body);
+    let scheme = Scheme::of_headers(notification.is_some(), &headers);
+    let verdict = verdict(v.get("signature"), &headers, scheme)?;
     let received_at = match v.get("received_at_ms") {
         None | Some(Value::Null) => now_ms(),
         Some(ms) => ms
@@ -69,7 +71,7 @@ pub fn from_value(v: &Value) -> Result<(Option<String>, NewCapture), String> {
         method: method(&text("method").ok_or("the document has no \"method\"")?)?,
         target: target(&text("target").unwrap_or_else(|| "/".into()))?,
         headers,
-        notification: Notification::parse(&body),
+        notification,
         body: body.into(),
         verdict,
     };
@@ -127,28 +129,23 @@ pub fn header(name: &str, value: Vec<u8>) -> Result<Header, String> {
 }
 
 /// A verdict from a stored `{"verdict": …, "reason": …}` object (absent means unchecked),
-/// if it is one hookcli gives and fits the request: a checked signature needs the header
-/// its scheme checks, a missing one needs none, and a reason must be one of that scheme's.
-pub fn verdict(sig: Option<&Value>, headers: &[Header], body: &[u8]) -> Result<Verdict, String> {
+/// if it is one hookcli gives and fits the request, whose signature `scheme` checks: a
+/// checked signature needs that header, a missing one needs none, and a reason must be
+/// one of that scheme's.
+pub fn verdict(sig: Option<&Value>, headers: &[Header], scheme: Scheme) -> Result<Verdict, String> {
     let code = |k: &str| sig.and_then(|s| s.get(k)).and_then(Value::as_str);
     let verdict = code("verdict").unwrap_or("unchecked");
-    const REASONS: [&str; 6] = [
-        "prefix_missing",
-        "sha256_given",
-        "wrong_prefix",
-        "malformed_hex",
-        "mismatch",
-        "body_malformed_hex",
-    ];
-    match (verdict, code("reason")) {
+    let reason = code("reason").map(|r| (r, Invalid::from_code(r)));
+    match (verdict, reason) {
         ("valid" | "missing" | "unchecked", _) | ("invalid", None) => {}
-        ("invalid", Some(r)) if REASONS.contains(&r) => {}
-        ("invalid", Some(r)) => {
+        ("invalid", Some((_, Some(_)))) => {}
+        ("invalid", Some((r, None))) => {
+            let all: Vec<&str> = Invalid::ALL.iter().map(|r| r.code()).collect();
             return Err(format!(
                 "its signature reason '{}' is not one hookcli gives ({})",
                 escape::line(r),
-                REASONS.join(", ")
-            ))
+                all.join(", ")
+            ));
         }
         (other, _) => {
             return Err(format!(
@@ -157,16 +154,9 @@ pub fn verdict(sig: Option<&Value>, headers: &[Header], body: &[u8]) -> Result<V
             ))
         }
     }
-    let scheme = Scheme::of_headers(Notification::parse(body).is_some(), headers);
-    let signed = headers
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case(scheme.header().as_bytes()));
+    let signed = super::header(headers, scheme.header()).is_some();
     let name = scheme.name();
-    let fits = match (scheme, code("reason")) {
-        (_, None | Some("mismatch")) => true,
-        (Scheme::Body, Some(r)) => r == "body_malformed_hex",
-        (Scheme::Hub, Some(r)) => r != "body_malformed_hex",
-    };
+    let fits = reason.and_then(|(_, r)| r).map_or(true, |r| r.fits(scheme));
     match (verdict, signed) {
         ("valid" | "invalid", false) => Err(format!(
             "its signature verdict is '{verdict}', but it has no {name} header"

@@ -2,7 +2,7 @@
 //! tools and HAR viewers open. hookcli-only details ride in `_hookcli`, which HAR allows.
 
 use super::{document, origin};
-use crate::intercom::Notification;
+use crate::intercom::{signature::Scheme, Notification};
 use crate::render::json::rfc3339;
 use crate::store::model::{Capture, Header, NewCapture, Source};
 use base64::Engine as _;
@@ -202,7 +202,9 @@ fn parse_entry(e: &Value) -> Result<(Option<String>, NewCapture), String> {
         Some(t) => document::received_at(t.timestamp_millis())?,
         None => document::now_ms(),
     };
-    let verdict = document::verdict(hook.and_then(|h| h.get("signature")), &headers, &body)?;
+    let notification = Notification::parse(&body);
+    let scheme = Scheme::of_headers(notification.is_some(), &headers);
+    let verdict = document::verdict(hook.and_then(|h| h.get("signature")), &headers, scheme)?;
     let text_field = |k: &str| {
         hook.and_then(|h| h.get(k))
             .and_then(Value::as_str)
@@ -218,7 +220,7 @@ fn parse_entry(e: &Value) -> Result<(Option<String>, NewCapture), String> {
             method: document::method(method)?,
             target: document::target(&target)?,
             headers,
-            notification: Notification::parse(&body),
+            notification,
             body: body.into(),
             verdict,
         },

@@ -116,6 +116,30 @@ pub enum Invalid {
 }
 
 impl Invalid {
+    /// Every reason, for reading stored codes back.
+    pub const ALL: [Invalid; 6] = [
+        Invalid::PrefixMissing,
+        Invalid::Sha256Given,
+        Invalid::WrongPrefix,
+        Invalid::MalformedHex,
+        Invalid::Mismatch,
+        Invalid::BodyMalformedHex,
+    ];
+
+    /// The reason a stored code names, if any.
+    pub fn from_code(code: &str) -> Option<Invalid> {
+        Invalid::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// Whether a signature checked by `scheme` can fail for this reason.
+    pub fn fits(self, scheme: Scheme) -> bool {
+        match self {
+            Invalid::Mismatch => true,
+            Invalid::BodyMalformedHex => scheme == Scheme::Body,
+            _ => scheme == Scheme::Hub,
+        }
+    }
+
     /// Stable machine name, stored in the capture and used in `--json`.
     pub fn code(self) -> &'static str {
         match self {
@@ -184,14 +208,11 @@ impl Verdict {
         match code {
             "valid" => Verdict::Valid,
             "missing" => Verdict::Missing,
-            "invalid" => Verdict::Invalid(match reason {
-                Some("prefix_missing") => Invalid::PrefixMissing,
-                Some("sha256_given") => Invalid::Sha256Given,
-                Some("wrong_prefix") => Invalid::WrongPrefix,
-                Some("malformed_hex") => Invalid::MalformedHex,
-                Some("body_malformed_hex") => Invalid::BodyMalformedHex,
-                _ => Invalid::Mismatch,
-            }),
+            "invalid" => Verdict::Invalid(
+                reason
+                    .and_then(Invalid::from_code)
+                    .unwrap_or(Invalid::Mismatch),
+            ),
             _ => Verdict::Unchecked,
         }
     }

@@ -95,7 +95,7 @@ pub fn lines(body: &[u8], style: Style, width: Option<usize>, max: usize) -> Pre
             let text = String::from_utf8_lossy(body);
             let mut rows = text.split('\n');
             for row in rows.by_ref().take(max) {
-                sink.push(shorten(&escape::multiline(row).concat(), width, &mut cut));
+                sink.push(shorten(&escape::text_line(row), width, &mut cut));
             }
             sink.more = rows.count();
         }

@@ -89,21 +89,26 @@ pub fn unsafe_for_terminal(raw: &[u8]) -> bool {
 
 /// Escape a multi-line text: keeps `\n` as line breaks (and tabs), escapes everything else.
 pub fn multiline(text: &str) -> Vec<String> {
-    text.split('\n')
-        .map(|l| {
-            let mut out = String::with_capacity(l.len());
-            for c in l.chars() {
-                if c == '\t' {
-                    out.push_str("    ");
-                } else if is_unsafe(c) {
-                    push_escaped(&mut out, c);
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        })
-        .collect()
+    text.split('\n').map(text_line).collect()
+}
+
+/// One line of a multi-line text, escaped as [`multiline`] does: a tab becomes four spaces.
+pub fn text_line(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    push_text(&mut out, line);
+    out
+}
+
+fn push_text(out: &mut String, line: &str) {
+    for c in line.chars() {
+        if c == '\t' {
+            out.push_str("    ");
+        } else if is_unsafe(c) {
+            push_escaped(out, c);
+        } else {
+            out.push(c);
+        }
+    }
 }
 
 /// The first `max_lines` lines of raw bytes (an app's answer, say), at most `max_bytes` of
@@ -115,7 +120,7 @@ pub fn first_lines(raw: &[u8], max_bytes: usize, max_lines: usize) -> Vec<String
         .map(|line| {
             let mut out = String::new();
             for chunk in line.utf8_chunks() {
-                out.extend(multiline(chunk.valid()));
+                push_text(&mut out, chunk.valid());
                 for b in chunk.invalid() {
                     let _ = write!(out, "\\x{b:02x}");
                 }

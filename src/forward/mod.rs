@@ -334,6 +334,12 @@ impl Answer {
         }
     }
 
+    /// The status `--passthrough` gives the sender: the app's, or the 502 hookcli answers
+    /// when it has none to pass on.
+    pub fn relayed_status(&self) -> u16 {
+        self.status.unwrap_or(502)
+    }
+
     /// The hints a one-off send (`send --to`, `replay`) shows under its line: a redirect not
     /// followed, an answer too slow for Intercom. Not escaped.
     pub fn hints(&self) -> Vec<String> {

@@ -429,7 +429,6 @@ impl Forwarder {
                 kind: "forward",
                 attempt,
                 max_attempts: last_allowed,
-                answered: None,
             };
             self.finish(&p.capture, tried, &answer, state, next, note)
                 .await;
@@ -455,8 +454,6 @@ impl Forwarder {
             kind: "passthrough",
             attempt: 1,
             max_attempts: 1,
-            // The app's status, or the 502 hookcli sends when it has none to pass on.
-            answered: Some(answer.status.unwrap_or(502)),
         };
         self.finish(capture, tried, &answer, state, None, note)
             .await;
@@ -539,8 +536,9 @@ impl Forwarder {
             kind,
             attempt,
             max_attempts,
-            answered,
         } = tried;
+        // What a passthrough sender got is recorded with its attempt.
+        let answered = (kind == "passthrough").then(|| answer.relayed_status());
         let record = Attempt {
             attempt,
             kind: kind.to_string(),
@@ -631,8 +629,6 @@ struct Tried {
     attempt: u32,
     /// The last number this capture may reach: earlier runs' attempts plus this run's budget.
     max_attempts: u32,
-    /// What the sender was answered, recorded with the attempt (`--passthrough` only).
-    answered: Option<u16>,
 }
 
 /// The note for a capture whose retries ran out, `made` attempts in this run of `total`.

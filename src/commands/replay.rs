@@ -9,7 +9,7 @@ use crate::forward::{self, is_hop_by_hop, queue, Class, Via};
 use crate::intercom::signature::{self, Scheme};
 use crate::render::{escape, json::rfc3339, style::Style};
 use crate::store::delivery::{self, Attempt};
-use crate::store::model::{bytes_json, parse_id, Capture, Header};
+use crate::store::model::{parse_id, Capture, Header};
 use crate::store::query::{self, Order};
 use crate::store::{self, StoreError};
 use serde_json::{json, Value};
@@ -718,20 +718,11 @@ fn line(c: &Capture, a: &forward::Answer, s: Style) -> String {
 }
 
 fn record(c: &Capture, a: &forward::Answer) -> Value {
-    json!({
-        "type": "replay",
-        "capture_id": c.id,
-        "time": rfc3339(a.started_at),
-        "target": a.target,
-        "outcome": if a.class() == Class::Delivered { "delivered" } else { "failed" },
-        "status": a.status,
-        "latency_ms": a.latency.as_millis() as u64,
-        "error_kind": a.error_kind,
-        "error": a.error,
-        "body_sent": bytes_json(&c.request.body),
-        "response_preview": bytes_json(&a.body[..a.body.len().min(crate::forward::PREVIEW_BYTES)]),
-        "hints": a.hints(),
-    })
+    let mut record = json!({"type": "replay", "capture_id": c.id});
+    if let Some(fields) = record.as_object_mut() {
+        fields.extend(a.record(a.class() == Class::Delivered, Some(&c.request.body)));
+    }
+    record
 }
 
 #[cfg(test)]

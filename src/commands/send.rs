@@ -207,21 +207,16 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
 /// The `send` record of one send (`send --to URL --json`).
 fn record(c: &Capture, a: &crate::forward::Answer, good: bool) -> serde_json::Value {
     let n = c.request.notification.as_ref();
-    serde_json::json!({
+    let mut record = serde_json::json!({
         "type": "send",
         "id": c.id,
-        "topic": n.and_then(|n| n.topic.as_deref()),
+        "topic": c.request.topic(),
         "notification_id": n.and_then(|n| n.id.as_deref()),
-        "time": crate::render::json::rfc3339(a.started_at),
-        "target": a.target,
-        "outcome": if good { "delivered" } else { "failed" },
-        "status": a.status,
-        "latency_ms": a.latency.as_millis() as u64,
-        "error_kind": a.error_kind,
-        "error": a.error,
-        "response_preview": crate::store::model::bytes_json(&a.body[..a.body.len().min(crate::forward::PREVIEW_BYTES)]),
-        "hints": a.hints(),
-    })
+    });
+    if let Some(fields) = record.as_object_mut() {
+        fields.extend(a.record(good, None));
+    }
+    record
 }
 
 /// The catalog's topic of this name; any other name is a usage error that suggests the

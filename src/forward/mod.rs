@@ -334,6 +334,41 @@ impl Answer {
         }
     }
 
+    /// The start of the app's answer that a record carries.
+    pub fn preview(&self) -> &[u8] {
+        &self.body[..self.body.len().min(PREVIEW_BYTES)]
+    }
+
+    /// The fields a one-off send's record (`send --to`, `replay`) shares, in their order;
+    /// `body_sent` (or nothing) goes before the preview.
+    pub fn record(
+        &self,
+        delivered: bool,
+        body_sent: Option<&[u8]>,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let mut fields = serde_json::Map::new();
+        let mut put = |k: &str, v: serde_json::Value| fields.insert(k.to_string(), v);
+        put("time", crate::render::json::rfc3339(self.started_at).into());
+        put("target", self.target.clone().into());
+        put(
+            "outcome",
+            if delivered { "delivered" } else { "failed" }.into(),
+        );
+        put("status", self.status.into());
+        put("latency_ms", (self.latency.as_millis() as u64).into());
+        put("error_kind", self.error_kind.into());
+        put("error", self.error.clone().into());
+        if let Some(body) = body_sent {
+            put("body_sent", crate::store::model::bytes_json(body));
+        }
+        put(
+            "response_preview",
+            crate::store::model::bytes_json(self.preview()),
+        );
+        put("hints", self.hints().into());
+        fields
+    }
+
     /// The status `--passthrough` gives the sender: the app's, or the 502 hookcli answers
     /// when it has none to pass on.
     pub fn relayed_status(&self) -> u16 {

@@ -602,7 +602,7 @@ impl Forwarder {
             error: answer.error.clone(),
             next_attempt_at: next,
             note,
-            response_preview: answer.body[..answer.body.len().min(super::PREVIEW_BYTES)].to_vec(),
+            response_preview: answer.preview().to_vec(),
             hints,
         }));
         // Shown once recorded, so whoever reads the store after seeing the line finds it there.

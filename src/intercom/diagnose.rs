@@ -62,17 +62,7 @@ pub fn diagnose(scheme: Scheme, secret: &[u8], header: Option<&[u8]>, body: &[u8
     let verify = |bytes: &[u8]| scheme.verify(Some(secret), Some(header), bytes);
     let signs = |bytes: &[u8]| verify(bytes) == Verdict::Valid;
     match verify(body) {
-        Verdict::Valid if scheme == Scheme::Body => {
-            let trimmed = header.trim_ascii();
-            let spaces = trimmed.len() != header.len();
-            let upper_hex = trimmed.iter().any(u8::is_ascii_uppercase);
-            if spaces || upper_hex {
-                Diagnosis::BodyValidNotExact { spaces, upper_hex }
-            } else {
-                Diagnosis::BodyValid
-            }
-        }
-        Verdict::Valid => exactness(header),
+        Verdict::Valid => exactness(scheme, header),
         Verdict::Invalid(Invalid::BodyMalformedHex) => Diagnosis::BodyMalformedHex,
         Verdict::Invalid(Invalid::PrefixMissing) => Diagnosis::PrefixMissing,
         Verdict::Invalid(Invalid::Sha256Given) => Diagnosis::Sha256Given,
@@ -104,14 +94,24 @@ pub fn diagnose(scheme: Scheme, secret: &[u8], header: Option<&[u8]>, body: &[u8
 }
 
 /// A header that verifies: exactly as Intercom writes it, or how it differs.
-fn exactness(header: &[u8]) -> Diagnosis {
+fn exactness(scheme: Scheme, header: &[u8]) -> Diagnosis {
     let trimmed = header.trim_ascii();
     let spaces = trimmed.len() != header.len();
+    // An X-Body-Signature is bare hex; an X-Hub-Signature starts `sha1=`.
+    let start = if scheme == Scheme::Body {
+        0
+    } else {
+        b"sha1=".len()
+    };
+    let upper_hex = trimmed.iter().skip(start).any(u8::is_ascii_uppercase);
+    if scheme == Scheme::Body {
+        return if spaces || upper_hex {
+            Diagnosis::BodyValidNotExact { spaces, upper_hex }
+        } else {
+            Diagnosis::BodyValid
+        };
+    }
     let prefix = !trimmed.starts_with(b"sha1=");
-    let upper_hex = trimmed
-        .iter()
-        .skip(b"sha1=".len())
-        .any(u8::is_ascii_uppercase);
     match (prefix, spaces, upper_hex) {
         (false, false, false) => Diagnosis::Valid,
         (false, false, true) => Diagnosis::ValidUppercase,

@@ -48,7 +48,7 @@ impl Scheme {
     /// The scheme a signature value given on its own looks like: 64 hex characters and no
     /// prefix is an `X-Body-Signature`; anything else is checked as an `X-Hub-Signature`.
     pub fn guess(value: &[u8]) -> Scheme {
-        let value = trim_ascii(value);
+        let value = value.trim_ascii();
         if value.len() == 64 && value.iter().all(u8::is_ascii_hexdigit) {
             Scheme::Body
         } else {
@@ -241,7 +241,7 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
 
 /// Check an `X-Hub-Signature` value: `sha1=` and hex HMAC-SHA1.
 fn verify_hub(secret: &[u8], header: &[u8], body: &[u8]) -> Verdict {
-    let header = trim_ascii(header);
+    let header = header.trim_ascii();
     let Some(eq) = header.iter().position(|&b| b == b'=') else {
         return Verdict::Invalid(Invalid::PrefixMissing);
     };
@@ -267,7 +267,7 @@ fn verify_hub(secret: &[u8], header: &[u8], body: &[u8]) -> Verdict {
 
 /// Check an `X-Body-Signature` value: bare hex HMAC-SHA256.
 fn verify_body(secret: &[u8], header: &[u8], body: &[u8]) -> Verdict {
-    let digest = trim_ascii(header);
+    let digest = header.trim_ascii();
     let mut raw = [0u8; 32];
     if digest.len() != 64 || hex::decode_to_slice(digest, &mut raw).is_err() {
         return Verdict::Invalid(Invalid::BodyMalformedHex);
@@ -276,18 +276,6 @@ fn verify_body(secret: &[u8], header: &[u8], body: &[u8]) -> Verdict {
         Ok(()) => Verdict::Valid,
         Err(_) => Verdict::Invalid(Invalid::Mismatch),
     }
-}
-
-fn trim_ascii(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &bytes[start..end]
 }
 
 #[cfg(test)]

@@ -23,8 +23,10 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     let overrides = header_overrides(args, secret.is_some())
         .unwrap_or_else(|e| super::usage_error("replay", &e));
     let dir = config::store_dir(cli.store.as_deref())?;
-    let (captures, recorded) = select(cli, args)?;
-    let targets = targets(args, &dir)?;
+    let (captures, store) = select(cli, args)?;
+    let recorded = store.is_some();
+    let conn = store.as_ref().map(|s| &s.conn);
+    let targets = targets(args, &dir, conn)?;
     let mut outgoing = Vec::with_capacity(captures.len());
     let mut unrouted = Vec::new();
     for c in captures {
@@ -69,10 +71,8 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     };
     if args.dry_run {
         // The attempt number the real send would carry in X-Hookcli-Attempt.
-        let conn = recorded.then(|| store::open_read(&dir).ok()).flatten();
         for (c, url) in &outgoing {
             let attempt = conn
-                .as_ref()
                 .and_then(|conn| delivery::next_replay(conn, c.seq).ok())
                 .unwrap_or(1);
             dry_run(&mut out, c, url, attempt, style)?;
@@ -217,12 +217,16 @@ struct NotRouted {
 }
 
 /// `--to`, else the routes the store recorded, else the failure that says to pass `--to`.
-fn targets(args: &ReplayArgs, dir: &Path) -> Result<Targets, Error> {
+fn targets(
+    args: &ReplayArgs,
+    dir: &Path,
+    conn: Option<&rusqlite::Connection>,
+) -> Result<Targets, Error> {
     // `--to` was checked as a URL when the arguments were parsed.
     if let Some(to) = &args.to {
         return Ok(Targets::To(to.clone()));
     }
-    let (routes, prefix) = recorded_routes(dir)?;
+    let (routes, prefix) = recorded_routes(dir, conn)?;
     if routes.is_empty() {
         super::usage_error(
             "replay",
@@ -232,13 +236,25 @@ fn targets(args: &ReplayArgs, dir: &Path) -> Result<Targets, Error> {
     Ok(Targets::Recorded(routes, prefix))
 }
 
-/// The routes of the last `listen --forward-to` run and its `--path`; a store written
-/// before routes were recorded has only its one URL, which takes every capture.
-fn recorded_routes(dir: &Path) -> Result<(Vec<forward::Route>, Option<String>), Error> {
-    let Ok(conn) = store::open_read(dir) else {
-        return Ok((Vec::new(), None));
+/// The routes of the last `listen --forward-to` run and its `--path`, read through `conn`
+/// (the store's, opened here for `--file`); a store written before routes were recorded
+/// has only its one URL, which takes every capture.
+fn recorded_routes(
+    dir: &Path,
+    conn: Option<&rusqlite::Connection>,
+) -> Result<(Vec<forward::Route>, Option<String>), Error> {
+    let opened;
+    let conn = match conn {
+        Some(conn) => conn,
+        None => match store::open_read(dir) {
+            Ok(c) => {
+                opened = c;
+                &opened
+            }
+            Err(_) => return Ok((Vec::new(), None)),
+        },
     };
-    let meta = |key| delivery::meta(&conn, key).ok().flatten();
+    let meta = |key| delivery::meta(conn, key).ok().flatten();
     let prefix = meta(queue::PREFIX_META);
     if let Some(list) = meta(queue::ROUTES_META) {
         // All or none: leaving out one route would send its captures to a later one.
@@ -258,10 +274,11 @@ fn recorded_routes(dir: &Path) -> Result<(Vec<forward::Route>, Option<String>), 
     Ok((single.into_iter().collect(), prefix))
 }
 
-/// The captures to replay, and whether they live in the store (so attempts get recorded).
-fn select(cli: &Cli, args: &ReplayArgs) -> Result<(Vec<Capture>, bool), Error> {
+/// The captures to replay, and the store they live in (so attempts get recorded); none for
+/// `--file`.
+fn select(cli: &Cli, args: &ReplayArgs) -> Result<(Vec<Capture>, Option<Store>), Error> {
     if let Some(file) = &args.file {
-        return Ok((from_file(file)?, false));
+        return Ok((from_file(file)?, None));
     }
     let f = filter(&args.filter);
     if args.ids.is_empty() && args.last.is_none() && !args.all && f.is_empty() {
@@ -285,7 +302,7 @@ fn select(cli: &Cli, args: &ReplayArgs) -> Result<(Vec<Capture>, bool), Error> {
         return Err(store.nothing_found());
     }
     captures.retain(|c| c.request.method != "HEAD");
-    Ok((captures, true))
+    Ok((captures, Some(store)))
 }
 
 /// The captures in a file, read as `import` reads it; each keeps its id when it has a

@@ -385,20 +385,18 @@ fn item(topic: &Topic, opts: &Options) -> Value {
         }
         // The visitor who signed up is a user now, with an owner (the 2026 capture).
         "visitor.signed_up" => {
-            let Value::Object(user) = legacy_user(opts) else {
+            let Value::Object(mut user) = legacy_user(opts) else {
                 unreachable!("a user is an object")
             };
-            let mut out = serde_json::Map::new();
-            for (key, value) in user {
-                // Where the capture has it: after social_profiles.
-                if key == "unsubscribed_from_emails" {
-                    out.insert("owner_id".into(), Value::Null);
-                }
-                out.insert(key, value);
-            }
+            // Where the capture has it: after social_profiles.
+            let at = user
+                .keys()
+                .position(|k| k == "unsubscribed_from_emails")
+                .unwrap_or(user.len());
+            user.shift_insert(at, "owner_id".into(), Value::Null);
             // The capture's updated_at alone ends in Z.
-            out.insert("updated_at".into(), json!(iso(opts.now)));
-            return Value::Object(out);
+            user.insert("updated_at".into(), json!(iso(opts.now)));
+            return Value::Object(user);
         }
         // Real captures carry the whole article, and the tag with its user.
         "article.deleted" | "user.tag.deleted" => {}

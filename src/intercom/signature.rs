@@ -255,24 +255,26 @@ fn verify_hub(secret: &[u8], header: &[u8], body: &[u8]) -> Verdict {
             Invalid::PrefixMissing
         });
     }
-    let mut raw = [0u8; 20];
-    if digest.len() != 40 || hex::decode_to_slice(digest, &mut raw).is_err() {
-        return Verdict::Invalid(Invalid::MalformedHex);
-    }
-    match mac(secret, body).verify_slice(&raw) {
-        Ok(()) => Verdict::Valid,
-        Err(_) => Verdict::Invalid(Invalid::Mismatch),
-    }
+    check_hex::<20>(mac(secret, body), digest, Invalid::MalformedHex)
 }
 
 /// Check an `X-Body-Signature` value: bare hex HMAC-SHA256.
 fn verify_body(secret: &[u8], header: &[u8], body: &[u8]) -> Verdict {
-    let digest = header.trim_ascii();
-    let mut raw = [0u8; 32];
-    if digest.len() != 64 || hex::decode_to_slice(digest, &mut raw).is_err() {
-        return Verdict::Invalid(Invalid::BodyMalformedHex);
+    check_hex::<32>(
+        mac256(secret, body),
+        header.trim_ascii(),
+        Invalid::BodyMalformedHex,
+    )
+}
+
+/// Compare a hex digest of `N` bytes with `mac`'s, in constant time; `malformed` when it is
+/// not that much hex.
+fn check_hex<const N: usize>(mac: impl Mac, digest: &[u8], malformed: Invalid) -> Verdict {
+    let mut raw = [0u8; N];
+    if digest.len() != 2 * N || hex::decode_to_slice(digest, &mut raw).is_err() {
+        return Verdict::Invalid(malformed);
     }
-    match mac256(secret, body).verify_slice(&raw) {
+    match mac.verify_slice(&raw) {
         Ok(()) => Verdict::Valid,
         Err(_) => Verdict::Invalid(Invalid::Mismatch),
     }

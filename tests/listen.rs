@@ -197,6 +197,46 @@ fn signatures_valid_invalid_missing_and_each_reason() {
 }
 
 #[test]
+fn a_signature_header_sent_twice_is_invalid_and_verify_says_why() {
+    let l = listen(&["--json", "--secret", "secret", "--reject-invalid"]);
+    let sig = sign("secret", VECTOR_BODY.as_bytes());
+    // Each value verifies on its own, but apps differ on which one they read.
+    let twice = [("X-Hub-Signature", sig.as_str()), ("x-hub-signature", &sig)];
+    let reply = l.post("/", &twice, VECTOR_BODY.as_bytes());
+    assert_eq!(reply.status, 401, "--reject-invalid refuses it");
+    let id = reply.id();
+    let (_, verdict, reason) = stored(&l.store, &id).unwrap();
+    assert_eq!(
+        (verdict.as_str(), reason.as_deref()),
+        ("invalid", Some("repeated"))
+    );
+    let record = l.capture_record(&id);
+    assert_eq!(record["signature"]["reason"], "repeated");
+    assert!(
+        record["signature"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("came more than once"),
+        "{record}"
+    );
+    // Once is still fine.
+    assert_eq!(l.post("/", &twice[..1], VECTOR_BODY.as_bytes()).status, 200);
+
+    let out = run(&l.store, &["verify", &id, "--secret", "secret"]);
+    fails(&out, 1, "the signature is not valid (repeated)");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("came 2 times") && said.contains("the first one verifies"),
+        "{said}"
+    );
+    // Each value can be checked on its own.
+    ok(&run(
+        &l.store,
+        &["verify", &id, "--secret", "secret", "--signature", &sig],
+    ));
+}
+
+#[test]
 fn human_output_shows_verdicts_and_ping_setup() {
     let l = listen(&["--color", "never", "--secret", "secret"]);
     l.post(

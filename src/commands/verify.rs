@@ -4,7 +4,6 @@ use super::{stdout, Store};
 use crate::cli::{Cli, VerifyArgs};
 use crate::config;
 use crate::error::Error;
-use crate::formats::header;
 use crate::intercom::diagnose::diagnose;
 use crate::intercom::signature::Scheme;
 use crate::intercom::Notification;
@@ -31,14 +30,20 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
             // --signature is checked as that one is, so a SHA-256 given for a notification
             // is diagnosed, not called valid. Only a capture with neither goes by its look.
             let scheme = c.request.scheme();
-            let carries = header(&c.request.headers, scheme.header()).map(<[u8]>::to_vec);
-            let (scheme, sig) = match (&args.signature, carries) {
-                (Some(value), Some(_)) => (scheme, Some(value.clone().into_bytes())),
-                (Some(value), None) => (
+            let carries: Vec<Vec<u8>> = c
+                .request
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(scheme.header().as_bytes()))
+                .map(|(_, v)| v.clone())
+                .collect();
+            let (scheme, sig) = match (&args.signature, carries.is_empty()) {
+                (Some(value), false) => (scheme, vec![value.clone().into_bytes()]),
+                (Some(value), true) => (
                     guess(c.request.notification.is_some(), value.as_bytes()),
-                    Some(value.clone().into_bytes()),
+                    vec![value.clone().into_bytes()],
                 ),
-                (None, carries) => (scheme, carries),
+                (None, _) => (scheme, carries),
             };
             (
                 c.request.body.to_vec(),
@@ -58,16 +63,22 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
-            let given = args.signature.clone().map(String::into_bytes);
+            let given: Vec<Vec<u8>> = args
+                .signature
+                .clone()
+                .map(String::into_bytes)
+                .into_iter()
+                .collect();
             let notification = Notification::parse(&bytes).is_some();
             let scheme = given
-                .as_deref()
+                .first()
                 .map_or(Scheme::Hub, |v| guess(notification, v));
             (bytes, scheme, given, path.display().to_string())
         }
         (None, None) => unreachable!("clap requires an id or --body"),
     };
-    let d = diagnose(scheme, secret.expose(), given.as_deref(), &body);
+    let given: Vec<&[u8]> = given.iter().map(Vec::as_slice).collect();
+    let d = diagnose(scheme, secret.expose(), &given, &body);
     let expected = scheme.sign(secret.expose(), &body);
     let mut out = stdout();
     if args.json {

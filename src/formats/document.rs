@@ -131,7 +131,7 @@ pub fn header(name: &str, value: Vec<u8>) -> Result<Header, String> {
 /// A verdict from a stored `{"verdict": …, "reason": …}` object (absent means unchecked),
 /// if it is one hookcli gives and fits the request, whose signature `scheme` checks: a
 /// checked signature needs that header, a missing one needs none, and a reason must be
-/// one of that scheme's.
+/// one of that scheme's (`repeated` needs the header more than once).
 pub fn verdict(sig: Option<&Value>, headers: &[Header], scheme: Scheme) -> Result<Verdict, String> {
     let code = |k: &str| sig.and_then(|s| s.get(k)).and_then(Value::as_str);
     let verdict = code("verdict").unwrap_or("unchecked");
@@ -154,9 +154,15 @@ pub fn verdict(sig: Option<&Value>, headers: &[Header], scheme: Scheme) -> Resul
             ))
         }
     }
-    let signed = super::header(headers, scheme.header()).is_some();
+    let carried = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(scheme.header().as_bytes()))
+        .count();
+    let signed = carried > 0;
     let name = scheme.name();
-    let fits = reason.and_then(|(_, r)| r).map_or(true, |r| r.fits(scheme));
+    let fits = reason
+        .and_then(|(_, r)| r)
+        .map_or(true, |r| r.fits(scheme, carried));
     match (verdict, signed) {
         ("valid" | "invalid", false) => Err(format!(
             "its signature verdict is '{verdict}', but it has no {name} header"

@@ -52,14 +52,29 @@ pub enum Diagnosis {
     },
     /// An `X-Body-Signature` that is not 64 hex characters.
     BodyMalformedHex,
+    /// The signature header came more than once.
+    Repeated {
+        /// How many times.
+        count: usize,
+        /// Whether the first value verifies.
+        first_valid: bool,
+    },
 }
 
-/// Diagnose `header` (the value of `scheme`'s header) against `body` under `secret`.
-pub fn diagnose(scheme: Scheme, secret: &[u8], header: Option<&[u8]>, body: &[u8]) -> Diagnosis {
-    let Some(header) = header else {
-        return Diagnosis::HeaderMissing;
+/// Diagnose `values` (every value of `scheme`'s header, in order) against `body` under
+/// `secret`.
+pub fn diagnose(scheme: Scheme, secret: &[u8], values: &[&[u8]], body: &[u8]) -> Diagnosis {
+    let header = match values {
+        [] => return Diagnosis::HeaderMissing,
+        [one] => *one,
+        [first, ..] => {
+            return Diagnosis::Repeated {
+                count: values.len(),
+                first_valid: scheme.verify(Some(secret), &[first], body) == Verdict::Valid,
+            }
+        }
     };
-    let verify = |bytes: &[u8]| scheme.verify(Some(secret), Some(header), bytes);
+    let verify = |bytes: &[u8]| scheme.verify(Some(secret), &[header], bytes);
     let signs = |bytes: &[u8]| verify(bytes) == Verdict::Valid;
     match verify(body) {
         Verdict::Valid => exactness(scheme, header),
@@ -68,7 +83,10 @@ pub fn diagnose(scheme: Scheme, secret: &[u8], header: Option<&[u8]>, body: &[u8
         Verdict::Invalid(Invalid::Sha256Given) => Diagnosis::Sha256Given,
         Verdict::Invalid(Invalid::WrongPrefix) => Diagnosis::WrongPrefix,
         Verdict::Invalid(Invalid::MalformedHex) => Diagnosis::MalformedHex,
-        Verdict::Invalid(Invalid::Mismatch) | Verdict::Missing | Verdict::Unchecked => {
+        // One value was checked, so never `Repeated`.
+        Verdict::Invalid(Invalid::Mismatch | Invalid::Repeated)
+        | Verdict::Missing
+        | Verdict::Unchecked => {
             // Checked before re-serialisations: a compact body plus `echo`'s newline would
             // otherwise read as "something parsed the body".
             let trimmed = body
@@ -226,6 +244,7 @@ impl Diagnosis {
             Diagnosis::BodyValid => "valid",
             Diagnosis::BodyValidNotExact { .. } => "valid_not_exact",
             Diagnosis::BodyMalformedHex => "body_malformed_hex",
+            Diagnosis::Repeated { .. } => "repeated",
         }
     }
 
@@ -251,6 +270,10 @@ impl Diagnosis {
                 format!("valid by value, but not as Intercom writes X-Body-Signature (64 lowercase hex characters, nothing around them): {}; verifiers that compare the whole string reject it: compare the decoded digest in constant time", differences(false, spaces, upper_hex))
             }
             Diagnosis::BodyMalformedHex => "the X-Body-Signature is not 64 hex characters: Intercom sends the bare hex HMAC-SHA256 of the body, with no prefix".into(),
+            Diagnosis::Repeated { count, first_valid } => {
+                let first = if first_valid { "verifies" } else { "does not verify" };
+                format!("the signature header came {count} times: Intercom sends it once, and apps differ on which they read (the first, the last, or all of them joined with commas, which never verifies); the first one {first}: check each with --signature")
+            }
         }
     }
 }
@@ -277,14 +300,41 @@ mod tests {
     const SIG: &str = "sha1=f67a0d054b3d460317b7a1753acebf7a88bfd5a0";
 
     fn d(header: Option<&str>, body: &[u8]) -> Diagnosis {
-        diagnose(Scheme::Hub, b"secret", header.map(str::as_bytes), body)
+        diagnose(
+            Scheme::Hub,
+            b"secret",
+            header.map(str::as_bytes).as_slice(),
+            body,
+        )
+    }
+
+    #[test]
+    fn a_repeated_header_is_not_valid_and_says_whether_the_first_verifies() {
+        let body = BODY.as_bytes();
+        let wrong = sign(b"other", body);
+        let twice = |a: &str, b: &str| {
+            diagnose(Scheme::Hub, b"secret", &[a.as_bytes(), b.as_bytes()], body)
+        };
+        let first_good = twice(SIG, &wrong);
+        assert_eq!(
+            first_good,
+            Diagnosis::Repeated {
+                count: 2,
+                first_valid: true
+            }
+        );
+        assert!(!first_good.is_valid() && first_good.explain().contains("the first one verifies"));
+        assert!(twice(&wrong, SIG)
+            .explain()
+            .contains("the first one does not verify"));
+        assert_eq!(twice(SIG, SIG).code(), "repeated");
     }
 
     #[test]
     fn an_x_body_signature_is_valid_exactly_or_with_a_caution() {
         let body = br#"{"workspace_id":"abc123def"}"#;
         let sig = Scheme::Body.sign(b"secret", body);
-        let d = |h: &str| diagnose(Scheme::Body, b"secret", Some(h.as_bytes()), body);
+        let d = |h: &str| diagnose(Scheme::Body, b"secret", &[h.as_bytes()], body);
         assert_eq!(d(&sig), Diagnosis::BodyValid);
         let upper = d(&sig.to_uppercase());
         assert_eq!(

@@ -80,16 +80,20 @@ impl Scheme {
         }
     }
 
-    /// Check `header` (this scheme's raw header value, if any) against `body`.
+    /// Check `values` (every value of this scheme's header the request carries, in order)
+    /// against `body`. More than one is invalid: Intercom sends one, and apps differ on
+    /// which they read (the first, the last, or all of them joined with commas).
     ///
     /// The digest is decoded from hex before comparing, so either hex case is accepted, and
     /// the comparison is constant-time (`Mac::verify_slice`).
-    pub fn verify(self, secret: Option<&[u8]>, header: Option<&[u8]>, body: &[u8]) -> Verdict {
+    pub fn verify(self, secret: Option<&[u8]>, values: &[&[u8]], body: &[u8]) -> Verdict {
         let Some(secret) = secret else {
             return Verdict::Unchecked;
         };
-        let Some(header) = header else {
-            return Verdict::Missing;
+        let header = match values {
+            [] => return Verdict::Missing,
+            [one] => one,
+            _ => return Verdict::Invalid(Invalid::Repeated),
         };
         match self {
             Scheme::Hub => verify_hub(secret, header, body),
@@ -113,17 +117,20 @@ pub enum Invalid {
     Mismatch,
     /// An `X-Body-Signature` that is not 64 hex characters.
     BodyMalformedHex,
+    /// The signature header came more than once.
+    Repeated,
 }
 
 impl Invalid {
     /// Every reason, for reading stored codes back.
-    pub const ALL: [Invalid; 6] = [
+    pub const ALL: [Invalid; 7] = [
         Invalid::PrefixMissing,
         Invalid::Sha256Given,
         Invalid::WrongPrefix,
         Invalid::MalformedHex,
         Invalid::Mismatch,
         Invalid::BodyMalformedHex,
+        Invalid::Repeated,
     ];
 
     /// The reason a stored code names, if any.
@@ -131,10 +138,12 @@ impl Invalid {
         Invalid::ALL.into_iter().find(|r| r.code() == code)
     }
 
-    /// Whether a signature checked by `scheme` can fail for this reason.
-    pub fn fits(self, scheme: Scheme) -> bool {
+    /// Whether a signature checked by `scheme`, whose header came `carried` times, can fail
+    /// for this reason.
+    pub fn fits(self, scheme: Scheme, carried: usize) -> bool {
         match self {
             Invalid::Mismatch => true,
+            Invalid::Repeated => carried > 1,
             Invalid::BodyMalformedHex => scheme == Scheme::Body,
             _ => scheme == Scheme::Hub,
         }
@@ -149,6 +158,7 @@ impl Invalid {
             Invalid::MalformedHex => "malformed_hex",
             Invalid::Mismatch => "mismatch",
             Invalid::BodyMalformedHex => "body_malformed_hex",
+            Invalid::Repeated => "repeated",
         }
     }
 
@@ -166,6 +176,9 @@ impl Invalid {
             }
             Invalid::BodyMalformedHex => {
                 "the X-Body-Signature is not 64 hex characters (Intercom sends a bare hex HMAC-SHA256)"
+            }
+            Invalid::Repeated => {
+                "the signature header came more than once; Intercom sends one, and apps differ on which they read"
             }
         }
     }
@@ -302,7 +315,7 @@ mod tests {
     fn body_signatures_are_bare_hex_hmac_sha256() {
         let body = HEALTH_BODY.as_bytes();
         assert_eq!(Scheme::Body.sign(b"secret", body), HEALTH_SIG);
-        let check = |sig: &str| Scheme::Body.verify(Some(b"secret"), Some(sig.as_bytes()), body);
+        let check = |sig: &str| Scheme::Body.verify(Some(b"secret"), &[sig.as_bytes()], body);
         assert_eq!(check(HEALTH_SIG), Verdict::Valid);
         assert_eq!(check(&HEALTH_SIG.to_uppercase()), Verdict::Valid);
         assert_eq!(check(&format!(" {HEALTH_SIG}\n")), Verdict::Valid);
@@ -316,7 +329,7 @@ mod tests {
             );
         }
         assert_eq!(
-            Scheme::Body.verify(None, Some(HEALTH_SIG.as_bytes()), body),
+            Scheme::Body.verify(None, &[HEALTH_SIG.as_bytes()], body),
             Verdict::Unchecked
         );
     }
@@ -345,7 +358,7 @@ mod tests {
     fn verifies_the_test_vector() {
         let v = Scheme::Hub.verify(
             Some(b"secret"),
-            Some(VECTOR_SIG.as_bytes()),
+            &[VECTOR_SIG.as_bytes()],
             VECTOR_BODY.as_bytes(),
         );
         assert_eq!(v, Verdict::Valid);
@@ -354,18 +367,14 @@ mod tests {
     #[test]
     fn uppercase_hex_is_valid_by_value() {
         let upper = format!("sha1={}", VECTOR_SIG[5..].to_uppercase());
-        let v = Scheme::Hub.verify(
-            Some(b"secret"),
-            Some(upper.as_bytes()),
-            VECTOR_BODY.as_bytes(),
-        );
+        let v = Scheme::Hub.verify(Some(b"secret"), &[upper.as_bytes()], VECTOR_BODY.as_bytes());
         assert_eq!(v, Verdict::Valid);
     }
 
     #[test]
     fn each_failure_has_its_own_reason() {
         let body = VECTOR_BODY.as_bytes();
-        let check = |h: &str| Scheme::Hub.verify(Some(b"secret"), Some(h.as_bytes()), body);
+        let check = |h: &str| Scheme::Hub.verify(Some(b"secret"), &[h.as_bytes()], body);
         assert_eq!(
             check(&VECTOR_SIG[5..]),
             Verdict::Invalid(Invalid::PrefixMissing)
@@ -379,18 +388,32 @@ mod tests {
         );
         let wrong = sign(b"other", body);
         assert_eq!(check(&wrong), Verdict::Invalid(Invalid::Mismatch));
-        let altered = Scheme::Hub.verify(Some(b"secret"), Some(VECTOR_SIG.as_bytes()), b"{}");
+        let altered = Scheme::Hub.verify(Some(b"secret"), &[VECTOR_SIG.as_bytes()], b"{}");
         assert_eq!(altered, Verdict::Invalid(Invalid::Mismatch));
     }
 
     #[test]
-    fn missing_and_unchecked() {
+    fn a_repeated_header_is_invalid_even_when_each_value_verifies() {
+        let (sig, body) = (VECTOR_SIG.as_bytes(), VECTOR_BODY.as_bytes());
+        for scheme in [Scheme::Hub, Scheme::Body] {
+            assert_eq!(
+                scheme.verify(Some(b"secret"), &[sig, sig], body),
+                Verdict::Invalid(Invalid::Repeated)
+            );
+        }
         assert_eq!(
-            Scheme::Hub.verify(Some(b"s"), None, b"{}"),
-            Verdict::Missing
+            Scheme::Hub.verify(None, &[sig, sig], body),
+            Verdict::Unchecked
         );
+        // An imported capture can only have been refused for it with the header twice.
+        assert!(Invalid::Repeated.fits(Scheme::Body, 2) && !Invalid::Repeated.fits(Scheme::Hub, 1));
+    }
+
+    #[test]
+    fn missing_and_unchecked() {
+        assert_eq!(Scheme::Hub.verify(Some(b"s"), &[], b"{}"), Verdict::Missing);
         assert_eq!(
-            Scheme::Hub.verify(None, Some(b"sha1=00"), b"{}"),
+            Scheme::Hub.verify(None, &[b"sha1=00"], b"{}"),
             Verdict::Unchecked
         );
     }
@@ -406,6 +429,8 @@ mod tests {
             Verdict::Invalid(Invalid::WrongPrefix),
             Verdict::Invalid(Invalid::MalformedHex),
             Verdict::Invalid(Invalid::Mismatch),
+            Verdict::Invalid(Invalid::BodyMalformedHex),
+            Verdict::Invalid(Invalid::Repeated),
         ] {
             assert_eq!(
                 Verdict::from_codes(v.code(), v.reason().map(Invalid::code)),

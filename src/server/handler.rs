@@ -227,12 +227,13 @@ pub(super) async fn handle(
     let scheme = signature::Scheme::of(notification.is_some(), |name| {
         parts.headers.contains_key(name)
     });
-    let signature_header = parts
-        .headers
-        .get(scheme.header())
-        .map(HeaderValue::as_bytes);
+    // The first two values are enough to tell one from several, without allocating.
+    let mut values = parts.headers.get_all(scheme.header()).iter();
+    let first_two = [values.next(), values.next()].map(|v| v.map(HeaderValue::as_bytes));
+    let given = first_two.iter().flatten().count();
+    let first_two = first_two.map(Option::unwrap_or_default);
     let secret = state.settings.secret.as_ref().map(Secret::expose);
-    let verdict = scheme.verify(secret, signature_header, &body);
+    let verdict = scheme.verify(secret, &first_two[..given], &body);
     let capture = NewCapture {
         received_at: at,
         source: Source::Listen,

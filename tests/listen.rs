@@ -1232,6 +1232,45 @@ fn a_stalled_client_does_not_disturb_others_and_is_cut_off() {
     assert_eq!(count(&l.store), 5);
 }
 
+#[test]
+fn when_stalled_clients_hold_every_connection_the_silent_longest_makes_room() {
+    let l = listen(&["--json"]);
+    // Every one of the 512 slots held by a client stuck halfway through its body, which
+    // the 30 s body timeout alone would take to cut off.
+    let stalled: Vec<TcpStream> = (0..512)
+        .map(|_| {
+            let mut s = TcpStream::connect(&l.addr).unwrap();
+            s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"half\":")
+                .unwrap();
+            s
+        })
+        .collect();
+    // A webhook still gets through, long before any timeout (the client gives up at 20 s).
+    let reply = l.post("/", &[], b"{\"through\":1}");
+    assert_eq!(reply.status, 200);
+    assert_eq!(stored(&l.store, &reply.id()).unwrap().0, b"{\"through\":1}");
+    l.wait_stderr("all 512 connections are in use: closed the one from 127.0.0.1:");
+    // Closed, not answered: the stalled clients' half bodies were never stored.
+    assert_eq!(count(&l.store), 1);
+    let mut first = &stalled[0];
+    first
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let read = std::io::Read::read_to_end(&mut first, &mut buf);
+    let timed_out = |e: &std::io::Error| {
+        use std::io::ErrorKind::*;
+        matches!(e.kind(), WouldBlock | TimedOut)
+    };
+    assert!(
+        !read.as_ref().is_err_and(timed_out),
+        "the oldest was not closed"
+    );
+    assert!(buf.is_empty(), "{}", String::from_utf8_lossy(&buf));
+    drop(stalled);
+    assert_eq!(l.post("/", &[], b"{}").status, 200);
+}
+
 /// Take the store's write lock, as another process would, and keep it (past the writer's
 /// patience) until the returned connection rolls back.
 fn hold_write_lock(store: &std::path::Path) -> rusqlite::Connection {

@@ -2,6 +2,7 @@
 //! exact bytes, verify the signature, commit to the store, and only then answer 2xx.
 
 use super::detach::Detached;
+use super::slots::Conn;
 use crate::config::Secret;
 use crate::forward::{is_hop_by_hop, queue::Forwarder};
 use crate::intercom::{outbound_region, signature, Notification};
@@ -92,6 +93,7 @@ pub(super) async fn handle(
     state: Arc<Context>,
     peer: SocketAddr,
     sent: Option<Vec<Header>>,
+    conn: &Arc<Conn>,
     req: Request<Incoming>,
 ) -> Resp {
     let stats = &state.stats;
@@ -221,6 +223,8 @@ pub(super) async fn handle(
         }
         Ok(Ok(collected)) => collected.to_bytes(),
     };
+    // From here on the sender waits for us, not we for it: never closed to make room.
+    let _answering = conn.answering();
 
     // Notifications carry X-Hub-Signature; health checks and uninstall X-Body-Signature.
     let notification = Notification::parse(&body);

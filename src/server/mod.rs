@@ -3,6 +3,7 @@
 
 mod detach;
 mod handler;
+mod slots;
 mod tap;
 
 pub use handler::{Context, Forwarding, Settings, Stats};
@@ -13,9 +14,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
-/// Connections served at once; further clients wait in the kernel's accept queue.
+/// Connections served at once; when all are taken, one silent for a while is closed to
+/// make room (`slots`), else further clients wait in the kernel's accept queue.
 const MAX_CONNECTIONS: usize = 512;
 /// A client must send its complete request head within this time.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,13 +43,9 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
         // `printf ... | nc -N` shuts its write side once the request is sent, then waits.
         .half_close(true);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = slots::Slots::new(MAX_CONNECTIONS);
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => permit.expect("semaphore is never closed"),
-            () = &mut shutdown => break,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -63,23 +60,35 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
             },
             () = &mut shutdown => break,
         };
+        let (slot, activity) = tokio::select! {
+            taken = slots.take(peer) => taken,
+            () = &mut shutdown => break,
+        };
         let _ = stream.set_nodelay(true);
-        let (stream, heads) = tap::Tap::new(stream);
+        let (stream, heads) = tap::Tap::new(stream, activity.clone());
         let for_requests = state.clone();
+        let for_handler = activity.clone();
         let service = hyper::service::service_fn(move |req| {
             let state = for_requests.clone();
             let sent = tap::Heads::take(&heads, req.headers());
+            let activity = for_handler.clone();
             async move {
-                Ok::<_, std::convert::Infallible>(handler::handle(state, peer, sent, req).await)
+                Ok::<_, std::convert::Infallible>(
+                    handler::handle(state, peer, sent, &activity, req).await,
+                )
             }
         });
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         let state = state.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                handler::refused_by_hyper(&state, peer, &e);
+            tokio::select! {
+                served = conn => if let Err(e) = served {
+                    handler::refused_by_hyper(&state, peer, &e);
+                },
+                // Dropping the connection closes it; the slot goes with it.
+                () = activity.closed() => {}
             }
-            drop(permit);
+            drop(slot);
         });
     }
     drop(listener);

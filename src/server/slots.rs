@@ -1,0 +1,222 @@
+//! Connection slots: at most `MAX_CONNECTIONS` served at once, and when every slot is
+//! taken, the connection that has been silent longest gives its slot up.
+//!
+//! A cap alone lets whoever holds every slot shut everyone else out: 512 clients that
+//! each send half a request keep a webhook waiting until the read timeouts (10 s for a
+//! head, 30 s for a body) cut them off, and then can do it again. So when a new client
+//! arrives and nothing is free, a connection that has sent nothing for `SILENT_FOR` and
+//! is not waiting on its own answer (a commit, or the app in `--passthrough`) is closed
+//! to make room: an idle keep-alive connection, or a client stalled mid-request.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, TryAcquireError};
+
+/// How long a connection must have sent nothing before it may be closed to make room.
+pub(super) const SILENT_FOR: Duration = Duration::from_secs(2);
+/// How often a full server looks again for a connection to close.
+const RECHECK: Duration = Duration::from_millis(250);
+/// The least time between two warnings about closing connections.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
+/// One served connection, as its slot sees it.
+pub(super) struct Conn {
+    peer: SocketAddr,
+    /// Milliseconds since the slots' epoch when bytes last arrived.
+    last_read: AtomicU64,
+    /// A request of this connection has its whole body and is being answered.
+    answering: AtomicBool,
+    /// Told to close, to make room.
+    close: Notify,
+    epoch: Instant,
+}
+
+impl Conn {
+    /// Bytes arrived.
+    pub(super) fn touch(&self) {
+        self.last_read.store(millis(self.epoch), Ordering::Relaxed);
+    }
+
+    /// Mark a request as being answered until the guard drops: it is not silent, it waits.
+    pub(super) fn answering(self: &Arc<Self>) -> Answering {
+        self.answering.store(true, Ordering::Relaxed);
+        Answering(self.clone())
+    }
+
+    /// Resolves when the connection is to be closed to make room.
+    pub(super) async fn closed(&self) {
+        self.close.notified().await;
+    }
+}
+
+/// While alive, its connection is answering a request.
+pub(super) struct Answering(Arc<Conn>);
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.answering.store(false, Ordering::Relaxed);
+    }
+}
+
+/// A connection's hold on its slot, released on drop.
+pub(super) struct Slot {
+    id: u64,
+    slots: Arc<Slots>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.slots.open.lock() {
+            open.remove(&self.id);
+        }
+    }
+}
+
+/// Every slot, and the connections holding them.
+pub(super) struct Slots {
+    permits: Arc<Semaphore>,
+    open: Mutex<HashMap<u64, Arc<Conn>>>,
+    next_id: AtomicU64,
+    epoch: Instant,
+    warned: Mutex<Warned>,
+}
+
+#[derive(Default)]
+struct Warned {
+    at: Option<Instant>,
+    /// Closed since the last warning.
+    unsaid: u64,
+}
+
+impl Slots {
+    /// `max` slots, all free.
+    pub(super) fn new(max: usize) -> Arc<Slots> {
+        Arc::new(Slots {
+            permits: Arc::new(Semaphore::new(max)),
+            open: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            epoch: Instant::now(),
+            warned: Mutex::new(Warned::default()),
+        })
+    }
+
+    /// A slot for a connection from `peer`: a free one, or one given up by the connection
+    /// silent longest; waits while every connection is busy or was heard from lately.
+    pub(super) async fn take(self: &Arc<Self>, peer: SocketAddr) -> (Slot, Arc<Conn>) {
+        let permit = loop {
+            match self.permits.clone().try_acquire_owned() {
+                Ok(permit) => break permit,
+                Err(TryAcquireError::Closed) => unreachable!("the semaphore is never closed"),
+                Err(TryAcquireError::NoPermits) => {}
+            }
+            self.close_silent();
+            // A closed connection frees its slot once its task has wound down.
+            if let Ok(Ok(permit)) =
+                tokio::time::timeout(RECHECK, self.permits.clone().acquire_owned()).await
+            {
+                break permit;
+            }
+        };
+        let conn = Arc::new(Conn {
+            peer,
+            last_read: AtomicU64::new(millis(self.epoch)),
+            answering: AtomicBool::new(false),
+            close: Notify::new(),
+            epoch: self.epoch,
+        });
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut open) = self.open.lock() {
+            open.insert(id, conn.clone());
+        }
+        let slot = Slot {
+            id,
+            slots: self.clone(),
+            _permit: permit,
+        };
+        (slot, conn)
+    }
+
+    /// Tell the connection silent longest (if any has been for `SILENT_FOR`) to close.
+    fn close_silent(&self) {
+        let now = millis(self.epoch);
+        let chosen = self.open.lock().ok().and_then(|mut open| {
+            let candidates = open.iter().map(|(id, c)| {
+                let quiet = now.saturating_sub(c.last_read.load(Ordering::Relaxed));
+                (*id, quiet, c.answering.load(Ordering::Relaxed))
+            });
+            let id = silent_longest(candidates, SILENT_FOR)?;
+            // Out of the table at once, so the next look does not pick it again.
+            let conn = open.remove(&id)?;
+            let quiet = now.saturating_sub(conn.last_read.load(Ordering::Relaxed));
+            Some((conn, quiet))
+        });
+        if let Some((conn, quiet)) = chosen {
+            conn.close.notify_one();
+            self.warn(conn.peer, Duration::from_millis(quiet));
+        }
+    }
+
+    fn warn(&self, peer: SocketAddr, quiet: Duration) {
+        let Ok(mut warned) = self.warned.lock() else {
+            return;
+        };
+        warned.unsaid += 1;
+        if warned.at.is_some_and(|at| at.elapsed() < WARN_EVERY) {
+            return;
+        }
+        let more = match warned.unsaid {
+            1 => String::new(),
+            n => format!(" ({} closed like this since the last warning)", n - 1),
+        };
+        eprintln_lossy!(
+            "hookcli: warning: all {} connections are in use: closed the one from {peer}, silent for {:.1} s, to make room{more}",
+            super::MAX_CONNECTIONS,
+            quiet.as_secs_f64()
+        );
+        *warned = Warned {
+            at: Some(Instant::now()),
+            unsaid: 0,
+        };
+    }
+}
+
+/// Of `(id, silent for ms, answering)`, the connection not answering that has been silent
+/// longest, if for at least `min`.
+fn silent_longest(conns: impl Iterator<Item = (u64, u64, bool)>, min: Duration) -> Option<u64> {
+    let min = u64::try_from(min.as_millis()).unwrap_or(u64::MAX);
+    conns
+        .filter(|&(_, quiet, answering)| !answering && quiet >= min)
+        .max_by_key(|&(id, quiet, _)| (quiet, std::cmp::Reverse(id)))
+        .map(|(id, _, _)| id)
+}
+
+fn millis(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_silent_longest_goes_unless_it_is_answering_or_was_heard_lately() {
+        let min = Duration::from_secs(2);
+        let pick = |c: &[(u64, u64, bool)]| silent_longest(c.iter().copied(), min);
+        assert_eq!(
+            pick(&[(1, 2_500, false), (2, 9_000, false), (3, 100, false)]),
+            Some(2)
+        );
+        // Waiting on its own answer (a commit, the app) is not silence.
+        assert_eq!(pick(&[(1, 2_500, false), (2, 9_000, true)]), Some(1));
+        // Heard from within `min`: nobody goes, the new client waits.
+        assert_eq!(pick(&[(1, 1_999, false), (2, 60_000, true)]), None);
+        assert_eq!(pick(&[]), None);
+        // Equally silent: the older connection.
+        assert_eq!(pick(&[(7, 3_000, false), (4, 3_000, false)]), Some(4));
+    }
+}

@@ -17,9 +17,9 @@ bin=${HOOKCLI:-target/debug/hookcli}
     echo "over 64 KiB or more than 100 of them; 400 for malformed HTTP; 408 when the body does not"
     echo "arrive within 30 s; 503 when the store cannot write. A client must send its request head"
     echo "within 10 s. At most 512 connections are served at once; when all are taken, a new client"
-    echo "gets the slot of the one silent longest, if it has sent nothing for 2 s and is not waiting"
-    echo "for its answer (an idle keep-alive connection, or a client stalled mid-request), and stderr"
-    echo "says so."
+    echo "gets the slot of the one that has gone longest without finishing a request, if that is 2 s"
+    echo "or more and it is not waiting for its answer (an idle keep-alive connection, or a client"
+    echo "stalled or crawling mid-request), and stderr says so."
     for cmd in "" listen list show export import delete stats vacuum replay send check verify topics completions man; do
         echo
         if [ -z "$cmd" ]; then echo "## hookcli"; else echo "## hookcli $cmd"; fi

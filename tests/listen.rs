@@ -1233,31 +1233,43 @@ fn a_stalled_client_does_not_disturb_others_and_is_cut_off() {
 }
 
 #[test]
-fn when_stalled_clients_hold_every_connection_the_silent_longest_makes_room() {
+fn when_crawling_clients_hold_every_connection_the_one_idle_longest_makes_room() {
     let l = listen(&["--json"]);
-    // Every one of the 512 slots held by a client stuck halfway through its body, which
-    // the 30 s body timeout alone would take to cut off.
-    let stalled: Vec<TcpStream> = (0..512)
+    // Every one of the 512 slots held by a client crawling through its body a byte every
+    // 300 ms: the 30 s body timeout alone would take that long to cut them off.
+    let crawling: Vec<TcpStream> = (0..512)
         .map(|_| {
             let mut s = TcpStream::connect(&l.addr).unwrap();
-            s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"half\":")
+            s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n")
                 .unwrap();
             s
         })
         .collect();
+    let mut oldest = crawling[0].try_clone().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let crawl = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for mut s in &crawling {
+                    let _ = s.write_all(b" "); // fails once closed
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        })
+    };
     // A webhook still gets through, long before any timeout (the client gives up at 20 s).
     let reply = l.post("/", &[], b"{\"through\":1}");
     assert_eq!(reply.status, 200);
     assert_eq!(stored(&l.store, &reply.id()).unwrap().0, b"{\"through\":1}");
     l.wait_stderr("all 512 connections are in use: closed the one from 127.0.0.1:");
-    // Closed, not answered: the stalled clients' half bodies were never stored.
+    // Closed, not answered: the crawling clients' bodies were never stored.
     assert_eq!(count(&l.store), 1);
-    let mut first = &stalled[0];
-    first
+    oldest
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
     let mut buf = Vec::new();
-    let read = std::io::Read::read_to_end(&mut first, &mut buf);
+    let read = std::io::Read::read_to_end(&mut oldest, &mut buf);
     let timed_out = |e: &std::io::Error| {
         use std::io::ErrorKind::*;
         matches!(e.kind(), WouldBlock | TimedOut)
@@ -1267,7 +1279,8 @@ fn when_stalled_clients_hold_every_connection_the_silent_longest_makes_room() {
         "the oldest was not closed"
     );
     assert!(buf.is_empty(), "{}", String::from_utf8_lossy(&buf));
-    drop(stalled);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    crawl.join().unwrap();
     assert_eq!(l.post("/", &[], b"{}").status, 200);
 }
 

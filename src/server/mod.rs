@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// Connections served at once; when all are taken, one silent for a while is closed to
-/// make room (`slots`), else further clients wait in the kernel's accept queue.
+/// Connections served at once; when all are taken, one idle for a while is closed to make
+/// room (`slots`), else further clients wait in the kernel's accept queue.
 const MAX_CONNECTIONS: usize = 512;
 /// A client must send its complete request head within this time.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -65,7 +65,7 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let (stream, heads) = tap::Tap::new(stream, activity.clone());
+        let (stream, heads) = tap::Tap::new(stream);
         let for_requests = state.clone();
         let for_handler = activity.clone();
         let service = hyper::service::service_fn(move |req| {
@@ -73,9 +73,9 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
             let sent = tap::Heads::take(&heads, req.headers());
             let activity = for_handler.clone();
             async move {
-                Ok::<_, std::convert::Infallible>(
-                    handler::handle(state, peer, sent, &activity, req).await,
-                )
+                let answer = handler::handle(state, peer, sent, &activity, req).await;
+                activity.finished();
+                Ok::<_, std::convert::Infallible>(answer)
             }
         });
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));

@@ -1,12 +1,15 @@
 //! Connection slots: at most `MAX_CONNECTIONS` served at once, and when every slot is
-//! taken, the connection that has been silent longest gives its slot up.
+//! taken, the connection that has gone longest without finishing a request gives its
+//! slot up.
 //!
 //! A cap alone lets whoever holds every slot shut everyone else out: 512 clients that
-//! each send half a request keep a webhook waiting until the read timeouts (10 s for a
-//! head, 30 s for a body) cut them off, and then can do it again. So when a new client
-//! arrives and nothing is free, a connection that has sent nothing for `SILENT_FOR` and
-//! is not waiting on its own answer (a commit, or the app in `--passthrough`) is closed
-//! to make room: an idle keep-alive connection, or a client stalled mid-request.
+//! each send half a request, or trickle one byte a second, keep a webhook waiting until
+//! the read timeouts (10 s for a head, 30 s for a body) cut them off, and then can do it
+//! again. So when a new client arrives and nothing is free, a connection that has not
+//! finished a request for `IDLE_FOR` (since it opened, or since its last answer) and is
+//! not waiting on its own answer (a commit, or the app in `--passthrough`) is closed to
+//! make room: an idle keep-alive connection, or a client stalled or crawling mid-request.
+//! Intercom sends a notification in one go, well within that time.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,8 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
-/// How long a connection must have sent nothing before it may be closed to make room.
-pub(super) const SILENT_FOR: Duration = Duration::from_secs(2);
+/// How long a connection must have gone without finishing a request before it may be
+/// closed to make room.
+const IDLE_FOR: Duration = Duration::from_secs(2);
 /// How often a full server looks again for a connection to close.
 const RECHECK: Duration = Duration::from_millis(250);
 /// The least time between two warnings about closing connections.
@@ -25,8 +29,8 @@ const WARN_EVERY: Duration = Duration::from_secs(10);
 /// One served connection, as its slot sees it.
 pub(super) struct Conn {
     peer: SocketAddr,
-    /// Milliseconds since the slots' epoch when bytes last arrived.
-    last_read: AtomicU64,
+    /// Milliseconds since the slots' epoch when it opened or last finished a request.
+    progressed: AtomicU64,
     /// A request of this connection has its whole body and is being answered.
     answering: AtomicBool,
     /// Told to close, to make room.
@@ -35,12 +39,12 @@ pub(super) struct Conn {
 }
 
 impl Conn {
-    /// Bytes arrived.
-    pub(super) fn touch(&self) {
-        self.last_read.store(millis(self.epoch), Ordering::Relaxed);
+    /// A request was answered.
+    pub(super) fn finished(&self) {
+        self.progressed.store(millis(self.epoch), Ordering::Relaxed);
     }
 
-    /// Mark a request as being answered until the guard drops: it is not silent, it waits.
+    /// Mark a request as being answered until the guard drops: it is not idle, it waits.
     pub(super) fn answering(self: &Arc<Self>) -> Answering {
         self.answering.store(true, Ordering::Relaxed);
         Answering(self.clone())
@@ -57,7 +61,6 @@ pub(super) struct Answering(Arc<Conn>);
 
 impl Drop for Answering {
     fn drop(&mut self) {
-        self.0.touch();
         self.0.answering.store(false, Ordering::Relaxed);
     }
 }
@@ -106,7 +109,7 @@ impl Slots {
     }
 
     /// A slot for a connection from `peer`: a free one, or one given up by the connection
-    /// silent longest; waits while every connection is busy or was heard from lately.
+    /// idle longest; waits while every connection is answering or made progress lately.
     pub(super) async fn take(self: &Arc<Self>, peer: SocketAddr) -> (Slot, Arc<Conn>) {
         let permit = loop {
             match self.permits.clone().try_acquire_owned() {
@@ -114,7 +117,7 @@ impl Slots {
                 Err(TryAcquireError::Closed) => unreachable!("the semaphore is never closed"),
                 Err(TryAcquireError::NoPermits) => {}
             }
-            self.close_silent();
+            self.close_idle();
             // A closed connection frees its slot once its task has wound down.
             if let Ok(Ok(permit)) =
                 tokio::time::timeout(RECHECK, self.permits.clone().acquire_owned()).await
@@ -124,7 +127,7 @@ impl Slots {
         };
         let conn = Arc::new(Conn {
             peer,
-            last_read: AtomicU64::new(millis(self.epoch)),
+            progressed: AtomicU64::new(millis(self.epoch)),
             answering: AtomicBool::new(false),
             close: Notify::new(),
             epoch: self.epoch,
@@ -141,27 +144,27 @@ impl Slots {
         (slot, conn)
     }
 
-    /// Tell the connection silent longest (if any has been for `SILENT_FOR`) to close.
-    fn close_silent(&self) {
+    /// Tell the connection idle longest (if any has been for `IDLE_FOR`) to close.
+    fn close_idle(&self) {
         let now = millis(self.epoch);
         let chosen = self.open.lock().ok().and_then(|mut open| {
             let candidates = open.iter().map(|(id, c)| {
-                let quiet = now.saturating_sub(c.last_read.load(Ordering::Relaxed));
-                (*id, quiet, c.answering.load(Ordering::Relaxed))
+                let idle = now.saturating_sub(c.progressed.load(Ordering::Relaxed));
+                (*id, idle, c.answering.load(Ordering::Relaxed))
             });
-            let id = silent_longest(candidates, SILENT_FOR)?;
+            let id = idle_longest(candidates, IDLE_FOR)?;
             // Out of the table at once, so the next look does not pick it again.
             let conn = open.remove(&id)?;
-            let quiet = now.saturating_sub(conn.last_read.load(Ordering::Relaxed));
-            Some((conn, quiet))
+            let idle = now.saturating_sub(conn.progressed.load(Ordering::Relaxed));
+            Some((conn, idle))
         });
-        if let Some((conn, quiet)) = chosen {
+        if let Some((conn, idle)) = chosen {
             conn.close.notify_one();
-            self.warn(conn.peer, Duration::from_millis(quiet));
+            self.warn(conn.peer, Duration::from_millis(idle));
         }
     }
 
-    fn warn(&self, peer: SocketAddr, quiet: Duration) {
+    fn warn(&self, peer: SocketAddr, idle: Duration) {
         let Ok(mut warned) = self.warned.lock() else {
             return;
         };
@@ -174,9 +177,9 @@ impl Slots {
             n => format!(" ({} closed like this since the last warning)", n - 1),
         };
         eprintln_lossy!(
-            "hookcli: warning: all {} connections are in use: closed the one from {peer}, silent for {:.1} s, to make room{more}",
+            "hookcli: warning: all {} connections are in use: closed the one from {peer}, {:.1} s without finishing a request, to make room{more}",
             super::MAX_CONNECTIONS,
-            quiet.as_secs_f64()
+            idle.as_secs_f64()
         );
         *warned = Warned {
             at: Some(Instant::now()),
@@ -185,13 +188,13 @@ impl Slots {
     }
 }
 
-/// Of `(id, silent for ms, answering)`, the connection not answering that has been silent
+/// Of `(id, idle for ms, answering)`, the connection not answering that has been idle
 /// longest, if for at least `min`.
-fn silent_longest(conns: impl Iterator<Item = (u64, u64, bool)>, min: Duration) -> Option<u64> {
+fn idle_longest(conns: impl Iterator<Item = (u64, u64, bool)>, min: Duration) -> Option<u64> {
     let min = u64::try_from(min.as_millis()).unwrap_or(u64::MAX);
     conns
-        .filter(|&(_, quiet, answering)| !answering && quiet >= min)
-        .max_by_key(|&(id, quiet, _)| (quiet, std::cmp::Reverse(id)))
+        .filter(|&(_, idle, answering)| !answering && idle >= min)
+        .max_by_key(|&(id, idle, _)| (idle, std::cmp::Reverse(id)))
         .map(|(id, _, _)| id)
 }
 
@@ -204,19 +207,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_connection_silent_longest_goes_unless_it_is_answering_or_was_heard_lately() {
+    fn the_connection_idle_longest_goes_unless_it_is_answering_or_made_progress_lately() {
         let min = Duration::from_secs(2);
-        let pick = |c: &[(u64, u64, bool)]| silent_longest(c.iter().copied(), min);
+        let pick = |c: &[(u64, u64, bool)]| idle_longest(c.iter().copied(), min);
         assert_eq!(
             pick(&[(1, 2_500, false), (2, 9_000, false), (3, 100, false)]),
             Some(2)
         );
         // Waiting on its own answer (a commit, the app) is not silence.
         assert_eq!(pick(&[(1, 2_500, false), (2, 9_000, true)]), Some(1));
-        // Heard from within `min`: nobody goes, the new client waits.
+        // Progress within `min`: nobody goes, the new client waits.
         assert_eq!(pick(&[(1, 1_999, false), (2, 60_000, true)]), None);
         assert_eq!(pick(&[]), None);
-        // Equally silent: the older connection.
+        // Equally idle: the older connection.
         assert_eq!(pick(&[(7, 3_000, false), (4, 3_000, false)]), Some(4));
     }
 }

@@ -8,7 +8,6 @@
 //! the connection, and the handler falls back to hyper's view; it also falls back when the
 //! two disagree, so the tap can only ever restore order and case, never change content.
 
-use super::slots::Conn;
 use crate::store::model::Header;
 use std::collections::VecDeque;
 use std::io;
@@ -158,23 +157,20 @@ fn same_headers(raw: &[Header], parsed: &hyper::HeaderMap) -> bool {
     a == b
 }
 
-/// A connection's stream, feeding every byte hyper reads to the connection's `Heads`, and
-/// telling its slot when bytes arrive.
+/// A connection's stream, feeding every byte hyper reads to the connection's `Heads`.
 pub(crate) struct Tap<T> {
     inner: T,
     heads: SharedHeads,
-    activity: Arc<Conn>,
 }
 
 impl<T> Tap<T> {
     /// Wrap `inner`; the handlers of its requests read from the returned heads.
-    pub(crate) fn new(inner: T, activity: Arc<Conn>) -> (Tap<T>, SharedHeads) {
+    pub(crate) fn new(inner: T) -> (Tap<T>, SharedHeads) {
         let heads = SharedHeads::default();
         (
             Tap {
                 inner,
                 heads: heads.clone(),
-                activity,
             },
             heads,
         )
@@ -192,7 +188,6 @@ impl<T: AsyncRead + Unpin> AsyncRead for Tap<T> {
         if let Poll::Ready(Ok(())) = polled {
             let new = &buf.filled()[before..];
             if !new.is_empty() {
-                self.activity.touch();
                 if let Ok(mut heads) = self.heads.lock() {
                     heads.feed(new);
                 }

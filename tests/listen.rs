@@ -1,6 +1,6 @@
 //! `hookcli listen` end to end: the built binary, real loopback HTTP, the real store.
 
-use crate::common::app::App;
+use crate::common::app::{Answer, App};
 use crate::common::*;
 use std::io::Write;
 use std::net::TcpStream;
@@ -1531,34 +1531,51 @@ fn the_secret_and_the_store_come_from_the_environment_or_a_file() {
 }
 
 #[test]
-fn connections_past_the_cap_wait_until_one_is_free() {
-    let l = listen(&["--json"]);
-    // 512 clients connected and silent: every connection slot is taken.
-    let idle: Vec<TcpStream> = (0..512)
-        .map(|_| TcpStream::connect(&l.addr).unwrap())
+fn past_the_cap_a_client_waits_while_every_connection_waits_for_its_answer() {
+    let app = App::start();
+    // The app takes 8 s over each of the first 512 requests, so their senders wait.
+    app.answer(|_, index| Answer {
+        delay: Duration::from_secs(if index < 512 { 8 } else { 0 }),
+        ..Answer::status(200, "{}")
+    });
+    let target = app.url("/");
+    let l = listen(&["--json", "--forward-to", &target, "--passthrough"]);
+    let head = "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}";
+    let busy: Vec<TcpStream> = (0..512)
+        .map(|_| {
+            let mut s = TcpStream::connect(&l.addr).unwrap();
+            s.write_all(head.as_bytes()).unwrap();
+            s
+        })
         .collect();
-    std::thread::sleep(Duration::from_millis(500));
+    app.wait_for(512, Duration::from_secs(30));
     let mut waiting = TcpStream::connect(&l.addr).unwrap();
+    waiting.write_all(head.as_bytes()).unwrap();
+    // Past the time after which an idle connection would make room: none of these is idle.
     waiting
-        .write_all(
-            b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}",
-        )
-        .unwrap();
-    waiting
-        .set_read_timeout(Some(Duration::from_millis(1000)))
+        .set_read_timeout(Some(Duration::from_millis(3500)))
         .unwrap();
     let mut byte = [0u8; 1];
     assert!(
         std::io::Read::read(&mut waiting, &mut byte).is_err(),
-        "answered past the connection cap"
+        "answered past the connection cap, or a connection waiting for its answer was closed"
     );
-    // One slot frees up: the waiting client is served, and nothing else was disturbed.
-    drop(idle);
+    // Once the app answers, slots free up and the waiting client is served; every one of
+    // the others got its answer.
     waiting
-        .set_read_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
     assert_eq!(read_reply(&mut waiting).status, 200);
-    assert_eq!(count(&l.store), 1);
+    for mut s in busy {
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        assert_eq!(read_reply(&mut s).status, 200);
+    }
+    assert_eq!(count(&l.store), 513);
+    assert!(
+        !l.stderr().contains("connections are in use"),
+        "{}",
+        l.stderr()
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@ use super::{stdout, Store};
 use crate::cli::{Cli, VerifyArgs};
 use crate::config;
 use crate::error::Error;
+use crate::formats::header_values;
 use crate::intercom::diagnose::diagnose;
 use crate::intercom::signature::Scheme;
 use crate::intercom::Notification;
@@ -30,12 +31,8 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
             // --signature is checked as that one is, so a SHA-256 given for a notification
             // is diagnosed, not called valid. Only a capture with neither goes by its look.
             let scheme = c.request.scheme();
-            let carries: Vec<Vec<u8>> = c
-                .request
-                .headers
-                .iter()
-                .filter(|(n, _)| n.eq_ignore_ascii_case(scheme.header().as_bytes()))
-                .map(|(_, v)| v.clone())
+            let carries: Vec<Vec<u8>> = header_values(&c.request.headers, scheme.header())
+                .map(<[u8]>::to_vec)
                 .collect();
             let (scheme, sig) = match (&args.signature, carries.is_empty()) {
                 (Some(value), false) => (scheme, vec![value.clone().into_bytes()]),

@@ -154,10 +154,7 @@ pub fn verdict(sig: Option<&Value>, headers: &[Header], scheme: Scheme) -> Resul
             ))
         }
     }
-    let carried = headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(scheme.header().as_bytes()))
-        .count();
+    let carried = super::header_values(headers, scheme.header()).count();
     let signed = carried > 0;
     let name = scheme.name();
     let fits = reason

@@ -103,6 +103,17 @@ pub fn header<'a>(headers: &'a [Header], name: &str) -> Option<&'a [u8]> {
         .map(|(_, v)| v.as_slice())
 }
 
+/// Every value of a header, case-insensitively, in order.
+pub fn header_values<'a>(
+    headers: &'a [Header],
+    name: &'a str,
+) -> impl Iterator<Item = &'a [u8]> + 'a {
+    headers
+        .iter()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|(_, v)| v.as_slice())
+}
+
 /// Where a capture was originally sent: `http://` + its Host header.
 pub fn origin(headers: &[Header]) -> String {
     match header(headers, "host").and_then(|h| std::str::from_utf8(h).ok()) {

@@ -46,7 +46,7 @@ impl Conn {
 
     /// Mark a request as being answered until the guard drops: it is not idle, it waits.
     pub(super) fn answering(self: &Arc<Self>) -> Answering {
-        self.answering.store(true, Ordering::Relaxed);
+        self.answering.store(true, Ordering::Release);
         Answering(self.clone())
     }
 
@@ -61,7 +61,10 @@ pub(super) struct Answering(Arc<Conn>);
 
 impl Drop for Answering {
     fn drop(&mut self) {
-        self.0.answering.store(false, Ordering::Relaxed);
+        // Progress first: between the two, the answer is not yet written, and a look at
+        // the slots must not find the connection both idle and not answering.
+        self.0.finished();
+        self.0.answering.store(false, Ordering::Release);
     }
 }
 
@@ -149,8 +152,10 @@ impl Slots {
         let now = millis(self.epoch);
         let chosen = self.open.lock().ok().and_then(|mut open| {
             let candidates = open.iter().map(|(id, c)| {
+                // In the opposite order to `Answering::drop`'s stores.
+                let answering = c.answering.load(Ordering::Acquire);
                 let idle = now.saturating_sub(c.progressed.load(Ordering::Relaxed));
-                (*id, idle, c.answering.load(Ordering::Relaxed))
+                (*id, idle, answering)
             });
             let id = idle_longest(candidates, IDLE_FOR)?;
             // Out of the table at once, so the next look does not pick it again.

@@ -19,7 +19,7 @@ bin=${HOOKCLI:-target/debug/hookcli}
     echo "within 10 s. At most 512 connections are served at once; when all are taken, a new client"
     echo "gets the slot of the one that has gone longest without finishing a request, if that is 2 s"
     echo "or more and it is not waiting for its answer (an idle keep-alive connection, or a client"
-    echo "stalled or crawling mid-request), and stderr says so."
+    echo "stalled or crawling mid-request), and a notice says so."
     for cmd in "" listen list show export import delete stats vacuum replay send check verify topics completions man; do
         echo
         if [ -z "$cmd" ]; then echo "## hookcli"; else echo "## hookcli $cmd"; fi

@@ -1262,7 +1262,13 @@ fn when_crawling_clients_hold_every_connection_the_one_idle_longest_makes_room()
     let reply = l.post("/", &[], b"{\"through\":1}");
     assert_eq!(reply.status, 200);
     assert_eq!(stored(&l.store, &reply.id()).unwrap().0, b"{\"through\":1}");
-    l.wait_stderr("all 512 connections are in use: closed the one from 127.0.0.1:");
+    let notice = l.wait_line(|s| {
+        s.contains("all 512 connections are in use: closed the one from 127.0.0.1:")
+    });
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&notice).unwrap()["type"],
+        "notice"
+    );
     // Closed, not answered: the crawling clients' bodies were never stored.
     assert_eq!(count(&l.store), 1);
     oldest

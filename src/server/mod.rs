@@ -43,7 +43,7 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
         // `printf ... | nc -N` shuts its write side once the request is sent, then waits.
         .half_close(true);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let slots = slots::Slots::new(MAX_CONNECTIONS);
+    let slots = slots::Slots::new(MAX_CONNECTIONS, state.output.clone());
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {

@@ -11,6 +11,7 @@
 //! make room: an idle keep-alive connection, or a client stalled or crawling mid-request.
 //! Intercom sends a notification in one go, well within that time.
 
+use crate::render::{Event, Output};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,8 +24,8 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 const IDLE_FOR: Duration = Duration::from_secs(2);
 /// How often a full server looks again for a connection to close.
 const RECHECK: Duration = Duration::from_millis(250);
-/// The least time between two warnings about closing connections.
-const WARN_EVERY: Duration = Duration::from_secs(10);
+/// The least time between two notices about closing connections.
+const TELL_EVERY: Duration = Duration::from_secs(10);
 
 /// One served connection, as its slot sees it.
 pub(super) struct Conn {
@@ -89,25 +90,27 @@ pub(super) struct Slots {
     open: Mutex<HashMap<u64, Arc<Conn>>>,
     next_id: AtomicU64,
     epoch: Instant,
-    warned: Mutex<Warned>,
+    output: Output,
+    told: Mutex<Told>,
 }
 
 #[derive(Default)]
-struct Warned {
+struct Told {
     at: Option<Instant>,
-    /// Closed since the last warning.
+    /// Closed since the last notice.
     unsaid: u64,
 }
 
 impl Slots {
-    /// `max` slots, all free.
-    pub(super) fn new(max: usize) -> Arc<Slots> {
+    /// `max` slots, all free; closing a connection to make room is told to `output`.
+    pub(super) fn new(max: usize, output: Output) -> Arc<Slots> {
         Arc::new(Slots {
             permits: Arc::new(Semaphore::new(max)),
             open: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
             epoch: Instant::now(),
-            warned: Mutex::new(Warned::default()),
+            output,
+            told: Mutex::new(Told::default()),
         })
     }
 
@@ -165,28 +168,28 @@ impl Slots {
         });
         if let Some((conn, idle)) = chosen {
             conn.close.notify_one();
-            self.warn(conn.peer, Duration::from_millis(idle));
+            self.tell(conn.peer, Duration::from_millis(idle));
         }
     }
 
-    fn warn(&self, peer: SocketAddr, idle: Duration) {
-        let Ok(mut warned) = self.warned.lock() else {
+    fn tell(&self, peer: SocketAddr, idle: Duration) {
+        let Ok(mut told) = self.told.lock() else {
             return;
         };
-        warned.unsaid += 1;
-        if warned.at.is_some_and(|at| at.elapsed() < WARN_EVERY) {
+        told.unsaid += 1;
+        if told.at.is_some_and(|at| at.elapsed() < TELL_EVERY) {
             return;
         }
-        let more = match warned.unsaid {
+        let more = match told.unsaid {
             1 => String::new(),
-            n => format!(" ({} closed like this since the last warning)", n - 1),
+            n => format!(" ({} closed like this since the last notice)", n - 1),
         };
-        eprintln_lossy!(
-            "hookcli: warning: all {} connections are in use: closed the one from {peer}, {:.1} s without finishing a request, to make room{more}",
+        self.output.emit(Event::Notice(format!(
+            "all {} connections are in use: closed the one from {peer}, {:.1} s without finishing a request, to make room{more}",
             super::MAX_CONNECTIONS,
             idle.as_secs_f64()
-        );
-        *warned = Warned {
+        )));
+        *told = Told {
             at: Some(Instant::now()),
             unsaid: 0,
         };

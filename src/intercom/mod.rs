@@ -8,7 +8,7 @@ pub mod signature;
 pub mod topics;
 
 use serde::Serialize;
-use signature::Verdict;
+use signature::{Invalid, Verdict};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -123,6 +123,7 @@ pub fn ping_setup(
     match verdict {
         Verdict::Valid => (true, format!("{got}: this endpoint is set up correctly, and its signature verifies with --secret.")),
         Verdict::Unchecked => (true, format!("{got}: this endpoint is set up correctly (pass --secret to check signatures too).")),
+        Verdict::Invalid(Invalid::Repeated) => (false, format!("{got}, but with its X-Hub-Signature sent more than once: Intercom sends one, so something between Intercom and hookcli (a proxy or tunnel) added one, or this ping did not come from Intercom")),
         Verdict::Invalid(_) => (false, format!("{got}, but its signature does not verify with --secret: Intercom signs with this app's client secret (Developer Hub → your app → Basic information), so check the secret")),
         Verdict::Missing => (false, format!("{got}, but without an X-Hub-Signature: Intercom signs every notification, so this ping did not come from Intercom's webhooks")),
     }
@@ -221,7 +222,7 @@ mod tests {
         let (ok, says) = setup(Some(204), fast, Verdict::Unchecked, Answerer::App);
         assert!(ok, "{says}");
         assert_eq!(says, "Intercom's ping got your app's 204: this endpoint is set up correctly (pass --secret to check signatures too).");
-        let bad = Verdict::Invalid(signature::Invalid::Mismatch);
+        let bad = Verdict::Invalid(Invalid::Mismatch);
         for (status, latency, verdict, by, says) in [
             (
                 Some(401),
@@ -257,6 +258,13 @@ mod tests {
                 Verdict::Missing,
                 Answerer::Hookcli,
                 "received, but without an X-Hub-Signature",
+            ),
+            (
+                Some(200),
+                fast,
+                Verdict::Invalid(Invalid::Repeated),
+                Answerer::Hookcli,
+                "received, but with its X-Hub-Signature sent more than once",
             ),
         ] {
             let (ok, got) = setup(status, latency, verdict, by);

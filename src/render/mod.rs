@@ -177,13 +177,45 @@ pub enum Event {
 pub struct Output {
     tx: mpsc::SyncSender<Event>,
     dropped: Arc<AtomicU64>,
+    /// Bytes of capture bodies waiting in the queue.
+    queued: Arc<AtomicU64>,
+}
+
+/// The most bytes of capture bodies the print queue holds; past it a capture waits only
+/// when it is the first: a stalled terminal must not keep every large body in memory.
+const QUEUED_BODIES: u64 = 64 * 1024 * 1024;
+
+impl Event {
+    /// The bytes of body this event keeps in memory while it waits to be printed.
+    fn body_bytes(&self) -> u64 {
+        match self {
+            Event::Capture(c) => c.capture.request.body.len() as u64,
+            _ => 0,
+        }
+    }
 }
 
 impl Output {
-    /// Queue an event for printing. If the terminal is so slow that the queue is full, the
-    /// event is counted and skipped: captures are safe in the store either way.
+    /// An output and the receiving end of its queue of `capacity` events.
+    fn queue(capacity: usize) -> (Output, mpsc::Receiver<Event>) {
+        let (tx, rx) = mpsc::sync_channel(capacity);
+        let output = Output {
+            tx,
+            dropped: Arc::default(),
+            queued: Arc::default(),
+        };
+        (output, rx)
+    }
+
+    /// Queue an event for printing. If the terminal is so slow that the queue is full (of
+    /// events, or of bodies' bytes), the event is counted and skipped: captures are safe in
+    /// the store either way.
     pub fn emit(&self, event: Event) {
-        if self.tx.try_send(event).is_err() {
+        let bytes = event.body_bytes();
+        let before = self.queued.fetch_add(bytes, Ordering::Relaxed);
+        let full = before > 0 && before + bytes > QUEUED_BODIES;
+        if full || self.tx.try_send(event).is_err() {
+            self.queued.fetch_sub(bytes, Ordering::Relaxed);
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -196,9 +228,9 @@ impl Output {
 
 /// Start the printer thread. Dropping every [`Output`] ends it; join the handle to flush.
 pub fn spawn(mode: Mode) -> (Output, std::thread::JoinHandle<()>) {
-    let (tx, rx) = mpsc::sync_channel(4096);
-    let dropped = Arc::new(AtomicU64::new(0));
-    let counter = dropped.clone();
+    let (output, rx) = Output::queue(4096);
+    let counter = output.dropped.clone();
+    let waiting = output.queued.clone();
     let handle = std::thread::Builder::new()
         .name("hookcli-printer".into())
         .spawn(move || {
@@ -211,9 +243,13 @@ pub fn spawn(mode: Mode) -> (Output, std::thread::JoinHandle<()>) {
                 let mut printed = 0;
                 for event in std::iter::once(first).chain(rx.try_iter()) {
                     if broken {
-                        continue; // keep draining so senders never see a closed channel
+                        // Keep draining so senders never see a closed channel.
+                        waiting.fetch_sub(event.body_bytes(), Ordering::Relaxed);
+                        continue;
                     }
                     let text = render(&event, mode, &counter);
+                    waiting.fetch_sub(event.body_bytes(), Ordering::Relaxed);
+                    drop(event);
                     // A closed pipe (e.g. `| head`) only stops printing, never the capture.
                     broken = out.write_all(text.as_bytes()).is_err();
                     printed += 1;
@@ -225,7 +261,7 @@ pub fn spawn(mode: Mode) -> (Output, std::thread::JoinHandle<()>) {
             }
         })
         .expect("spawning the printer thread");
-    (Output { tx, dropped }, handle)
+    (output, handle)
 }
 
 /// How long the printer waits after printing a batch, so a burst is printed in few writes.
@@ -581,4 +617,62 @@ fn capture(c: &Captured, mode: Mode) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intercom::signature::Verdict;
+    use crate::store::model::{Capture, NewCapture, Source};
+
+    fn captured(body_len: usize) -> Event {
+        let request = NewCapture {
+            received_at: 0,
+            source: Source::Listen,
+            remote_addr: "127.0.0.1:1".into(),
+            client_addr: None,
+            method: "POST".into(),
+            target: "/".into(),
+            headers: vec![],
+            body: bytes::Bytes::from(vec![b' '; body_len]),
+            verdict: Verdict::Unchecked,
+            notification: None,
+        };
+        let capture = Capture {
+            seq: 1,
+            id: "01m8".into(),
+            redelivery: false,
+            delivery: None,
+            answered: None,
+            request,
+        };
+        Event::Capture(Box::new(Captured {
+            capture: Arc::new(capture),
+            body_kind: body::Kind::Json,
+            intercom_region: None,
+        }))
+    }
+
+    #[test]
+    fn a_stalled_terminal_keeps_at_most_64_mib_of_bodies_waiting() {
+        let (output, queue) = Output::queue(16);
+        let big = 40 * 1024 * 1024;
+        // Nobody prints: the first large body waits, a second would pass the bound.
+        output.emit(captured(big));
+        output.emit(captured(big));
+        assert_eq!(output.dropped.load(Ordering::Relaxed), 1);
+        // Small ones still fit, and so does the first event whatever its size.
+        output.emit(captured(1024));
+        assert_eq!(queue.try_iter().count(), 2);
+        assert_eq!(output.queued.load(Ordering::Relaxed), big as u64 + 1024);
+        let (alone, queue) = Output::queue(16);
+        alone.emit(captured(100 * 1024 * 1024));
+        assert_eq!(queue.try_iter().count(), 1);
+        // A full queue of events skips the event and gives its bytes back.
+        let (tiny, _queue) = Output::queue(1);
+        tiny.emit(captured(10));
+        tiny.emit(captured(20));
+        assert_eq!(tiny.queued.load(Ordering::Relaxed), 10);
+        assert_eq!(tiny.dropped.load(Ordering::Relaxed), 1);
+    }
 }

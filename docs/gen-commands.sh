@@ -15,11 +15,13 @@ bin=${HOOKCLI:-target/debug/hookcli}
     echo "200 \`{\"ok\":true,\"id\":\"<capture id>\"}\` (with \`\"state\":\"OK\"\` for an Intercom health check; 401 with \`--reject-invalid\` for an invalid or"
     echo "missing signature, still stored); 404 outside \`--path\`; 405 for \`CONNECT\`; 413 over \`--max-body\`; 414 for an overlong request target; 431 for headers"
     echo "over 64 KiB or more than 100 of them; 400 for malformed HTTP; 408 when the body does not"
-    echo "arrive within 30 s; 503 when the store cannot write. A client must send its request head"
-    echo "within 10 s. At most 512 connections are served at once; when all are taken, a new client"
-    echo "gets the slot of the one that has gone longest without finishing a request, if that is 2 s"
-    echo "or more and it is not waiting for its answer (an idle keep-alive connection, or a client"
-    echo "stalled or crawling mid-request), and a notice says so."
+    echo "arrive within 30 s; 503 when the store cannot write, or when a body over 64 KiB found no"
+    echo "room in memory for 10 s (bodies that large share 256 MiB, or twice --max-body if more; every"
+    echo "smaller one is read at once). A client must send its request head within 10 s. At most"
+    echo "512 connections are served at once; when all are taken, a new client gets the slot of the"
+    echo "one that has gone longest without finishing a request, if that is 2 s or more and it is"
+    echo "not waiting for its answer (an idle keep-alive connection, or a client stalled or crawling"
+    echo "mid-request), and a notice says so."
     for cmd in "" listen list show export import delete stats vacuum replay send check verify topics completions man; do
         echo
         if [ -z "$cmd" ]; then echo "## hookcli"; else echo "## hookcli $cmd"; fi

@@ -1290,6 +1290,76 @@ fn when_crawling_clients_hold_every_connection_the_one_idle_longest_makes_room()
     assert_eq!(l.post("/", &[], b"{}").status, 200);
 }
 
+#[test]
+fn large_bodies_wait_for_room_in_memory_and_notifications_never_do() {
+    let l = listen(&["--json", "--max-body", "100MiB"]);
+    // Declared and barely begun, they hold the whole 256 MiB kept for large bodies.
+    let hold = |mib: u64| {
+        let mut s = TcpStream::connect(&l.addr).unwrap();
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{{",
+            mib << 20
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s
+    };
+    let held = [hold(100), hold(100), hold(56)];
+    std::thread::sleep(Duration::from_millis(500));
+    // A notification-sized body goes straight through.
+    assert_eq!(l.post("/", &[], b"{\"small\":1}").status, 200);
+    // A larger one waits, unanswered, until room is given back.
+    let large = format!("{{\"large\":\"{}\"}}", "x".repeat(70_000));
+    let send_large = || {
+        let mut s = TcpStream::connect(&l.addr).unwrap();
+        let head = format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+            large.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(large.as_bytes()).unwrap();
+        s
+    };
+    let mut waiting = send_large();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(1000)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert!(
+        std::io::Read::read(&mut waiting, &mut byte).is_err(),
+        "a large body was read past the memory budget"
+    );
+    let [first, second, third] = held;
+    drop(third);
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let reply = read_reply(&mut waiting);
+    assert_eq!(reply.status, 200);
+    assert_eq!(stored(&l.store, &reply.id()).unwrap().0, large.as_bytes());
+    // Full again, for longer than a body waits (10 s): 503, so the sender tries again.
+    let refill = hold(56);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut refused = send_large();
+    refused
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let reply = read_reply(&mut refused);
+    assert_eq!(reply.status, 503);
+    let said = String::from_utf8_lossy(&reply.body);
+    assert!(
+        said.contains("large bodies already fill the 256.0 MiB of memory"),
+        "{said}"
+    );
+    let record = l.wait_line(|s| s.contains("\"type\":\"refused\"") && s.contains("503"));
+    assert!(record.contains("large bodies already fill"), "{record}");
+    assert_eq!(
+        count(&l.store),
+        2,
+        "only the small and the first large body"
+    );
+    drop((first, second, refill));
+}
+
 /// Take the store's write lock, as another process would, and keep it (past the writer's
 /// patience) until the returned connection rolls back.
 fn hold_write_lock(store: &std::path::Path) -> rusqlite::Connection {

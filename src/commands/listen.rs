@@ -5,7 +5,7 @@ use crate::cli::{Cli, ListenArgs};
 use crate::error::Error;
 use crate::forward::{self, queue, Route};
 use crate::render::{self, style::Style, Detail, Event, Listening, Mode, Summary};
-use crate::server::{self, Context, Forwarding, Settings, Stats};
+use crate::server::{self, Bodies, Context, Forwarding, Settings, Stats};
 use crate::{config, shutdown, store::Writer};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
@@ -93,6 +93,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
             reject_invalid: args.reject_invalid,
             max_body: args.max_body,
         },
+        bodies: Bodies::new(args.max_body),
         store: writer.clone(),
         output: output.clone(),
         stats: stats.clone(),

@@ -1,6 +1,7 @@
 //! The per-request pipeline, top to bottom: HEAD validation, path check, limits, read the
 //! exact bytes, verify the signature, commit to the store, and only then answer 2xx.
 
+use super::bodies::Bodies;
 use super::detach::Detached;
 use super::slots::Conn;
 use crate::config::Secret;
@@ -71,6 +72,8 @@ pub struct Context {
     pub stats: Arc<Stats>,
     /// Forwarding, if `--forward-to` was given.
     pub forwarding: Option<Forwarding>,
+    /// The memory large request bodies may take at once.
+    pub bodies: Bodies,
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -189,8 +192,20 @@ pub(super) async fn handle(
     if declared.is_some_and(|len| len > max) {
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, too_large(), &parts.method);
     }
+    // A large body waits for room in memory before any of it is read (none declared, as
+    // with chunked, counts as --max-body); the body's time limit covers the wait.
+    let deadline = tokio::time::Instant::now() + BODY_READ_TIMEOUT;
+    let upper = hyper::body::Body::size_hint(&body).upper();
+    let Some(_room) = state.bodies.room_for(upper, max, deadline).await else {
+        let reason = format!(
+            "large bodies already fill the {} of memory hookcli keeps for them (waited {} s); send it again shortly",
+            crate::render::size(state.bodies.total()),
+            super::bodies::WAIT.as_secs()
+        );
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, reason, &parts.method);
+    };
     let limited = Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX));
-    let body = match tokio::time::timeout(BODY_READ_TIMEOUT, limited.collect()).await {
+    let body = match tokio::time::timeout_at(deadline, limited.collect()).await {
         Err(_) => {
             let reason = format!(
                 "the body did not arrive within {} s",

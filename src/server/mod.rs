@@ -1,11 +1,13 @@
 //! The HTTP/1 server `listen` runs: bind, accept with a connection cap, serve each
 //! connection with hyper under header and size limits, and drain gracefully on shutdown.
 
+mod bodies;
 mod detach;
 mod handler;
 mod slots;
 mod tap;
 
+pub use bodies::Bodies;
 pub use handler::{Context, Forwarding, Settings, Stats};
 
 use hyper::server::conn::http1;

@@ -1320,13 +1320,10 @@ fn large_bodies_wait_for_room_in_memory_and_notifications_never_do() {
         s
     };
     let mut waiting = send_large();
-    waiting
-        .set_read_timeout(Some(Duration::from_millis(1000)))
-        .unwrap();
-    let mut byte = [0u8; 1];
-    assert!(
-        std::io::Read::read(&mut waiting, &mut byte).is_err(),
-        "a large body was read past the memory budget"
+    assert_unanswered_for(
+        &mut waiting,
+        Duration::from_millis(1000),
+        "a large body was read past the memory budget",
     );
     let [first, second, third] = held;
     drop(third);
@@ -1628,13 +1625,10 @@ fn past_the_cap_a_client_waits_while_every_connection_waits_for_its_answer() {
     let mut waiting = TcpStream::connect(&l.addr).unwrap();
     waiting.write_all(head.as_bytes()).unwrap();
     // Past the time after which an idle connection would make room: none of these is idle.
-    waiting
-        .set_read_timeout(Some(Duration::from_millis(3500)))
-        .unwrap();
-    let mut byte = [0u8; 1];
-    assert!(
-        std::io::Read::read(&mut waiting, &mut byte).is_err(),
-        "answered past the connection cap, or a connection waiting for its answer was closed"
+    assert_unanswered_for(
+        &mut waiting,
+        Duration::from_millis(3500),
+        "answered past the connection cap, or a connection waiting for its answer was closed",
     );
     // Once the app answers, slots free up and the waiting client is served; every one of
     // the others got its answer.

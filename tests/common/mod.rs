@@ -370,6 +370,13 @@ pub fn raw_request(addr: &str, raw: &[u8]) -> Reply {
     read_reply(&mut stream)
 }
 
+/// Assert that nothing arrives on `stream` for `wait`: the server holds it unanswered.
+pub fn assert_unanswered_for(stream: &mut TcpStream, wait: Duration, why: &str) {
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut byte = [0u8; 1];
+    assert!(stream.read(&mut byte).is_err(), "{why}");
+}
+
 /// Read one response from a stream (until the server closes it).
 pub fn read_reply(stream: &mut TcpStream) -> Reply {
     let mut buf = Vec::new();

@@ -9,17 +9,32 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-/// Whether a character must not reach a terminal as itself.
+/// Whether a character must not reach a terminal as itself: controls, every format
+/// character (Unicode category Cf: bidi marks and overrides, zero-width and invisible
+/// characters, tags), line and paragraph separators, and the blank fillers used to hide
+/// text.
 pub fn is_unsafe(c: char) -> bool {
     c.is_control() // C0, DEL and C1 (U+0080..U+009F)
         || matches!(c,
-            '\u{200B}'..='\u{200F}'   // zero-width and LRM/RLM
-            | '\u{2028}' | '\u{2029}' // line and paragraph separators
-            | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
-            | '\u{2060}'..='\u{2064}' // word joiner and invisible operators
-            | '\u{2066}'..='\u{2069}' // bidi isolates
-            | '\u{FEFF}'              // zero-width no-break space / BOM
-            | '\u{FFF9}'..='\u{FFFB}' // interlinear annotation
+            '\u{00AD}'                  // soft hyphen
+            | '\u{0600}'..='\u{0605}'   // Arabic number signs
+            | '\u{061C}'                // Arabic letter mark (bidi)
+            | '\u{06DD}' | '\u{070F}'   // end of ayah, Syriac abbreviation mark
+            | '\u{0890}'..='\u{0891}' | '\u{08E2}'
+            | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
+            | '\u{180E}'                // Mongolian vowel separator
+            | '\u{200B}'..='\u{200F}'   // zero-width and LRM/RLM
+            | '\u{2028}' | '\u{2029}'   // line and paragraph separators
+            | '\u{202A}'..='\u{202E}'   // bidi embeddings and overrides
+            | '\u{2060}'..='\u{2064}'   // word joiner and invisible operators
+            | '\u{2066}'..='\u{206F}'   // bidi isolates and deprecated format controls
+            | '\u{FEFF}'                // zero-width no-break space / BOM
+            | '\u{FFF9}'..='\u{FFFB}'   // interlinear annotation
+            | '\u{110BD}' | '\u{110CD}' // Kaithi number signs
+            | '\u{13430}'..='\u{1343F}' // Egyptian hieroglyph format controls
+            | '\u{1BCA0}'..='\u{1BCA3}' // shorthand format controls
+            | '\u{1D173}'..='\u{1D17A}' // musical symbol format controls
+            | '\u{E0001}' | '\u{E0020}'..='\u{E007F}' // tags
         )
 }
 
@@ -184,6 +199,29 @@ mod tests {
             vec!["bad \\xff\\x1b[2J    x".to_string(), "second".into()]
         );
         assert_eq!(first_lines(b"abcdef", 3, 5), vec!["abc".to_string()]);
+    }
+
+    #[test]
+    fn every_invisible_format_character_is_escaped() {
+        for c in [
+            '\u{00AD}',
+            '\u{061C}',
+            '\u{180E}',
+            '\u{206A}',
+            '\u{206F}',
+            '\u{3164}',
+            '\u{E0041}',
+            '\u{E0001}',
+            '\u{1D173}',
+        ] {
+            assert!(is_unsafe(c), "U+{:04X}", c as u32);
+            assert_eq!(
+                line(&format!("a{c}b")),
+                format!("a\\u{{{:04x}}}b", c as u32)
+            );
+        }
+        // Letters, marks and symbols of every script stay as they are.
+        assert!(!"é ✓ العربية ᠮᠣᠩᠭᠣᠯ 한국어 🙂".chars().any(is_unsafe));
     }
 
     #[test]

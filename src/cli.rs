@@ -40,6 +40,7 @@ impl Cli {
 /// say); then without colour, every line escaped.
 pub(crate) fn exit(e: clap::Error) -> ! {
     use crate::render::escape;
+    use std::io::Write as _;
     // Plain text: clap's styling left out, and with it any escape sequence an argument
     // held, so the arguments themselves say whether clap's own printing is safe.
     let text = e.render().to_string();
@@ -50,9 +51,9 @@ pub(crate) fn exit(e: clap::Error) -> ! {
     }
     let shown: Vec<String> = escape::multiline(&text);
     if e.use_stderr() {
-        eprintln!("{}", shown.join("\n"));
+        eprintln_lossy!("{}", shown.join("\n"));
     } else {
-        println!("{}", shown.join("\n"));
+        let _ = writeln!(std::io::stdout(), "{}", shown.join("\n"));
     }
     std::process::exit(e.exit_code())
 }

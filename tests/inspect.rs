@@ -825,6 +825,20 @@ fn a_missing_store_is_a_clear_error_and_broken_pipes_are_quiet() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Nor when stderr's reader has gone (`list 2>&1 | head`): its "more match" note is lost.
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    unsafe { libc::close(fds[0]) };
+    let gone = unsafe { <std::process::Stdio as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
+    let status = hookcli(home.path())
+        .arg("--store")
+        .arg(&s)
+        .args(["list", "--limit", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(gone)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
 }
 
 #[test]

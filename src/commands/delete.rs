@@ -30,7 +30,11 @@ pub(super) fn run(cli: &Cli, args: &DeleteArgs) -> Result<(), Error> {
                 "refusing to delete {what} without --yes, because there is no terminal to confirm on"
             )));
         }
-        eprint!("Delete {what} from {}? [y/N] ", store.dir.display());
+        let _ = write!(
+            std::io::stderr(),
+            "Delete {what} from {}? [y/N] ",
+            store.dir.display()
+        );
         std::io::stderr().flush()?;
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;
@@ -41,7 +45,7 @@ pub(super) fn run(cli: &Cli, args: &DeleteArgs) -> Result<(), Error> {
     let deleted = query::delete(&mut store.conn, &seqs).map_err(|e| store.err(e))?;
     // Give the space back; if a reader holds the file open right now, say how to do it later.
     let shrunk = store.vacuum().is_ok();
-    eprintln!(
+    eprintln_lossy!(
         "hookcli: deleted {deleted} capture{}{}",
         if deleted == 1 { "" } else { "s" },
         if shrunk {

@@ -131,7 +131,7 @@ impl BodyFile {
     fn write(&self, c: &Capture) -> Result<(), Error> {
         let shown = self.path.display().to_string();
         if self.present {
-            eprintln!(
+            eprintln_lossy!(
                 "hookcli: the body of {} is already in {}",
                 c.short_id(),
                 escape::line(&shown)
@@ -147,7 +147,7 @@ impl BodyFile {
             path: self.path.clone(),
             source,
         })?;
-        eprintln!(
+        eprintln_lossy!(
             "hookcli: wrote the body of {} to {} (it cannot sit inline in a shell script)",
             c.short_id(),
             escape::line(&shown)

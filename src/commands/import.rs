@@ -59,7 +59,7 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
         if args.json {
             writeln!(out, "{}", json::line(&Value::Object(json::capture(c))))?;
             if let Some(note) = note {
-                eprintln!(
+                eprintln_lossy!(
                     "hookcli: note: {} from {}: {note}",
                     c.short_id(),
                     path.display()
@@ -78,7 +78,7 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
     if skipped > 0 {
         let words = format!("skipped {skipped} capture(s) this store already has (same id)");
         if args.json {
-            eprintln!("hookcli: note: {words}");
+            eprintln_lossy!("hookcli: note: {words}");
         } else {
             writeln!(out, "{words}")?;
         }

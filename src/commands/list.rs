@@ -69,7 +69,7 @@ pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
                 } else {
                     ("captures", "match")
                 };
-                eprintln!(
+                eprintln_lossy!(
                     "hookcli: {more} more {noun} {verb}; pass --all or --limit N to see them"
                 );
             }

@@ -84,7 +84,7 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
         Ok(db) => db.map(|conn| Arc::new(Mutex::new(conn))),
         // Replaying only needs to read the store (an archived copy, say); say what is lost.
         Err(Error::Store(StoreError::NotWritable { dir, reason })) => {
-            eprintln!(
+            eprintln_lossy!(
                 "hookcli: warning: cannot write to the store {} ({reason}), so these replays are sent but not recorded as attempts",
                 dir.display()
             );
@@ -111,7 +111,7 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
         format!("the replay timeout (--timeout {})", args.timeout).into(),
     ));
     if progress {
-        eprint!("\r\x1b[2K");
+        let _ = write!(std::io::stderr(), "\r\x1b[2K");
     }
     let (mut ok, mut failed) = (0, 0);
     for (c, answer) in &results {
@@ -522,7 +522,7 @@ fn edit(text: &str) -> Result<String, Error> {
         return Ok(text.to_string());
     }
     for line in diff(&pretty, &edited_pretty) {
-        eprintln!("{}", escape::line(&line));
+        eprintln_lossy!("{}", escape::line(&line));
     }
     Ok(serde_json::to_string(&value).unwrap_or_default())
 }
@@ -676,7 +676,7 @@ async fn send_all(
                 // An attempt only: the delivery state is forwarding's, whatever a replay got.
                 let saved = delivery::record_attempt(&conn, c.seq, &record);
                 if let Err(e) = saved {
-                    eprintln!(
+                    eprintln_lossy!(
                         "hookcli: warning: the replay of {} was sent but not recorded: {e}",
                         c.short_id()
                     );
@@ -684,7 +684,7 @@ async fn send_all(
             }
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if progress {
-                eprint!("\rreplaying {n}/{total}");
+                let _ = write!(std::io::stderr(), "\rreplaying {n}/{total}");
             }
             drop(permit);
             (index, c, answer)

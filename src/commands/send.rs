@@ -23,7 +23,7 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
     let secret = config::secret(&args.secret)?;
     if secret.is_none() && args.to.is_some() {
         // Intercom signs every notification; an unsigned one is not what the app will get.
-        eprintln!("hookcli: warning: no --secret, --secret-file or HOOKCLI_SECRET, so these are sent without X-Hub-Signature, which an app that verifies signatures refuses");
+        eprintln_lossy!("hookcli: warning: no --secret, --secret-file or HOOKCLI_SECRET, so these are sent without X-Hub-Signature, which an app that verifies signatures refuses");
     }
     let own_body = match &args.file {
         Some(path) => Some(std::fs::read(path).map_err(|e| Error::Import {
@@ -176,7 +176,7 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
             }
             for line in lines {
                 if args.print {
-                    eprintln!("{line}");
+                    eprintln_lossy!("{line}");
                 } else {
                     writeln!(out, "{line}")?;
                 }

@@ -877,6 +877,49 @@ fn headers_are_stored_in_order_with_repeats() {
         names,
         ["Host", "B", "A", "b", "Content-Length", "Connection"]
     );
+    // Framing headers the HTTP parser folds or drops are stored as sent, too: a length sent
+    // twice, and a length beside Transfer-Encoding (what request smuggling looks like).
+    let names_of = |target: &str| -> Vec<String> {
+        let line = l.wait_line(|s| s.contains(&format!("\"target\":\"{target}\"")));
+        let record: serde_json::Value = serde_json::from_str(&line).unwrap();
+        record["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                format!(
+                    "{}={}",
+                    h[0].as_str().unwrap(),
+                    h[1]["text"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let twice = raw_request(&l.addr, b"POST /twice HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nContent-Length: 3\r\nX-B: 2\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
+    assert_eq!(twice.status, 200);
+    assert_eq!(
+        names_of("/twice"),
+        [
+            "Host=x",
+            "X-A=1",
+            "Content-Length=3",
+            "X-B=2",
+            "Content-Length=3",
+            "Connection=close"
+        ]
+    );
+    let both = raw_request(&l.addr, b"POST /both HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    assert_eq!(both.status, 200);
+    assert_eq!(
+        names_of("/both"),
+        [
+            "Host=x",
+            "Content-Length=3",
+            "X-A=1",
+            "Transfer-Encoding=chunked",
+            "Connection=close"
+        ]
+    );
 }
 
 #[test]

@@ -125,9 +125,11 @@ fn body_framing(headers: &[Header]) -> State {
     if !get("transfer-encoding").is_empty() {
         return State::Lost; // chunked: not followed; later requests use hyper's view
     }
-    match get("content-length").as_slice() {
+    // hyper takes a length repeated with the same value as that value, and refuses others.
+    let lengths = get("content-length");
+    match lengths.as_slice() {
         [] => State::Head,
-        [one] => match std::str::from_utf8(one)
+        [one, rest @ ..] if rest.iter().all(|v| v == one) => match std::str::from_utf8(one)
             .ok()
             .and_then(|s| s.trim().parse::<u64>().ok())
         {
@@ -139,22 +141,38 @@ fn body_framing(headers: &[Header]) -> State {
     }
 }
 
-/// Whether the raw list holds the same headers as hyper's map, in any order and case.
+/// Whether the raw list holds the same headers as hyper's map, in any order and case. hyper
+/// folds a `Content-Length` repeated with one value into one, and drops it when
+/// `Transfer-Encoding` is there too; the raw list keeps what was sent, which is the point.
 fn same_headers(raw: &[Header], parsed: &hyper::HeaderMap) -> bool {
-    if raw.len() != parsed.len() {
-        return false;
-    }
+    let is_length = |n: &[u8]| n.eq_ignore_ascii_case(b"content-length");
+    let kept: Vec<&[u8]> = parsed
+        .get_all(hyper::header::CONTENT_LENGTH)
+        .iter()
+        .map(|v| v.as_bytes())
+        .collect();
+    let mut sent = raw
+        .iter()
+        .filter(|(n, _)| is_length(n))
+        .map(|(_, v)| v.as_slice());
+    let lengths_agree = match kept.as_slice() {
+        [] => sent.next().is_none() || parsed.contains_key(hyper::header::TRANSFER_ENCODING),
+        [one] => sent.all(|v| v == *one),
+        _ => false,
+    };
     let mut a: Vec<(Vec<u8>, &[u8])> = raw
         .iter()
+        .filter(|(n, _)| !is_length(n))
         .map(|(n, v)| (n.to_ascii_lowercase(), v.as_slice()))
         .collect();
     let mut b: Vec<(Vec<u8>, &[u8])> = parsed
         .iter()
+        .filter(|(n, _)| *n != hyper::header::CONTENT_LENGTH)
         .map(|(n, v)| (n.as_str().as_bytes().to_vec(), v.as_bytes()))
         .collect();
     a.sort_unstable();
     b.sort_unstable();
-    a == b
+    lengths_agree && a == b
 }
 
 /// A connection's stream, feeding every byte hyper reads to the connection's `Heads`.
@@ -294,6 +312,49 @@ mod tests {
         assert_eq!(names(&first.unwrap()), ["X-A=1", "X-B=2", "X-A=3"]);
         assert_eq!(Heads::take(&shared, &map(&[("x-a", "2")])), None);
         assert_eq!(Heads::take(&shared, &map(&[])), None, "nothing left");
+    }
+
+    #[test]
+    fn a_length_hyper_folded_or_dropped_is_kept_as_sent() {
+        let shared = SharedHeads::default();
+        // A length sent twice with one value: hyper keeps one; the tap still follows.
+        shared.lock().unwrap().feed(
+            b"POST / HTTP/1.1\r\nContent-Length: 3\r\nX-B: 2\r\nContent-Length: 3\r\n\r\nabcPOST / HTTP/1.1\r\nX-C: 1\r\n\r\n",
+        );
+        let folded = map(&[("content-length", "3"), ("x-b", "2")]);
+        let first = Heads::take(&shared, &folded).unwrap();
+        assert_eq!(
+            names(&first),
+            ["Content-Length=3", "X-B=2", "Content-Length=3"]
+        );
+        assert_eq!(
+            names(&Heads::take(&shared, &map(&[("x-c", "1")])).unwrap()),
+            ["X-C=1"]
+        );
+        // With Transfer-Encoding, hyper drops the length; what was sent is kept.
+        let shared = SharedHeads::default();
+        shared.lock().unwrap().feed(
+            b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        );
+        let dropped = map(&[("transfer-encoding", "chunked")]);
+        let sent = Heads::take(&shared, &dropped).unwrap();
+        assert_eq!(
+            names(&sent),
+            ["Content-Length=3", "Transfer-Encoding=chunked"]
+        );
+        // A length hyper did not see the same way is no match.
+        let shared = SharedHeads::default();
+        shared
+            .lock()
+            .unwrap()
+            .feed(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
+        assert_eq!(Heads::take(&shared, &map(&[("content-length", "4")])), None);
+        let shared = SharedHeads::default();
+        shared
+            .lock()
+            .unwrap()
+            .feed(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
+        assert_eq!(Heads::take(&shared, &map(&[])), None);
     }
 
     #[test]

@@ -499,14 +499,21 @@ fn forwarded_client(headers: &hyper::HeaderMap) -> Option<String> {
             return Some(last.to_string());
         }
     }
-    if let Some(fwd) = get("forwarded") {
-        for part in fwd.split([';', ',']) {
-            if let Some(v) = part
-                .trim()
-                .strip_prefix("for=")
-                .or_else(|| part.trim().strip_prefix("For="))
-            {
-                let v = v.trim_matches('"');
+    // Likewise the last element of `Forwarded` (elements are comma-separated, parameters
+    // within one by semicolons).
+    let last_forwarded = headers
+        .get_all("forwarded")
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok());
+    if let Some(fwd) = last_forwarded {
+        let element = fwd.rsplit(',').next().unwrap_or("");
+        for param in element.split(';') {
+            let Some((key, v)) = param.trim().split_once('=') else {
+                continue;
+            };
+            if key.trim().eq_ignore_ascii_case("for") {
+                let v = v.trim().trim_matches('"');
                 let v = v
                     .strip_prefix('[')
                     .and_then(|v| v.split(']').next())
@@ -547,6 +554,14 @@ mod tests {
             HeaderValue::from_static("for=\"[2001:db8::1]:4711\";proto=https"),
         );
         assert_eq!(forwarded_client(&h).as_deref(), Some("2001:db8::1"));
+        // The sender's own claim comes first; the tunnel appends the real client last.
+        h.insert(
+            "forwarded",
+            HeaderValue::from_static("for=54.216.9.3, proto=https;FOR=10.0.0.1"),
+        );
+        assert_eq!(forwarded_client(&h).as_deref(), Some("10.0.0.1"));
+        h.append("forwarded", HeaderValue::from_static("for=10.0.0.2"));
+        assert_eq!(forwarded_client(&h).as_deref(), Some("10.0.0.2"));
         h.insert(
             "x-forwarded-for",
             HeaderValue::from_static("54.216.9.3, 10.0.0.1"),

@@ -319,6 +319,16 @@ fn a_health_check_is_checked_by_its_x_body_signature_and_answered_state_ok() {
         record["signature"]["header"], "X-Body-Signature",
         "{record}"
     );
+    // An unsigned one lacks its X-Body-Signature, and is told so.
+    let unsigned = l.post("/health", &[], HEALTH_BODY.as_bytes());
+    assert_eq!(unsigned.status, 401);
+    assert_eq!(
+        unsigned.json()["error"],
+        "invalid signature: no X-Body-Signature header"
+    );
+    let out = run(&l.store, &["verify", &unsigned.id(), "--secret", "secret"]);
+    fails(&out, 1, "(header_missing)");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("there is no X-Body-Signature"));
     // A wrong one is refused like any bad signature, and stored.
     let wrong = [("X-Body-Signature", &HEALTH_SIG.replace('7', "8")[..])];
     let refused = l.post("/health", &wrong, HEALTH_BODY.as_bytes());

@@ -54,7 +54,7 @@ pub fn from_value(v: &Value) -> Result<(Option<String>, NewCapture), String> {
         })
         .collect::<Result<_, String>>()?;
     let notification = Notification::parse(&body);
-    let scheme = Scheme::of_headers(notification.is_some(), &headers);
+    let scheme = Scheme::of_headers(notification.is_some(), &body, &headers);
     let verdict = verdict(v.get("signature"), &headers, scheme)?;
     let received_at = match v.get("received_at_ms") {
         None | Some(Value::Null) => now_ms(),

@@ -203,7 +203,7 @@ fn parse_entry(e: &Value) -> Result<(Option<String>, NewCapture), String> {
         None => document::now_ms(),
     };
     let notification = Notification::parse(&body);
-    let scheme = Scheme::of_headers(notification.is_some(), &headers);
+    let scheme = Scheme::of_headers(notification.is_some(), &body, &headers);
     let verdict = document::verdict(hook.and_then(|h| h.get("signature")), &headers, scheme)?;
     let text_field = |k: &str| {
         hook.and_then(|h| h.get(k))

@@ -24,6 +24,8 @@ pub enum Diagnosis {
     },
     /// No signature was given.
     HeaderMissing,
+    /// No `X-Body-Signature` was given where one was due (a health check, say).
+    BodyHeaderMissing,
     /// The value has no `sha1=` prefix.
     PrefixMissing,
     /// A `sha256=` signature was given.
@@ -65,6 +67,7 @@ pub enum Diagnosis {
 /// `secret`.
 pub fn diagnose(scheme: Scheme, secret: &[u8], values: &[&[u8]], body: &[u8]) -> Diagnosis {
     let header = match values {
+        [] if scheme == Scheme::Body => return Diagnosis::BodyHeaderMissing,
         [] => return Diagnosis::HeaderMissing,
         [one] => *one,
         [first, ..] => {
@@ -232,7 +235,7 @@ impl Diagnosis {
             Diagnosis::Valid => "valid",
             Diagnosis::ValidUppercase => "valid_uppercase",
             Diagnosis::ValidNotExact { .. } => "valid_not_exact",
-            Diagnosis::HeaderMissing => "header_missing",
+            Diagnosis::HeaderMissing | Diagnosis::BodyHeaderMissing => "header_missing",
             Diagnosis::PrefixMissing => "prefix_missing",
             Diagnosis::Sha256Given => "sha256_given",
             Diagnosis::WrongPrefix => "wrong_prefix",
@@ -256,6 +259,7 @@ impl Diagnosis {
             Diagnosis::ValidNotExact { prefix, spaces, upper_hex } => {
                 format!("valid by value, but not as Intercom writes it (exactly sha1= and 40 lowercase hex characters): {}; verifiers that compare the whole string (most samples do) will reject it: compare the decoded digest in constant time", differences(prefix, spaces, upper_hex))
             }
+            Diagnosis::BodyHeaderMissing => "there is no X-Body-Signature: Intercom signs installation health checks, uninstall and Canvas Kit requests with it (bare hex HMAC-SHA256 of the body), so check the header name reaches your code".into(),
             Diagnosis::HeaderMissing => "there is no X-Hub-Signature: Developer Hub webhooks are always signed, so check the header name reaches your code (some proxies drop or rename headers)".into(),
             Diagnosis::PrefixMissing => "the value has no \"sha1=\" prefix: Intercom sends X-Hub-Signature: sha1=<40 hex>; compare the whole value, or strip the prefix on both sides".into(),
             Diagnosis::Sha256Given => "a sha256= signature was given: Intercom signs X-Hub-Signature with HMAC-SHA1 (X-Body-Signature, used by health checks and uninstall, is SHA-256 and has no prefix)".into(),
@@ -364,6 +368,9 @@ mod tests {
             Diagnosis::ValidUppercase
         );
         assert_eq!(d(None, body), Diagnosis::HeaderMissing);
+        let unsigned_health = diagnose(Scheme::Body, b"secret", &[], br#"{"workspace_id":"w"}"#);
+        assert_eq!(unsigned_health, Diagnosis::BodyHeaderMissing);
+        assert!(unsigned_health.explain().contains("no X-Body-Signature"));
         assert_eq!(d(Some(&SIG[5..]), body), Diagnosis::PrefixMissing);
         assert_eq!(d(Some("sha256=00"), body), Diagnosis::Sha256Given);
         assert_eq!(d(Some("md5=00"), body), Diagnosis::WrongPrefix);

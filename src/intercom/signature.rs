@@ -26,10 +26,12 @@ pub enum Scheme {
 impl Scheme {
     /// The scheme a request calls for: a notification's is always `X-Hub-Signature`
     /// (Intercom signs no notification otherwise); any other request's is `X-Hub-Signature`
-    /// when it has one (or neither), else `X-Body-Signature`. `has` says whether a header
+    /// when it has one, else `X-Body-Signature` when it has that one or its `body` is an
+    /// installation health check, else `X-Hub-Signature`. `has` says whether a header
     /// (lower-case) is there.
-    pub fn of(notification: bool, has: impl Fn(&str) -> bool) -> Scheme {
-        if !notification && !has(HEADER) && has(BODY_HEADER) {
+    pub fn of(notification: bool, body: &[u8], has: impl Fn(&str) -> bool) -> Scheme {
+        let body_signed = || has(BODY_HEADER) || super::health_check_workspace(body).is_some();
+        if !notification && !has(HEADER) && body_signed() {
             Scheme::Body
         } else {
             Scheme::Hub
@@ -37,8 +39,8 @@ impl Scheme {
     }
 
     /// [`Scheme::of`] for a stored request's headers (names as sent, any case).
-    pub fn of_headers(notification: bool, headers: &[(Vec<u8>, Vec<u8>)]) -> Scheme {
-        Scheme::of(notification, |name| {
+    pub fn of_headers(notification: bool, body: &[u8], headers: &[(Vec<u8>, Vec<u8>)]) -> Scheme {
+        Scheme::of(notification, body, |name| {
             headers
                 .iter()
                 .any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
@@ -343,12 +345,20 @@ mod tests {
                 .collect()
         };
         let body_only = headers(&["X-Body-Signature"]);
-        assert_eq!(Scheme::of_headers(false, &body_only), Scheme::Body);
+        assert_eq!(Scheme::of_headers(false, b"{}", &body_only), Scheme::Body);
         // A notification is signed with X-Hub-Signature, whatever else it carries.
-        assert_eq!(Scheme::of_headers(true, &body_only), Scheme::Hub);
+        assert_eq!(Scheme::of_headers(true, b"{}", &body_only), Scheme::Hub);
         let both = headers(&["x-body-signature", "X-Hub-Signature"]);
-        assert_eq!(Scheme::of_headers(false, &both), Scheme::Hub);
-        assert_eq!(Scheme::of_headers(false, &headers(&[])), Scheme::Hub);
+        assert_eq!(Scheme::of_headers(false, b"{}", &both), Scheme::Hub);
+        assert_eq!(Scheme::of_headers(false, b"{}", &headers(&[])), Scheme::Hub);
+        // An unsigned health check is one that lacks its X-Body-Signature.
+        let health = HEALTH_BODY.as_bytes();
+        assert_eq!(
+            Scheme::of_headers(false, health, &headers(&[])),
+            Scheme::Body
+        );
+        let hub = headers(&["X-Hub-Signature"]);
+        assert_eq!(Scheme::of_headers(false, health, &hub), Scheme::Hub);
         assert_eq!(Scheme::guess(HEALTH_SIG.as_bytes()), Scheme::Body);
         assert_eq!(Scheme::guess(VECTOR_SIG.as_bytes()), Scheme::Hub);
         assert_eq!(Scheme::guess(&VECTOR_SIG.as_bytes()[5..]), Scheme::Hub);

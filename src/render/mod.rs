@@ -590,7 +590,10 @@ fn capture(c: &Captured, mode: Mode) -> String {
         Verdict::Missing => {
             out += &format!(
                 "    {}\n",
-                s.bad("✗ no X-Hub-Signature header, but a secret is set")
+                s.bad(&format!(
+                    "✗ no {} header, but a secret is set",
+                    req.scheme().name()
+                ))
             );
         }
         _ => {}

@@ -243,7 +243,7 @@ pub(super) async fn handle(
 
     // Notifications carry X-Hub-Signature; health checks and uninstall X-Body-Signature.
     let notification = Notification::parse(&body);
-    let scheme = signature::Scheme::of(notification.is_some(), |name| {
+    let scheme = signature::Scheme::of(notification.is_some(), &body, |name| {
         parts.headers.contains_key(name)
     });
     // The first two values are enough to tell one from several, without allocating.
@@ -347,9 +347,10 @@ async fn store_and_answer(
         stats.invalid_signatures.fetch_add(1, Ordering::Relaxed);
     }
     let (status, body) = if reject {
-        let why = verdict
-            .reason()
-            .map_or("no X-Hub-Signature header", |w| w.explain());
+        let why = verdict.reason().map_or_else(
+            || format!("no {} header", stored.request.scheme().name()),
+            |w| w.explain().to_string(),
+        );
         (
             StatusCode::UNAUTHORIZED,
             serde_json::json!({"ok": false, "id": stored.id, "error": format!("invalid signature: {why}")}),

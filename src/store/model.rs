@@ -60,7 +60,11 @@ impl NewCapture {
     /// The signature header this request is checked by (see
     /// [`Scheme::of`](crate::intercom::signature::Scheme::of)).
     pub fn scheme(&self) -> crate::intercom::signature::Scheme {
-        crate::intercom::signature::Scheme::of_headers(self.notification.is_some(), &self.headers)
+        crate::intercom::signature::Scheme::of_headers(
+            self.notification.is_some(),
+            &self.body,
+            &self.headers,
+        )
     }
 }
 

@@ -270,6 +270,28 @@ fn a_changed_body_without_a_secret_is_refused_unless_unsigned() {
 }
 
 #[test]
+fn as_redelivery_refuses_a_delivery_attempts_it_cannot_add_one_to() {
+    let l = listen(&["--json"]);
+    let app = App::start();
+    for value in ["18446744073709551615", "\"1\"", "1.5", "-3"] {
+        let body = format!(
+            r#"{{"type":"notification_event","topic":"ping","delivery_attempts":{value}}}"#
+        );
+        let id = l.post("/", &[], body.as_bytes()).id();
+        fails(
+            &run(
+                &l.store,
+                &replay_args(&id, &app.url("/"), &["--as-redelivery", "--unsigned"]),
+            ),
+            1,
+            &format!("it is {value}, not a count that can grow"),
+        );
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(app.received().is_empty(), "nothing was sent");
+}
+
+#[test]
 fn edit_uses_the_editor_and_refuses_invalid_json() {
     let (l, id, body) = with_capture();
     let app = App::start();
@@ -289,7 +311,8 @@ fn edit_uses_the_editor_and_refuses_invalid_json() {
     let out = run_env(
         &l.store,
         &replay_args(&id, &app.url("/"), &["--edit", "--secret", SECRET]),
-        &[("EDITOR", good.to_str().unwrap())],
+        // An empty VISUAL counts as unset.
+        &[("VISUAL", ""), ("EDITOR", good.to_str().unwrap())],
     );
     ok(&out);
     let diff = String::from_utf8_lossy(&out.stderr);
@@ -1267,11 +1290,22 @@ fn replay_header_overrides_and_send_attempt_and_file() {
         &replay_args(
             &id,
             &app.url("/"),
-            &["-H", "X-Debug: 1", "--header", "content-type: text/plain"],
+            &[
+                "-H",
+                "X-Debug: 1",
+                "--header",
+                "content-type: text/plain",
+                "-H",
+                "x-debug: 2",
+            ],
         ),
     ));
     let got = app.wait_for(1, Duration::from_secs(5)).remove(0);
-    assert_eq!(got.header("x-debug").unwrap(), "1");
+    assert_eq!(
+        got.header_all("x-debug"),
+        vec!["1", "2"],
+        "a name given twice sends both"
+    );
     assert_eq!(
         got.header_all("content-type"),
         vec!["text/plain"],

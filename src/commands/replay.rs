@@ -407,11 +407,18 @@ fn prepare(
             })?;
         if args.as_redelivery {
             let now: Value = serde_json::from_str(&text).unwrap_or_default();
-            let next = now
-                .get("delivery_attempts")
-                .and_then(Value::as_i64)
-                .unwrap_or(1)
-                + 1;
+            // Absent counts as the first attempt; anything else must be a count to add to.
+            let next = match now.get("delivery_attempts") {
+                None | Some(Value::Null) => Some(2),
+                Some(n) => n.as_u64().and_then(|n| n.checked_add(1)),
+            }
+            .ok_or_else(|| {
+                Error::Failed(format!(
+                    "--as-redelivery adds one to delivery_attempts, but in {} it is {}, not a count that can grow: set it with --set delivery_attempts=N instead",
+                    c.short_id(),
+                    crate::render::escape::line(&now["delivery_attempts"].to_string())
+                ))
+            })?;
             text = splice::set_path(&text, "delivery_attempts", &next.to_string())
                 .map_err(Error::Failed)?;
         }
@@ -422,11 +429,10 @@ fn prepare(
         body = text.into_bytes();
     }
     let changed = body != original[..];
+    // Every header of a name given is replaced by all the values given for it, in order.
     let mut headers: Vec<Header> = c.request.headers.clone();
-    for (name, value) in overrides {
-        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        headers.push((name.clone(), value.clone()));
-    }
+    headers.retain(|(n, _)| !overrides.iter().any(|(o, _)| n.eq_ignore_ascii_case(o)));
+    headers.extend(overrides.iter().cloned());
     // A health check or uninstall callback is re-signed as Intercom signs it.
     let scheme = c.request.scheme();
     let is_sig = |(n, _): &Header| n.eq_ignore_ascii_case(scheme.header().as_bytes());
@@ -490,9 +496,11 @@ fn edit(text: &str) -> Result<String, Error> {
         .and_then(|()| file.flush())
         .map_err(cannot)?;
     let path = file.path().to_path_buf();
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .unwrap_or_else(|_| "vi".into());
+    // An empty variable counts as unset, as in git and most shells' tools.
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let editor = set("VISUAL")
+        .or_else(|| set("EDITOR"))
+        .unwrap_or_else(|| "vi".into());
     let status = std::process::Command::new("sh")
         .arg("-c")
         .arg(format!("{editor} \"$1\""))

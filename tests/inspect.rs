@@ -1099,6 +1099,41 @@ fn list_columns_hold_the_longest_topics_and_counts_start_at_one() {
 }
 
 #[test]
+fn list_shows_each_id_as_far_as_it_is_unique() {
+    let l = listen(&["--json"]);
+    let id = l.post("/", &[], b"{\"a\":1}").id();
+    let home = tempfile::tempdir().unwrap();
+    let exported = home.path().join("one.json");
+    ok(&run(
+        &l.store,
+        &["export", &id, "-o", exported.to_str().unwrap()],
+    ));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&exported).unwrap()).unwrap();
+    // Imported ids that share their first 14 characters (made elsewhere, say).
+    let s = home.path().join("store");
+    for (n, tail) in ["aaaaaaaaaaaa", "bbbbbbbbbbbb"].iter().enumerate() {
+        let mut d = doc.clone();
+        d["id"] = json!(format!("01m8tw5any21xy{tail}"));
+        let path = home.path().join(format!("{n}.json"));
+        std::fs::write(&path, d.to_string()).unwrap();
+        ok(&run(&s, &["import", path.to_str().unwrap()]));
+    }
+    let listed = ok(&run(&s, &["list", "--color", "never"]));
+    let shown: Vec<&str> = listed
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    let mut expected = vec!["01m8tw5any21xyb", "01m8tw5any21xya"];
+    expected.sort();
+    let mut sorted = shown.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected, "{listed}");
+    for prefix in shown {
+        ok(&run(&s, &["show", prefix]));
+    }
+}
+
+#[test]
 fn import_keeps_only_real_ids_and_refuses_impossible_times_and_methods() {
     let l = listen(&["--json"]);
     let id = l.post("/", &[], b"{\"a\":1}").id();

@@ -45,7 +45,9 @@ pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
                 json::line(&serde_json::Value::Object(json::capture(c)))
             )
         } else {
-            writeln!(out, "{}", row(c, style))
+            // An id other captures share 12 characters with is shown as far as it is unique.
+            let id = query::unique_prefix(&store.conn, &c.id).unwrap_or(c.short_id());
+            writeln!(out, "{}", row(c, id, style))
         }
     };
     let (mut captures, mut last_seq) =

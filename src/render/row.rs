@@ -3,8 +3,9 @@
 use super::{escape, local_time, size, style, style::Style, truncate};
 use crate::store::model::Capture;
 
-/// `id  time  METHOD target  topic  notification-id  verdict  size`, escaped and aligned.
-pub fn row(c: &Capture, s: Style) -> String {
+/// `id  time  METHOD target  topic  notification-id  verdict  size`, escaped and aligned;
+/// `id` is the prefix of the capture's id to show.
+pub fn row(c: &Capture, id: &str, s: Style) -> String {
     let r = &c.request;
     let n = r.notification.as_ref();
     let topic = n.and_then(|n| n.topic.as_deref());
@@ -21,7 +22,7 @@ pub fn row(c: &Capture, s: Style) -> String {
     let verdict_pad = " ".repeat(10 - style::verdict_label(r.verdict).chars().count());
     let mut line = format!(
         "{}  {}  {:<20}  {}  {:<42}  {}{verdict_pad}  {:>9}",
-        s.id(c.short_id()),
+        s.id(id),
         s.dim(&local_time(r.received_at, "%Y-%m-%d %H:%M:%S")),
         truncate(&request, 20),
         topic_cell,

@@ -231,6 +231,29 @@ pub fn resolve(conn: &Connection, prefix: &str) -> rusqlite::Result<Lookup> {
     })
 }
 
+/// The shortest prefix of `id` (12 characters at least, as `short_id` shows) that no other
+/// capture's id starts with, so that a row copied from `list` always names one capture.
+pub fn unique_prefix<'a>(conn: &Connection, id: &'a str) -> rusqlite::Result<&'a str> {
+    let neighbour = |sql: &str| -> rusqlite::Result<Option<String>> {
+        conn.prepare_cached(sql)?.query_row([id], |r| r.get(0))
+    };
+    let before = neighbour("SELECT MAX(id) FROM captures WHERE id < ?1")?;
+    let after = neighbour("SELECT MIN(id) FROM captures WHERE id > ?1")?;
+    let shared = |other: &Option<String>| {
+        other.as_deref().map_or(0, |o| {
+            o.chars()
+                .zip(id.chars())
+                .take_while(|(a, b)| a == b)
+                .count()
+        })
+    };
+    let chars = (shared(&before).max(shared(&after)) + 1).max(12);
+    Ok(id
+        .char_indices()
+        .nth(chars)
+        .map_or(id, |(end, _)| &id[..end]))
+}
+
 /// One capture by exact id.
 pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Capture>> {
     conn.query_row(

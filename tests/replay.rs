@@ -1138,6 +1138,25 @@ fn check_passes_a_good_endpoint_and_explains_each_failure() {
 }
 
 #[test]
+fn check_json_gives_no_timing_verdict_to_a_step_that_got_no_answer() {
+    let home = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{}/", free_port());
+    let out = run(
+        &home.path().join("s"),
+        &["check", &url, "--allow-http", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let head: Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["step"] == "HEAD")
+        .unwrap();
+    assert_eq!(head["ok"], false, "{head}");
+    assert!(head["within_priority_threshold"].is_null(), "{head}");
+}
+
+#[test]
 fn check_slow_but_in_time_is_accepted() {
     let app = App::start();
     app.answer(|_, _| Answer {

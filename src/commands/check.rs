@@ -86,7 +86,8 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
                 "ok": step.ok,
                 "status": step.status,
                 "latency_ms": step.latency.map(|l| l.as_millis() as u64),
-                "within_priority_threshold": step.latency.map(|l| l <= PRIORITY),
+                // Only an answer can be timely; a step that got none has no verdict.
+                "within_priority_threshold": step.latency.filter(|_| step.status.is_some()).map(|l| l <= PRIORITY),
                 "detail": step.detail,
             });
             writeln!(out, "{}", crate::render::json::line(&record))?;

@@ -1098,8 +1098,9 @@ fn list_columns_hold_the_longest_topics_and_counts_start_at_one() {
     assert!(ok(&run(&l.store, &["stats"])).starts_with("3 captures in"));
 }
 
-#[test]
-fn list_shows_each_id_as_far_as_it_is_unique() {
+/// A listener holding one capture, a temporary directory, and that capture's export
+/// document and id, to import altered.
+fn one_exported_capture() -> (Listener, tempfile::TempDir, Value, String) {
     let l = listen(&["--json"]);
     let id = l.post("/", &[], b"{\"a\":1}").id();
     let home = tempfile::tempdir().unwrap();
@@ -1108,7 +1109,13 @@ fn list_shows_each_id_as_far_as_it_is_unique() {
         &l.store,
         &["export", &id, "-o", exported.to_str().unwrap()],
     ));
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&exported).unwrap()).unwrap();
+    let doc = serde_json::from_str(&std::fs::read_to_string(&exported).unwrap()).unwrap();
+    (l, home, doc, id)
+}
+
+#[test]
+fn list_shows_each_id_as_far_as_it_is_unique() {
+    let (_listener, home, doc, _) = one_exported_capture();
     // Imported ids that share their first 14 characters (made elsewhere, say).
     let s = home.path().join("store");
     for (n, tail) in ["aaaaaaaaaaaa", "bbbbbbbbbbbb"].iter().enumerate() {
@@ -1135,15 +1142,7 @@ fn list_shows_each_id_as_far_as_it_is_unique() {
 
 #[test]
 fn import_keeps_only_real_ids_and_refuses_impossible_times_and_methods() {
-    let l = listen(&["--json"]);
-    let id = l.post("/", &[], b"{\"a\":1}").id();
-    let home = tempfile::tempdir().unwrap();
-    let exported = home.path().join("one.json");
-    ok(&run(
-        &l.store,
-        &["export", &id, "-o", exported.to_str().unwrap()],
-    ));
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&exported).unwrap()).unwrap();
+    let (l, home, doc, id) = one_exported_capture();
     let with = |name: &str, field: &str, value: Value| {
         let mut d = doc.clone();
         d[field] = value;

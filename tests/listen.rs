@@ -842,19 +842,21 @@ fn headers_are_stored_in_order_with_repeats() {
         ("x-REPEAT", "b"),
         ("x-last", "z"),
     ];
-    let record = l.capture_record(&l.post("/", &headers, b"{}").id());
-    let stored: Vec<String> = record["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            format!(
-                "{}={}",
-                h[0].as_str().unwrap(),
-                h[1]["text"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let pairs = |record: &serde_json::Value| -> Vec<String> {
+        record["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                format!(
+                    "{}={}",
+                    h[0].as_str().unwrap(),
+                    h[1]["text"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let stored = pairs(&l.capture_record(&l.post("/", &headers, b"{}").id()));
     // Exactly as sent: names in their case, repeats where they came, not grouped by name.
     let host = format!("Host={}", l.addr);
     let mut expected = vec![host.as_str()];
@@ -891,19 +893,7 @@ fn headers_are_stored_in_order_with_repeats() {
     // twice, and a length beside Transfer-Encoding (what request smuggling looks like).
     let names_of = |target: &str| -> Vec<String> {
         let line = l.wait_line(|s| s.contains(&format!("\"target\":\"{target}\"")));
-        let record: serde_json::Value = serde_json::from_str(&line).unwrap();
-        record["headers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| {
-                format!(
-                    "{}={}",
-                    h[0].as_str().unwrap(),
-                    h[1]["text"].as_str().unwrap()
-                )
-            })
-            .collect()
+        pairs(&serde_json::from_str(&line).unwrap())
     };
     let twice = raw_request(&l.addr, b"POST /twice HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nContent-Length: 3\r\nX-B: 2\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
     assert_eq!(twice.status, 200);

@@ -489,12 +489,14 @@ fn forwarded_client(headers: &hyper::HeaderMap) -> Option<String> {
     };
     // The last entry: the one the tunnel itself added. Earlier ones are whatever the sender
     // claimed, and must not make it look like one of Intercom's addresses.
-    let last_line = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .next_back()
-        .and_then(|v| v.to_str().ok());
-    if let Some(xff) = last_line {
+    let last_line = |name: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+    };
+    if let Some(xff) = last_line("x-forwarded-for") {
         let last = xff.rsplit(',').next().unwrap_or("").trim();
         if !last.is_empty() {
             return Some(last.to_string());
@@ -502,12 +504,7 @@ fn forwarded_client(headers: &hyper::HeaderMap) -> Option<String> {
     }
     // Likewise the last element of `Forwarded` (elements are comma-separated, parameters
     // within one by semicolons).
-    let last_forwarded = headers
-        .get_all("forwarded")
-        .iter()
-        .next_back()
-        .and_then(|v| v.to_str().ok());
-    if let Some(fwd) = last_forwarded {
+    if let Some(fwd) = last_line("forwarded") {
         let element = fwd.rsplit(',').next().unwrap_or("");
         for param in element.split(';') {
             let Some((key, v)) = param.trim().split_once('=') else {

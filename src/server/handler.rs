@@ -246,13 +246,16 @@ pub(super) async fn handle(
     let scheme = signature::Scheme::of(notification.is_some(), &body, |name| {
         parts.headers.contains_key(name)
     });
-    // The first two values are enough to tell one from several, without allocating.
-    let mut values = parts.headers.get_all(scheme.header()).iter();
-    let first_two = [values.next(), values.next()].map(|v| v.map(HeaderValue::as_bytes));
-    let given = first_two.iter().flatten().count();
-    let first_two = first_two.map(Option::unwrap_or_default);
+    // The first two values are enough to tell one from several.
+    let given: Vec<&[u8]> = parts
+        .headers
+        .get_all(scheme.header())
+        .iter()
+        .take(2)
+        .map(HeaderValue::as_bytes)
+        .collect();
     let secret = state.settings.secret.as_ref().map(Secret::expose);
-    let verdict = scheme.verify(secret, &first_two[..given], &body);
+    let verdict = scheme.verify(secret, &given, &body);
     let capture = NewCapture {
         received_at: at,
         source: Source::Listen,

@@ -115,13 +115,7 @@ impl Heads {
 
 /// How the body after a head is framed, as far as the tap follows it.
 fn body_framing(headers: &[Header]) -> State {
-    let get = |name: &str| {
-        headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| v.as_slice())
-            .collect::<Vec<_>>()
-    };
+    let get = |name| crate::formats::header_values(headers, name).collect::<Vec<_>>();
     if !get("transfer-encoding").is_empty() {
         return State::Lost; // chunked: not followed; later requests use hyper's view
     }

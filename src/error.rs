@@ -57,6 +57,14 @@ pub enum Error {
         /// Why, with what to do.
         reason: String,
     },
+    /// A body file given to `send` or `verify` could not be read.
+    #[error("cannot read the body file {path}: {source}")]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// An output file could not be written.
     #[error("cannot write {path}: {source}")]
     WriteFile {

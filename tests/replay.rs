@@ -1282,6 +1282,25 @@ fn verify_gives_each_diagnosis() {
         serde_json::from_slice::<Value>(&out.stdout).unwrap()["diagnosis"],
         "header_missing"
     );
+    // A body file that is not there is a file to read, not one to import.
+    let missing = home.path().join("missing.json");
+    let missing = missing.to_str().unwrap();
+    let reading = format!("cannot read the body file {missing}");
+    let args = ["--signature", vector, "--secret", "secret"];
+    fails(
+        &run(
+            &store,
+            &[&["verify", "--body", missing][..], &args].concat(),
+        ),
+        1,
+        &reading,
+    );
+    let to = ["--to", "http://127.0.0.1:9/"];
+    fails(
+        &run(&store, &[&["send", "--file", missing][..], &to].concat()),
+        1,
+        &reading,
+    );
 }
 
 #[test]

@@ -26,9 +26,9 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
         eprintln_lossy!("hookcli: warning: no --secret, --secret-file or HOOKCLI_SECRET, so these are sent without X-Hub-Signature, which an app that verifies signatures refuses");
     }
     let own_body = match &args.file {
-        Some(path) => Some(std::fs::read(path).map_err(|e| Error::Import {
+        Some(path) => Some(std::fs::read(path).map_err(|source| Error::ReadFile {
             path: path.clone(),
-            reason: e.to_string(),
+            source,
         })?),
         None => None,
     };

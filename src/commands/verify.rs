@@ -56,9 +56,9 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
             } else {
                 std::fs::read(path).map(|b| bytes = b)
             };
-            read.map_err(|e| Error::Import {
+            read.map_err(|source| Error::ReadFile {
                 path: path.clone(),
-                reason: e.to_string(),
+                source,
             })?;
             let given: Vec<Vec<u8>> = args
                 .signature

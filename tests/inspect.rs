@@ -1250,6 +1250,16 @@ fn import_keeps_only_real_ids_and_refuses_impossible_times_and_methods() {
     h["log"]["entries"][0]["request"]["url"] = json!("http://127.0.0.1:1/");
     h["log"]["entries"][0]["request"]["postData"] = json!({"mimeType": "application/x-www-form-urlencoded", "params": [{"name": "a", "value": "1"}]});
     refused(&h, "HAR entry 1: its postData gives params but no text");
+    h["log"]["entries"][0]["request"]["postData"] =
+        json!({"mimeType": "application/json", "text": "{}"});
+    // A date it cannot read is refused, not imported as the time of the import.
+    let started = h["log"]["entries"][0]["startedDateTime"].clone();
+    h["log"]["entries"][0]["startedDateTime"] = json!("01/05/2024 10:00");
+    refused(
+        &h,
+        "HAR entry 1: its startedDateTime \"01/05/2024 10:00\" is not an ISO 8601 date with a zone",
+    );
+    h["log"]["entries"][0]["startedDateTime"] = started;
     // A method is stored as given (HTTP methods are case-sensitive) and found either way.
     let mut lower = doc.clone();
     lower["method"] = json!("get");

@@ -194,13 +194,9 @@ fn parse_entry(e: &Value) -> Result<(Option<String>, NewCapture), String> {
     } else {
         text.as_bytes().to_vec()
     };
-    let received_at = match e
-        .get("startedDateTime")
-        .and_then(Value::as_str)
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-    {
-        Some(t) => document::received_at(t.timestamp_millis())?,
-        None => document::now_ms(),
+    let received_at = match e.get("startedDateTime") {
+        None | Some(Value::Null) => document::now_ms(),
+        Some(t) => document::received_at(started(t)?)?,
     };
     let notification = Notification::parse(&body);
     let scheme = Scheme::of_headers(notification.is_some(), &body, &headers);
@@ -225,4 +221,45 @@ fn parse_entry(e: &Value) -> Result<(Option<String>, NewCapture), String> {
             verdict,
         },
     ))
+}
+
+/// An entry's `startedDateTime` in Unix milliseconds: ISO 8601 with a zone, as browsers
+/// write it (`2024-05-01T10:00:00.123Z`, `+01:00` or `+0100`). Another date is refused
+/// rather than imported as a wrong one.
+fn started(t: &Value) -> Result<i64, String> {
+    let text = t.as_str().unwrap_or_default();
+    chrono::DateTime::parse_from_rfc3339(text)
+        .or_else(|_| chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z"))
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| {
+            format!(
+                "its startedDateTime {} is not an ISO 8601 date with a zone, such as 2024-05-01T10:00:00.000Z",
+                crate::render::escape::line(&t.to_string())
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::started;
+    use serde_json::json;
+
+    #[test]
+    fn reads_the_dates_browsers_write_and_refuses_others() {
+        let at = 1_714_557_600_123; // 2024-05-01T10:00:00.123Z
+        for t in [
+            "2024-05-01T10:00:00.123Z",
+            "2024-05-01T11:00:00.123+01:00",
+            "2024-05-01T11:00:00.123+0100",
+        ] {
+            assert_eq!(started(&json!(t)), Ok(at), "{t}");
+        }
+        for t in [
+            json!("01/05/2024 10:00"),
+            json!("2024-05-01T10:00:00"),
+            json!(1),
+        ] {
+            assert!(started(&t).is_err(), "{t}");
+        }
+    }
 }

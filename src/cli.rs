@@ -467,7 +467,7 @@ pub struct ExportArgs {
 /// `hookcli import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// hookcli JSON capture documents (one, a JSON list or JSON Lines of them), HAR files, or bare Intercom notification bodies
+    /// hookcli JSON capture documents or bare Intercom notification bodies (one, a JSON list or JSON Lines of them), or HAR files
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 

@@ -742,7 +742,7 @@ fn import_marks_bare_bodies_and_rejects_what_it_cannot_read() {
         ("{}", "it is JSON but not a hookcli capture document"),
         (
             "[{\"a\":1}]",
-            "item 1 of the list is not a hookcli capture document",
+            "item 1 of the list is neither a hookcli capture document nor an Intercom notification body",
         ),
         ("\n", "the file is empty"),
     ] {
@@ -778,6 +778,21 @@ fn import_marks_bare_bodies_and_rejects_what_it_cannot_read() {
     assert_eq!(out.lines().count(), 2, "{out}");
     assert_eq!(count(&s), 3);
     assert!(ok(&run(&s, &["list", "--search", "\"n\":1"])).contains("ping"));
+    // So does a list of notification bodies, each stored byte for byte as listed.
+    let fixture = std::fs::read_to_string(fixture).unwrap();
+    let ping = "{ \"type\": \"notification_event\", \"topic\": \"ping\", \"id\": null }";
+    std::fs::write(&list, format!("[\n{},\n  {ping}\n]\n", fixture.trim_end())).unwrap();
+    let out = run(&s, &["import", list.to_str().unwrap(), "--json"]);
+    let imported = ids(&out);
+    assert_eq!(
+        imported.len(),
+        2,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (id, body) in imported.iter().zip([fixture.trim_end(), ping]) {
+        assert_eq!(ok(&run(&s, &["show", id, "--raw"])), body);
+    }
 }
 
 #[test]

@@ -15,8 +15,8 @@ use serde_json::Value;
 pub type Entry = (Option<String>, NewCapture);
 
 /// The captures in a file, as `import` and `replay --file` read it: a hookcli capture
-/// document, a JSON list or JSON Lines of them, a HAR log, or one Intercom notification
-/// body (given Intercom's documented headers). Anything else is refused with the reason.
+/// document or an Intercom notification body (given Intercom's documented headers), a
+/// JSON list or JSON Lines of them, or a HAR log. Anything else is refused with the reason.
 pub fn read(bytes: &[u8]) -> Result<Vec<Entry>, String> {
     // A byte order mark some editors write is not JSON; what follows it is.
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
@@ -71,19 +71,29 @@ fn from_json(value: &Value, bytes: &[u8]) -> Result<Vec<Entry>, String> {
     }
     match value {
         Value::Array(items) if items.is_empty() => Err("it is an empty JSON list".into()),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                if !document::is_document(item) {
-                    return Err(format!(
-                        "item {} of the list is not a hookcli capture document",
-                        i + 1
-                    ));
-                }
-                document::from_value(item).map_err(|why| format!("item {}: {why}", i + 1))
-            })
-            .collect(),
+        Value::Array(items) => {
+            // A bare body is stored byte-exact, so each item's own bytes are kept beside it.
+            let raw: Vec<&serde_json::value::RawValue> =
+                serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+            items
+                .iter()
+                .zip(raw)
+                .enumerate()
+                .map(|(i, (item, raw))| {
+                    let raw = raw.get().as_bytes();
+                    if document::is_document(item) {
+                        document::from_value(item).map_err(|why| format!("item {}: {why}", i + 1))
+                    } else if item.is_object() && Notification::parse(raw).is_some() {
+                        Ok((None, document::bare_body(raw)))
+                    } else {
+                        Err(format!(
+                            "item {} of the list is neither a hookcli capture document nor an Intercom notification body",
+                            i + 1
+                        ))
+                    }
+                })
+                .collect()
+        }
         // A bare body is stored as if Intercom had sent it, so it must look like its own.
         Value::Object(_) if Notification::parse(bytes).is_some() => {
             Ok(vec![(None, document::bare_body(bytes))])
@@ -179,8 +189,12 @@ mod tests {
         );
         assert_eq!(
             read(format!("[{doc},{{\"a\":1}}]").as_bytes()).unwrap_err(),
-            "item 2 of the list is not a hookcli capture document"
+            "item 2 of the list is neither a hookcli capture document nor an Intercom notification body"
         );
+        // Bare bodies in a list, beside documents, each byte-exact.
+        let listed = read(format!("[ {a} ,\n{doc},{b}]").as_bytes()).unwrap();
+        let bodies: Vec<&[u8]> = listed.iter().map(|(_, c)| &c.body[..]).collect();
+        assert_eq!(bodies, [a.as_bytes(), b"{}", b.as_bytes()]);
         let no_method = doc.replace(r#""method":"POST","#, "");
         assert_eq!(
             read(format!("[{doc},{no_method}]").as_bytes()).unwrap_err(),

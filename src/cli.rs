@@ -459,7 +459,7 @@ pub struct ExportArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Where the curl commands and HAR URLs point: http(s)://HOST[:PORT][/PATH], with each request's path and query appended [default: http://<the request's Host>]
+    /// Where the curl commands and HAR URLs point: http(s)://HOST[:PORT][/PATH], with each request's path and query appended [default: http://<the request's Host>, if a plain host[:port]]
     #[arg(long, value_name = "URL", value_parser = parse_base_url)]
     pub base_url: Option<String>,
 }

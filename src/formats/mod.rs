@@ -124,12 +124,34 @@ pub fn header_values<'a>(
         .map(|(_, v)| v.as_slice())
 }
 
-/// Where a capture was originally sent: `http://` + its Host header.
+/// Where a capture was originally sent: `http://` + its Host header, when that is a host
+/// and port a URL can hold; a sender's odd Host (with a `/`, `@` or `?`) must not move a
+/// URL built from it to another host or path, so then listen's default address.
 pub fn origin(headers: &[Header]) -> String {
-    match header(headers, "host").and_then(|h| std::str::from_utf8(h).ok()) {
-        Some(host) => format!("http://{host}"),
+    match header(headers, "host").filter(|h| is_authority(h)) {
+        Some(host) => format!("http://{}", String::from_utf8_lossy(host)),
         None => "http://127.0.0.1:4665".to_string(),
     }
+}
+
+/// Whether a Host value is `name[:port]` or `[v6]:port` and nothing more.
+fn is_authority(host: &[u8]) -> bool {
+    let (name, port) = match host.iter().rposition(|&b| b == b':') {
+        Some(at) if !host[at..].contains(&b']') => (&host[..at], &host[at + 1..]),
+        _ => (host, &b""[..]),
+    };
+    let bracketed = name.len() > 2 && name[0] == b'[' && name[name.len() - 1] == b']';
+    let name_ok = if bracketed {
+        name[1..name.len() - 1]
+            .iter()
+            .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+    } else {
+        !name.is_empty()
+            && name
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+    };
+    name_ok && port.len() <= 5 && port.iter().all(u8::is_ascii_digit)
 }
 
 /// Whether `text` is an HTTP token (RFC 9110 §5.6.2): what a method or a header name must be.
@@ -221,6 +243,36 @@ mod tests {
             read(format!("{pretty}\n{pretty_no_method}").as_bytes()).unwrap_err(),
             format!("line {}: the document has no \"method\"", lines + 1)
         );
+    }
+
+    #[test]
+    fn an_origin_is_built_only_from_a_host_a_url_can_hold() {
+        let at = |host: &[u8]| origin(&[(b"Host".to_vec(), host.to_vec())]);
+        for host in [
+            &b"abc.ngrok-free.app"[..],
+            b"127.0.0.1:4665",
+            b"[::1]:4665",
+            b"[::1]",
+            b"my_host:80",
+        ] {
+            assert_eq!(
+                at(host),
+                format!("http://{}", String::from_utf8_lossy(host))
+            );
+        }
+        for host in [
+            &b"evil.example/x?"[..],
+            b"user@evil.example",
+            b"a b",
+            b"h:80:80",
+            b"h:port",
+            b"",
+            b"[::1",
+            b"h\xff",
+        ] {
+            assert_eq!(at(host), "http://127.0.0.1:4665", "{host:?}");
+        }
+        assert_eq!(origin(&[]), "http://127.0.0.1:4665");
     }
 
     #[test]

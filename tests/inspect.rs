@@ -1662,6 +1662,37 @@ fn export_to_a_file_creates_missing_directories_and_still_overwrites_no_body() {
 }
 
 #[test]
+fn an_export_points_where_the_request_went_but_not_where_an_odd_host_says() {
+    let l = listen(&["--json"]);
+    let sent = |host: &str| {
+        let raw = format!(
+            "POST /hook?q=1 HTTP/1.1\r\nHost: {host}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+        );
+        raw_request(&l.addr, raw.as_bytes()).id()
+    };
+    let url = |id: &str| {
+        let script = ok(&run(&l.store, &["export", id, "--format", "curl"]));
+        let har: Value =
+            serde_json::from_str(&ok(&run(&l.store, &["export", id, "--format", "har"]))).unwrap();
+        let har_url = har["log"]["entries"][0]["request"]["url"].clone();
+        (script, har_url.as_str().unwrap().to_string())
+    };
+    let (script, har) = url(&sent("abc.ngrok-free.app"));
+    assert!(
+        script.contains("'http://abc.ngrok-free.app/hook?q=1'"),
+        "{script}"
+    );
+    assert_eq!(har, "http://abc.ngrok-free.app/hook?q=1");
+    let (script, har) = url(&sent("evil.example/x?"));
+    assert!(
+        script.contains("'http://127.0.0.1:4665/hook?q=1'"),
+        "{script}"
+    );
+    assert!(!script.contains("evil.example/x"), "{script}");
+    assert_eq!(har, "http://127.0.0.1:4665/hook?q=1");
+}
+
+#[test]
 fn list_says_on_stderr_when_the_limit_left_captures_out_but_never_in_json() {
     let l = listen(&["--json"]);
     for n in 0..23 {

@@ -362,7 +362,7 @@ pub enum SignatureFilter {
 /// The app's client secret, for commands that check or make signatures.
 #[derive(Debug, Args, Default)]
 pub struct SecretArgs {
-    /// Your Intercom app's client secret (never printed or stored); prefer a file or HOOKCLI_SECRET, which either flag overrides
+    /// Your Intercom app's client secret (never printed or stored; a trailing line break is ignored); prefer a file or HOOKCLI_SECRET, which either flag overrides
     // Not clap's `env`: clap would count HOOKCLI_SECRET as this flag, so it would conflict
     // with --secret-file instead of giving way to it. config::secret reads it.
     #[arg(long, conflicts_with = "secret_file")]

@@ -35,27 +35,26 @@ fn secret_from(
     args: &crate::cli::SecretArgs,
     env: Option<std::ffi::OsString>,
 ) -> Result<Option<Secret>, Error> {
-    let raw = match (args.secret.as_deref(), args.secret_file.as_deref()) {
+    let mut raw = match (args.secret.as_deref(), args.secret_file.as_deref()) {
         (Some(s), _) => s.as_bytes().to_vec(),
-        (None, Some(path)) => {
-            let mut bytes = std::fs::read(path).map_err(|source| Error::SecretFile {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                bytes.pop();
-            }
-            // A file named on purpose but left empty is a mistake, not "check nothing".
-            if bytes.is_empty() {
-                return Err(Error::EmptySecretFile(path.to_path_buf()));
-            }
-            bytes
-        }
+        (None, Some(path)) => std::fs::read(path).map_err(|source| Error::SecretFile {
+            path: path.to_path_buf(),
+            source,
+        })?,
         (None, None) => match env {
             Some(value) => value.into_encoded_bytes(),
             None => return Ok(None),
         },
     };
+    // Intercom's client secrets never end in a line break, but a file, a `$(cat …)` or a
+    // pasted value often does; kept, it would make every signature a mismatch.
+    while raw.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        raw.pop();
+    }
+    if let (None, Some(path), true) = (&args.secret, &args.secret_file, raw.is_empty()) {
+        // A file named on purpose but left empty is a mistake, not "check nothing".
+        return Err(Error::EmptySecretFile(path.to_path_buf()));
+    }
     Ok((!raw.is_empty()).then_some(Secret(raw)))
 }
 
@@ -111,6 +110,28 @@ mod tests {
     #[test]
     fn empty_secret_is_none() {
         assert!(secret_from(&inline(""), None).unwrap().is_none());
+        assert!(secret_from(&inline("\n"), None).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_trailing_line_break_is_never_part_of_the_secret() {
+        let from_env = |v: &str| {
+            let none = SecretArgs {
+                secret: None,
+                secret_file: None,
+            };
+            secret_from(&none, Some(v.into())).unwrap().unwrap()
+        };
+        assert_eq!(from_env("s3cret\r\n").expose(), b"s3cret");
+        assert_eq!(
+            secret_from(&inline("s3cret\n"), None)
+                .unwrap()
+                .unwrap()
+                .expose(),
+            b"s3cret"
+        );
+        // Other whitespace could be meant, and is kept.
+        assert_eq!(from_env(" s3cret ").expose(), b" s3cret ");
     }
 
     #[test]

@@ -1604,7 +1604,8 @@ fn the_secret_and_the_store_come_from_the_environment_or_a_file() {
         &store,
         home.path(),
         &["--json"],
-        &[("HOOKCLI_SECRET", "from-env")],
+        // As `export HOOKCLI_SECRET="$(cat file)"` with a CRLF file leaves it.
+        &[("HOOKCLI_SECRET", "from-env\r")],
     );
     let id = l
         .post("/", &intercom_headers(&sig), VECTOR_BODY.as_bytes())

@@ -237,8 +237,8 @@ pub struct ListenArgs {
     #[arg(long)]
     pub reject_invalid: bool,
 
-    /// Largest body accepted (e.g. 10MiB, 512KiB, 2000000); larger gets 413 and is not stored
-    #[arg(long, env = "HOOKCLI_MAX_BODY", default_value = "10MiB", value_name = "SIZE", value_parser = parse_size)]
+    /// Largest body accepted (e.g. 10MiB, 512KiB, 2000000; at most 512MiB); larger gets 413 and is not stored
+    #[arg(long, env = "HOOKCLI_MAX_BODY", default_value = "10MiB", value_name = "SIZE", value_parser = parse_max_body)]
     pub max_body: u64,
 
     /// Print one JSON object per line instead of text (schema: docs/json.md)
@@ -806,7 +806,22 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
-/// Parse a size such as `10MiB`, `512KiB`, `1MB`, `2000000`.
+/// The largest `--max-body`: SQLite holds a value of at most 1 GB, and a body is one value
+/// (base64 in an export makes it a third larger again).
+pub const MAX_BODY_CAP: u64 = 512 * 1024 * 1024;
+
+/// `--max-body`: a [`parse_size`] the store can hold.
+pub fn parse_max_body(text: &str) -> Result<u64, String> {
+    let bytes = parse_size(text)?;
+    if bytes > MAX_BODY_CAP {
+        return Err(format!(
+            "'{text}' is more than the store can keep in one capture; the largest --max-body is 512MiB"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A size such as 10MiB, 512 KiB, 1.5MB or 2000 (bytes), in bytes.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t
@@ -901,6 +916,10 @@ mod tests {
         assert_eq!(parse_size("1.5KiB"), Ok(1536));
         assert_eq!(parse_size("2.5MB"), Ok(2_500_000));
         assert!(parse_size("-1").is_err());
+        assert_eq!(parse_max_body("512MiB"), Ok(MAX_BODY_CAP));
+        assert!(parse_max_body("513MiB")
+            .unwrap_err()
+            .contains("the largest --max-body is 512MiB"));
         assert!(parse_size("1.2.3KiB").is_err());
         assert!(parse_size("99999999999GiB").is_err());
     }

@@ -117,11 +117,15 @@ fn usage_errors_exit_2() {
         vec!["listen", "--port", "notaport"],
         vec!["nonsense"],
         vec!["listen", "--max-body", "5 parsecs"],
+        vec!["listen", "--max-body", "1GiB"],
         vec!["--color", "pink", "listen"],
     ] {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
+    // A body the store could not keep is refused before listen starts, not 503 on arrival.
+    let out = run(&["listen", "--max-body", "1GiB"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the largest --max-body is 512MiB"));
     let out = run(&[
         "listen",
         "--secret-file",

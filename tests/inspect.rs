@@ -318,6 +318,25 @@ fn show_by_prefix_raw_headers_last_and_the_errors() {
         "no capture has an id starting with 'zzzz'",
     );
     assert_eq!(run(s, &["show"]).status.code(), Some(2));
+    // Times a sender made up are shown as sent, never as a wrong date.
+    let odd = f
+        .l
+        .post(
+            "/",
+            &[],
+            format!(
+                "{{\"type\":\"notification_event\",\"topic\":\"ping\",\"created_at\":{},\"first_sent_at\":99999999999999}}",
+                i64::MAX
+            )
+            .as_bytes(),
+        )
+        .id();
+    let shown = ok(&run(s, &["show", &odd, "--color", "never"]));
+    assert!(
+        shown.contains(&format!("{} (not a date)", i64::MAX))
+            && shown.contains("99999999999999 (not a date)"),
+        "{shown}"
+    );
 }
 
 #[test]

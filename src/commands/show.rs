@@ -162,11 +162,17 @@ fn full(c: &Capture, s: Style) -> String {
             v.as_deref()
                 .map_or_else(|| "-".to_string(), |t| escape::line(t).into_owned())
         };
-        let when = |t: Option<i64>| {
-            t.map_or_else(
-                || "-".to_string(),
-                |t| format!("{t} ({})", local_time(t * 1000, "%Y-%m-%d %H:%M:%S")),
-            )
+        // Unix seconds as sent: a sender's value need not be a date chrono (or i64
+        // milliseconds) can hold, and is then shown as it is, without a wrong date.
+        let when = |t: Option<i64>| match t {
+            None => "-".to_string(),
+            Some(t) => match t
+                .checked_mul(1000)
+                .filter(|ms| chrono::DateTime::from_timestamp_millis(*ms).is_some())
+            {
+                Some(ms) => format!("{t} ({})", local_time(ms, "%Y-%m-%d %H:%M:%S")),
+                None => format!("{t} (not a date)"),
+            },
         };
         if let Some(topic) = &n.topic {
             field(

@@ -70,6 +70,8 @@ impl Preview {
         match (self.more, self.cut) {
             (0, false) => None,
             (0, true) => Some("long values shortened".to_string()),
+            (1, false) => Some("1 more line".to_string()),
+            (1, true) => Some("1 more line, long values shortened".to_string()),
             (n, false) => Some(format!("{n} more lines")),
             (n, true) => Some(format!("{n} more lines, long values shortened")),
         }
@@ -93,6 +95,8 @@ pub fn lines(body: &[u8], style: Style, width: Option<usize>, max: usize) -> Pre
         ),
         Kind::Text => {
             let text = String::from_utf8_lossy(body);
+            // A final line break ends the last line; it does not start another.
+            let text = text.strip_suffix('\n').unwrap_or(&text);
             let mut rows = text.split('\n');
             for row in rows.by_ref().take(max) {
                 sink.push(shorten(&escape::text_line(row), width, &mut cut));
@@ -273,6 +277,34 @@ mod tests {
     }
 
     #[test]
+    fn a_text_body_has_as_many_lines_as_it_has_lines() {
+        let preview = |body: &[u8], max| {
+            let p = lines(body, Style::new(false), None, max);
+            let said = p.left_out();
+            (p.lines, p.more, said)
+        };
+        let (shown, more, said) = preview(b"l1\nl2\n", 0);
+        assert_eq!((shown.len(), more), (0, 2));
+        assert_eq!(said.as_deref(), Some("2 more lines"));
+        let (shown, more, said) = preview(b"1\n2\n3\n4\n5\n", 5);
+        assert_eq!(
+            (shown, more, said),
+            (
+                vec!["1", "2", "3", "4", "5"]
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+                0,
+                None
+            )
+        );
+        assert_eq!(preview(b"a\nb", 1).2.as_deref(), Some("1 more line"));
+        // A line break of its own, or an empty last line, still shows.
+        assert_eq!(preview(b"\n", 5).0, [""]);
+        assert_eq!(preview(b"a\n\n", 5).0, ["a", ""]);
+    }
+
+    #[test]
     fn pretty_json_keeps_key_order() {
         let out = lines(br#"{"type":"notification_event","app_id":"x","data":{"item":[1,true,null]},"links":{}}"#, Style::new(false), None, usize::MAX);
         assert_eq!(
@@ -324,7 +356,7 @@ mod tests {
         let text = lines(b"a\nb\nc\n", Style::new(false), None, 2);
         assert_eq!(
             (text.lines, text.more),
-            (vec!["a".to_string(), "b".into()], 2)
+            (vec!["a".to_string(), "b".into()], 1)
         );
         let hex = lines(&[0xff; 50], Style::new(false), None, 1);
         assert_eq!((hex.lines.len(), hex.more), (1, 3));

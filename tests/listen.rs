@@ -752,6 +752,7 @@ fn json_lines_validate_against_the_documented_schema() {
     // Unsigned counts as invalid when a secret is set: 10 fixtures, the XFF post, sha256.
     assert_eq!(summary["invalid_signatures"], 12);
     assert_eq!(summary["refused"], 1);
+    assert_eq!(summary["store_errors"], 0);
     assert_eq!(summary["validations"], 1);
 }
 
@@ -1447,7 +1448,11 @@ fn a_store_deleted_under_a_running_listen_answers_503_and_claims_nothing_stored(
     let (code, lines, _) = l.interrupt();
     assert_eq!(code, 0);
     let last = lines.last().unwrap();
-    assert!(last.starts_with("Stopped. 3 received, 1 stored"), "{last}");
+    assert!(
+        last.starts_with("Stopped. 3 received, 1 stored")
+            && last.contains("2 refused (2 of them because the store could not save them)"),
+        "{last}"
+    );
     assert!(!l.store.exists(), "nothing was written where the store was");
     // With forwarding, what was answered 503 never reaches the app: it was not committed
     // to the lost file, where the queue would still find it.

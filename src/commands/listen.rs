@@ -129,6 +129,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         stored: get(&stats.stored),
         invalid_signatures: get(&stats.invalid_signatures),
         refused: get(&stats.refused),
+        store_errors: get(&stats.store_errors),
         validations: get(&stats.validations),
     }));
     drop(output);

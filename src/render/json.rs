@@ -151,6 +151,7 @@ pub fn record(event: &Event) -> Value {
             "stored": s.stored,
             "invalid_signatures": s.invalid_signatures,
             "refused": s.refused,
+            "store_errors": s.store_errors,
             "validations": s.validations,
         }),
     }

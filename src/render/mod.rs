@@ -136,6 +136,8 @@ pub struct Summary {
     pub invalid_signatures: u64,
     /// Requests refused without storing (too large, timed out, store failure).
     pub refused: u64,
+    /// Of those, the ones the store failed to save (answered 503).
+    pub store_errors: u64,
     /// HEAD validations answered.
     pub validations: u64,
 }
@@ -313,7 +315,13 @@ fn human(event: &Event, mode: Mode) -> String {
     let s = mode.style;
     match event {
         Event::Listening(l) => listening(l, s),
-        Event::Validation { at, target, remote_addr, client_addr, intercom_region } => format!(
+        Event::Validation {
+            at,
+            target,
+            remote_addr,
+            client_addr,
+            intercom_region,
+        } => format!(
             "{} {} {} {}{}\n",
             s.dim(&local_time(*at, "%H:%M:%S")),
             s.bold("HEAD"),
@@ -335,7 +343,11 @@ fn human(event: &Event, mode: Mode) -> String {
                 s.dim(&format!("(request from {})", escape::line(&r.remote_addr)))
                     .to_string()
             } else {
-                format!("{} {}", s.bold(&escape::line(&r.method)), target_cell(&r.target))
+                format!(
+                    "{} {}",
+                    s.bold(&escape::line(&r.method)),
+                    target_cell(&r.target)
+                )
             },
             s.warn(&format!("answered {}, not stored: {}", r.status, r.reason)),
         ),
@@ -344,12 +356,25 @@ fn human(event: &Event, mode: Mode) -> String {
             s.dim(&local_time(r.at, "%H:%M:%S")),
             s.bold(&escape::line(&r.method)),
             target_cell(&r.target),
-            s.bad(&format!("STORE FAILED, answered 503 so the sender retries: {}", r.reason)),
+            s.bad(&format!(
+                "STORE FAILED, answered 503 so the sender retries: {}",
+                r.reason
+            )),
         ),
-        Event::Summary(sum) => format!(
-            "Stopped. {} received, {} stored, {} with invalid or missing signatures, {} refused, {} validations.\n",
-            sum.received, sum.stored, sum.invalid_signatures, sum.refused, sum.validations
-        ),
+        Event::Summary(sum) => {
+            let store_failed = match sum.store_errors {
+                0 => String::new(),
+                n => s
+                    .bad(&format!(
+                        " ({n} of them because the store could not save them)"
+                    ))
+                    .to_string(),
+            };
+            format!(
+                "Stopped. {} received, {} stored, {} with invalid or missing signatures, {} refused{store_failed}, {} validations.\n",
+                sum.received, sum.stored, sum.invalid_signatures, sum.refused, sum.validations
+            )
+        }
     }
 }
 

@@ -48,6 +48,8 @@ pub struct Stats {
     pub invalid_signatures: AtomicU64,
     /// Answered without storing (limits, timeouts, store failures, 404).
     pub refused: AtomicU64,
+    /// Of those, the ones the store failed to save.
+    pub store_errors: AtomicU64,
     /// HEAD validations.
     pub validations: AtomicU64,
 }
@@ -329,6 +331,7 @@ async fn store_and_answer(
             // Never a 2xx for something that is not on disk: a 503 makes Intercom retry.
             crate::report_error(&e);
             stats.refused.fetch_add(1, Ordering::Relaxed);
+            stats.store_errors.fetch_add(1, Ordering::Relaxed);
             state.output.emit(Event::StoreFailed(Refused {
                 at,
                 method,

@@ -809,6 +809,18 @@ fn redeliveries_workspace_and_intercom_addresses_are_recognised() {
         )
         .id();
     assert_eq!(l.capture_record(&port)["intercom_region"], "EU");
+    // Recorded as the address alone however it was written.
+    assert_eq!(l.capture_record(&port)["client_addr"], "54.216.9.3");
+    let mapped = l
+        .post(
+            "/",
+            &[("X-Forwarded-For", "[::ffff:34.231.68.152]")],
+            body.as_bytes(),
+        )
+        .id();
+    let mapped = l.capture_record(&mapped);
+    assert_eq!(mapped["client_addr"], "::ffff:34.231.68.152");
+    assert_eq!(mapped["intercom_region"], "US");
     send(
         &l.addr,
         "HEAD",

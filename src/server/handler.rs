@@ -477,16 +477,27 @@ fn under_prefix(path: &str, prefix: &str) -> bool {
     super::after_prefix(path, prefix).is_some()
 }
 
-/// The address in a tunnel's report, which may carry a port (`54.216.9.3:4711`, `[::1]:80`).
+/// The address in a tunnel's report, which may carry a port (`54.216.9.3:4711`, `[::1]:80`)
+/// or brackets (`[::1]`).
 fn client_ip(reported: &str) -> Option<IpAddr> {
-    reported
-        .parse::<IpAddr>()
+    let bare = reported
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(reported);
+    bare.parse::<IpAddr>()
         .or_else(|_| reported.parse::<SocketAddr>().map(|s| s.ip()))
         .ok()
 }
 
-/// The original client as reported by a tunnel or proxy in front of hookcli.
+/// The original client as reported by a tunnel or proxy in front of hookcli: its address
+/// alone, whichever header and form reported it; what is no address (`unknown`, an
+/// obfuscated `_id`) as reported.
 fn forwarded_client(headers: &hyper::HeaderMap) -> Option<String> {
+    reported_client(headers).map(|r| client_ip(&r).map_or(r, |ip| ip.to_string()))
+}
+
+/// [`forwarded_client`] as the headers give it.
+fn reported_client(headers: &hyper::HeaderMap) -> Option<String> {
     let get = |name: &str| {
         headers
             .get(name)
@@ -517,12 +528,7 @@ fn forwarded_client(headers: &hyper::HeaderMap) -> Option<String> {
                 continue;
             };
             if key.trim().eq_ignore_ascii_case("for") {
-                let v = v.trim().trim_matches('"');
-                let v = v
-                    .strip_prefix('[')
-                    .and_then(|v| v.split(']').next())
-                    .unwrap_or(v);
-                return Some(v.to_string());
+                return Some(v.trim().trim_matches('"').to_string());
             }
         }
     }
@@ -571,6 +577,19 @@ mod tests {
             HeaderValue::from_static("54.216.9.3, 10.0.0.1"),
         );
         assert_eq!(forwarded_client(&h).as_deref(), Some("10.0.0.1"));
+        // Recorded as the address alone, in whatever form it came.
+        for (name, value, client) in [
+            ("x-forwarded-for", "34.231.68.152:1234", "34.231.68.152"),
+            ("x-forwarded-for", "[2001:db8::1]:443", "2001:db8::1"),
+            ("x-forwarded-for", "unknown", "unknown"),
+            ("forwarded", "for=\"34.231.68.152:443\"", "34.231.68.152"),
+            ("forwarded", "for=\"[2001:db8::1]\"", "2001:db8::1"),
+            ("forwarded", "for=_hidden", "_hidden"),
+        ] {
+            let mut h = hyper::HeaderMap::new();
+            h.insert(name, HeaderValue::from_static(value));
+            assert_eq!(forwarded_client(&h).as_deref(), Some(client), "{value}");
+        }
     }
 
     #[test]
@@ -580,6 +599,10 @@ mod tests {
         assert_eq!(ip("54.216.9.3:4711").as_deref(), Some("54.216.9.3"));
         assert_eq!(ip("[2001:db8::1]:80").as_deref(), Some("2001:db8::1"));
         assert_eq!(ip("2001:db8::1").as_deref(), Some("2001:db8::1"));
+        assert_eq!(
+            ip("[::ffff:34.231.68.152]").as_deref(),
+            Some("::ffff:34.231.68.152")
+        );
         assert_eq!(ip("unknown"), None);
     }
 }

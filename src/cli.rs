@@ -249,7 +249,7 @@ pub struct ListenArgs {
     #[arg(long, conflicts_with = "compact")]
     pub full: bool,
 
-    /// Print only the one-line summary of each request
+    /// Print one line per request: its summary, ending in what needs your attention (a redelivery, a bad signature), without the body
     #[arg(long)]
     pub compact: bool,
 

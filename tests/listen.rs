@@ -1610,6 +1610,31 @@ fn the_body_is_shortened_by_default_printed_whole_with_full_and_left_out_with_co
         !compact.contains("\"type\": \"notification_event\""),
         "{compact}"
     );
+    // One line per request, however much there is to say about it.
+    let mut l = listen(&["--color", "never", "--compact", "--secret", "s"]);
+    let from_intercom = [
+        ("X-Forwarded-For", "34.231.68.152"),
+        (
+            "X-Hub-Signature",
+            "sha1=0000000000000000000000000000000000000000",
+        ),
+    ];
+    l.post("/", &from_intercom, &body);
+    let again = l.post("/", &from_intercom, &body).id();
+    let (_, lines, _) = l.interrupt();
+    let line = lines
+        .iter()
+        .find(|line| line.contains(&again[..12]))
+        .unwrap();
+    for said in [
+        "Intercom US",
+        "↻ redelivery",
+        "the digest does not match the body",
+    ] {
+        assert!(line.contains(said), "{said}: {line}");
+    }
+    let requests = lines.iter().skip_while(|l| !l.contains("Waiting for"));
+    assert_eq!(requests.count(), 4, "{lines:#?}");
 }
 
 #[test]

@@ -574,17 +574,22 @@ fn capture(c: &Captured, mode: Mode) -> String {
         parts.push(s.bad(&format!("answered {status}")).to_string());
     }
     parts.push(s.id(cap.short_id()).to_string());
-    let mut out = parts.join(" ") + "\n";
-
+    // What the summary line cannot say goes under it; with --compact, a short form of
+    // what matters most goes at its end instead, so each request stays one line.
+    let compact = mode.detail == Detail::Compact;
+    let mut notes: Vec<String> = Vec::new();
     let from = origin(&req.remote_addr, req.client_addr.as_deref());
-    if c.intercom_region.is_some() {
-        out += &format!(
-            "    {}{}\n",
+    match c.intercom_region {
+        Some(region) if compact => {
+            parts.push(s.good(&format!("Intercom {region}")).to_string());
+        }
+        Some(_) => notes.push(format!(
+            "{}{}",
             s.dim(&from),
             region_mark(c.intercom_region, s)
-        );
-    } else if mode.detail != Detail::Compact {
-        out += &format!("    {}\n", s.dim(&from));
+        )),
+        None if !compact => notes.push(s.dim(&from).to_string()),
+        None => {}
     }
     // Intercom only saves the webhook when its ping gets a 2xx. With --passthrough the
     // answer is the app's, not known yet: its delivery line says it instead.
@@ -600,31 +605,48 @@ fn capture(c: &Captured, mode: Mode) -> String {
         } else {
             s.bad(&format!("✗ {says}"))
         };
-        out += &format!("    {line}\n");
+        // Said once, when the webhook is set up: worth its full sentence even then.
+        notes.push(line.to_string());
     }
     if cap.redelivery {
-        out += &format!("    {}\n", s.warn("↻ redelivery: this notification id was captured before (Intercom retries when it gets no 2xx within 5 s)"));
+        if compact {
+            parts.push(s.warn("↻ redelivery").to_string());
+        } else {
+            notes.push(s.warn("↻ redelivery: this notification id was captured before (Intercom retries when it gets no 2xx within 5 s)").to_string());
+        }
     }
     match req.verdict {
-        Verdict::Invalid(why) => {
-            out += &format!(
-                "    {}\n",
-                s.bad(&format!("✗ invalid signature: {}", why.explain()))
-            );
-        }
-        Verdict::Missing => {
-            out += &format!(
-                "    {}\n",
-                s.bad(&format!(
-                    "✗ no {} header, but a secret is set",
-                    req.scheme().name()
-                ))
-            );
-        }
+        Verdict::Invalid(why) if compact => parts.push(s.bad(why.explain()).to_string()),
+        Verdict::Invalid(why) => notes.push(
+            s.bad(&format!("✗ invalid signature: {}", why.explain()))
+                .to_string(),
+        ),
+        Verdict::Missing if !compact => notes.push(
+            s.bad(&format!(
+                "✗ no {} header, but a secret is set",
+                req.scheme().name()
+            ))
+            .to_string(),
+        ),
         _ => {}
     }
-    if req.verdict != Verdict::Unchecked && req.scheme() == Scheme::Body {
-        out += &format!("    {}\n", s.dim(BODY_SIGNATURE_NOTE));
+    if !compact && req.verdict != Verdict::Unchecked && req.scheme() == Scheme::Body {
+        notes.push(s.dim(BODY_SIGNATURE_NOTE).to_string());
+    }
+    let mut out = parts.join(" ");
+    if compact {
+        for note in notes {
+            out += " — ";
+            out += &note;
+        }
+        out += "\n";
+    } else {
+        out += "\n";
+        for note in notes {
+            out += "    ";
+            out += &note;
+            out += "\n";
+        }
     }
     let limit = match mode.detail {
         Detail::Compact => return out,

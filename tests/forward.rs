@@ -501,6 +501,51 @@ fn app_verdicts_are_not_retried_and_their_answer_is_shown() {
 }
 
 #[test]
+fn an_answer_that_is_not_http_is_said_in_plain_words_and_not_retried_as_a_5xx() {
+    let app = App::start();
+    app.answer(|_, i| match i {
+        0 => Answer::status(999, "odd"),
+        // A second, different Content-Length: hyper cannot tell where the answer ends.
+        _ => Answer {
+            headers: vec![("Content-Length".into(), "4".into())],
+            ..Answer::status(200, "okk")
+        },
+    });
+    let l = listen_forwarding(
+        &app.url("/"),
+        &["--retry-base-ms", "20", "--max-attempts", "2"],
+    );
+    let odd = l.post("/", &[], b"{\"n\":1}").id();
+    let record = delivery_record(&l, &odd, "failed");
+    assert_eq!(
+        (record["status"].as_u64(), record["error_kind"].as_str()),
+        (Some(999), Some("protocol"))
+    );
+    assert_eq!(
+        record["error"],
+        "the app answered status 999, which is not an HTTP status (100 to 599)"
+    );
+    assert_eq!(record["note"], "the app answered 999");
+    let garbled = l.post("/", &[], b"{\"n\":2}").id();
+    let record = delivery_record(&l, &garbled, "retrying");
+    assert_eq!(record["error_kind"], "protocol");
+    let error = record["error"].as_str().unwrap();
+    assert!(
+        error.contains("answered, but not in valid HTTP (") && !error.contains("SendRequest"),
+        "{error}"
+    );
+    // Only the garbled answer, which is no answer at all, was tried again.
+    delivery_record(&l, &garbled, "failed");
+    assert_eq!(app.received().len(), 3);
+    // Passthrough gives the sender a 502 that says so, not status 999 with no reason.
+    let l = listen_forwarding(&app.url("/"), &["--passthrough"]);
+    app.answer(|_, _| Answer::status(999, "odd"));
+    let reply = l.post("/", &[], b"{}");
+    assert_eq!(reply.status, 502);
+    assert!(String::from_utf8_lossy(&reply.body).contains("which is not an HTTP status"));
+}
+
+#[test]
 fn retryable_statuses_are_retried() {
     let app = App::start();
     app.answer(|_, i| match i {

@@ -272,6 +272,9 @@ pub struct Answer {
 pub(crate) const UNSENDABLE: &str = "path";
 /// The error kind of an attempt cut short because hookcli stopped.
 pub(crate) const STOPPED: &str = "stopped";
+/// The error kind of an answer that is not HTTP as RFC 9110 has it (a status past 599, two
+/// Content-Lengths, a garbled head): the app's bug, which retrying does not mend.
+pub(crate) const PROTOCOL: &str = "protocol";
 
 /// How an answer counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,7 +293,7 @@ impl Answer {
         match self.status {
             Some(s) if (200..300).contains(&s) => Class::Delivered,
             Some(408 | 429) => Class::Retryable,
-            Some(s) if s >= 500 => Class::Retryable,
+            Some(500..=599) => Class::Retryable,
             Some(_) => Class::Permanent,
             None if self.error_kind == Some(UNSENDABLE) => Class::Permanent,
             None => Class::Retryable,
@@ -646,7 +649,13 @@ pub async fn answer_of(
         error: None,
     };
     // Said the same way in the delivery record, the store and replay's records.
-    if let Some(location) = answer.location() {
+    if status.as_u16() > 599 {
+        answer.error_kind = Some(PROTOCOL);
+        answer.error = Some(format!(
+            "the app answered status {}, which is not an HTTP status (100 to 599)",
+            status.as_u16()
+        ));
+    } else if let Some(location) = answer.location() {
         answer.error_kind = Some("redirect");
         answer.error = Some(format!("redirect to {location} not followed"));
     } else if status.is_redirection() {
@@ -732,6 +741,7 @@ pub fn relayable(answer: Answer) -> Answer {
             "the app answered {s} {}, which is not a final answer to pass on",
             answer.reason
         ),
+        Some(_) if answer.error_kind == Some(PROTOCOL) => answer.error.clone().unwrap_or_default(),
         Some(s) if answer.truncated => format!(
             "the app answered {s} {} with a body over {} MiB, more than --passthrough relays",
             answer.reason,
@@ -815,6 +825,12 @@ pub fn describe(e: reqwest::Error, target: &str, limit: &str) -> (&'static str, 
         return (
             "reset",
             format!("{host} closed the connection without a complete answer"),
+        );
+    }
+    if let Some(parse) = find_in_chain::<hyper::Error>(&e).filter(|h| h.is_parse()) {
+        return (
+            PROTOCOL,
+            format!("{host} answered, but not in valid HTTP ({parse}): a bug in the app or whatever answers on that port"),
         );
     }
     ("other", error_chain(&e))

@@ -659,7 +659,9 @@ fn permanent_note(answer: &Answer) -> String {
         (Some(s), Some(l)) => {
             format!("the app answered {s}, a redirect to {l}, which hookcli does not follow")
         }
-        (Some(s), None) => format!("the app answered {s} {}", answer.reason),
+        (Some(s), None) => format!("the app answered {s} {}", answer.reason)
+            .trim_end()
+            .to_string(),
         (None, _) => answer.error.clone().unwrap_or_default(),
     }
 }

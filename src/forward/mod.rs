@@ -195,7 +195,10 @@ pub fn target_url(base: &str, prefix: &str, request_target: &str) -> Result<Stri
     let rest = crate::server::after_prefix(path, prefix).unwrap_or(path);
     let mut url = reqwest::Url::parse(base).map_err(|e| format!("'{base}' is not a URL: {e}"))?;
     let root = url.path().to_string();
-    if !rest.is_empty() && rest != "/" {
+    // Under `--path /`, a request to `/` has nothing after the prefix; under `--path /hooks`,
+    // `/hooks/` ends in a slash of its own, which the app may route on.
+    let nothing_after = rest.is_empty() || (rest == "/" && prefix == "/");
+    if !nothing_after {
         // For http(s) the URL parser turns '\' into '/'; sent as %5C it stays one segment.
         let rest = rest.replace('\\', "%5C");
         let slash = if rest.starts_with('/') { "" } else { "/" };
@@ -1092,6 +1095,14 @@ mod tests {
         assert_eq!(
             t("http://localhost:3000/wh", "/hooks", "/hooks"),
             "http://localhost:3000/wh"
+        );
+        assert_eq!(
+            t("http://localhost:3000/wh", "/hooks", "/hooks/?x=1"),
+            "http://localhost:3000/wh/?x=1"
+        );
+        assert_eq!(
+            t("http://localhost:3000/wh/", "/hooks", "/hooks/"),
+            "http://localhost:3000/wh/"
         );
         assert_eq!(
             t("http://localhost:3000/wh?k=v", "/", "/a?x=1"),

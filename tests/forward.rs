@@ -863,6 +863,32 @@ fn concurrency_delivers_in_parallel() {
 }
 
 #[test]
+fn with_concurrency_a_capture_waiting_to_retry_gives_up_its_place() {
+    let app = App::start();
+    // The first capture fails, and is retried only after a minute; the others take 5 s each.
+    app.answer(|r, _| match r.body.as_slice() {
+        b"{\"n\":0}" => Answer::status(503, "busy"),
+        _ => Answer {
+            delay: Duration::from_secs(5),
+            ..Answer::status(200, "ok")
+        },
+    });
+    let l = listen_forwarding(
+        &app.url("/"),
+        &["--concurrency", "2", "--retry-base-ms", "60000"],
+    );
+    for i in 0..3 {
+        l.post("/", &[], format!("{{\"n\":{i}}}").as_bytes());
+    }
+    // Two requests under way while the first waits: the second, and the third in its place,
+    // long before the second is answered.
+    let got = app.wait_for(3, Duration::from_secs(4));
+    let mut bodies: Vec<&[u8]> = got.iter().map(|r| r.body.as_slice()).collect();
+    bodies.sort();
+    assert_eq!(bodies, [&b"{\"n\":0}"[..], b"{\"n\":1}", b"{\"n\":2}"]);
+}
+
+#[test]
 fn a_restart_delivers_what_an_earlier_run_left_pending_or_skips_it() {
     for skip in [false, true] {
         let home = tempfile::tempdir().unwrap();

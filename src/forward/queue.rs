@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 /// The meta key under which a `listen --forward-to` run records its routes for `replay`:
 /// a JSON list of `GLOB=URL` or `URL` strings, in order, passwords redacted.
@@ -343,9 +343,9 @@ impl Forwarder {
                 last = pending.capture.seq;
                 let me = self.clone();
                 let stop = stop.clone();
+                let slots = slots.clone();
                 tasks.spawn(async move {
-                    me.deliver(pending, stop).await;
-                    drop(permit);
+                    me.deliver(pending, stop, (slots, Some(permit))).await;
                 });
             }
         }
@@ -365,7 +365,14 @@ impl Forwarder {
     }
 
     /// Deliver one capture, retrying retryable failures until it is delivered or failed.
-    async fn deliver(&self, p: Pending, mut stop: watch::Receiver<bool>) {
+    /// `slot` is its place among the `--concurrency` under way, held until it is done.
+    async fn deliver(
+        &self,
+        p: Pending,
+        mut stop: watch::Receiver<bool>,
+        slot: (Arc<Semaphore>, Option<OwnedSemaphorePermit>),
+    ) {
+        let (slots, mut permit) = slot;
         // Numbering continues across runs; the attempt budget is per run.
         let mut attempt = p.attempts;
         let last_allowed = p.attempts + self.settings.max_attempts;
@@ -379,9 +386,20 @@ impl Forwarder {
             if let Some(due) = due {
                 let wait = due - chrono::Utc::now().timestamp_millis();
                 if wait > 0 {
+                    // Delivering in parallel, a capture waiting to retry lets another take its
+                    // place; in order, the next one has to wait for it anyway.
+                    if self.settings.concurrency > 1 {
+                        permit = None;
+                    }
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
                         _ = stop.wait_for(|stopping| *stopping) => return,
+                    }
+                    if permit.is_none() {
+                        permit = tokio::select! {
+                            p = slots.clone().acquire_owned() => Some(p.expect("never closed")),
+                            _ = stop.wait_for(|stopping| *stopping) => return,
+                        };
                     }
                 }
             }

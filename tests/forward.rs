@@ -1361,6 +1361,7 @@ fn forwarding_flags_need_forward_to_and_bad_routes_are_usage_errors() {
         ("=http://127.0.0.1:3000/", "has nothing before '='"),
         ("http:///x", "has no host"),
         ("", "is not a URL"),
+        ("ticket.*=", "'ticket.*=' has no URL after '='"),
     ] {
         let out = hookcli(home.path())
             .args(["listen", "--host", "not-an-address", "--forward-to", route])

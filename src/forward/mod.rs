@@ -78,6 +78,11 @@ impl Route {
             Some((glob, url)) if !glob.contains([':', '/']) => (Some(glob.to_string()), url),
             _ => (None, text),
         };
+        if glob.is_some() && url.is_empty() {
+            return Err(format!(
+                "'{text}' has no URL after '=': write it as GLOB=URL, e.g. '{text}http://localhost:3000/webhooks'"
+            ));
+        }
         if glob.as_deref() == Some("") {
             return Err(format!(
                 "'{text}' has nothing before '=': give a topic glob such as 'ticket.*={url}', or just the URL"

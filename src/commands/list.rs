@@ -37,7 +37,7 @@ pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
     let mut f = filter(&args.filter);
     let limit = (!args.all).then_some(args.limit);
     let mut out = stdout();
-    let print = |out: &mut dyn Write, c: &Capture| -> std::io::Result<()> {
+    let print = |out: &mut dyn Write, (c, body_size): &(Capture, u64)| -> std::io::Result<()> {
         if args.json {
             writeln!(
                 out,
@@ -47,11 +47,12 @@ pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
         } else {
             // An id other captures share 12 characters with is shown as far as it is unique.
             let id = query::unique_prefix(&store.conn, &c.id).unwrap_or(c.short_id());
-            writeln!(out, "{}", row(c, id, style))
+            writeln!(out, "{}", row(c, id, *body_size, style))
         }
     };
     let (mut captures, mut last_seq) =
-        snapshot(&store.conn, &f, Order::NewestFirst, limit).map_err(|e| store.err(e))?;
+        snapshot(&store.conn, &f, Order::NewestFirst, limit, args.json)
+            .map_err(|e| store.err(e))?;
     if !args.follow {
         if captures.is_empty() {
             return Err(store.nothing_found());
@@ -91,23 +92,35 @@ pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
         }
         f.after_seq = Some(last_seq);
         let newest;
-        (captures, newest) =
-            snapshot(&store.conn, &f, Order::OldestFirst, None).map_err(|e| store.err(e))?;
+        (captures, newest) = snapshot(&store.conn, &f, Order::OldestFirst, None, args.json)
+            .map_err(|e| store.err(e))?;
         // Past non-matching arrivals too, so they are not scanned again.
         last_seq = last_seq.max(newest);
     }
 }
 
-/// The captures `f` selects and the newest arrival number, read in one snapshot: a capture
-/// committed between two separate reads would be counted as seen but never printed.
+/// The captures `f` selects, each with its body's size, and the newest arrival number, read
+/// in one snapshot: a capture committed between two separate reads would be counted as
+/// seen but never printed. Only JSON lines need the bodies themselves.
 fn snapshot(
     conn: &rusqlite::Connection,
     f: &query::Filter,
     order: Order,
     limit: Option<usize>,
-) -> rusqlite::Result<(Vec<Capture>, i64)> {
+    bodies: bool,
+) -> rusqlite::Result<(Vec<(Capture, u64)>, i64)> {
     let tx = conn.unchecked_transaction()?;
-    let captures = query::select(&tx, f, order, limit)?;
+    let captures = if bodies {
+        let all = query::select(&tx, f, order, limit)?;
+        all.into_iter()
+            .map(|c| {
+                let size = c.request.body.len() as u64;
+                (c, size)
+            })
+            .collect()
+    } else {
+        query::select_sizes(&tx, f, order, limit)?
+    };
     let newest = query::newest_seq(&tx)?;
     tx.commit()?;
     Ok((captures, newest))

@@ -4,8 +4,8 @@ use super::{escape, local_time, size, style, style::Style, truncate};
 use crate::store::model::Capture;
 
 /// `id  time  METHOD target  topic  notification-id  verdict  size`, escaped and aligned;
-/// `id` is the prefix of the capture's id to show.
-pub fn row(c: &Capture, id: &str, s: Style) -> String {
+/// `id` is the prefix of the capture's id to show, `body_size` its body's size in bytes.
+pub fn row(c: &Capture, id: &str, body_size: u64, s: Style) -> String {
     let r = &c.request;
     let n = r.notification.as_ref();
     let topic = n.and_then(|n| n.topic.as_deref());
@@ -28,7 +28,7 @@ pub fn row(c: &Capture, id: &str, s: Style) -> String {
         topic_cell,
         truncate(&notif, 42),
         s.verdict(r.verdict),
-        s.dim(&size(r.body.len() as u64)),
+        s.dim(&size(body_size)),
     );
     if let Some(state) = c.delivery.as_deref() {
         let cell = format!("→ {state}");

@@ -155,6 +155,35 @@ pub fn select(
     order: Order,
     limit: Option<usize>,
 ) -> rusqlite::Result<Vec<Capture>> {
+    select_columns(conn, COLUMNS, filter, order, limit, row_to_capture)
+}
+
+/// [`select`] for one-line views: each capture with an empty body and, beside it, the
+/// body's size, so listing a 900 MB capture does not read 900 MB.
+pub fn select_sizes(
+    conn: &Connection,
+    filter: &Filter,
+    order: Order,
+    limit: Option<usize>,
+) -> rusqlite::Result<Vec<(Capture, u64)>> {
+    // The same columns in the same places, the body's replaced by an empty one.
+    let columns = format!(
+        "{}, length(body)",
+        COLUMNS.replacen(" headers, body,", " headers, x'',", 1)
+    );
+    select_columns(conn, &columns, filter, order, limit, |row| {
+        Ok((row_to_capture(row)?, row.get(COLUMN_COUNT)?))
+    })
+}
+
+fn select_columns<T>(
+    conn: &Connection,
+    columns: &str,
+    filter: &Filter,
+    order: Order,
+    limit: Option<usize>,
+    read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
     let (condition, params) = filter.condition();
     let direction = if order == Order::NewestFirst {
         "DESC"
@@ -163,10 +192,10 @@ pub fn select(
     };
     let limit = limit.map_or(-1, |l| l as i64);
     let sql = format!(
-        "SELECT {COLUMNS} FROM captures WHERE {condition} ORDER BY seq {direction} LIMIT {limit}"
+        "SELECT {columns} FROM captures WHERE {condition} ORDER BY seq {direction} LIMIT {limit}"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(params), row_to_capture)?;
+    let rows = stmt.query_map(params_from_iter(params), read)?;
     rows.collect()
 }
 
@@ -420,4 +449,40 @@ pub(crate) fn row_to_capture(row: &rusqlite::Row<'_>) -> rusqlite::Result<Captur
             notification,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_come_without_the_bodies_and_the_rest_is_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::open_write(dir.path()).unwrap();
+        conn.execute_batch(
+            "INSERT INTO captures (id, received_at, source, remote_addr, method, target, headers, body, signature, topic) \
+             VALUES ('01a', 5, 'listen', '-', 'POST', '/x', '[[\"Host\",\"h\"]]', zeroblob(70000), 'unchecked', 'ping')",
+        )
+        .unwrap();
+        let f = Filter::default();
+        let whole = select(&conn, &f, Order::NewestFirst, None).unwrap();
+        let sized = select_sizes(&conn, &f, Order::NewestFirst, None).unwrap();
+        let (light, size) = &sized[0];
+        assert_eq!(*size, 70_000);
+        assert!(light.request.body.is_empty());
+        assert_eq!(whole[0].request.body.len(), 70_000);
+        assert_eq!(
+            format!(
+                "{:?}",
+                Capture {
+                    request: NewCapture {
+                        body: whole[0].request.body.slice(0..0),
+                        ..whole[0].request.clone()
+                    },
+                    ..whole[0].clone()
+                }
+            ),
+            format!("{light:?}")
+        );
+    }
 }

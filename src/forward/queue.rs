@@ -345,7 +345,7 @@ impl Forwarder {
                 let stop = stop.clone();
                 let slots = slots.clone();
                 tasks.spawn(async move {
-                    me.deliver(pending, stop, (slots, Some(permit))).await;
+                    me.deliver(pending, stop, &slots, permit).await;
                 });
             }
         }
@@ -365,14 +365,16 @@ impl Forwarder {
     }
 
     /// Deliver one capture, retrying retryable failures until it is delivered or failed.
-    /// `slot` is its place among the `--concurrency` under way, held until it is done.
+    /// `permit` is its place among the `--concurrency` of `slots` under way, held until it
+    /// is done.
     async fn deliver(
         &self,
         p: Pending,
         mut stop: watch::Receiver<bool>,
-        slot: (Arc<Semaphore>, Option<OwnedSemaphorePermit>),
+        slots: &Arc<Semaphore>,
+        permit: OwnedSemaphorePermit,
     ) {
-        let (slots, mut permit) = slot;
+        let mut permit = Some(permit);
         // Numbering continues across runs; the attempt budget is per run.
         let mut attempt = p.attempts;
         let last_allowed = p.attempts + self.settings.max_attempts;

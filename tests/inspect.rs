@@ -340,6 +340,41 @@ fn show_by_prefix_raw_headers_last_and_the_errors() {
 }
 
 #[test]
+fn characters_past_u_ffff_survive_every_json_output_and_an_import() {
+    let l = listen(&["--json"]);
+    // A tag character, escaped in JSON for the terminal's sake, as a surrogate pair.
+    let body = "{\"type\":\"notification_event\",\"topic\":\"x\",\"note\":\"tag\u{e0001}1end\"}";
+    let id = l.post("/", &[], body.as_bytes()).id();
+    let home = tempfile::tempdir().unwrap();
+    for format in ["json", "har"] {
+        let file = home.path().join(format!("out.{format}"));
+        ok(&run(
+            &l.store,
+            &[
+                "export",
+                &id,
+                "--format",
+                format,
+                "-o",
+                file.to_str().unwrap(),
+            ],
+        ));
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("tag\\udb40\\udc011end"), "{text}");
+        let store = home.path().join(format!("from-{format}"));
+        ok(&run(&store, &["import", file.to_str().unwrap()]));
+        assert_eq!(stored(&store, &id).unwrap().0, body.as_bytes(), "{format}");
+    }
+    for args in [&["show", &id, "--json"][..], &["list", "--json"]] {
+        let out = ok(&run(&l.store, args));
+        assert!(out.contains("\\udb40\\udc01"), "{out}");
+        let first = out.lines().collect::<Vec<_>>().join("\n");
+        let value: Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(value["body"]["text"], body, "{args:?}");
+    }
+}
+
+#[test]
 fn export_then_import_round_trips_in_every_format() {
     let f = filled();
     let s = f.l.store.clone();

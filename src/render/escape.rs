@@ -156,10 +156,12 @@ pub fn json(serialised: String) -> String {
     }
     let mut out = String::with_capacity(serialised.len() + 16);
     for c in serialised.chars() {
-        // serde_json has already escaped C0 controls, quotes and backslashes, and every
-        // unsafe character is in the Basic Multilingual Plane: one \u escape each.
+        // serde_json has already escaped C0 controls, quotes and backslashes. JSON's \u
+        // takes four hex digits: a character past U+FFFF (the tags) is a surrogate pair.
         if is_unsafe(c) {
-            let _ = write!(out, "\\u{:04x}", c as u32);
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
         } else {
             out.push(c);
         }
@@ -173,10 +175,13 @@ mod tests {
 
     #[test]
     fn json_keeps_its_meaning_without_raw_controls() {
-        let value = serde_json::json!({"m": "\u{9b}31m\u{202e}txt\u{7f}\u{200b}é\u{1b}"});
+        let value = serde_json::json!({"m": "\u{9b}31m\u{202e}txt\u{7f}\u{200b}é\u{1b}\u{e0001}1"});
         let safe = json(value.to_string());
         assert!(safe.chars().all(|c| !is_unsafe(c)), "{safe}");
-        assert_eq!(safe, r#"{"m":"\u009b31m\u202etxt\u007f\u200bé\u001b"}"#);
+        assert_eq!(
+            safe,
+            r#"{"m":"\u009b31m\u202etxt\u007f\u200bé\u001b\udb40\udc011"}"#
+        );
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&safe).unwrap(),
             value
@@ -189,6 +194,7 @@ mod tests {
                 .replace('\u{202e}', "\\u202e")
                 .replace('\u{7f}', "\\u007f")
                 .replace('\u{200b}', "\\u200b")
+                .replace('\u{e0001}', "\\udb40\\udc01")
         );
     }
 

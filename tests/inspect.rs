@@ -340,6 +340,55 @@ fn show_by_prefix_raw_headers_last_and_the_errors() {
 }
 
 #[test]
+fn vacuum_and_import_wait_their_turn_while_listen_writes() {
+    let l = listen(&["--compact"]);
+    let doc = home_doc(&l);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let senders: Vec<_> = (0..3)
+        .map(|w| {
+            let (addr, stop) = (l.addr.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let body = format!("{{\"w\":{w},\"n\":{n}}}");
+                    assert_eq!(send(&addr, "POST", "/", &[], body.as_bytes()).status, 200);
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    for round in 0..6 {
+        let out = run(&l.store, &["vacuum"]);
+        assert!(
+            out.status.success(),
+            "vacuum {round}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = run(&l.store, &["import", doc.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "import {round}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for s in senders {
+        s.join().unwrap();
+    }
+}
+
+/// A bare notification body in a file beside the listener's store, to import.
+fn home_doc(l: &Listener) -> std::path::PathBuf {
+    let path = l.store.parent().unwrap().join("doc.json");
+    std::fs::write(
+        &path,
+        r#"{"type":"notification_event","topic":"ping","id":null}"#,
+    )
+    .unwrap();
+    path
+}
+
+#[test]
 fn characters_past_u_ffff_survive_every_json_output_and_an_import() {
     let l = listen(&["--json"]);
     // A tag character, escaped in JSON for the terminal's sake, as a surrogate pair.

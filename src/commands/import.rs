@@ -27,7 +27,11 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
     let dir = crate::config::store_dir(cli.store.as_deref())?;
     let mut conn = store::open_write(&dir)?;
     let err = |e| Error::from(StoreError::from_sqlite(&dir.join(store::DB_FILE), e));
-    let tx = conn.transaction().map_err(err)?;
+    // Immediate: it reads before it writes, and a read snapshot that `listen` commits past
+    // could not become a write; SQLite would refuse at once instead of waiting its turn.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(err)?;
     let (mut imported, mut skipped) = (Vec::new(), 0usize);
     for (path, (original, capture)) in &pending {
         // Keep the original id unless it is not a hookcli id (it could not be addressed, or

@@ -333,7 +333,15 @@ const UNINDEXED: &str = "\u{F8FF}\u{F8FE}\u{F8FD}";
 /// Add up to `max` not-yet-indexed captures (and at most [`STEP_BYTES`] of bodies) to the
 /// search index; returns how many. 0 means the index is complete.
 pub fn index_pending(conn: &Connection, max: usize) -> rusqlite::Result<usize> {
-    let tx = conn.unchecked_transaction()?;
+    // That there is nothing to do is found without the write lock (listen asks when idle).
+    let behind =
+        "SELECT EXISTS (SELECT 1 FROM captures WHERE seq > (SELECT upto FROM fts_progress))";
+    if !conn.query_row(behind, [], |r| r.get::<_, bool>(0))? {
+        return Ok(0);
+    }
+    // Immediate, as it reads before it writes: a deferred read snapshot that another
+    // process commits past cannot become a write, and SQLite refuses without waiting.
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
     let conn = &tx;
     let upto: i64 = conn.query_row("SELECT upto FROM fts_progress", [], |r| r.get(0))?;
     let mut next = conn.prepare_cached(

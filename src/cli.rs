@@ -103,7 +103,7 @@ pub enum ColorChoice {
 pub enum Command {
     /// Receive Intercom webhooks: answer HEAD validation, check signatures, store every request durably and print it
     Listen(ListenArgs),
-    /// List captures, newest first, with filters
+    /// List captures, newest first (by receive time), with filters
     #[command(after_help = "\
 Examples:
   hookcli list

@@ -340,6 +340,37 @@ fn show_by_prefix_raw_headers_last_and_the_errors() {
 }
 
 #[test]
+fn captures_are_listed_by_the_time_they_were_received_not_by_when_they_were_imported() {
+    let l = listen(&["--json"]);
+    let today = l.post("/", &[], b"{\"today\":1}").id();
+    // Exported, given an earlier time, imported afterwards under a new id.
+    let mut doc: Value = serde_json::from_str(&ok(&run(&l.store, &["export", &today]))).unwrap();
+    doc["id"] = Value::Null;
+    doc["received_at_ms"] = json!(doc["received_at_ms"].as_i64().unwrap() - 86_400_000);
+    let file = l.store.parent().unwrap().join("yesterday.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let yesterday = ids(&run(
+        &l.store,
+        &["import", file.to_str().unwrap(), "--json"],
+    ))
+    .pop()
+    .unwrap();
+    assert_eq!(
+        ids(&run(&l.store, &["list", "--json"])),
+        [today.clone(), yesterday.clone()]
+    );
+    let last: Value =
+        serde_json::from_str(&ok(&run(&l.store, &["show", "--last", "--json"]))).unwrap();
+    assert_eq!(last["id"], today.as_str());
+    let exported = ok(&run(&l.store, &["export"]));
+    let order: Vec<String> = json_lines(&exported)
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(order, [yesterday, today]);
+}
+
+#[test]
 fn vacuum_and_import_wait_their_turn_while_listen_writes() {
     let l = listen(&["--compact"]);
     let doc = home_doc(&l);

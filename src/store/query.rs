@@ -139,12 +139,13 @@ fn sqlite_glob(glob: &str) -> String {
     glob.replace('[', "[[]")
 }
 
-/// Sort order of a selection.
+/// Sort order of a selection: by receive time, then arrival. An import keeps each
+/// capture's own time, so arrival alone would put last week's captures above today's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
-    /// Latest arrival first (`list`).
+    /// Latest received first (`list`, `--last`).
     NewestFirst,
-    /// Arrival order (`export`, `--follow`).
+    /// In the order received (`export`, `replay`).
     OldestFirst,
 }
 
@@ -192,7 +193,7 @@ fn select_columns<T>(
     };
     let limit = limit.map_or(-1, |l| l as i64);
     let sql = format!(
-        "SELECT {columns} FROM captures WHERE {condition} ORDER BY seq {direction} LIMIT {limit}"
+        "SELECT {columns} FROM captures WHERE {condition} ORDER BY received_at {direction}, seq {direction} LIMIT {limit}"
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(params), read)?;

@@ -371,6 +371,34 @@ fn captures_are_listed_by_the_time_they_were_received_not_by_when_they_were_impo
 }
 
 #[test]
+fn ids_that_share_a_long_prefix_are_told_apart_wherever_they_are_shown() {
+    let l = listen(&["--json"]);
+    let id = l.post("/", &[], b"{}").id();
+    let mut doc: Value = serde_json::from_str(&ok(&run(&l.store, &["export", &id]))).unwrap();
+    let (a, b) = (format!("{}0000", &id[..22]), format!("{}0001", &id[..22]));
+    let mut lines = String::new();
+    for twin in [&a, &b] {
+        doc["id"] = json!(twin);
+        lines += &format!("{doc}\n");
+    }
+    let file = l.store.parent().unwrap().join("twins.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    let out = ok(&run(&l.store, &["import", file.to_str().unwrap()]));
+    assert_eq!(
+        out,
+        format!(
+            "imported {a} from {0}\nimported {b} from {0}\n",
+            file.display()
+        )
+    );
+    fails(
+        &run(&l.store, &["show", &id[..20]]),
+        1,
+        &format!("matches several captures ({a}, {b}, "),
+    );
+}
+
+#[test]
 fn vacuum_and_import_wait_their_turn_while_listen_writes() {
     let l = listen(&["--compact"]);
     let doc = home_doc(&l);

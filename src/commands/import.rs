@@ -54,6 +54,8 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
     while query::index_pending(&conn, 500).map_err(err)? > 0 {}
     let mut out = stdout();
     for (c, path, renamed) in &imported {
+        // An id other captures share 12 characters with is shown as far as it is unique.
+        let id = query::unique_prefix(&conn, &c.id).unwrap_or(c.short_id());
         let note = renamed.map(|bad| {
             format!(
                 "its id '{}' is not a hookcli id, so it got a new one",
@@ -63,20 +65,11 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
         if args.json {
             writeln!(out, "{}", json::line(&Value::Object(json::capture(c))))?;
             if let Some(note) = note {
-                eprintln_lossy!(
-                    "hookcli: note: {} from {}: {note}",
-                    c.short_id(),
-                    path.display()
-                );
+                eprintln_lossy!("hookcli: note: {id} from {}: {note}", path.display());
             }
         } else {
             let note = note.map(|n| format!(" ({n})")).unwrap_or_default();
-            writeln!(
-                out,
-                "imported {} from {}{note}",
-                c.short_id(),
-                path.display()
-            )?;
+            writeln!(out, "imported {id} from {}{note}", path.display())?;
         }
     }
     if skipped > 0 {

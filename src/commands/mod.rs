@@ -146,7 +146,8 @@ impl Store {
                         candidates: ids
                             .iter()
                             .take(10)
-                            .map(|i| &i[..i.len().min(16)])
+                            // As far as each differs from the others, as git shows them.
+                            .map(|i| query::unique_prefix(&self.conn, i).unwrap_or(i))
                             .collect::<Vec<_>>()
                             .join(", ")
                             + if ids.len() > 10 { ", ..." } else { "" },

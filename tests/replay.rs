@@ -344,6 +344,34 @@ fn edit_uses_the_editor_and_refuses_invalid_json() {
 }
 
 #[test]
+fn an_edit_changes_only_what_was_edited() {
+    let l = listen(&["--json"]);
+    let body = r#"{"type":"notification_event","topic":"ping","id":"notif_n","big":123456789012345678901234567890,"f":1.10,"neg":-0,"e":"\u00e9\/","dup":1,"dup":2,"x":"b"}"#;
+    let id = l.post("/", &[], body.as_bytes()).id();
+    let app = App::start();
+    let dir = tempfile::tempdir().unwrap();
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(&editor, "#!/bin/sh\nsed -i 's/\"b\"/\"c\"/' \"$1\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run_env(
+        &l.store,
+        &replay_args(&id, &app.url("/"), &["--edit", "--secret", SECRET]),
+        &[("VISUAL", editor.to_str().unwrap())],
+    );
+    ok(&out);
+    let got = app.wait_for(1, Duration::from_secs(5)).remove(0);
+    assert_eq!(
+        String::from_utf8(got.body).unwrap(),
+        body.replace(r#""x":"b""#, r#""x":"c""#)
+    );
+    // The diff shows that change and only it.
+    let diff = String::from_utf8_lossy(&out.stderr);
+    let changed: Vec<&str> = diff.lines().filter(|l| l.starts_with(['-', '+'])).collect();
+    assert_eq!(changed, ["-   \"x\": \"b\"", "+   \"x\": \"c\""], "{diff}");
+}
+
+#[test]
 fn an_edit_that_changes_nothing_sends_the_original_from_a_private_file() {
     let (l, id, body) = with_capture();
     let app = App::start();

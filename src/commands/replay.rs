@@ -474,12 +474,13 @@ fn prepare(
     Ok(out)
 }
 
-/// Open the editor on the pretty-printed body; the result is sent compact, keys in order.
-/// An edit that changes nothing (at most whitespace) gives back `text` itself, so its
-/// bytes, and signature, are sent untouched.
+/// Open the editor on the body, indented; the result is sent without whitespace between
+/// tokens, every token as the editor left it, so what was not edited keeps its bytes (a
+/// parse and re-serialisation would round big numbers and drop repeated keys). An edit
+/// that changes nothing (at most whitespace) gives back `text` itself, so its bytes, and
+/// signature, are sent untouched.
 fn edit(text: &str) -> Result<String, Error> {
-    let value: Value = serde_json::from_str(text).map_err(|e| Error::Failed(e.to_string()))?;
-    let pretty = serde_json::to_string_pretty(&value).map_err(|e| Error::Failed(e.to_string()))?;
+    let pretty = splice::pretty(text);
     // The body may hold personal data: a fresh file only this user can read (0600, random
     // name, never an existing file), removed when dropped.
     let cannot = |source| {
@@ -514,25 +515,22 @@ fn edit(text: &str) -> Result<String, Error> {
         )));
     }
     let edited = std::fs::read_to_string(&path).map_err(|e| Error::Failed(e.to_string()))?;
-    let value: Value = match serde_json::from_str(&edited) {
-        Ok(value) => value,
-        Err(e) => {
-            // Kept, so the edit is not lost.
-            let kept = file.into_temp_path().keep().unwrap_or(path);
-            return Err(Error::Failed(format!(
-                "the edited body is not valid JSON ({e}); nothing sent; your edit is kept in {}",
-                kept.display()
-            )));
-        }
-    };
-    let edited_pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
-    if edited_pretty == pretty {
+    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&edited) {
+        // Kept, so the edit is not lost.
+        let kept = file.into_temp_path().keep().unwrap_or(path);
+        return Err(Error::Failed(format!(
+            "the edited body is not valid JSON ({e}); nothing sent; your edit is kept in {}",
+            kept.display()
+        )));
+    }
+    let sent = splice::compact(&edited);
+    if sent == splice::compact(text) {
         return Ok(text.to_string());
     }
-    for line in diff(&pretty, &edited_pretty) {
+    for line in diff(&pretty, &splice::pretty(&sent)) {
         eprintln_lossy!("{}", escape::line(&line));
     }
-    Ok(serde_json::to_string(&value).unwrap_or_default())
+    Ok(sent)
 }
 
 /// A minimal line diff (`- old` / `+ new`) of two short texts.

@@ -86,6 +86,71 @@ pub fn set_path(body: &str, path: &str, value: &str) -> Result<String, String> {
     unreachable!("the path has at least one segment")
 }
 
+/// JSON text without the whitespace between its tokens (as Intercom sends bodies), every
+/// token as written: numbers keep their spelling, strings their escapes, repeated keys stay.
+pub fn compact(text: &str) -> String {
+    tokens(text).concat()
+}
+
+/// JSON text indented by two spaces, for editing, every token as written (see [`compact`]).
+pub fn pretty(text: &str) -> String {
+    let t = tokens(text);
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut depth = 0usize;
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    };
+    let mut i = 0;
+    while i < t.len() {
+        match t[i] {
+            open @ ("{" | "[") => {
+                out.push_str(open);
+                if let Some(close @ ("}" | "]")) = t.get(i + 1).copied() {
+                    out.push_str(close);
+                    i += 1;
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            close @ ("}" | "]") => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push_str(close);
+            }
+            "," => {
+                out.push(',');
+                newline(&mut out, depth);
+            }
+            ":" => out.push_str(": "),
+            token => out.push_str(token),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The tokens of JSON text, each exactly as written, without the whitespace between them.
+fn tokens(text: &str) -> Vec<&str> {
+    let b = text.as_bytes();
+    let ends_literal = |c: u8| b" \t\n\r{}[]:,\"".contains(&c);
+    let mut out = Vec::new();
+    let mut i = skip_ws(b, 0);
+    while i < b.len() {
+        let end = match b[i] {
+            b'"' => string_end(b, i),
+            b'{' | b'}' | b'[' | b']' | b':' | b',' => i + 1,
+            _ => (i + 1..b.len())
+                .find(|&j| ends_literal(b[j]))
+                .unwrap_or(b.len()),
+        };
+        out.push(&text[i..end]);
+        i = skip_ws(b, end);
+    }
+    out
+}
+
 /// `text` as a JSON string.
 fn quoted(text: &str) -> String {
     serde_json::to_string(text).expect("a string always serialises")
@@ -198,6 +263,20 @@ fn items(b: &[u8], i: usize) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pretty_and_compact_keep_every_token_as_written() {
+        let body = r#"{"big":123456789012345678901234567890,"f":1.10,"neg":-0,"e":"\u00e9\/","d":1,"d":2,"s":"a, b: {c}","x":[],"o":{},"n":[true,null]}"#;
+        let pretty = pretty(body);
+        assert_eq!(
+            pretty,
+            "{\n  \"big\": 123456789012345678901234567890,\n  \"f\": 1.10,\n  \"neg\": -0,\n  \"e\": \"\\u00e9\\/\",\n  \"d\": 1,\n  \"d\": 2,\n  \"s\": \"a, b: {c}\",\n  \"x\": [],\n  \"o\": {},\n  \"n\": [\n    true,\n    null\n  ]\n}"
+        );
+        assert_eq!(compact(&pretty), body);
+        // Whitespace a sender put between tokens goes; none inside a string does.
+        assert_eq!(compact("{ \"a b\" :\n [ 1 , 2 ]\t}"), r#"{"a b":[1,2]}"#);
+        assert_eq!(compact(" 42 "), "42");
+    }
 
     const BODY: &str = r#"{"a":1,"data":{"item":{"id":"1","parts":[{"b":1},{"b":2}]}},"z":0}"#;
 

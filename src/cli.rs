@@ -688,6 +688,13 @@ pub fn parse_set(text: &str) -> Result<(String, String), String> {
             "'{path}' is not a dotted path such as data.item.id"
         ));
     }
+    // Meant as JSON but not valid: sent as a string, the typo would go unnoticed.
+    let meant_as_json = value.trim_start().starts_with(['{', '[', '"']);
+    if meant_as_json && serde_json::from_str::<serde::de::IgnoredAny>(value).is_err() {
+        return Err(format!(
+            "'{value}' starts like JSON but is not valid JSON; to send it as a string, write it as a JSON string (e.g. '\"{{\"')"
+        ));
+    }
     Ok((path.to_string(), value.to_string()))
 }
 

@@ -923,6 +923,9 @@ fn send_fabricates_every_topic_correctly_signed() {
     for (set, says) in [
         ("nokey", "write it as PATH=VALUE"),
         ("=v", "is not a dotted path"),
+        ("a={", "starts like JSON but is not valid JSON"),
+        ("a=[1,", "starts like JSON but is not valid JSON"),
+        ("a=\"open", "starts like JSON but is not valid JSON"),
     ] {
         fails(
             &run(&store, &["send", "ping", "--set", set, "--print"]),
@@ -931,6 +934,21 @@ fn send_fabricates_every_topic_correctly_signed() {
         );
         fails(&run(&store, &["replay", "--all", "--set", set]), 2, says);
     }
+    // Two ways of setting one field: which is meant is not guessed.
+    fails(
+        &run(
+            &store,
+            &[
+                "replay",
+                "--all",
+                "--as-redelivery",
+                "--set",
+                "delivery_attempts=7",
+            ],
+        ),
+        2,
+        "--as-redelivery sets delivery_attempts itself",
+    );
     // What only the body can decide stays a failure.
     fails(
         &run(&store, &["send", "ping", "--set", "topic.x=1", "--print"]),

@@ -19,6 +19,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
+    if args.as_redelivery
+        && args
+            .sets
+            .iter()
+            .any(|(path, _)| path == "delivery_attempts")
+    {
+        super::usage_error(
+            "replay",
+            "--as-redelivery sets delivery_attempts itself: leave out --set delivery_attempts=N, or --as-redelivery",
+        );
+    }
     let secret = config::secret(&args.secret)?;
     let overrides = header_overrides(args, secret.is_some())
         .unwrap_or_else(|e| super::usage_error("replay", &e));

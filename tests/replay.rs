@@ -344,6 +344,35 @@ fn edit_uses_the_editor_and_refuses_invalid_json() {
 }
 
 #[test]
+fn replaying_an_unsigned_notification_without_a_secret_says_so() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let file = home.path().join("bare.json");
+    std::fs::write(&file, notification("ping", None, r#"{"type":"ping"}"#)).unwrap();
+    let app = App::start();
+    let to = app.url("/");
+    let replay = |more: &[&str]| {
+        let mut args = vec!["replay", "--file", file.to_str().unwrap(), "--to", &to];
+        args.extend_from_slice(more);
+        let out = run(&store, &args);
+        ok(&out);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(
+        replay(&[]).contains("warning: 1 of these notifications carry no signature"),
+        "warned"
+    );
+    assert!(!replay(&["--unsigned"]).contains("warning"));
+    assert!(!replay(&["--secret", SECRET]).contains("warning"));
+    let got = app.wait_for(3, Duration::from_secs(5));
+    assert!(got[0].header("x-hub-signature").is_none());
+    assert_eq!(
+        got[2].header("x-hub-signature").unwrap(),
+        sign(SECRET, &got[2].body)
+    );
+}
+
+#[test]
 fn an_edit_changes_only_what_was_edited() {
     let l = listen(&["--json"]);
     let body = r#"{"type":"notification_event","topic":"ping","id":"notif_n","big":123456789012345678901234567890,"f":1.10,"neg":-0,"e":"\u00e9\/","dup":1,"dup":2,"x":"b"}"#;

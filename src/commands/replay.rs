@@ -46,6 +46,19 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
             Err(not_routed) => unrouted.push((c, not_routed)),
         }
     }
+    // As `send` says: Intercom signs every notification, and an app that checks refuses one
+    // without (a bare body read from a file has none, nor has an unsigned capture).
+    let unsigned = outgoing
+        .iter()
+        .filter(|(c, _)| {
+            let r = &c.request;
+            r.notification.is_some()
+                && crate::formats::header(&r.headers, r.scheme().header()).is_none()
+        })
+        .count();
+    if unsigned > 0 && secret.is_none() && !args.unsigned {
+        eprintln_lossy!("hookcli: warning: {unsigned} of these notifications carry no signature and no --secret, --secret-file or HOOKCLI_SECRET was given to sign them, so they are sent without one, which an app that verifies signatures refuses");
+    }
     let style = Style::new(!args.json && config::use_color(cli.color));
     let mut out = stdout();
     for (c, NotRouted { kind, why }) in &unrouted {

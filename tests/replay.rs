@@ -1685,6 +1685,16 @@ fn send_says_plainly_when_the_target_is_down_or_its_answer_is_cut_off() {
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("connection refused"), "{text}");
     assert!(!text.contains("TLS"), "{text}");
+    // No answer has no preview, rather than an empty one.
+    let out = run(&store, &["send", "ping", "--to", &down, "--json"]);
+    let first = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let record: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(record["error_kind"], "connect");
+    assert_eq!(record["response_preview"], Value::Null);
     let app = App::start();
     app.answer(|_, _| Answer {
         content_length: Some(100),

@@ -372,9 +372,15 @@ impl Answer {
         if let Some(body) = body_sent {
             put("body_sent", crate::store::model::bytes_json(body));
         }
+        // No answer is not an empty one.
+        let answered = self.status.is_some() || !self.preview().is_empty();
         put(
             "response_preview",
-            crate::store::model::bytes_json(self.preview()),
+            if answered {
+                crate::store::model::bytes_json(self.preview())
+            } else {
+                serde_json::Value::Null
+            },
         );
         put("hints", self.hints().into());
         fields

@@ -1288,8 +1288,13 @@ fn verify_gives_each_diagnosis() {
         d["detail"].as_str().unwrap().contains("strict")
             || d["detail"].as_str().unwrap().contains("compare strings")
     );
+    let pasted = format!("X-Hub-Signature: {vector}");
+    let sha256 = hmac_sha256_hex("secret", VECTOR_BODY.as_bytes());
     for (sig, secret, diagnosis) in [
         (&vector[5..], "secret", "prefix_missing"),
+        ("", "secret", "empty"),
+        (&pasted, "secret", "header_name_included"),
+        (&sha256, "secret", "sha256_given"),
         ("sha256=abcd", "secret", "sha256_given"),
         ("sha1=xyz", "secret", "malformed_hex"),
         (vector, "wrong", "mismatch"),

@@ -28,8 +28,17 @@ pub enum Diagnosis {
     BodyHeaderMissing,
     /// The value has no `sha1=` prefix.
     PrefixMissing,
+    /// The value is empty.
+    Empty,
+    /// The value starts with the header's own name (`X-Hub-Signature: sha1=…`).
+    NameIncluded,
     /// A `sha256=` signature was given.
     Sha256Given,
+    /// Bare hex HMAC-SHA256, X-Body-Signature's form, given for a notification.
+    Sha256Bare {
+        /// Whether it is the HMAC-SHA256 of these bytes under this secret.
+        matches: bool,
+    },
     /// Another algorithm prefix.
     WrongPrefix,
     /// The digest is not 40 hex characters.
@@ -82,7 +91,7 @@ pub fn diagnose(scheme: Scheme, secret: &[u8], values: &[&[u8]], body: &[u8]) ->
     match verify(body) {
         Verdict::Valid => exactness(scheme, header),
         Verdict::Invalid(Invalid::BodyMalformedHex) => Diagnosis::BodyMalformedHex,
-        Verdict::Invalid(Invalid::PrefixMissing) => Diagnosis::PrefixMissing,
+        Verdict::Invalid(Invalid::PrefixMissing) => without_prefix(secret, header, body),
         Verdict::Invalid(Invalid::Sha256Given) => Diagnosis::Sha256Given,
         Verdict::Invalid(Invalid::WrongPrefix) => Diagnosis::WrongPrefix,
         Verdict::Invalid(Invalid::MalformedHex) => Diagnosis::MalformedHex,
@@ -111,6 +120,24 @@ pub fn diagnose(scheme: Scheme, secret: &[u8], values: &[&[u8]], body: &[u8]) ->
                     Diagnosis::Reserialised(form)
                 })
         }
+    }
+}
+
+/// An X-Hub-Signature without `sha1=`: what it is instead, when that can be told.
+fn without_prefix(secret: &[u8], header: &[u8], body: &[u8]) -> Diagnosis {
+    let value = header.trim_ascii();
+    let name = b"x-hub-signature:";
+    if value.is_empty() {
+        Diagnosis::Empty
+    } else if value.len() > name.len() && value[..name.len()].eq_ignore_ascii_case(name) {
+        Diagnosis::NameIncluded
+    } else if value.len() == 64 && value.iter().all(u8::is_ascii_hexdigit) {
+        let sha256 = Scheme::Body.verify(Some(secret), &[value], body);
+        Diagnosis::Sha256Bare {
+            matches: sha256 == Verdict::Valid,
+        }
+    } else {
+        Diagnosis::PrefixMissing
     }
 }
 
@@ -237,7 +264,9 @@ impl Diagnosis {
             Diagnosis::ValidNotExact { .. } => "valid_not_exact",
             Diagnosis::HeaderMissing | Diagnosis::BodyHeaderMissing => "header_missing",
             Diagnosis::PrefixMissing => "prefix_missing",
-            Diagnosis::Sha256Given => "sha256_given",
+            Diagnosis::Empty => "empty",
+            Diagnosis::NameIncluded => "header_name_included",
+            Diagnosis::Sha256Given | Diagnosis::Sha256Bare { .. } => "sha256_given",
             Diagnosis::WrongPrefix => "wrong_prefix",
             Diagnosis::MalformedHex => "malformed_hex",
             Diagnosis::NewlineAdded => "trailing_newline_added",
@@ -262,6 +291,12 @@ impl Diagnosis {
             Diagnosis::BodyHeaderMissing => "there is no X-Body-Signature: Intercom signs installation health checks, uninstall and Canvas Kit requests with it (bare hex HMAC-SHA256 of the body), so check the header name reaches your code".into(),
             Diagnosis::HeaderMissing => "there is no X-Hub-Signature: Developer Hub webhooks are always signed, so check the header name reaches your code (some proxies drop or rename headers)".into(),
             Diagnosis::PrefixMissing => "the value has no \"sha1=\" prefix: Intercom sends X-Hub-Signature: sha1=<40 hex>; compare the whole value, or strip the prefix on both sides".into(),
+            Diagnosis::Empty => "the X-Hub-Signature value is empty: Intercom sends sha1=<40 hex>, so something in between lost it".into(),
+            Diagnosis::NameIncluded => "the value starts with the header's name: pass only what follows \"X-Hub-Signature: \" (sha1=<40 hex>)".into(),
+            Diagnosis::Sha256Bare { matches } => {
+                let fits = if matches { "it is the HMAC-SHA256 of these bytes under this secret" } else { "it is not the HMAC-SHA256 of these bytes under this secret either" };
+                format!("a bare 64-hex signature was given, X-Body-Signature's form (HMAC-SHA256, for health checks, uninstall and Canvas Kit), and {fits}; notifications carry X-Hub-Signature: sha1=<40 hex HMAC-SHA1>")
+            }
             Diagnosis::Sha256Given => "a sha256= signature was given: Intercom signs X-Hub-Signature with HMAC-SHA1 (X-Body-Signature, used by health checks and uninstall, is SHA-256 and has no prefix)".into(),
             Diagnosis::WrongPrefix => "the value names an algorithm other than sha1: Intercom uses HMAC-SHA1".into(),
             Diagnosis::MalformedHex => "the digest after \"sha1=\" is not 40 hex characters: it is hex, not base64, and must not be truncated".into(),
@@ -372,6 +407,20 @@ mod tests {
         assert_eq!(unsigned_health, Diagnosis::BodyHeaderMissing);
         assert!(unsigned_health.explain().contains("no X-Body-Signature"));
         assert_eq!(d(Some(&SIG[5..]), body), Diagnosis::PrefixMissing);
+        assert_eq!(d(Some(" "), body), Diagnosis::Empty);
+        assert_eq!(
+            d(Some(&format!("X-Hub-Signature: {SIG}")), body),
+            Diagnosis::NameIncluded
+        );
+        let sha256 = Scheme::Body.sign(b"secret", body);
+        assert_eq!(
+            d(Some(&sha256), body),
+            Diagnosis::Sha256Bare { matches: true }
+        );
+        assert_eq!(
+            d(Some(&"ab".repeat(32)), body),
+            Diagnosis::Sha256Bare { matches: false }
+        );
         assert_eq!(d(Some("sha256=00"), body), Diagnosis::Sha256Given);
         assert_eq!(d(Some("md5=00"), body), Diagnosis::WrongPrefix);
         assert_eq!(d(Some("sha1=zz"), body), Diagnosis::MalformedHex);

@@ -169,7 +169,8 @@ fn conversation(topic: &str, opts: &Options) -> Value {
     // The keys in the order of the 2026 captures.
     json!({
         "type": "conversation", "id": numeric_id(), "created_at": asked, "updated_at": opts.now,
-        "waiting_since": asked, "snoozed_until": null,
+        // A snoozed conversation says until when (here an hour on).
+        "waiting_since": asked, "snoozed_until": if snoozed { json!(opts.now + 3600) } else { Value::Null },
         "source": {
             "type": "conversation", "id": numeric_id(), "delivered_as": "customer_initiated", "subject": "",
             "body": "<p>Hi, I can\u{2019}t find last month\u{2019}s invoice.</p>",
@@ -621,6 +622,24 @@ mod tests {
         .unwrap();
         assert_eq!(v["data"]["item"]["deleted"], true);
         assert_eq!(v["data"]["item"].as_object().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn a_snoozed_conversation_says_until_when() {
+        let item = |topic: &str| {
+            let v: Value =
+                serde_json::from_str(&notification(find(topic).unwrap(), &Options::new(1000)))
+                    .unwrap();
+            v["data"]["item"].clone()
+        };
+        let snoozed = item("conversation.admin.snoozed");
+        assert_eq!(
+            (snoozed["state"].as_str(), snoozed["snoozed_until"].as_i64()),
+            (Some("snoozed"), Some(4600))
+        );
+        let unsnoozed = item("conversation.admin.unsnoozed");
+        assert_eq!(unsnoozed["state"], "open");
+        assert!(unsnoozed["snoozed_until"].is_null());
     }
 
     #[test]

@@ -766,6 +766,9 @@ pub fn find(name: &str) -> Option<&'static Topic> {
 /// Up to three topic names nearest to a misspelt one by edit distance, nearest first; none
 /// when nothing is close.
 pub fn nearest(name: &str) -> Vec<&'static str> {
+    // Topics are lowercase: `PING` is one edit from `ping`, not four.
+    let name = name.to_lowercase();
+    let name = name.as_str();
     let mut near: Vec<(usize, &'static str)> = TOPICS
         .iter()
         .map(|t| (edits(name, t.name), t.name))
@@ -856,6 +859,8 @@ mod tests {
     fn near_misses_suggest_the_nearest_topics() {
         assert_eq!(nearest("contact.tag.create")[0], "contact.tag.created");
         assert_eq!(nearest("ticket.create")[0], "ticket.created");
+        assert_eq!(nearest("PING"), ["ping"]);
+        assert_eq!(nearest("Ticket.Created")[0], "ticket.created");
         let unarchive = nearest("contact.unarchve");
         assert!(
             unarchive.contains(&"contact.unarchive") && unarchive.contains(&"contact.unarchived"),

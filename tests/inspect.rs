@@ -181,6 +181,14 @@ fn list_is_newest_first_and_every_filter_works_alone_and_combined() {
         1,
         "no captures match",
     );
+    // A range that holds no moment is a mistake in the command, not an empty result.
+    for cmd in ["list", "export", "replay"] {
+        fails(
+            &run(s, &[cmd, "--since", "2000-01-02", "--until", "2000-01-01"]),
+            2,
+            "--until is not after --since",
+        );
+    }
     assert_eq!(
         ids(&run(
             s,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
     let store = Store::open(cli)?;
-    let mut f = filter(&args.filter);
+    let mut f = filter(&args.filter, "export");
     f.ids = store.resolve(&args.ids)?;
     let captures =
         query::select(&store.conn, &f, Order::OldestFirst, None).map_err(|e| store.err(e))?;

@@ -34,7 +34,7 @@ fn reader_gone() -> bool {
 pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
     let store = Store::open(cli)?;
     let style = Style::new(!args.json && crate::config::use_color(cli.color));
-    let mut f = filter(&args.filter);
+    let mut f = filter(&args.filter, "list");
     let limit = (!args.all).then_some(args.limit);
     let mut out = stdout();
     let print = |out: &mut dyn Write, (c, body_size): &(Capture, u64)| -> std::io::Result<()> {

@@ -166,8 +166,17 @@ impl Store {
     }
 }
 
-/// The store filter for a set of filter flags.
-fn filter(args: &FilterArgs) -> query::Filter {
+/// The store filter for a set of `command`'s filter flags; a time range that holds no
+/// moment is a usage error, not "no captures match".
+fn filter(args: &FilterArgs, command: &str) -> query::Filter {
+    if let (Some(since), Some(until)) = (args.since, args.until) {
+        if until <= since {
+            usage_error(
+                command,
+                "--until is not after --since, so no capture could match: swap them, or widen the range",
+            );
+        }
+    }
     query::Filter {
         topic: args.topic.clone(),
         search: args.search.clone(),

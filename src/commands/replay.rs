@@ -304,7 +304,7 @@ fn select(cli: &Cli, args: &ReplayArgs) -> Result<(Vec<Capture>, Option<Store>),
     if let Some(file) = &args.file {
         return Ok((from_file(file)?, None));
     }
-    let f = filter(&args.filter);
+    let f = filter(&args.filter, "replay");
     if args.ids.is_empty() && args.last.is_none() && !args.all && f.is_empty() {
         super::usage_error(
             "replay",

@@ -1497,6 +1497,28 @@ fn other_processes_read_the_store_while_a_forwarding_listen_writes_it() {
 }
 
 #[test]
+fn the_banner_shows_one_route_a_line_when_there_are_several() {
+    let app = App::start();
+    let (conv, rest) = (app.url("/conv?x=1,2"), app.url("/other"));
+    let route = format!("conversation.*={conv}");
+    let l = listen(&[
+        "--color",
+        "never",
+        "--forward-to",
+        &route,
+        "--forward-to",
+        &rest,
+    ]);
+    l.wait_line(|s| {
+        s.contains(
+            "forwarding: acknowledged first, then delivered in order, first matching route wins:",
+        )
+    });
+    l.wait_line(|s| s == format!("      {route}"));
+    l.wait_line(|s| s == format!("      {rest}"));
+}
+
+#[test]
 fn a_route_url_may_hold_commas_and_the_environment_takes_several_routes() {
     let app = App::start();
     // On the command line a comma is part of the URL, never a separator.

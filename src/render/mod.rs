@@ -518,7 +518,16 @@ fn listening(l: &Listening, s: Style) -> String {
         } else {
             "acknowledged first, then delivered in order"
         };
-        out += &format!("  forwarding: {} ({mode})\n", l.forward.join(", "));
+        match l.forward.as_slice() {
+            [one] => out += &format!("  forwarding: {one} ({mode})\n"),
+            // One route a line, in the order they are tried: a URL may hold commas.
+            routes => {
+                out += &format!("  forwarding: {mode}, first matching route wins:\n");
+                for route in routes {
+                    out += &format!("      {route}\n");
+                }
+            }
+        }
     }
     out += &format!(
         "  Intercom needs a public HTTPS URL. Expose this port with a tunnel, e.g.\n      ngrok http {port}      or      cloudflared tunnel --url http://localhost:{port}\n  then paste the tunnel's https URL{path} into Developer Hub > your app > Webhooks > Endpoint URL.\n  Waiting for notifications (Ctrl-C to stop)...\n",

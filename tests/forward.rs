@@ -944,7 +944,7 @@ fn after_a_restart_attempt_numbers_stay_within_the_maximum_shown() {
         "--max-attempts",
         "3",
         "--retry-base-ms",
-        "20",
+        "100",
     ];
     let second = listen_at(&store, home.path(), &args, &[]);
     let last = delivery_record(&second, &id, "failed");
@@ -961,6 +961,21 @@ fn after_a_restart_attempt_numbers_stay_within_the_maximum_shown() {
         .collect();
     // This run's three attempts are numbers 3 to 5 of the 5 this capture may have.
     assert_eq!(shown, vec![(3, 5), (4, 5), (5, 5)]);
+    // And its backoff starts again at the base, as its budget does: the second retry is
+    // due 200 ms (twice the base) after the first, plus that attempt's own time, where
+    // the backoff of attempt 4 of all would be 800 ms.
+    let due: Vec<i64> = second
+        .records()
+        .iter()
+        .filter(|r| r["type"] == "delivery" && r["outcome"] == "retrying")
+        .map(|r| {
+            chrono::DateTime::parse_from_rfc3339(r["next_attempt_at"].as_str().unwrap())
+                .unwrap()
+                .timestamp_millis()
+        })
+        .collect();
+    assert_eq!(due.len(), 2);
+    assert!((200..700).contains(&(due[1] - due[0])), "{due:?}");
     assert_eq!(
         last["note"],
         "gave up after 3 attempts in this run, 5 in all"

@@ -438,8 +438,11 @@ impl Forwarder {
                 _ if stopped => ("pending", None, None),
                 Class::Delivered => ("delivered", None, None),
                 Class::Retryable if attempt < last_allowed => {
+                    // Counted in this run, as the budget is: a restart starts again at 1 s.
+                    let this_run = attempt - p.attempts;
                     let next = chrono::Utc::now().timestamp_millis()
-                        + retry_wait(self.settings.retry_base, attempt, &answer).as_millis() as i64;
+                        + retry_wait(self.settings.retry_base, this_run, &answer).as_millis()
+                            as i64;
                     ("pending", Some(next), None)
                 }
                 Class::Retryable => ("failed", None, Some(gave_up(attempt - p.attempts, attempt))),

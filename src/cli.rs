@@ -578,8 +578,9 @@ pub struct SendArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "topic")]
     pub file: Option<PathBuf>,
 
-    /// POST it here
-    #[arg(long, value_name = "URL", required_unless_present = "print", value_parser = crate::forward::parse_url)]
+    /// POST it here (one of --to and --print is needed; checked after the topic, so a
+    /// mistyped topic is named first)
+    #[arg(long, value_name = "URL", value_parser = crate::forward::parse_url)]
     pub to: Option<String>,
 
     /// Write the body to stdout (with --json: the whole request as a capture document); with --to, also send it

@@ -948,6 +948,17 @@ fn send_fabricates_every_topic_correctly_signed() {
         2,
         "(did you mean contact.tag.created, ",
     );
+    // The topic is checked first, so a typo is named even before --to or --print.
+    fails(
+        &run(&store, &["send", "tiket.created"]),
+        2,
+        "(did you mean ticket.created, ",
+    );
+    fails(
+        &run(&store, &["send", "ping"]),
+        2,
+        "pass --to URL to send it, or --print to see it",
+    );
     // A --set that is not PATH=VALUE is a usage error too, for send and replay alike.
     for (set, says) in [
         ("nokey", "write it as PATH=VALUE"),

@@ -33,6 +33,12 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
         None => None,
     };
     let topic = args.topic.as_deref().map(known_topic);
+    if args.to.is_none() && !args.print {
+        super::usage_error(
+            "send",
+            "nothing to do with it: pass --to URL to send it, or --print to see it",
+        );
+    }
     // As for replay, 0 waits for ever (for an app stopped at a breakpoint).
     let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
     let limit = format!("{} s (--timeout)", args.timeout);

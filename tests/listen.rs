@@ -1480,6 +1480,33 @@ fn a_store_deleted_under_a_running_listen_answers_503_and_claims_nothing_stored(
 }
 
 #[test]
+fn a_log_deleted_under_a_running_listen_answers_503_and_keeps_what_was_acknowledged() {
+    let mut l = listen(&["--color", "never"]);
+    let before: Vec<String> = (0..3)
+        .map(|n| {
+            l.post("/", &[], format!("{{\"before\":{n}}}").as_bytes())
+                .id()
+        })
+        .collect();
+    std::fs::remove_file(l.store.join("hookcli.db-wal")).unwrap();
+    // A commit into the deleted log would not survive a crash: none is acknowledged.
+    for n in 0..2 {
+        let reply = l.post("/", &[], format!("{{\"after\":{n}}}").as_bytes());
+        assert_eq!(reply.status, 503);
+    }
+    l.wait_stderr("(its -wal file) was deleted or replaced while listen was running");
+    l.kill9();
+    // What was acknowledged before had been copied into the store file.
+    for (n, id) in before.iter().enumerate() {
+        assert_eq!(
+            stored(&l.store, id).unwrap().0,
+            format!("{{\"before\":{n}}}").as_bytes()
+        );
+    }
+    assert_eq!(count(&l.store), 3);
+}
+
+#[test]
 fn a_store_failure_is_answered_503_even_when_stderr_cannot_be_written() {
     // Writes to /dev/full fail (ENOSPC), like a full disk behind a redirected stderr.
     let l = listen_stderr_to(

@@ -99,6 +99,9 @@ pub enum StoreError {
     /// The database file `listen` opened is no longer the one its path names.
     #[error("the store file {0} was deleted, moved or replaced while listen was running, so captures can no longer be saved where hookcli reads them: restart hookcli listen")]
     Replaced(PathBuf),
+    /// The write-ahead log of the database `listen` opened was deleted or replaced.
+    #[error("the log of the store file {0} (its -wal file) was deleted or replaced while listen was running, so a crash would lose new captures: what was acknowledged is saved in the store file; restart hookcli listen")]
+    LogReplaced(PathBuf),
     /// Another `listen` is running on this store.
     #[error("another hookcli listen is using the store {0}: stop it, or pass another --store")]
     InUse(PathBuf),

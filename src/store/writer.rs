@@ -87,9 +87,11 @@ impl Writer {
         let (tx, rx) = mpsc::channel(MAX_GROUP);
         let store = Store {
             conn,
+            wal: dir.join(format!("{}-wal", super::DB_FILE)),
+            wal_opened: None,
             path,
             opened,
-            lost: false,
+            lost: None,
         };
         let thread = std::thread::Builder::new()
             .name("hookcli-store".into())
@@ -171,9 +173,23 @@ struct Store {
     path: PathBuf,
     /// The database file as opened.
     opened: FileId,
-    /// Set once the path no longer names that file: from then on nothing is written, since
-    /// it would only go into a file that hookcli and the user can no longer find.
-    lost: bool,
+    /// The write-ahead log, where a commit is durable until it is checkpointed.
+    wal: PathBuf,
+    /// The log as first seen: SQLite keeps it, and its inode, while the writer is open.
+    wal_opened: Option<FileId>,
+    /// Set once a path no longer names its file: from then on nothing is written, since it
+    /// would only go into a file that hookcli and the user can no longer find (or, for the
+    /// log, one that a crash would take with it).
+    lost: Option<Lost>,
+}
+
+/// Which of the store's files was deleted or replaced under the writer.
+#[derive(Debug, Clone, Copy)]
+enum Lost {
+    /// The database file.
+    Database,
+    /// Its write-ahead log.
+    Log,
 }
 
 fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, checkpointer: Checkpointer) {
@@ -194,7 +210,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, checkpointer: Checkpointer
             Ok(Some(job)) => job,
             Ok(None) => break,
             Err(_) => {
-                if !store.lost && indexing.remaining(Instant::now()).is_zero() {
+                if store.lost.is_none() && indexing.remaining(Instant::now()).is_zero() {
                     match index_pending(&store.conn, INDEX_STEP) {
                         Ok(_) => indexing.succeeded(),
                         Err(_) => indexing.failed(Instant::now()),
@@ -214,7 +230,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, checkpointer: Checkpointer
         checkpointer.poke();
     }
     checkpointer.stop();
-    if store.lost {
+    if store.lost.is_some() {
         return;
     }
     // On the way out, index for a moment; whatever is left is searched directly and
@@ -305,24 +321,45 @@ fn write_group(store: &mut Store, jobs: impl Iterator<Item = Job>) {
             }
         }
     }
-    let path = store.path.as_path();
-    let written = if store.lost {
-        Err(Failed::Replaced)
+    if store.wal_opened.is_none() {
+        store.wal_opened = file_id(&store.wal).ok();
+    }
+    let written = if let Some(lost) = store.lost {
+        Err(Failed::Replaced(lost))
     } else {
         // Checked before the commit, so that a capture answered 503 is not also committed
         // (with its delivery) to a file the forwarder still reads, and after it: a 2xx must
-        // mean the capture is where hookcli and the user will look for it.
+        // mean the capture is where hookcli and the user will look for it, and in a log
+        // that a crash leaves behind.
         let (path, opened) = (&store.path, store.opened);
-        let there = || still_there(path, opened);
-        match write(&mut store.conn, work, &there) {
-            Ok(Some(outcomes)) if there() => Ok(outcomes),
+        let (wal, wal_opened) = (&store.wal, store.wal_opened);
+        let lost = || {
+            if !still_there(path, opened) {
+                Some(Lost::Database)
+            } else if wal_opened.is_some_and(|id| !still_there(wal, id)) {
+                Some(Lost::Log)
+            } else {
+                None
+            }
+        };
+        match write(&mut store.conn, work, &|| lost().is_none()) {
+            Ok(Some(outcomes)) if lost().is_none() => Ok(outcomes),
             Ok(_) => {
-                store.lost = true;
-                Err(Failed::Replaced)
+                let which = lost().unwrap_or(Lost::Database);
+                if let Lost::Log = which {
+                    // SQLite still has the deleted log open: what it holds, every capture
+                    // acknowledged so far, is copied into the database file, which survives.
+                    let _ = store
+                        .conn
+                        .query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()));
+                }
+                store.lost = Some(which);
+                Err(Failed::Replaced(which))
             }
             Err(e) => Err(Failed::Write(e.to_string())),
         }
     };
+    let path = store.path.as_path();
     match written {
         Ok(outcomes) => {
             for (waiter, outcome) in waiters.into_iter().zip(outcomes) {
@@ -342,7 +379,8 @@ fn write_group(store: &mut Store, jobs: impl Iterator<Item = Job>) {
                         path: path.to_path_buf(),
                         reason: reason.clone(),
                     },
-                    Failed::Replaced => StoreError::Replaced(path.to_path_buf()),
+                    Failed::Replaced(Lost::Database) => StoreError::Replaced(path.to_path_buf()),
+                    Failed::Replaced(Lost::Log) => StoreError::LogReplaced(path.to_path_buf()),
                 };
                 match waiter {
                     Waiter::Capture(reply) => drop(reply.send(Err(err))),
@@ -357,8 +395,8 @@ fn write_group(store: &mut Store, jobs: impl Iterator<Item = Job>) {
 enum Failed {
     /// The transaction failed; SQLite's reason.
     Write(String),
-    /// The store's path no longer names the file the writer has open.
-    Replaced,
+    /// A path of the store no longer names the file the writer has open.
+    Replaced(Lost),
 }
 
 /// One job's work, split from its reply slot so that a failed transaction can still answer.

@@ -1069,6 +1069,46 @@ fn kill_9_with_deliveries_pending_loses_nothing() {
 }
 
 #[test]
+fn an_attempt_the_store_cannot_record_holds_the_queue_until_it_can() {
+    let app = App::start();
+    let l = listen(&["--color", "never", "--forward-to", &app.url("/")]);
+    assert_eq!(l.post("/", &[], b"{\"n\":0}").status, 200);
+    app.wait_for(1, WAIT);
+    // As a full disk would: every attempt record is refused.
+    let db = rusqlite::Connection::open(l.store.join("hookcli.db")).unwrap();
+    db.execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON attempts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;")
+        .unwrap();
+    for n in 1..21 {
+        assert_eq!(
+            l.post("/", &[], format!("{{\"n\":{n}}}").as_bytes()).status,
+            200
+        );
+    }
+    l.wait_stderr("cannot record a delivery attempt in the store (database or disk is full): no further deliveries until it can be");
+    std::thread::sleep(Duration::from_millis(1500));
+    // Those already on their way when the first refusal came back went out; then it held.
+    let during = app.received().len();
+    assert!(during < 21, "the queue held ({during} sent)");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(app.received().len(), during, "and stays held");
+    db.execute_batch("DROP TRIGGER refuse").unwrap();
+    let got = app.wait_for(21, WAIT);
+    let bodies: Vec<String> = got
+        .iter()
+        .map(|r| String::from_utf8(r.body.clone()).unwrap())
+        .collect();
+    let sent: Vec<String> = (0..21).map(|n| format!("{{\"n\":{n}}}")).collect();
+    assert_eq!(bodies, sent, "in order, each once");
+    // Each is recorded delivered, nothing is left pending to be sent again.
+    let deadline = Instant::now() + WAIT;
+    while list_ids(&l.store, &["--status", "delivered"]).len() < 21 {
+        assert!(Instant::now() < deadline, "not all recorded as delivered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(list_ids(&l.store, &["--status", "pending"]).is_empty());
+}
+
+#[test]
 fn passthrough_relays_the_apps_answer_and_502_when_it_is_down() {
     let app = App::start();
     app.answer(|_, _| Answer {

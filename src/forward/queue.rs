@@ -73,6 +73,10 @@ pub struct Forwarder {
     lines: Mutex<tokio::task::JoinSet<()>>,
     /// Turns true when hookcli starts stopping: attempts under way get `STOP_GRACE`.
     stopping: watch::Sender<bool>,
+    /// Attempts whose record the store refused (a full disk, say), being tried again: no
+    /// new delivery starts meanwhile, or a restart would find earlier captures still
+    /// pending behind later ones and deliver them again, out of order.
+    unrecorded: Arc<AtomicUsize>,
 }
 
 /// Counts a request as being received for as long as it lives.
@@ -122,6 +126,7 @@ impl Forwarder {
             receiving: Arc::default(),
             lines: Mutex::default(),
             stopping: watch::Sender::new(false),
+            unrecorded: Arc::default(),
         })
     }
 
@@ -333,6 +338,12 @@ impl Forwarder {
                 if self.lane_of(&pending.capture) != lane {
                     last = pending.capture.seq;
                     continue;
+                }
+                while self.unrecorded.load(Ordering::Relaxed) > 0 {
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(100)) => {}
+                        _ = stop.changed() => break 'outer,
+                    }
                 }
                 // In ordered mode this waits until the previous capture is delivered or failed.
                 let permit = tokio::select! {
@@ -576,16 +587,18 @@ impl Forwarder {
         };
         let seq = c.seq;
         let saved_note = note.clone();
-        // Queued in order, not awaited: the capture and its pending state are already on disk,
-        // so losing a record to a crash only means delivering again.
-        let committed = self
-            .writer
-            .submit(move |conn| {
-                delivery::record(conn, seq, &record, state, next, saved_note.as_deref())?;
+        // The writer's job, made again for each try.
+        let job = move || {
+            let (record, note) = (record.clone(), saved_note.clone());
+            move |conn: &Connection| {
+                delivery::record(conn, seq, &record, state, next, note.as_deref())?;
                 // In the same job: one trip through the writer per passthrough request.
                 answered.map_or(Ok(()), |status| store::set_answered(conn, seq, status))
-            })
-            .await;
+            }
+        };
+        // Queued in order, not awaited: the capture and its pending state are already on disk,
+        // so losing a record to a crash only means delivering again.
+        let committed = self.writer.submit(job()).await;
         let mut hints = Vec::new();
         if matches!(answer.status, Some(401 | 403)) && c.request.verdict == Verdict::Valid {
             hints.push("hookcli verified this signature as valid on arrival, so your app is probably verifying a re-parsed body or using the wrong secret".to_string());
@@ -630,13 +643,43 @@ impl Forwarder {
         }));
         // Shown once recorded, so whoever reads the store after seeing the line finds it there.
         let output = self.output.clone();
+        let writer = self.writer.clone();
+        let unrecorded = self.unrecorded.clone();
+        let mut stop = self.stopping.subscribe();
         let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
         while lines.try_join_next().is_some() {}
         lines.spawn(async move {
-            match committed.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => eprintln_lossy!("hookcli: error: cannot record a delivery attempt: {e}"),
-                Err(_) => eprintln_lossy!("hookcli: error: cannot record a delivery attempt: the store writer has stopped"),
+            let (mut committed, mut holding) = (committed, false);
+            loop {
+                match committed.await {
+                    Ok(Ok(())) => break,
+                    Ok(Err(e)) if !holding => {
+                        // What SQLite said: the store's name adds nothing here, and a failed
+                        // group commit would call this "a capture".
+                        let why = match e {
+                            StoreError::WriteFailed { reason, .. } => reason,
+                            StoreError::Sqlite { source, .. } => source.to_string(),
+                            e => e.to_string(),
+                        };
+                        eprintln_lossy!("hookcli: error: cannot record a delivery attempt in the store ({why}): no further deliveries until it can be, tried again each second");
+                        unrecorded.fetch_add(1, Ordering::Relaxed);
+                        holding = true;
+                    }
+                    Ok(Err(_)) => {}
+                    Err(_) => {
+                        eprintln_lossy!("hookcli: error: cannot record a delivery attempt: the store writer has stopped");
+                        break;
+                    }
+                }
+                // Stopping leaves it pending, for the next run to deliver first.
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.wait_for(|stopping| *stopping) => break,
+                }
+                committed = writer.submit(job()).await;
+            }
+            if holding {
+                unrecorded.fetch_sub(1, Ordering::Relaxed);
             }
             output.emit(event);
         });

@@ -6,7 +6,11 @@
 macro_rules! eprintln_lossy {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        // One write: stderr is unbuffered, and a line written piece by piece can be split by
+        // stdout's lines when both go to one file.
+        let mut line = format!($($arg)*);
+        line.push('\n');
+        let _ = std::io::stderr().write_all(line.as_bytes());
     }};
 }
 

@@ -142,10 +142,12 @@ pub fn record(
     next_attempt_at: Option<i64>,
     note: Option<&str>,
 ) -> rusqlite::Result<()> {
+    // A record written late (retried after a full disk) never takes the state back from a
+    // later attempt's; its attempt is still kept.
     let updated = conn
         .prepare_cached(
             "UPDATE deliveries SET state = ?2, attempts = MAX(attempts, ?3), next_attempt_at = ?4, \
-             note = ?5, updated_at = ?6 WHERE capture_seq = ?1",
+             note = ?5, updated_at = ?6 WHERE capture_seq = ?1 AND attempts <= ?3",
         )?
         .execute(params![
             seq,
@@ -155,8 +157,12 @@ pub fn record(
             note,
             a.started_at + a.latency_ms
         ])?;
-    // Nothing updated when `hookcli delete` removed the capture meanwhile: nothing to record.
-    if updated > 0 {
+    // Nothing to record when `hookcli delete` removed the capture meanwhile.
+    let exists = updated > 0
+        || conn
+            .prepare_cached("SELECT 1 FROM deliveries WHERE capture_seq = ?1")?
+            .exists([seq])?;
+    if exists {
         record_attempt(conn, seq, a)?;
     }
     Ok(())
@@ -262,4 +268,54 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<(
 pub fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
     conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
         .optional()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_late_record_keeps_its_attempt_but_not_its_older_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::open_write(dir.path()).unwrap();
+        conn.execute_batch(
+            "INSERT INTO captures (seq, id, received_at, source, remote_addr, method, target, headers, body, signature) \
+             VALUES (7, '01a', 5, 'listen', '-', 'POST', '/', '[]', x'', 'unchecked'); \
+             INSERT INTO deliveries (capture_seq, state, updated_at) VALUES (7, 'pending', 5);",
+        )
+        .unwrap();
+        let attempt = |n| Attempt {
+            attempt: n,
+            ..Attempt::default()
+        };
+        // Attempt 2's record commits first, then attempt 1's, retried after a full disk.
+        record(&conn, 7, &attempt(2), "delivered", None, None).unwrap();
+        record(&conn, 7, &attempt(1), "pending", Some(99), None).unwrap();
+        let (state, attempts): (String, u32) = conn
+            .query_row(
+                "SELECT state, attempts FROM deliveries WHERE capture_seq = 7",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((state.as_str(), attempts), ("delivered", 2));
+        let kept: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM attempts WHERE capture_seq = 7",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(kept, 2);
+        // A capture deleted meanwhile gets nothing.
+        record(&conn, 8, &attempt(1), "delivered", None, None).unwrap();
+        let stray: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM attempts WHERE capture_seq = 8",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stray, 0);
+    }
 }

@@ -1084,7 +1084,7 @@ fn an_attempt_the_store_cannot_record_holds_the_queue_until_it_can() {
             200
         );
     }
-    l.wait_stderr("cannot record a delivery attempt in the store (database or disk is full): no further deliveries until it can be");
+    l.wait_stderr("cannot record a delivery attempt in the store (database or disk is full): no new delivery starts until it can be");
     std::thread::sleep(Duration::from_millis(1500));
     // Those already on their way when the first refusal came back went out; then it held.
     let during = app.received().len();

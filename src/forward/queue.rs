@@ -339,17 +339,19 @@ impl Forwarder {
                     last = pending.capture.seq;
                     continue;
                 }
+                // In ordered mode this waits until the previous capture is delivered or failed.
+                let permit = tokio::select! {
+                    permit = slots.clone().acquire_owned() => permit.expect("never closed"),
+                    _ = stop.changed() => break 'outer,
+                };
+                // Checked once it has its slot: the wait for one may outlast a refusal that
+                // came back meanwhile.
                 while self.unrecorded.load(Ordering::Relaxed) > 0 {
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_millis(100)) => {}
                         _ = stop.changed() => break 'outer,
                     }
                 }
-                // In ordered mode this waits until the previous capture is delivered or failed.
-                let permit = tokio::select! {
-                    permit = slots.clone().acquire_owned() => permit.expect("never closed"),
-                    _ = stop.changed() => break 'outer,
-                };
                 self.yield_to_receiving().await;
                 last = pending.capture.seq;
                 let me = self.clone();
@@ -649,34 +651,42 @@ impl Forwarder {
         let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
         while lines.try_join_next().is_some() {}
         lines.spawn(async move {
-            let (mut committed, mut holding) = (committed, false);
+            let (mut committed, mut holding, mut tries) = (committed, false, 0u32);
             loop {
                 match committed.await {
                     Ok(Ok(())) => break,
-                    Ok(Err(e)) if !holding => {
-                        // What SQLite said: the store's name adds nothing here, and a failed
-                        // group commit would call this "a capture".
-                        let why = match e {
-                            StoreError::WriteFailed { reason, .. } => reason,
-                            StoreError::Sqlite { source, .. } => source.to_string(),
-                            e => e.to_string(),
-                        };
-                        eprintln_lossy!("hookcli: error: cannot record a delivery attempt in the store ({why}): no further deliveries until it can be, tried again each second");
-                        unrecorded.fetch_add(1, Ordering::Relaxed);
-                        holding = true;
+                    Ok(Err(e)) => {
+                        // Said at once, and again every 30 s for as long as it lasts. What
+                        // SQLite said: a failed group commit would call this "a capture".
+                        if tries % 30 == 0 {
+                            let why = match e {
+                                StoreError::WriteFailed { reason, .. } => reason,
+                                StoreError::Sqlite { source, .. } => source.to_string(),
+                                e => e.to_string(),
+                            };
+                            eprintln_lossy!("hookcli: error: cannot record a delivery attempt in the store ({why}): no new delivery starts until it can be, tried again each second");
+                        }
+                        if !holding {
+                            unrecorded.fetch_add(1, Ordering::Relaxed);
+                            holding = true;
+                        }
                     }
-                    Ok(Err(_)) => {}
                     Err(_) => {
                         eprintln_lossy!("hookcli: error: cannot record a delivery attempt: the store writer has stopped");
                         break;
                     }
                 }
-                // Stopping leaves it pending, for the next run to deliver first.
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    _ = stop.wait_for(|stopping| *stopping) => break,
-                }
+                tries += 1;
+                let stopping = tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(1)) => false,
+                    _ = stop.wait_for(|stopping| *stopping) => true,
+                };
                 committed = writer.submit(job()).await;
+                if stopping {
+                    // One last try; if that fails too it stays pending, for the next run.
+                    let _ = committed.await;
+                    break;
+                }
             }
             if holding {
                 unrecorded.fetch_sub(1, Ordering::Relaxed);

@@ -1504,6 +1504,10 @@ fn a_log_deleted_under_a_running_listen_answers_503_and_keeps_what_was_acknowled
         );
     }
     assert_eq!(count(&l.store), 3);
+    // Deleted before the first capture: noticed all the same.
+    let l = listen(&["--color", "never"]);
+    std::fs::remove_file(l.store.join("hookcli.db-wal")).unwrap();
+    assert_eq!(l.post("/", &[], b"{}").status, 503);
 }
 
 #[test]

@@ -85,10 +85,14 @@ impl Writer {
         })?;
         let checkpointer = Checkpointer::start(dir)?;
         let (tx, rx) = mpsc::channel(MAX_GROUP);
+        // The log exists once the connection has read the database in WAL mode (opening it
+        // did); a log deleted before the first capture is then noticed like a later one.
+        let wal = dir.join(format!("{}-wal", super::DB_FILE));
+        let wal_opened = file_id(&wal).ok();
         let store = Store {
             conn,
-            wal: dir.join(format!("{}-wal", super::DB_FILE)),
-            wal_opened: None,
+            wal,
+            wal_opened,
             path,
             opened,
             lost: None,
@@ -175,7 +179,8 @@ struct Store {
     opened: FileId,
     /// The write-ahead log, where a commit is durable until it is checkpointed.
     wal: PathBuf,
-    /// The log as first seen: SQLite keeps it, and its inode, while the writer is open.
+    /// The log as first seen (when opened, or else at the first commit): SQLite keeps it,
+    /// and its inode, while the writer is open.
     wal_opened: Option<FileId>,
     /// Set once a path no longer names its file: from then on nothing is written, since it
     /// would only go into a file that hookcli and the user can no longer find (or, for the
@@ -349,9 +354,15 @@ fn write_group(store: &mut Store, jobs: impl Iterator<Item = Job>) {
                 if let Lost::Log = which {
                     // SQLite still has the deleted log open: what it holds, every capture
                     // acknowledged so far, is copied into the database file, which survives.
-                    let _ = store
+                    let copied = store
                         .conn
-                        .query_row("PRAGMA wal_checkpoint(FULL)", [], |_| Ok(()));
+                        .query_row("PRAGMA wal_checkpoint(FULL)", [], |r| {
+                            Ok(r.get::<_, i64>(0)? == 0
+                                && r.get::<_, i64>(1)? == r.get::<_, i64>(2)?)
+                        });
+                    if copied != Ok(true) {
+                        crate::report_error(&"the store's deleted log could not all be copied into hookcli.db yet (a reader still uses it): stop listen with Ctrl-C, which copies the rest, rather than killing it");
+                    }
                 }
                 store.lost = Some(which);
                 Err(Failed::Replaced(which))

@@ -889,6 +889,22 @@ fn with_concurrency_a_capture_waiting_to_retry_gives_up_its_place() {
 }
 
 #[test]
+fn an_app_that_fails_everything_does_not_draw_the_whole_backlog_into_waiting_retries() {
+    let app = App::start();
+    app.answer(|_, _| Answer::status(503, "down"));
+    let l = listen_forwarding(
+        &app.url("/"),
+        &["--concurrency", "2", "--retry-base-ms", "60000"],
+    );
+    for i in 0..30 {
+        l.post("/", &[], format!("{{\"n\":{i}}}").as_bytes());
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    // Two slots, and room for four per slot to wait without theirs: then the lane waits.
+    assert_eq!(app.received().len(), 2 + 2 * 4);
+}
+
+#[test]
 fn a_restart_delivers_what_an_earlier_run_left_pending_or_skips_it() {
     for skip in [false, true] {
         let home = tempfile::tempdir().unwrap();

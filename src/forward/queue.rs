@@ -301,7 +301,11 @@ impl Forwarder {
     /// time. Returns the deliveries still under way when it stops.
     async fn run_lane(self: Arc<Self>, lane: usize, upto: Option<i64>) -> tokio::task::JoinSet<()> {
         let mut stop = self.stopping.subscribe();
-        let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let concurrency = self.settings.concurrency.max(1);
+        let places = Arc::new(Places {
+            slots: Arc::new(Semaphore::new(concurrency)),
+            waiting: Arc::new(Semaphore::new(concurrency * WAITING_PER_SLOT)),
+        });
         let mut tasks = tokio::task::JoinSet::new();
         let mut last = 0i64;
         let upto_seq = upto.unwrap_or(i64::MAX);
@@ -341,7 +345,7 @@ impl Forwarder {
                 }
                 // In ordered mode this waits until the previous capture is delivered or failed.
                 let permit = tokio::select! {
-                    permit = slots.clone().acquire_owned() => permit.expect("never closed"),
+                    permit = places.slots.clone().acquire_owned() => permit.expect("never closed"),
                     _ = stop.changed() => break 'outer,
                 };
                 // Checked once it has its slot: the wait for one may outlast a refusal that
@@ -356,9 +360,9 @@ impl Forwarder {
                 last = pending.capture.seq;
                 let me = self.clone();
                 let stop = stop.clone();
-                let slots = slots.clone();
+                let places = places.clone();
                 tasks.spawn(async move {
-                    me.deliver(pending, stop, &slots, permit).await;
+                    me.deliver(pending, stop, &places, permit).await;
                 });
             }
         }
@@ -378,13 +382,13 @@ impl Forwarder {
     }
 
     /// Deliver one capture, retrying retryable failures until it is delivered or failed.
-    /// `permit` is its place among the `--concurrency` of `slots` under way, held until it
-    /// is done.
+    /// `permit` is its place among the `--concurrency` under way in its lane's `places`,
+    /// held until it is done.
     async fn deliver(
         &self,
         p: Pending,
         mut stop: watch::Receiver<bool>,
-        slots: &Arc<Semaphore>,
+        places: &Places,
         permit: OwnedSemaphorePermit,
     ) {
         let mut permit = Some(permit);
@@ -402,9 +406,13 @@ impl Forwarder {
                 let wait = due - chrono::Utc::now().timestamp_millis();
                 if wait > 0 {
                     // Delivering in parallel, a capture waiting to retry lets another take its
-                    // place; in order, the next one has to wait for it anyway.
+                    // place, while there is room to wait; in order, the next one has to wait
+                    // for it anyway.
+                    let mut parked = None;
                     if self.settings.concurrency > 1 {
-                        permit = None;
+                        if let Ok(room) = places.waiting.clone().try_acquire_owned() {
+                            (parked, permit) = (Some(room), None);
+                        }
                     }
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
@@ -412,10 +420,11 @@ impl Forwarder {
                     }
                     if permit.is_none() {
                         permit = tokio::select! {
-                            p = slots.clone().acquire_owned() => Some(p.expect("never closed")),
+                            p = places.slots.clone().acquire_owned() => Some(p.expect("never closed")),
                             _ = stop.wait_for(|stopping| *stopping) => return,
                         };
                     }
+                    drop(parked);
                 }
             }
             // The queue read it a while ago (it waited its turn, or for a retry): `hookcli
@@ -694,6 +703,17 @@ impl Forwarder {
             output.emit(event);
         });
     }
+}
+
+/// How many captures per `--concurrency` slot may wait out a backoff without their slot.
+const WAITING_PER_SLOT: usize = 4;
+
+/// A lane's places: `slots` for deliveries under way (`--concurrency`), `waiting` for those
+/// that gave theirs up to wait for a retry; bounded, so an app that is down cannot draw a
+/// whole backlog (bodies and all) into memory.
+struct Places {
+    slots: Arc<Semaphore>,
+    waiting: Arc<Semaphore>,
 }
 
 /// Which attempt an answer was, for recording and showing it.

@@ -51,6 +51,7 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     let unsigned = outgoing
         .iter()
         .filter(|(c, _)| {
+            // After `prepare`: a signature given with --header is among the headers.
             let r = &c.request;
             r.notification.is_some()
                 && crate::formats::header(&r.headers, r.scheme().header()).is_none()

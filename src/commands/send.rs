@@ -20,6 +20,14 @@ const HEADERS: [(&str, &str); 3] = [
 ];
 
 pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
+    // Usage first, before any file is read: a mistyped topic, then nothing to do.
+    let topic = args.topic.as_deref().map(known_topic);
+    if args.to.is_none() && !args.print {
+        super::usage_error(
+            "send",
+            "nothing to do with it: pass --to URL to send it, or --print to see it",
+        );
+    }
     let secret = config::secret(&args.secret)?;
     if secret.is_none() && args.to.is_some() {
         // Intercom signs every notification; an unsigned one is not what the app will get.
@@ -32,13 +40,6 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
         })?),
         None => None,
     };
-    let topic = args.topic.as_deref().map(known_topic);
-    if args.to.is_none() && !args.print {
-        super::usage_error(
-            "send",
-            "nothing to do with it: pass --to URL to send it, or --print to see it",
-        );
-    }
     // As for replay, 0 waits for ever (for an app stopped at a breakpoint).
     let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
     let limit = format!("{} s (--timeout)", args.timeout);

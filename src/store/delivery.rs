@@ -299,23 +299,17 @@ mod tests {
             )
             .unwrap();
         assert_eq!((state.as_str(), attempts), ("delivered", 2));
-        let kept: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM attempts WHERE capture_seq = 7",
-                [],
+        let attempts_of = |seq: i64| -> i64 {
+            conn.query_row(
+                "SELECT COUNT(*) FROM attempts WHERE capture_seq = ?1",
+                [seq],
                 |r| r.get(0),
             )
-            .unwrap();
-        assert_eq!(kept, 2);
+            .unwrap()
+        };
+        assert_eq!(attempts_of(7), 2);
         // A capture deleted meanwhile gets nothing.
         record(&conn, 8, &attempt(1), "delivered", None, None).unwrap();
-        let stray: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM attempts WHERE capture_seq = 8",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(stray, 0);
+        assert_eq!(attempts_of(8), 0);
     }
 }

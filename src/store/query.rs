@@ -6,12 +6,26 @@ use crate::intercom::{signature::Verdict, Notification};
 use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
-/// The columns [`row_to_capture`] reads, in its order. The last is the delivery state, for
-/// captures that are forwarded.
-pub(crate) const COLUMNS: &str = "seq, id, received_at, source, remote_addr, client_addr, method, \
-     target, headers, body, signature, signature_reason, topic, notification_id, app_id, \
-     created_at, first_sent_at, delivery_attempts, item_type, item_id, redelivery, \
-     (SELECT state FROM deliveries WHERE capture_seq = seq), answered";
+/// The columns [`row_to_capture`] reads, in its order, with `$body` in the body's place.
+/// The last is the delivery state, for captures that are forwarded.
+macro_rules! columns {
+    ($body:literal) => {
+        concat!(
+            "seq, id, received_at, source, remote_addr, client_addr, method, \
+             target, headers, ",
+            $body,
+            ", signature, signature_reason, topic, notification_id, app_id, \
+             created_at, first_sent_at, delivery_attempts, item_type, item_id, redelivery, \
+             (SELECT state FROM deliveries WHERE capture_seq = seq), answered"
+        )
+    };
+}
+
+/// The columns [`row_to_capture`] reads.
+pub(crate) const COLUMNS: &str = columns!("body");
+
+/// [`COLUMNS`] with an empty body in its place and the body's size after the rest.
+const COLUMNS_SIZED: &str = concat!(columns!("x''"), ", length(body)");
 
 /// How many columns [`COLUMNS`] names.
 pub(crate) const COLUMN_COUNT: usize = 23;
@@ -167,12 +181,7 @@ pub fn select_sizes(
     order: Order,
     limit: Option<usize>,
 ) -> rusqlite::Result<Vec<(Capture, u64)>> {
-    // The same columns in the same places, the body's replaced by an empty one.
-    let columns = format!(
-        "{}, length(body)",
-        COLUMNS.replacen(" headers, body,", " headers, x'',", 1)
-    );
-    select_columns(conn, &columns, filter, order, limit, |row| {
+    select_columns(conn, COLUMNS_SIZED, filter, order, limit, |row| {
         Ok((row_to_capture(row)?, row.get(COLUMN_COUNT)?))
     })
 }

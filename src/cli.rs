@@ -816,7 +816,7 @@ fn at_least_one(text: &str) -> Result<usize, String> {
 
 /// The largest `--max-body`: SQLite holds a value of at most 1 GB, and a body is one value
 /// (base64 in an export makes it a third larger again).
-pub const MAX_BODY_CAP: u64 = 512 * 1024 * 1024;
+const MAX_BODY_CAP: u64 = 512 * 1024 * 1024;
 
 /// `--max-body`: a [`parse_size`] the store can hold.
 pub fn parse_max_body(text: &str) -> Result<u64, String> {

@@ -12,7 +12,7 @@ trap cleanup EXIT
 
 need() {
     command -v wrk >/dev/null || { echo "installing wrk (Debian package)" >&2; apt-get install -y -qq wrk >/dev/null; }
-    cargo build --release --quiet --bin hookcli --example ceiling
+    cargo build --release --quiet --bin hookcli --example ceiling --example floor
 }
 
 # A realistic ~1 KiB compact Intercom notification and its signature.

@@ -1173,6 +1173,20 @@ fn passthrough_relays_the_apps_answer_and_502_when_it_is_down() {
 }
 
 #[test]
+fn passthrough_says_when_the_apps_answer_would_disable_the_subscription() {
+    let app = App::start();
+    app.answer(|_, _| Answer::status(410, "gone"));
+    let l = listen_forwarding(&app.url("/"), &["--passthrough"]);
+    assert_eq!(l.post("/", &[], b"{}").status, 410);
+    let line = l.wait_line(|s| s.contains("\"type\":\"delivery\""));
+    let record: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        record["hints"],
+        serde_json::json!(["your app answered 410 Gone: Intercom disables a webhook subscription whose endpoint answers 410, and sends it nothing more"]),
+    );
+}
+
+#[test]
 fn an_answer_cut_off_or_too_slow_is_not_a_delivery() {
     let app = App::start();
     app.answer(|_, i| match i {

@@ -1207,7 +1207,11 @@ fn check_passes_a_good_endpoint_and_explains_each_failure() {
         }
     });
     assert!(
-        text.contains("✗ ping") && text.contains("500") && text.contains("db down"),
+        text.contains("✗ ping")
+            && text.contains("500")
+            && text.contains("db down")
+            && text
+                .contains("This endpoint is not ready for Intercom yet: fix the steps marked ✗."),
         "{text}"
     );
     let text = check(|r, _| {
@@ -1726,6 +1730,23 @@ fn send_says_plainly_when_the_target_is_down_or_its_answer_is_cut_off() {
     assert!(
         text.contains("closed the connection before the whole body arrived"),
         "{text}"
+    );
+}
+
+#[test]
+fn an_answer_that_would_throttle_or_disable_the_subscription_is_flagged() {
+    let app = App::start();
+    app.answer(|_, _| Answer::status(429, ""));
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let out = run(&store, &["send", "ping", "--to", &app.url("/"), "--json"]);
+    fails(&out, 1, "");
+    let record: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(record["status"], 429, "{record}");
+    assert_eq!(
+        record["hints"],
+        json!(["your app answered 429: Intercom throttles the whole webhook subscription for 1 min to 2 h when its endpoint answers 429, and drops notifications delayed past 2 h"]),
     );
 }
 

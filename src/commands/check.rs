@@ -126,7 +126,7 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
         writeln!(
             out,
             "{}",
-            s.bad("Intercom would not accept this endpoint yet: fix the steps marked ✗.")
+            s.bad("This endpoint is not ready for Intercom yet: fix the steps marked ✗.")
         )?;
     }
     out.flush()?;

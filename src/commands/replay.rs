@@ -46,7 +46,7 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
             Err(not_routed) => unrouted.push((c, not_routed)),
         }
     }
-    // As `send` says: Intercom signs every notification, and an app that checks refuses one
+    // As `send` says: Intercom signs a Developer Hub app's notifications, and an app that checks refuses one
     // without (a bare body read from a file has none, nor has an unsigned capture).
     let unsigned = outgoing
         .iter()

@@ -30,7 +30,8 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
     }
     let secret = config::secret(&args.secret)?;
     if secret.is_none() && args.to.is_some() {
-        // Intercom signs every notification; an unsigned one is not what the app will get.
+        // Intercom always signs a Developer Hub app's notifications; an unsigned one is not
+        // what the app will get.
         eprintln_lossy!("hookcli: warning: no --secret, --secret-file or HOOKCLI_SECRET, so these are sent without X-Hub-Signature, which an app that verifies signatures refuses");
     }
     let own_body = match &args.file {

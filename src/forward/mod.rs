@@ -398,7 +398,18 @@ impl Answer {
         self.redirect_hint("--to")
             .into_iter()
             .chain(self.slow_hint())
+            .chain(self.subscription_hint())
             .collect()
+    }
+
+    /// What Intercom does to the whole subscription when its endpoint answers 410 or 429
+    /// (INTERCOM.md §5), which a retry policy for one notification does not show. Not escaped.
+    pub fn subscription_hint(&self) -> Option<String> {
+        match self.status {
+            Some(410) => Some("your app answered 410 Gone: Intercom disables a webhook subscription whose endpoint answers 410, and sends it nothing more".into()),
+            Some(429) => Some("your app answered 429: Intercom throttles the whole webhook subscription for 1 min to 2 h when its endpoint answers 429, and drops notifications delayed past 2 h".into()),
+            _ => None,
+        }
     }
 
     /// What an attempt slower than Intercom waits would have meant for a real delivery: a
@@ -1222,6 +1233,9 @@ mod tests {
             ..a(status)
         };
         assert!(slow(Some(200)).slow_hint().is_some() && slow(None).slow_hint().is_none());
+        assert!(a(Some(410)).hints()[0].contains("disables a webhook subscription"));
+        assert!(a(Some(429)).hints()[0].contains("throttles the whole webhook subscription"));
+        assert!(a(Some(404)).hints().is_empty() && a(Some(503)).hints().is_empty());
         assert_eq!(a(Some(500)).class(), Class::Retryable);
         assert_eq!(a(Some(429)).class(), Class::Retryable);
         assert_eq!(a(Some(408)).class(), Class::Retryable);

@@ -631,6 +631,7 @@ impl Forwarder {
             hints.extend(answer.slow_hint());
         }
         hints.extend(answer.redirect_hint("--forward-to"));
+        hints.extend(answer.subscription_hint());
         let event = Event::Delivery(Box::new(Delivery {
             capture_id: c.id.clone(),
             kind,

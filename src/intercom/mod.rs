@@ -93,7 +93,7 @@ pub enum Answerer {
 }
 
 /// What an answered ping says about the endpoint's set-up, and whether that is all right.
-/// Intercom saves a webhook only when its ping gets a 2xx within 5 s; a signature that does
+/// Intercom may send a ping at any time and expects a 2xx within 5 s; a signature that does
 /// not verify (or is missing) says the secret is not this app's client secret, or the ping
 /// did not come from Intercom. `status` is `None` when the app never answered (a 502).
 pub fn ping_setup(
@@ -125,7 +125,7 @@ pub fn ping_setup(
         Verdict::Unchecked => (true, format!("{got}: this endpoint is set up correctly (pass --secret to check signatures too).")),
         Verdict::Invalid(Invalid::Repeated) => (false, format!("{got}, but with its X-Hub-Signature sent more than once: Intercom sends one, so something between Intercom and hookcli (a proxy or tunnel) added one, or this ping did not come from Intercom")),
         Verdict::Invalid(_) => (false, format!("{got}, but its signature does not verify with --secret: Intercom signs with this app's client secret (Developer Hub → your app → Basic information), so check the secret")),
-        Verdict::Missing => (false, format!("{got}, but without an X-Hub-Signature: Intercom signs every notification, so this ping did not come from Intercom's webhooks")),
+        Verdict::Missing => (false, format!("{got}, but without an X-Hub-Signature: Intercom always signs a Developer Hub app's notifications (only subscriptions made with the old REST API could be unsigned), so this ping did not come from your app's webhooks")),
     }
 }
 
@@ -257,7 +257,7 @@ mod tests {
                 fast,
                 Verdict::Missing,
                 Answerer::Hookcli,
-                "received, but without an X-Hub-Signature",
+                "received, but without an X-Hub-Signature: Intercom always signs a Developer Hub app's notifications (only subscriptions made with the old REST API could be unsigned)",
             ),
             (
                 Some(200),

@@ -621,7 +621,7 @@ fn capture(c: &Captured, mode: Mode) -> String {
         if compact {
             parts.push(s.warn("↻ redelivery").to_string());
         } else {
-            notes.push(s.warn("↻ redelivery: this notification id was captured before (Intercom retries when it gets no 2xx within 5 s)").to_string());
+            notes.push(s.warn("↻ redelivery: this notification id was captured before (Intercom sends a notification again when it gets no 2xx within 5 s, or an error status)").to_string());
         }
     }
     match req.verdict {

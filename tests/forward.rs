@@ -1762,6 +1762,41 @@ fn an_apps_answer_that_is_not_utf8_shows_its_bytes_escaped() {
 }
 
 #[test]
+fn header_bytes_that_are_not_utf8_pass_both_ways_unchanged() {
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        raw_headers: vec![("X-Evil".into(), b"\x9b31m\xff".to_vec())],
+        ..Answer::status(200, "ok")
+    });
+    let l = listen_forwarding(&app.url("/"), &[]);
+    let id = raw_request(
+        &l.addr,
+        b"POST / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: \x9b31m\xff\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+    )
+    .id();
+    delivery_record(&l, &id, "delivered");
+    let got = app.received().remove(0);
+    let xff: Vec<&[u8]> = got
+        .raw_headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(b"x-forwarded-for"))
+        .map(|(_, v)| v.as_slice())
+        .collect();
+    assert_eq!(xff, [b"\x9b31m\xff, 127.0.0.1".as_slice()]);
+    let doc: Value =
+        serde_json::from_slice(&run(&l.store, &["show", &id, "--json"]).stdout).unwrap();
+    let answered = doc["attempts"][0]["response_headers"].as_array().unwrap();
+    assert!(
+        answered
+            .iter()
+            .any(|h| h[0] == "x-evil" && h[1] == serde_json::json!({"bytes": "mzMxbf8="})),
+        "{doc}"
+    );
+    let shown = ok(&run(&l.store, &["show", &id, "--color", "never"]));
+    assert!(shown.contains("x-evil: \\x9b31m\\xff"), "{shown}");
+}
+
+#[test]
 fn stopping_mid_delivery_records_the_attempt_and_says_what_is_left() {
     let home = tempfile::tempdir().unwrap();
     let store = home.path().join("store");

@@ -459,7 +459,8 @@ impl Answer {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case("location"))
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            // Bytes that are not UTF-8 stay visible as `\xNN`, not lost to U+FFFD.
+            .map(|(_, v)| crate::render::escape::bytes(v).into_owned())
     }
 }
 
@@ -538,7 +539,7 @@ pub fn request_headers(
         let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
         match lower.as_str() {
             "host" => original_host = Some(value.clone()),
-            "x-forwarded-for" => forwarded_for.push(String::from_utf8_lossy(value).into_owned()),
+            "x-forwarded-for" => forwarded_for.push(value.clone()),
             "x-forwarded-proto" => forwarded_proto = Some(value.clone()),
             _ => {}
         }
@@ -563,16 +564,17 @@ pub fn request_headers(
         .map(|a| a.ip())
         .or_else(|_| r.remote_addr.parse::<std::net::IpAddr>());
     if let Ok(ip) = peer_ip {
-        forwarded_for.push(ip.to_string());
+        forwarded_for.push(ip.to_string().into_bytes());
     }
-    let xff = forwarded_for.join(", ");
+    // Joined as bytes: a value that is not UTF-8 goes on as it came.
+    let xff = forwarded_for.join(&b", "[..]);
     let mut add = |name: &'static str, value: &[u8]| {
         if let Ok(v) = reqwest::header::HeaderValue::from_bytes(value) {
             headers.insert(name, v);
         }
     };
     if !xff.is_empty() {
-        add("x-forwarded-for", xff.as_bytes());
+        add("x-forwarded-for", &xff);
     }
     if forwarded_proto.is_none() {
         add("x-forwarded-proto", b"http");

@@ -1,6 +1,6 @@
 //! Delivery state and attempts for forwarding (`listen --forward-to`), replay and passthrough.
 
-use super::model::Capture;
+use super::model::{headers_from_json, headers_to_json, Capture, Header};
 use super::query::{row_to_capture, COLUMNS};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -180,11 +180,13 @@ pub fn is_pending(conn: &Connection, seq: i64) -> rusqlite::Result<bool> {
 /// Record an attempt alone, leaving the delivery state as it is: how a replay is kept, so
 /// replaying to some URL never decides whether forwarding delivered the capture.
 pub fn record_attempt(conn: &Connection, seq: i64, a: &Attempt) -> rusqlite::Result<()> {
-    let headers: Vec<serde_json::Value> = a
+    // As a capture's headers are kept: a value that is not UTF-8 keeps its bytes.
+    let headers: Vec<Header> = a
         .response_headers
         .iter()
-        .map(|(n, v)| serde_json::json!([n, String::from_utf8_lossy(v)]))
+        .map(|(n, v)| (n.as_bytes().to_vec(), v.clone()))
         .collect();
+    let headers = headers_to_json(&headers);
     conn.prepare_cached(
         "INSERT INTO attempts (capture_seq, attempt, kind, started_at, target, status, latency_ms, \
          error_kind, error, response_headers, response_body) \
@@ -200,7 +202,7 @@ pub fn record_attempt(conn: &Connection, seq: i64, a: &Attempt) -> rusqlite::Res
         a.latency_ms,
         a.error_kind,
         a.error,
-        serde_json::Value::Array(headers).to_string(),
+        headers,
         a.response_body,
     ])
     .map(drop)
@@ -214,10 +216,9 @@ pub fn attempts(conn: &Connection, seq: i64) -> rusqlite::Result<Vec<Attempt>> {
     )?;
     let rows = stmt.query_map([seq], |r| {
         let headers: String = r.get(8)?;
-        let headers = serde_json::from_str::<Vec<(String, String)>>(&headers)
-            .unwrap_or_default()
+        let headers = headers_from_json(&headers)
             .into_iter()
-            .map(|(n, v)| (n, v.into_bytes()))
+            .map(|(n, v)| (String::from_utf8_lossy(&n).into_owned(), v))
             .collect();
         Ok(Attempt {
             attempt: r.get(0)?,

@@ -14,8 +14,10 @@ pub struct Received {
     pub method: String,
     /// Path and query.
     pub target: String,
-    /// Header lines in order, names as sent.
+    /// Header lines in order, names as sent (bytes that are not UTF-8 as U+FFFD).
     pub headers: Vec<(String, String)>,
+    /// The same header lines as bytes, exactly as sent.
+    pub raw_headers: Vec<(Vec<u8>, Vec<u8>)>,
     /// Body bytes.
     pub body: Vec<u8>,
 }
@@ -43,6 +45,8 @@ pub struct Answer {
     pub status: u16,
     /// Extra headers.
     pub headers: Vec<(String, String)>,
+    /// Extra headers whose values are any bytes (sent after `headers`).
+    pub raw_headers: Vec<(String, Vec<u8>)>,
     /// Body.
     pub body: Vec<u8>,
     /// Wait this long before answering.
@@ -60,6 +64,7 @@ impl Answer {
         Answer {
             status,
             headers: vec![],
+            raw_headers: vec![],
             body: body.as_bytes().to_vec(),
             delay: Duration::ZERO,
             content_length: None,
@@ -232,18 +237,21 @@ fn serve(
             parts.next().unwrap_or("").to_string(),
             parts.next().unwrap_or("").to_string(),
         );
-        let mut headers = Vec::new();
+        let (mut headers, mut raw_headers) = (Vec::new(), Vec::new());
         loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+            let mut h = Vec::new();
+            if reader.read_until(b'\n', &mut h).unwrap_or(0) == 0 {
                 return;
             }
-            let h = h.trim_end_matches(['\r', '\n']);
+            let h = h.trim_ascii_end();
             if h.is_empty() {
                 break;
             }
-            if let Some((n, v)) = h.split_once(':') {
-                headers.push((n.trim().to_string(), v.trim().to_string()));
+            if let Some(colon) = h.iter().position(|&b| b == b':') {
+                let (n, v) = (h[..colon].trim_ascii(), h[colon + 1..].trim_ascii());
+                let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+                headers.push((lossy(n), lossy(v)));
+                raw_headers.push((n.to_vec(), v.to_vec()));
             }
         }
         let len = headers
@@ -259,6 +267,7 @@ fn serve(
             method,
             target,
             headers,
+            raw_headers,
             body,
         };
         let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -279,10 +288,16 @@ fn serve(
         for (n, v) in &answer.headers {
             head += &format!("{n}: {v}\r\n");
         }
-        head += "\r\n";
+        let mut head = head.into_bytes();
+        for (n, v) in &answer.raw_headers {
+            head.extend_from_slice(format!("{n}: ").as_bytes());
+            head.extend_from_slice(v);
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
         let writer = reader.get_mut();
         if writer
-            .write_all(head.as_bytes())
+            .write_all(&head)
             .and_then(|()| writer.flush())
             .is_err()
         {

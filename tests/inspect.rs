@@ -1899,3 +1899,56 @@ fn list_says_on_stderr_when_the_limit_left_captures_out_but_never_in_json() {
         err(&out)
     );
 }
+
+#[test]
+fn an_empty_file_or_another_programs_database_is_never_written_to() {
+    let home = tempfile::tempdir().unwrap();
+    let empty = home.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("hookcli.db"), b"").unwrap();
+    let foreign = home.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    let db = rusqlite::Connection::open(foreign.join("hookcli.db")).unwrap();
+    db.execute_batch("CREATE TABLE notes (a); INSERT INTO notes VALUES (1);")
+        .unwrap();
+    drop(db);
+    let bytes = |dir: &std::path::Path| std::fs::read(dir.join("hookcli.db")).unwrap();
+    let empty_before = bytes(&empty);
+    for args in [&["list"][..], &["stats"], &["show", "--last"], &["export"]] {
+        fails(&run(&empty, args), 1, "there is no store at");
+        fails(
+            &run(&foreign, args),
+            1,
+            "is a SQLite database, but not a hookcli store",
+        );
+    }
+    // Whatever user_version another program gives its file.
+    for version in [2, 9] {
+        let db = rusqlite::Connection::open(foreign.join("hookcli.db")).unwrap();
+        db.pragma_update(None, "user_version", version).unwrap();
+        drop(db);
+        let before = bytes(&foreign);
+        fails(
+            &run(&foreign, &["list"]),
+            1,
+            "is a SQLite database, but not a hookcli store",
+        );
+        assert_eq!(bytes(&foreign), before);
+    }
+    let out = run(&foreign, &["listen", "--port", "0"]);
+    fails(&out, 1, "is a SQLite database, but not a hookcli store");
+    assert_eq!(bytes(&empty), empty_before);
+    let db = rusqlite::Connection::open(foreign.join("hookcli.db")).unwrap();
+    let tables: i64 = db
+        .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    let mode: String = db
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!((tables, mode.as_str()), (1, "delete"));
+    // An empty file is where listen starts a store.
+    let mut l = listen_at(&empty, home.path(), &["--json"], &[]);
+    assert_eq!(l.post("/", &[], b"{}").status, 200);
+    l.interrupt();
+    assert_eq!(count(&empty), 1);
+}

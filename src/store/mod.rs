@@ -74,6 +74,9 @@ pub enum StoreError {
     /// The store was written by an older hookcli, and this user may not upgrade it.
     #[error("the store {0} was written by an older hookcli and must be upgraded before it can be read, which needs write access: open it once as a user who may write it (e.g. `hookcli list`), or copy it to a directory you may write")]
     NeedsUpgrade(PathBuf),
+    /// The file is a SQLite database, but some other program's.
+    #[error("{0} is a SQLite database, but not a hookcli store: pass --store with another directory (hookcli keeps its own hookcli.db there)")]
+    NotAStore(PathBuf),
     /// The store was written by a newer hookcli.
     #[error("the store {0} was written by a newer hookcli; upgrade hookcli to read it")]
     TooNew(PathBuf),
@@ -137,6 +140,10 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
         create_private_file(&path).map_err(not_writable)?;
     }
     let conn = Connection::open(&path).map_err(|e| StoreError::from_sqlite(&path, e))?;
+    // Before anything is written to it: a file that is not a store is left as it is.
+    if let Contents::Other = contents(&conn).map_err(|e| StoreError::from_sqlite(&path, e))? {
+        return Err(StoreError::NotAStore(path));
+    }
     configure(&conn, &path)?;
     migrate(&conn, &path)?;
     query::register_fold(&conn).map_err(|e| StoreError::from_sqlite(&path, e))?;
@@ -252,6 +259,13 @@ pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
         }
         Err(e) => return Err(err(e)),
     };
+    // Read commands never write a schema into a file that holds none (an empty file is no
+    // store yet) or into another program's database.
+    match contents(&conn).map_err(err)? {
+        Contents::Empty => return Err(StoreError::Missing(dir.to_path_buf())),
+        Contents::Other => return Err(StoreError::NotAStore(path)),
+        Contents::Store => {}
+    }
     if version as usize > MIGRATIONS.len() {
         return Err(StoreError::TooNew(path));
     }
@@ -266,6 +280,33 @@ pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
     }
     query::register_fold(&conn).map_err(|e| StoreError::from_sqlite(&path, e))?;
     Ok(conn)
+}
+
+/// What a database file holds, told by its schema.
+enum Contents {
+    /// Nothing yet: a new or empty file.
+    Empty,
+    /// A hookcli store, of any version.
+    Store,
+    /// Some other program's database.
+    Other,
+}
+
+fn contents(conn: &Connection) -> rusqlite::Result<Contents> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let (objects, captures): (i64, bool) = conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(type = 'table' AND name = 'captures'), 0) > 0 \
+         FROM sqlite_master",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    // Every migration sets the version in the transaction that creates its tables, and
+    // the first creates `captures`.
+    Ok(match (version, objects, captures) {
+        (0, 0, _) => Contents::Empty,
+        (1.., _, true) => Contents::Store,
+        _ => Contents::Other,
+    })
 }
 
 /// The oldest store version this hookcli reads without upgrading it: later migrations only

@@ -511,6 +511,32 @@ fn a_dry_run_shows_the_headers_and_body_bytes_the_app_then_gets() {
         "{rest}"
     );
     assert!(!out.contains('\x1b'));
+    // The same as one JSON record for scripts.
+    let dry: Value = serde_json::from_str(&ok(&run(
+        &l.store,
+        &replay_args(&id, &to, &["--dry-run", "--json"]),
+    )))
+    .unwrap();
+    assert_eq!(dry["type"], "replay_dry_run", "{dry}");
+    assert_eq!(
+        (&dry["capture_id"], &dry["method"]),
+        (&json!(id), &json!("POST"))
+    );
+    assert_eq!((&dry["target"], &dry["attempt"]), (&json!(to), &json!(1)));
+    assert_eq!(dry["body"]["text"], String::from_utf8_lossy(body).as_ref());
+    let dry_headers: Vec<String> = dry["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            format!(
+                "{}: {}",
+                h[0].as_str().unwrap(),
+                h[1]["text"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(dry_headers, shown);
     ok(&run(
         &l.store,
         &replay_args(&id, &to, &["--color", "never"]),

@@ -9,7 +9,7 @@ use crate::forward::{self, is_hop_by_hop, queue, Class, Via};
 use crate::intercom::signature::{self, Scheme};
 use crate::render::{escape, json::rfc3339, style::Style};
 use crate::store::delivery::{self, Attempt};
-use crate::store::model::{parse_id, Capture, Header};
+use crate::store::model::{bytes_json, parse_id, Capture, Header};
 use crate::store::query::{self, Order};
 use crate::store::{self, StoreError};
 use serde_json::{json, Value};
@@ -100,7 +100,12 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
             let attempt = conn
                 .and_then(|conn| delivery::next_replay(conn, c.seq).ok())
                 .unwrap_or(1);
-            dry_run(&mut out, c, url, attempt, style)?;
+            if args.json {
+                let record = dry_run_record(c, url, attempt);
+                writeln!(out, "{}", crate::render::json::line(&record))?;
+            } else {
+                dry_run(&mut out, c, url, attempt, style)?;
+            }
         }
         out.flush()?;
         return not_sent_error(0, outgoing.len()).map_or(Ok(()), Err);
@@ -635,6 +640,28 @@ fn dry_run(
             c.request.body.len()
         ))
     )
+}
+
+/// What `--dry-run --json` says the send would be: the same request as [`dry_run`] shows.
+fn dry_run_record(c: &Capture, url: &str, attempt: u32) -> Value {
+    let via = Via {
+        capture_id: &c.id,
+        attempt,
+    };
+    let headers = forward::request_headers(c, url, &via);
+    let headers: Vec<Value> = forward::on_the_wire(&headers, url, c.request.body.len())
+        .into_iter()
+        .map(|(name, value)| json!([name, bytes_json(&value)]))
+        .collect();
+    json!({
+        "type": "replay_dry_run",
+        "capture_id": c.id,
+        "method": c.request.method,
+        "target": forward::redact(url),
+        "attempt": attempt,
+        "headers": headers,
+        "body": bytes_json(&c.request.body),
+    })
 }
 
 /// The `replay` record of a capture that was not sent, and why.

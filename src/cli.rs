@@ -84,7 +84,8 @@ const EXAMPLES: &str = "\
 Examples:
   hookcli listen                              receive on http://127.0.0.1:4665/
   HOOKCLI_SECRET=... hookcli listen           also check X-Hub-Signature
-  hookcli listen --json | jq .topic           machine-readable records
+  hookcli listen --json | jq 'select(.type == \"capture\") | .intercom.topic'
+                                              machine-readable records
   hookcli completions bash > ~/.local/share/bash-completion/completions/hookcli";
 
 /// `--color` values.

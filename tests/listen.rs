@@ -1918,3 +1918,15 @@ fn a_sender_that_closes_before_its_body_arrived_is_shown_as_such() {
     let line = l.wait_line(|s| s.contains("\"refused\"") && s.contains("/rst"));
     assert!(line.contains("the sender closed the connection"), "{line}");
 }
+
+#[test]
+fn the_banner_escapes_a_store_path_with_control_characters() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("st\x1b]52;c;eA==\x07");
+    let l = listen_at(&store, home.path(), &["--color", "never"], &[]);
+    let line = l.wait_line(|s| s.contains("store:"));
+    assert!(
+        line.contains("st\\x1b]52;c;eA==\\x07") && !line.contains('\x1b'),
+        "{line}"
+    );
+}

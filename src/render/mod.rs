@@ -511,7 +511,10 @@ fn listening(l: &Listening, s: Style) -> String {
         s.warn("not checked (pass --secret or set HOOKCLI_SECRET to your app's client secret)")
             .to_string()
     };
-    out += &format!("  store:      {}\n  signatures: {sig}\n", l.store);
+    out += &format!(
+        "  store:      {}\n  signatures: {sig}\n",
+        escape::line(&l.store)
+    );
     if !l.forward.is_empty() {
         let mode = if l.passthrough {
             "passthrough: Intercom waits for your app"

@@ -22,6 +22,9 @@ bin=${HOOKCLI:-target/debug/hookcli}
     echo "one that has gone longest without finishing a request, if that is 2 s or more and it is"
     echo "not waiting for its answer (an idle keep-alive connection, or a client stalled or crawling"
     echo "mid-request), and a notice says so."
+    echo
+    echo 'Every option shown with `[env: HOOKCLI_…]` can be set by that environment variable instead;'
+    echo "the option on the command line wins. A variable set to the empty string counts as not set."
     for cmd in "" listen list show export import delete stats vacuum replay send check verify topics completions man; do
         echo
         if [ -z "$cmd" ]; then echo "## hookcli"; else echo "## hookcli $cmd"; fi

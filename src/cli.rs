@@ -26,6 +26,13 @@ impl Cli {
     /// `--color` or `HOOKCLI_COLOR` say; left alone, clap only looks at the terminal.
     pub fn parse_with_color() -> Cli {
         use clap::{CommandFactory, FromArgMatches};
+        // An empty HOOKCLI_* variable means "not set", as an empty NO_COLOR does; clap
+        // would take it for an option given without its value. Still single-threaded here.
+        for (name, value) in std::env::vars_os() {
+            if value.is_empty() && name.to_str().is_some_and(|n| n.starts_with("HOOKCLI_")) {
+                std::env::remove_var(name);
+            }
+        }
         let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
         let mut cmd = Cli::command().color(clap_color(&args));
         let matches = cmd

@@ -458,3 +458,27 @@ fn a_secret_flag_beats_hookcli_secret_and_both_flags_conflict() {
     let help = String::from_utf8_lossy(&run(&["verify", "--help"]).stdout).to_string();
     assert!(help.contains("HOOKCLI_SECRET"), "{help}");
 }
+
+#[test]
+fn an_empty_environment_variable_counts_as_not_set() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = hookcli(home.path());
+    for name in [
+        "HOOKCLI_STORE",
+        "HOOKCLI_COLOR",
+        "HOOKCLI_HOST",
+        "HOOKCLI_MAX_BODY",
+    ] {
+        cmd.env(name, "");
+    }
+    let out = cmd.args(["topics", "ping"]).output().unwrap();
+    assert!(ok(&out).contains("ping"));
+    // The default store (under XDG_DATA_HOME) is used, not refused.
+    let out = hookcli(home.path())
+        .env("HOOKCLI_STORE", "")
+        .arg("list")
+        .output()
+        .unwrap();
+    fails(&out, 1, "there is no store at");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("data/hookcli"));
+}

@@ -1930,3 +1930,24 @@ fn the_banner_escapes_a_store_path_with_control_characters() {
         "{line}"
     );
 }
+
+#[test]
+fn a_target_that_is_no_path_is_refused_and_an_absolute_url_is_stored_by_its_path() {
+    let l = listen(&["--json"]);
+    for method in ["POST", "OPTIONS"] {
+        let raw = format!(
+            "{method} * HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+        );
+        let reply = raw_request(&l.addr, raw.as_bytes());
+        assert_eq!(reply.status, 400, "{method}");
+        assert!(String::from_utf8_lossy(&reply.body).contains("must be a path such as /"));
+    }
+    assert_eq!(count(&l.store), 0);
+    let reply = raw_request(
+        &l.addr,
+        b"POST http://example.test/hooks?a=1 HTTP/1.1\r\nHost: example.test\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+    );
+    assert_eq!(reply.status, 200);
+    let record = l.capture_record(&reply.id());
+    assert_eq!(record["target"], "/hooks?a=1");
+}

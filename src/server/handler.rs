@@ -150,6 +150,12 @@ pub(super) async fn handle(
         let reason = "CONNECT is a proxy request, and hookcli is not a proxy".to_string();
         return refuse(StatusCode::METHOD_NOT_ALLOWED, reason, req.method());
     }
+    // `*` (asterisk-form, for OPTIONS about the whole server) names no path: stored, it
+    // could be exported or replayed to no URL.
+    if !target.starts_with('/') {
+        let reason = "the request target must be a path such as /, not *".to_string();
+        return refuse(StatusCode::BAD_REQUEST, reason, req.method());
+    }
     if !under_prefix(req.uri().path(), &state.settings.prefix) {
         let reason = format!(
             "path is outside the listen prefix {}",

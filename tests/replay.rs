@@ -2215,3 +2215,37 @@ fn send_count_gives_fabricated_bodies_their_own_ids_and_sends_a_file_as_it_is() 
     // --attempt alone is no redelivery (the id is new); the help says what keeps it.
     assert!(help.contains("replay --as-redelivery"), "{help}");
 }
+
+#[test]
+fn send_print_never_writes_bytes_a_terminal_acts_on_to_one() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let file = home.path().join("body.json");
+    std::fs::write(
+        &file,
+        "{\"type\":\"notification_event\",\"topic\":\"ping\",\"app_id\":\"a\u{9b}31m\u{202e}\"}",
+    )
+    .unwrap();
+    let shown = run_on_terminal(
+        &store,
+        &["send", "--file", file.to_str().unwrap(), "--print"],
+    );
+    assert_eq!(shown.code, Some(1), "{}", shown.stderr);
+    assert!(
+        shown
+            .stderr
+            .contains("send --print would write control bytes"),
+        "{}",
+        shown.stderr
+    );
+    assert!(!String::from_utf8_lossy(&shown.screen).contains('\u{202e}'));
+    // To a file or a pipe, the exact bytes.
+    let out = run(
+        &store,
+        &["send", "--file", file.to_str().unwrap(), "--print"],
+    );
+    assert_eq!(ok(&out).as_bytes(), std::fs::read(&file).unwrap());
+    // A fabricated body is fine on a terminal.
+    let shown = run_on_terminal(&store, &["send", "ping", "--print"]);
+    assert_eq!(shown.code, Some(0), "{}", shown.stderr);
+}

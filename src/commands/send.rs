@@ -126,6 +126,8 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
                 if n > 0 && !terminal {
                     writeln!(out)?;
                 }
+                // A body from --file or --set may hold what a terminal acts on.
+                super::raw_to_terminal(&capture.request.body, "send --print")?;
                 out.write_all(&capture.request.body)?;
                 if terminal {
                     writeln!(out)?;

@@ -20,14 +20,30 @@ pub fn to_value(captures: &[Capture], base_url: Option<&str>) -> Value {
     })
 }
 
+/// What a URL may not hold as itself (RFC 3986), whatever the sender put in its request
+/// line: controls, non-ASCII (always encoded), space and the characters no URL component
+/// allows. `%` stays: the target's own escapes are kept as sent.
+const NOT_IN_URL: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}')
+    .add(b'[')
+    .add(b']');
+
 fn entry(c: &Capture, base_url: Option<&str>) -> Value {
     let r = &c.request;
     let base = base_url.map_or_else(
         || origin(&r.headers),
         |b| b.trim_end_matches('/').to_string(),
     );
-    // A URL holds no raw control or non-ASCII characters, whatever the sender put in it.
-    let target = percent_encoding::utf8_percent_encode(&r.target, percent_encoding::CONTROLS);
+    let target = percent_encoding::utf8_percent_encode(&r.target, NOT_IN_URL);
     let url = format!("{base}{target}");
     let headers: Vec<Value> = r
         .headers
@@ -241,8 +257,18 @@ fn started(t: &Value) -> Result<i64, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::started;
+    use super::{started, NOT_IN_URL};
     use serde_json::json;
+
+    #[test]
+    fn a_url_holds_only_what_urls_allow_and_keeps_the_targets_own_escapes() {
+        let target = "/a\"\\|{b}[1]^`x y<>?q=%20\u{e9}&r=1";
+        let url = percent_encoding::utf8_percent_encode(target, NOT_IN_URL).to_string();
+        assert_eq!(
+            url,
+            "/a%22%5C%7C%7Bb%7D%5B1%5D%5E%60x%20y%3C%3E?q=%20%C3%A9&r=1"
+        );
+    }
 
     #[test]
     fn reads_the_dates_browsers_write_and_refuses_others() {

@@ -11,30 +11,36 @@ use std::fmt::Write as _;
 
 /// Whether a character must not reach a terminal as itself: controls, every format
 /// character (Unicode category Cf: bidi marks and overrides, zero-width and invisible
-/// characters, tags), line and paragraph separators, and the blank fillers used to hide
-/// text.
+/// characters, tags), the other default-ignorable characters a sender can hide text in
+/// (variation selectors but the two that choose emoji or text style), line and paragraph
+/// separators, and the blank fillers used to hide text.
 pub fn is_unsafe(c: char) -> bool {
     c.is_control() // C0, DEL and C1 (U+0080..U+009F)
         || matches!(c,
             '\u{00AD}'                  // soft hyphen
+            | '\u{034F}'                // combining grapheme joiner
             | '\u{0600}'..='\u{0605}'   // Arabic number signs
             | '\u{061C}'                // Arabic letter mark (bidi)
             | '\u{06DD}' | '\u{070F}'   // end of ayah, Syriac abbreviation mark
             | '\u{0890}'..='\u{0891}' | '\u{08E2}'
             | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
-            | '\u{180E}'                // Mongolian vowel separator
+            | '\u{17B4}' | '\u{17B5}'   // Khmer inherent vowels (invisible)
+            | '\u{180B}'..='\u{180F}'   // Mongolian variation selectors, vowel separator
             | '\u{200B}'..='\u{200F}'   // zero-width and LRM/RLM
             | '\u{2028}' | '\u{2029}'   // line and paragraph separators
             | '\u{202A}'..='\u{202E}'   // bidi embeddings and overrides
             | '\u{2060}'..='\u{2064}'   // word joiner and invisible operators
             | '\u{2066}'..='\u{206F}'   // bidi isolates and deprecated format controls
+            | '\u{2800}'                // braille blank, another filler
+            | '\u{FE00}'..='\u{FE0D}'   // variation selectors (FE0E/FE0F pick emoji style)
             | '\u{FEFF}'                // zero-width no-break space / BOM
+            | '\u{FFF0}'..='\u{FFF8}'   // reserved, default-ignorable
             | '\u{FFF9}'..='\u{FFFB}'   // interlinear annotation
             | '\u{110BD}' | '\u{110CD}' // Kaithi number signs
             | '\u{13430}'..='\u{1343F}' // Egyptian hieroglyph format controls
             | '\u{1BCA0}'..='\u{1BCA3}' // shorthand format controls
             | '\u{1D173}'..='\u{1D17A}' // musical symbol format controls
-            | '\u{E0001}' | '\u{E0020}'..='\u{E007F}' // tags
+            | '\u{E0000}'..='\u{E0FFF}' // tags, variation selectors supplement
         )
 }
 
@@ -219,6 +225,13 @@ mod tests {
             '\u{E0041}',
             '\u{E0001}',
             '\u{1D173}',
+            '\u{034F}',
+            '\u{17B4}',
+            '\u{180B}',
+            '\u{2800}',
+            '\u{FE00}',
+            '\u{E0100}',
+            '\u{E01EF}',
         ] {
             assert!(is_unsafe(c), "U+{:04X}", c as u32);
             assert_eq!(
@@ -228,6 +241,8 @@ mod tests {
         }
         // Letters, marks and symbols of every script stay as they are.
         assert!(!"é ✓ العربية ᠮᠣᠩᠭᠣᠯ 한국어 🙂".chars().any(is_unsafe));
+        // The two selectors that ask for emoji or text style are part of ordinary text.
+        assert!(!"❤\u{FE0F} ☺\u{FE0E}".chars().any(is_unsafe));
     }
 
     #[test]

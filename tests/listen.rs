@@ -1951,3 +1951,28 @@ fn a_target_that_is_no_path_is_refused_and_an_absolute_url_is_stored_by_its_path
     let record = l.capture_record(&reply.id());
     assert_eq!(record["target"], "/hooks?a=1");
 }
+
+#[test]
+fn a_long_value_is_cut_before_an_escape_never_inside_one() {
+    let l = listen(&["--color", "never"]);
+    for tail in ["\u{202e}tail", "\u{1b}[2Jtail"] {
+        let body = serde_json::json!({"topic": format!("{}{tail}", "t".repeat(296))}).to_string();
+        l.post("/", &[], body.as_bytes());
+    }
+    let topic_lines = || -> Vec<String> {
+        let all = l.stdout();
+        all.into_iter()
+            .filter(|s| s.contains("\"topic\": \"ttt"))
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while topic_lines().len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let lines = topic_lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for line in lines {
+        let value = line.split("\"topic\": ").nth(1).unwrap();
+        assert!(value.ends_with("t…"), "{line}");
+    }
+}

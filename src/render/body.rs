@@ -99,7 +99,7 @@ pub fn lines(body: &[u8], style: Style, width: Option<usize>, max: usize) -> Pre
             let text = text.strip_suffix('\n').unwrap_or(&text);
             let mut rows = text.split('\n');
             for row in rows.by_ref().take(max) {
-                sink.push(shorten(&escape::text_line(row), width, &mut cut));
+                sink.push(escaped_within(row, width, escape::Cut::Text, &mut cut));
             }
             sink.more = rows.count();
         }
@@ -166,6 +166,19 @@ impl Sink {
             Some(line) => line,
             None => &mut self.spare,
         }
+    }
+}
+
+/// `text` escaped, and cut to `width` without cutting an escape (see [`escape::within`]).
+fn escaped_within(text: &str, width: Option<usize>, how: escape::Cut, cut: &mut bool) -> String {
+    match width {
+        Some(w) => {
+            let (shown, was_cut) = escape::within(text, w, how);
+            *cut |= was_cut;
+            shown
+        }
+        None if how == escape::Cut::Text => escape::text_line(text),
+        None => escape::line(text).into_owned(),
     }
 }
 
@@ -236,7 +249,7 @@ fn json(text: &str, style: Style, width: Option<usize>, cut: &mut bool, out: &mu
             b'"' => {
                 let end = string_end(b, i);
                 // JSON allows DEL, C1, bidi and zero-width characters raw inside strings.
-                let token = shorten(&escape::line(&text[i..end]), width, cut);
+                let token = escaped_within(&text[i..end], width, escape::Cut::JsonString, cut);
                 let styled = if b.get(skip_ws(b, end)) == Some(&b':') {
                     style.json_key(&token)
                 } else {

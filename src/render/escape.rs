@@ -132,6 +132,65 @@ fn push_text(out: &mut String, line: &str) {
     }
 }
 
+/// What [`within`] keeps whole besides its own escapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// A line of text, as [`text_line`] escapes it (a tab is four spaces).
+    Text,
+    /// A JSON string token as sent: its own `\n`, `\u00e9` escapes are kept whole too.
+    JsonString,
+}
+
+/// `text` escaped as `how` says, in at most `width` characters: a longer result ends in `…`
+/// where the next character, or the next escape as a whole, would not fit, so an escape is
+/// never cut in half. Also says whether it was cut.
+pub fn within(text: &str, width: usize, how: Cut) -> (String, bool) {
+    let mut out = String::with_capacity(text.len().min(width * 4));
+    let (mut shown, mut piece) = (0, String::new());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        piece.clear();
+        match c {
+            '\t' if how == Cut::Text => piece.push_str("    "),
+            c if is_unsafe(c) => push_escaped(&mut piece, c),
+            '\\' if how == Cut::JsonString => {
+                piece.push(c);
+                match chars.next() {
+                    Some('u') => {
+                        piece.push('u');
+                        piece.extend(chars.by_ref().take(4));
+                    }
+                    Some(next) => push_escaped_or(&mut piece, next),
+                    None => {}
+                }
+            }
+            c => piece.push(c),
+        }
+        let len = piece.chars().count();
+        // Room for the ellipsis is needed only if something follows.
+        let room = if chars.peek().is_some() {
+            width.saturating_sub(1)
+        } else {
+            width
+        };
+        if shown + len > room {
+            out.push('…');
+            return (out, true);
+        }
+        out.push_str(&piece);
+        shown += len;
+    }
+    (out, false)
+}
+
+fn push_escaped_or(out: &mut String, c: char) {
+    if is_unsafe(c) {
+        push_escaped(out, c);
+    } else {
+        out.push(c);
+    }
+}
+
 /// The first `max_lines` lines of raw bytes (an app's answer, say), at most `max_bytes` of
 /// them, escaped as [`multiline`] does; invalid UTF-8 shows as `\xNN`, as in [`bytes`].
 pub fn first_lines(raw: &[u8], max_bytes: usize, max_lines: usize) -> Vec<String> {
@@ -243,6 +302,36 @@ mod tests {
         assert!(!"é ✓ العربية ᠮᠣᠩᠭᠣᠯ 한국어 🙂".chars().any(is_unsafe));
         // The two selectors that ask for emoji or text style are part of ordinary text.
         assert!(!"❤\u{FE0F} ☺\u{FE0E}".chars().any(is_unsafe));
+    }
+
+    #[test]
+    fn cutting_to_a_width_never_cuts_an_escape_in_half() {
+        let cut = |text, width, how| within(text, width, how);
+        assert_eq!(cut("abcdef", 6, Cut::Text), ("abcdef".to_string(), false));
+        assert_eq!(cut("abcdefg", 6, Cut::Text), ("abcde…".to_string(), true));
+        // `\u{202e}` is 8 characters: it goes whole or not at all.
+        assert_eq!(
+            cut("abc\u{202e}tail", 8, Cut::Text),
+            ("abc…".to_string(), true)
+        );
+        assert_eq!(
+            cut("a\u{202e}", 9, Cut::Text),
+            ("a\\u{202e}".to_string(), false)
+        );
+        assert_eq!(cut("a\tb", 6, Cut::Text), ("a    b".to_string(), false));
+        // A JSON string's own escapes are kept whole as well.
+        assert_eq!(
+            cut(r#""ab\u001b[2J""#, 6, Cut::JsonString),
+            (r#""ab…"#.to_string(), true)
+        );
+        assert_eq!(
+            cut(r#""ab\"cd""#, 5, Cut::JsonString),
+            (r#""ab…"#.to_string(), true)
+        );
+        assert_eq!(
+            cut(r#""a\"b""#, 6, Cut::JsonString),
+            (r#""a\"b""#.to_string(), false)
+        );
     }
 
     #[test]

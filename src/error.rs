@@ -19,7 +19,7 @@ pub enum Error {
         reason: String,
     },
     /// `--secret-file` could not be read.
-    #[error("cannot read the secret file {path}: {source}")]
+    #[error("cannot read the secret file {path}: {}", io_words(.source))]
     SecretFile {
         /// The file.
         path: PathBuf,
@@ -58,7 +58,7 @@ pub enum Error {
         reason: String,
     },
     /// A body file given to `send` or `verify` could not be read.
-    #[error("cannot read the body file {path}: {source}")]
+    #[error("cannot read the body file {path}: {}", io_words(.source))]
     ReadFile {
         /// The file.
         path: PathBuf,
@@ -66,7 +66,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// An output file could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {}", io_words(.source))]
     WriteFile {
         /// The file.
         path: PathBuf,
@@ -82,6 +82,49 @@ pub enum Error {
     /// Writing to stdout failed.
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+}
+
+/// An I/O failure on a file the user named, in words that say what to do; the operating
+/// system's own text (without its "(os error N)") for anything else.
+pub fn io_words(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "there is no such file; check the path".into(),
+        K::PermissionDenied => "permission denied; check its owner and permissions".into(),
+        _ if os_error(e, libc_code::EISDIR) => "it is a directory; name a file".into(),
+        _ if is_not_a_directory(e) => {
+            "part of the path is a file, not a directory; check the path".into()
+        }
+        _ => {
+            let text = e.to_string();
+            match text.rfind(" (os error ") {
+                Some(at) => text[..at].to_string(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// Whether `e` is ENOTDIR: some directory on a path is a file. (`ErrorKind::NotADirectory`
+/// needs a newer Rust than this crate's minimum.)
+pub fn is_not_a_directory(e: &std::io::Error) -> bool {
+    os_error(e, libc_code::ENOTDIR)
+}
+
+fn os_error(e: &std::io::Error, code: Option<i32>) -> bool {
+    code.is_some() && e.raw_os_error() == code
+}
+
+/// The errno values looked for, where there are such.
+mod libc_code {
+    #[cfg(unix)]
+    pub(super) const ENOTDIR: Option<i32> = Some(libc::ENOTDIR);
+    #[cfg(unix)]
+    pub(super) const EISDIR: Option<i32> = Some(libc::EISDIR);
+    #[cfg(not(unix))]
+    pub(super) const ENOTDIR: Option<i32> = None;
+    #[cfg(not(unix))]
+    pub(super) const EISDIR: Option<i32> = None;
 }
 
 impl Error {

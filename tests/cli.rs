@@ -134,8 +134,10 @@ fn usage_errors_exit_2() {
         "0",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .starts_with("hookcli: error: cannot read the secret file"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "hookcli: error: cannot read the secret file /nonexistent/secret: there is no such file; check the path\n"
+    );
 }
 
 #[test]

@@ -923,7 +923,7 @@ fn import_marks_bare_bodies_and_rejects_what_it_cannot_read() {
     fails(
         &run(&s, &["import", "/nonexistent/file.json"]),
         1,
-        "cannot import /nonexistent/file.json",
+        "cannot import /nonexistent/file.json: there is no such file; check the path",
     );
     // A bad file among good ones imports nothing.
     fails(

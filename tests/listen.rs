@@ -1210,7 +1210,21 @@ fn unusable_stores_give_one_clear_sentence() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write to the store directory"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "part of its path is a file, not a directory; pass --store with another directory"
+    ));
+    let out = run(&file.join("store"), &["list"]);
+    fails(&out, 1, "part of its path is a file, not a directory");
+    // Where the database file belongs, a directory.
+    let dir = home.path().join("dirdb");
+    std::fs::create_dir_all(dir.join("hookcli.db")).unwrap();
+    for args in [&["listen", "--port", "0"][..], &["list"]] {
+        fails(
+            &run(&dir, args),
+            1,
+            "hookcli.db is a directory, where hookcli keeps its database file: move it aside",
+        );
+    }
     // --store given a file (the database itself, say), for writing and for reading.
     for args in [&["listen", "--port", "0"][..], &["list"]] {
         let out = hookcli(home.path())
@@ -1247,6 +1261,16 @@ fn a_busy_port_and_a_bad_host_are_clear_errors() {
         .output()
         .unwrap();
     fails(&out, 2, "--host must be an IP address");
+    // An address that is no interface of this machine (TEST-NET-1 is never assigned here).
+    let out = run(
+        &home.path().join("s"),
+        &["listen", "--host", "192.0.2.1", "--port", "0"],
+    );
+    fails(
+        &out,
+        1,
+        "no network interface of this machine has that address",
+    );
     let named = listen(&["--host", "localhost", "--json"]);
     assert!(named.url.starts_with("http://127.0.0.1:"), "{}", named.url);
 }

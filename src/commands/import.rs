@@ -16,7 +16,7 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
     for path in &args.files {
         let bytes = std::fs::read(path).map_err(|e| Error::Import {
             path: path.clone(),
-            reason: e.to_string(),
+            reason: crate::error::io_words(&e),
         })?;
         let parsed = formats::read(&bytes).map_err(|reason| Error::Import {
             path: path.clone(),

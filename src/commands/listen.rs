@@ -217,7 +217,10 @@ async fn bind(ip: IpAddr, port: u16) -> Result<tokio::net::TcpListener, Error> {
             std::io::ErrorKind::PermissionDenied => {
                 "permission denied; ports below 1024 need privileges, try --port 4665".to_string()
             }
-            _ => e.to_string(),
+            std::io::ErrorKind::AddrNotAvailable => {
+                "no network interface of this machine has that address; pass --host with one of its own, or leave it at 127.0.0.1".to_string()
+            }
+            _ => crate::error::io_words(&e),
         },
         addr,
     })

@@ -62,6 +62,12 @@ pub enum StoreError {
     /// `--store` names a file.
     #[error("{0} is a file, not a store directory: pass --store with a directory (hookcli keeps hookcli.db inside it)")]
     NotADirectory(PathBuf),
+    /// Some directory on the way to the store is a file.
+    #[error("cannot use the store {0}: part of its path is a file, not a directory; pass --store with another directory")]
+    PathThroughFile(PathBuf),
+    /// Where the database file belongs there is a directory.
+    #[error("{0} is a directory, where hookcli keeps its database file: move it aside, or pass another --store")]
+    DatabaseIsDirectory(PathBuf),
     /// Nothing has been captured into this store yet.
     #[error("there is no store at {0} yet: run `hookcli listen` first, or pass --store")]
     Missing(PathBuf),
@@ -136,6 +142,9 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
     // descriptor of the database drops every POSIX lock this process holds on it, SQLite's
     // included, so opening it again beside a live connection would strip that connection's
     // locks and let other processes think the store is idle.
+    if path.is_dir() {
+        return Err(StoreError::DatabaseIsDirectory(path));
+    }
     if !path.exists() {
         create_private_file(&path).map_err(not_writable)?;
     }
@@ -158,7 +167,13 @@ fn writable_dir(dir: &Path) -> Result<impl Fn(std::io::Error) -> StoreError + '_
         dir: dir.to_path_buf(),
         reason: e.to_string(),
     };
-    create_private_dir(dir).map_err(&not_writable)?;
+    create_private_dir(dir).map_err(|e| {
+        if crate::error::is_not_a_directory(&e) {
+            StoreError::PathThroughFile(dir.to_path_buf())
+        } else {
+            not_writable(e)
+        }
+    })?;
     Ok(not_writable)
 }
 
@@ -205,9 +220,13 @@ pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
     // Only stat it: opening and closing a descriptor of the database would drop every
     // SQLite lock this process holds on it (see `open_write`).
     match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => return Err(StoreError::DatabaseIsDirectory(path)),
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(StoreError::Missing(dir.to_path_buf()))
+        }
+        Err(e) if crate::error::is_not_a_directory(&e) => {
+            return Err(StoreError::PathThroughFile(dir.to_path_buf()))
         }
         Err(e) => {
             return Err(StoreError::NotReadable {

@@ -463,7 +463,7 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
     pub format: ExportFormat,
 
-    /// Write to FILE instead of stdout (missing directories are created)
+    /// Write to FILE instead of stdout (missing directories are created; `-` is stdout)
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -475,7 +475,7 @@ pub struct ExportArgs {
 /// `hookcli import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// hookcli JSON capture documents or bare Intercom notification bodies (one, a JSON list or JSON Lines of them), or HAR files
+    /// hookcli JSON capture documents or bare Intercom notification bodies (one, a JSON list or JSON Lines of them), or HAR files; `-` reads stdin
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 

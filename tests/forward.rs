@@ -926,14 +926,14 @@ fn a_restart_delivers_what_an_earlier_run_left_pending_or_skips_it() {
         let second = listen_at(&store, home.path(), &args, &[]);
         if skip {
             second.wait_line(|s| {
-                s.contains("Marked 2 undelivered capture(s) from an earlier run as skipped")
+                s.contains("Marked 2 undelivered captures from an earlier run as skipped")
             });
             std::thread::sleep(Duration::from_millis(500));
             assert!(app.received().is_empty());
             assert_eq!(list_ids(&store, &["--status", "skipped"]).len(), 2);
         } else {
             second.wait_line(|s| {
-                s.contains("2 undelivered capture(s) from an earlier run: delivering them first")
+                s.contains("2 undelivered captures from an earlier run: delivering them first")
             });
             let got = app.wait_for(2, WAIT);
             assert_eq!(got[0].body, b"{\"run\":1,\"n\":0}");
@@ -1022,7 +1022,7 @@ fn leftovers_no_route_of_the_new_run_takes_are_shown_as_skipped() {
         &["--json", "--forward-to", &tickets],
         &[],
     );
-    second.wait_line(|s| s.contains("2 undelivered capture(s) from an earlier run"));
+    second.wait_line(|s| s.contains("2 undelivered captures from an earlier run"));
     for id in &ids {
         let record = delivery_record(&second, id, "skipped");
         assert_eq!(
@@ -1051,7 +1051,7 @@ fn passthrough_after_a_restart_delivers_the_leftovers_and_each_new_capture_once(
     assert_eq!(app.wait_for(1, WAIT)[0].body, b"{\"run\":1}");
     // New requests are not held behind the leftovers, and the notice does not say so.
     second.wait_line(|s| {
-        s.contains("1 undelivered capture(s) from an earlier run: delivering them from the queue, in order, beside new requests")
+        s.contains("1 undelivered capture from an earlier run: delivering it from the queue, in order, beside new requests")
     });
     assert_eq!(second.post("/", &[], b"{\"run\":2}").status, 200);
     std::thread::sleep(Duration::from_millis(1500));
@@ -1835,9 +1835,9 @@ fn stopping_mid_delivery_records_the_attempt_and_says_what_is_left() {
         "{notices:?}"
     );
     assert!(
-        notices
-            .iter()
-            .any(|m| m.starts_with("1 capture(s) not delivered yet")),
+        notices.iter().any(|m| m.starts_with(
+            "1 capture not delivered yet: the next `hookcli listen --forward-to` delivers it first"
+        )),
         "{notices:?}"
     );
     let cut = records

@@ -521,14 +521,14 @@ fn export_then_import_round_trips_in_every_format() {
     assert!(out.contains(&format!("imported {}", &f.binary[..12])));
     // The capture in both files is imported once.
     assert!(
-        out.ends_with("skipped 1 capture(s) this store already has (same id)\n"),
+        out.ends_with("skipped 1 capture this store already has (same id)\n"),
         "{out}"
     );
     // Importing the same export again adds nothing: no copies, no redeliveries.
     let again = ok(&run(&target, &["import", many.to_str().unwrap()]));
     assert_eq!(
         again,
-        "skipped 6 capture(s) this store already has (same id)\n"
+        "skipped 6 captures this store already has (same id)\n"
     );
     assert_eq!(count(&target), 6);
     // Single exports appended to one file (each pretty-printed) read back as well.
@@ -547,7 +547,7 @@ fn export_then_import_round_trips_in_every_format() {
     assert_eq!(out.matches("imported ").count(), 2, "{out}");
     let json = run(&target, &["import", many.to_str().unwrap(), "--json"]);
     assert!(ok(&json).is_empty());
-    assert!(String::from_utf8_lossy(&json.stderr).contains("skipped 6 capture(s)"));
+    assert!(String::from_utf8_lossy(&json.stderr).contains("skipped 6 captures"));
     assert!(ids(&run(&target, &["list", "--json", "--all"]))
         .iter()
         .all(|id| [
@@ -1951,4 +1951,28 @@ fn an_empty_file_or_another_programs_database_is_never_written_to() {
     assert_eq!(l.post("/", &[], b"{}").status, 200);
     l.interrupt();
     assert_eq!(count(&empty), 1);
+}
+
+#[test]
+fn a_dash_is_stdin_for_import_and_stdout_for_export() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("s");
+    let doc = ok(&run(&store, &["send", "ping", "--print", "--json"]));
+    let mut import = hookcli(home.path())
+        .arg("--store")
+        .arg(&store)
+        .args(["import", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut import.stdin.take().unwrap(), doc.as_bytes()).unwrap();
+    let imported = import.wait_with_output().unwrap();
+    assert!(ok(&imported).starts_with("imported "), "{imported:?}");
+    let to_stdout = ok(&run(&store, &["export", "-o", "-"]));
+    assert_eq!(to_stdout, ok(&run(&store, &["export"])));
+    let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+    assert_eq!(parse(&to_stdout), parse(&doc));
+    assert!(!store.parent().unwrap().join("-").exists());
+    assert!(!std::env::current_dir().unwrap().join("-").exists());
 }

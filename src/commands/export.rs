@@ -11,6 +11,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
+    // `-o -` is stdout, as `-` is for most tools.
+    let output = args.output.as_deref().filter(|p| *p != Path::new("-"));
     let store = Store::open(cli)?;
     let mut f = filter(&args.filter, "export");
     f.ids = store.resolve(&args.ids)?;
@@ -42,10 +44,10 @@ pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
             // Every body file is checked before any is written, so a refusal leaves nothing behind.
             let files = captures
                 .iter()
-                .map(|c| body_file(c, args.output.as_deref()))
+                .map(|c| body_file(c, output))
                 .collect::<Result<Vec<_>, _>>()?;
             bytes.extend_from_slice(b"#!/bin/sh\n");
-            if args.output.is_some() && files.iter().any(Option::is_some) {
+            if output.is_some() && files.iter().any(Option::is_some) {
                 bytes.extend_from_slice(
                     b"# The body files named below sit next to this script.\ncd -- \"$(dirname -- \"$0\")\" || exit\n",
                 );
@@ -59,7 +61,7 @@ pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
                 .map_err(Error::Failed)?;
                 bytes.extend_from_slice(format!("# capture {}\n{cmd}\n", c.id).as_bytes());
             }
-            if let Some(path) = &args.output {
+            if let Some(path) = output {
                 create_parent(path)?;
             }
             for (c, file) in captures.iter().zip(&files) {
@@ -76,11 +78,11 @@ pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
             )))
         }
     }
-    match &args.output {
+    match output {
         Some(path) => {
             create_parent(path)?;
             std::fs::write(path, &bytes).map_err(|source| Error::WriteFile {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 source,
             })
         }

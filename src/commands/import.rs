@@ -14,7 +14,14 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
     // Read and parse every file first, so a bad one imports nothing.
     let mut pending = Vec::new();
     for path in &args.files {
-        let bytes = std::fs::read(path).map_err(|e| Error::Import {
+        // `-` is stdin, as for most tools.
+        let read = if path == std::path::Path::new("-") {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map(|_| bytes)
+        } else {
+            std::fs::read(path)
+        };
+        let bytes = read.map_err(|e| Error::Import {
             path: path.clone(),
             reason: crate::error::io_words(&e),
         })?;
@@ -73,7 +80,10 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
         }
     }
     if skipped > 0 {
-        let words = format!("skipped {skipped} capture(s) this store already has (same id)");
+        let words = format!(
+            "skipped {} this store already has (same id)",
+            crate::render::counted(skipped as i64, "capture")
+        );
         if args.json {
             eprintln_lossy!("hookcli: note: {words}");
         } else {

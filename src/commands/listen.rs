@@ -4,7 +4,7 @@
 use crate::cli::{Cli, ListenArgs};
 use crate::error::Error;
 use crate::forward::{self, queue, Route};
-use crate::render::{self, style::Style, Detail, Event, Listening, Mode, Summary};
+use crate::render::{self, counted, style::Style, them, Detail, Event, Listening, Mode, Summary};
 use crate::server::{self, Bodies, Context, Forwarding, Settings, Stats};
 use crate::{config, shutdown, store::Writer};
 use std::net::{IpAddr, SocketAddr};
@@ -165,17 +165,22 @@ fn start_forwarder(
     if earlier > 0 && args.skip_pending {
         runtime.block_on(forwarder.skip_pending())?;
         output.emit_blocking(Event::Notice(format!(
-            "Marked {earlier} undelivered capture(s) from an earlier run as skipped (--skip-pending)."
+            "Marked {} from an earlier run as skipped (--skip-pending).",
+            counted(earlier, "undelivered capture")
         )));
     } else if earlier > 0 && args.passthrough {
         // New requests wait for the app themselves: holding them behind an earlier run's
         // retries would make Intercom time out.
         output.emit_blocking(Event::Notice(format!(
-            "{earlier} undelivered capture(s) from an earlier run: delivering them from the queue, in order, beside new requests, which go to your app at once (--skip-pending skips them)."
+            "{} from an earlier run: delivering {} from the queue, in order, beside new requests, which go to your app at once (--skip-pending skips {0}).",
+            counted(earlier, "undelivered capture"),
+            them(earlier)
         )));
     } else if earlier > 0 {
         output.emit_blocking(Event::Notice(format!(
-            "{earlier} undelivered capture(s) from an earlier run: delivering them first (--skip-pending skips them)."
+            "{} from an earlier run: delivering {} first (--skip-pending skips {1}).",
+            counted(earlier, "undelivered capture"),
+            them(earlier)
         )));
     }
     Ok(forwarder)

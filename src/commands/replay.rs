@@ -58,7 +58,8 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
         })
         .count();
     if unsigned > 0 && secret.is_none() && !args.unsigned {
-        eprintln_lossy!("hookcli: warning: {unsigned} of these notifications carry no signature and no --secret, --secret-file or HOOKCLI_SECRET was given to sign them, so they are sent without one, which an app that verifies signatures refuses");
+        let carry = if unsigned == 1 { "carries" } else { "carry" };
+        eprintln_lossy!("hookcli: warning: {unsigned} of these notifications {carry} no signature and no --secret, --secret-file or HOOKCLI_SECRET was given to sign them, so they are sent without one, which an app that verifies signatures refuses");
     }
     let style = Style::new(!args.json && config::use_color(cli.color));
     let mut out = stdout();

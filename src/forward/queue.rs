@@ -376,7 +376,9 @@ impl Forwarder {
         let _ = tokio::time::timeout(Duration::from_secs(2), lines.join_all()).await;
         if let Ok(left @ 1..) = self.db(delivery::count_pending).await {
             self.output.emit(Event::Notice(format!(
-                "{left} capture(s) not delivered yet: the next `hookcli listen --forward-to` delivers them first (`hookcli list --status pending` shows them)"
+                "{} not delivered yet: the next `hookcli listen --forward-to` delivers {} first (`hookcli list --status pending` shows {1})",
+                crate::render::counted(left, "capture"),
+                crate::render::them(left)
             )));
         }
     }

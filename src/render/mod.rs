@@ -302,6 +302,20 @@ pub fn local_time(ms: i64, fmt: &str) -> String {
     }
 }
 
+/// `n` and a noun that takes an `s` in the plural: `1 capture`, `2 captures`.
+pub fn counted(n: i64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `it` for one thing, `them` for several.
+pub fn them(n: i64) -> &'static str {
+    if n == 1 {
+        "it"
+    } else {
+        "them"
+    }
+}
+
 /// A byte count in human units.
 pub fn size(n: u64) -> String {
     match n {

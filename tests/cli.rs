@@ -88,7 +88,10 @@ fn completions_and_man_page() {
     assert!(listen.status.success());
     let page = String::from_utf8_lossy(&listen.stdout);
     assert!(
-        page.contains(".TH hookcli-listen 1") && page.contains("\\-\\-forward\\-to"),
+        page.contains(&format!(
+            ".TH hookcli-listen 1  \"hookcli {}\"",
+            env!("CARGO_PKG_VERSION")
+        )) && page.contains("\\-\\-forward\\-to"),
         "{page}"
     );
     assert_eq!(run(&["man", "nope"]).status.code(), Some(2));

@@ -77,7 +77,10 @@ pub fn run(mut cli: Cli) -> Result<(), Error> {
                 }
             };
             let mut roff = Vec::new();
-            clap_mangen::Man::new(page).render(&mut roff)?;
+            // Every page's footer names the program and its version, a command's page too.
+            clap_mangen::Man::new(page)
+                .source(format!("hookcli {}", env!("CARGO_PKG_VERSION")))
+                .render(&mut roff)?;
             std::io::Write::write_all(&mut std::io::stdout(), &roff)?;
             Ok(())
         }

@@ -620,8 +620,8 @@ pub struct SendArgs {
     pub attempt: i64,
 
     /// Send N notifications: fabricated ones each with its own id, a --file body as it is
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub count: u64,
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = at_least_one)]
+    pub count: usize,
 
     /// At most this many per second, e.g. 20 or 20/s
     #[arg(long, value_name = "R/s", value_parser = parse_rate)]
@@ -813,7 +813,8 @@ pub fn parse_when(text: &str) -> Result<i64, String> {
     Err(format!("'{text}' is neither a duration (15m, 2h, 7d) nor a date (2026-11-24, 2026-11-24T10:00:00Z)"))
 }
 
-/// A count of captures, 1 or more (0 would only ever say that nothing matched).
+/// A count, 1 or more (0 captures would only ever say that nothing matched; 0 sends, that
+/// nothing was sent).
 fn at_least_one(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),

@@ -126,6 +126,11 @@ fn usage_errors_exit_2() {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
+    fails(
+        &run(&["send", "ping", "--print", "--count", "0"]),
+        2,
+        "invalid value '0' for '--count <N>': must be at least 1",
+    );
     // A body the store could not keep is refused before listen starts, not 503 on arrival.
     let out = run(&["listen", "--max-body", "1GiB"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("the largest --max-body is 512MiB"));

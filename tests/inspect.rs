@@ -1976,3 +1976,29 @@ fn a_dash_is_stdin_for_import_and_stdout_for_export() {
     assert!(!store.parent().unwrap().join("-").exists());
     assert!(!std::env::current_dir().unwrap().join("-").exists());
 }
+
+#[test]
+fn list_columns_line_up_with_wide_and_combining_characters() {
+    use unicode_width::UnicodeWidthStr;
+    let l = listen(&["--json"]);
+    for (topic, id) in [
+        ("conversation.user.created", "notif_plain"),
+        ("会话.created", "notif_🙂🙂"),
+        ("contact.cre\u{301}ated", "notif_e\u{301}"),
+    ] {
+        let body = notification(topic, Some(id), r#"{"type":"conversation","id":"1"}"#);
+        assert_eq!(l.post("/", &[], body.as_bytes()).status, 200);
+    }
+    let out = ok(&run(&l.store, &["list", "--color", "never"]));
+    // Where the signature verdict starts, in terminal columns, is the same on every row.
+    let columns: Vec<usize> = out
+        .lines()
+        .filter(|line| line.contains("notif_"))
+        .map(|line| line[..line.find("– sig").expect(line)].width())
+        .collect();
+    assert_eq!(columns.len(), 3, "{out}");
+    assert!(
+        columns.iter().all(|&c| c == columns[0]),
+        "{columns:?}\n{out}"
+    );
+}

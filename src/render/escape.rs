@@ -183,6 +183,33 @@ pub fn within(text: &str, width: usize, how: Cut) -> (String, bool) {
     (out, false)
 }
 
+/// `text` escaped as [`line`] does, in exactly `width` terminal columns: cut with `…` when
+/// wider (before an escape, never inside one), padded with spaces when narrower. Columns
+/// are counted as a terminal shows them: two for CJK and most emoji, none for a combining
+/// mark.
+pub fn cell(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let shown = line(text);
+    let columns = shown.width();
+    if columns <= width {
+        return format!("{shown}{}", " ".repeat(width - columns));
+    }
+    let mut out = String::with_capacity(width + 8);
+    let (mut used, mut piece) = (0, String::new());
+    for c in text.chars() {
+        piece.clear();
+        push_escaped_or(&mut piece, c);
+        let w = piece.width();
+        if used + w > width.saturating_sub(1) {
+            break;
+        }
+        out.push_str(&piece);
+        used += w;
+    }
+    out.push('…');
+    out + &" ".repeat(width.saturating_sub(used + 1))
+}
+
 fn push_escaped_or(out: &mut String, c: char) {
     if is_unsafe(c) {
         push_escaped(out, c);
@@ -332,6 +359,19 @@ mod tests {
             cut(r#""a\"b""#, 6, Cut::JsonString),
             (r#""a\"b""#.to_string(), false)
         );
+    }
+
+    #[test]
+    fn a_cell_fills_its_columns_however_wide_its_characters() {
+        assert_eq!(cell("ping", 6), "ping  ");
+        // Two columns per ideograph: 4 + 2 of 6.
+        assert_eq!(cell("会话ab", 6), "会话ab");
+        assert_eq!(cell("会话会话", 6), "会话… ");
+        // A combining mark takes no column.
+        assert_eq!(cell("e\u{301}e", 3), "e\u{301}e ");
+        assert_eq!(cell("abcdefgh", 6), "abcde…");
+        assert_eq!(cell("ab\u{1b}[2Jx", 6), "ab…   ");
+        assert_eq!(cell("ab\u{1b}", 6), "ab\\x1b");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The one-line view of a stored capture, as `list` prints it.
 
-use super::{escape, local_time, size, style, style::Style, truncate};
+use super::{escape, local_time, size, style, style::Style};
 use crate::store::model::Capture;
 
 /// `id  time  METHOD target  topic  notification-id  verdict  size`, escaped and aligned;
@@ -9,24 +9,21 @@ pub fn row(c: &Capture, id: &str, body_size: u64, s: Style) -> String {
     let r = &c.request;
     let n = r.notification.as_ref();
     let topic = n.and_then(|n| n.topic.as_deref());
-    let topic_text = escape::line(topic.unwrap_or("-"));
     // Wide enough for every documented topic (conversation.admin.replied.translated).
-    let topic_cell = format!("{:<37}", truncate(&topic_text, 37));
+    let topic_cell = escape::cell(topic.unwrap_or("-"), 37);
     let topic_cell = match topic {
         Some(t) => s.topic(t, &topic_cell).to_string(),
         None => s.dim(&topic_cell).to_string(),
     };
-    let request = format!("{} {}", escape::line(&r.method), escape::line(&r.target));
-    let notif = escape::line(n.and_then(|n| n.id.as_deref()).unwrap_or("-")).into_owned();
+    let request = escape::cell(&format!("{} {}", r.method, r.target), 20);
+    let notif = escape::cell(n.and_then(|n| n.id.as_deref()).unwrap_or("-"), 42);
     // Padded outside the colour codes, so every row's size column lines up.
     let verdict_pad = " ".repeat(10 - style::verdict_label(r.verdict).chars().count());
     let mut line = format!(
-        "{}  {}  {:<20}  {}  {:<42}  {}{verdict_pad}  {:>9}",
+        "{}  {}  {request}  {}  {notif}  {}{verdict_pad}  {:>9}",
         s.id(id),
         s.dim(&local_time(r.received_at, "%Y-%m-%d %H:%M:%S")),
-        truncate(&request, 20),
         topic_cell,
-        truncate(&notif, 42),
         s.verdict(r.verdict),
         s.dim(&size(body_size)),
     );

@@ -2000,3 +2000,29 @@ fn a_long_value_is_cut_before_an_escape_never_inside_one() {
         assert!(value.ends_with("t…"), "{line}");
     }
 }
+
+#[test]
+fn a_first_capture_that_intercom_counts_as_a_retry_says_so() {
+    let l = listen(&["--color", "never"]);
+    let retried = notification(
+        "ticket.created",
+        Some("notif_r2"),
+        r#"{"type":"ticket","id":"1"}"#,
+    )
+    .replace("\"delivery_attempts\":1", "\"delivery_attempts\":2");
+    assert!(retried.contains("\"delivery_attempts\":2"));
+    l.post("/", &[], retried.as_bytes());
+    l.wait_line(|s| {
+        s.contains(
+            "↻ retry: delivery_attempts is 2, but this notification id was not captured before",
+        )
+    });
+    // Seen before: a redelivery, said once.
+    l.post("/", &[], retried.as_bytes());
+    l.wait_line(|s| s.contains("↻ redelivery: this notification id was captured before"));
+    let retries = l.stdout().iter().filter(|s| s.contains("↻ retry")).count();
+    assert_eq!(retries, 1);
+    let compact = listen(&["--color", "never", "--compact"]);
+    compact.post("/", &[], retried.as_bytes());
+    compact.wait_line(|s| s.contains("attempt 2") && s.ends_with("↻ retry"));
+}

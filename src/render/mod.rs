@@ -634,6 +634,15 @@ fn capture(c: &Captured, mode: Mode) -> String {
         // Said once, when the webhook is set up: worth its full sentence even then.
         notes.push(line.to_string());
     }
+    let retry = n.and_then(|n| n.delivery_attempts).filter(|&a| a > 1);
+    if let (Some(attempt), false) = (retry, cap.redelivery) {
+        // Intercom's own count says retry; what hookcli saw does not.
+        if compact {
+            parts.push(s.warn("↻ retry").to_string());
+        } else {
+            notes.push(s.warn(&format!("↻ retry: delivery_attempts is {attempt}, but this notification id was not captured before (an earlier attempt went to another endpoint, or came while hookcli was not listening)")).to_string());
+        }
+    }
     if cap.redelivery {
         if compact {
             parts.push(s.warn("↻ redelivery").to_string());

@@ -2026,3 +2026,25 @@ fn a_first_capture_that_intercom_counts_as_a_retry_says_so() {
     compact.post("/", &[], retried.as_bytes());
     compact.wait_line(|s| s.contains("attempt 2") && s.ends_with("↻ retry"));
 }
+
+#[test]
+fn a_valid_signature_not_written_as_intercom_writes_it_is_pointed_out() {
+    let l = listen(&["--color", "never", "--secret", "s3cr3t"]);
+    let body = notification("ping", None, r#"{"type":"ping","message":"hi"}"#);
+    let signature = sign("s3cr3t", body.as_bytes());
+    let upper = format!("sha1={}", signature["sha1=".len()..].to_ascii_uppercase());
+    assert_eq!(
+        l.post("/", &[("X-Hub-Signature", &upper)], body.as_bytes())
+            .status,
+        200
+    );
+    l.wait_line(|s| {
+        s.contains("! signature valid by value, but the hex is uppercase; Intercom sends lowercase")
+    });
+    // Written as Intercom writes it: nothing to point out.
+    let exact = listen(&["--color", "never", "--secret", "s3cr3t"]);
+    exact.post("/", &[("X-Hub-Signature", &signature)], body.as_bytes());
+    exact.wait_line(|s| s.contains("✓ sig"));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!exact.stdout().iter().any(|s| s.contains("! signature")));
+}

@@ -142,7 +142,7 @@ fn without_prefix(secret: &[u8], header: &[u8], body: &[u8]) -> Diagnosis {
 }
 
 /// A header that verifies: exactly as Intercom writes it, or how it differs.
-fn exactness(scheme: Scheme, header: &[u8]) -> Diagnosis {
+pub fn exactness(scheme: Scheme, header: &[u8]) -> Diagnosis {
     let trimmed = header.trim_ascii();
     let spaces = trimmed.len() != header.len();
     // An X-Body-Signature is bare hex; an X-Hub-Signature starts `sha1=`.

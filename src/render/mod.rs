@@ -650,6 +650,22 @@ fn capture(c: &Captured, mode: Mode) -> String {
             notes.push(s.warn("↻ redelivery: this notification id was captured before (Intercom sends a notification again when it gets no 2xx within 5 s, or an error status)").to_string());
         }
     }
+    // Valid by value, but written otherwise than Intercom writes it: an app whose check
+    // compares strings would refuse the same request.
+    if let (Verdict::Valid, false) = (req.verdict, compact) {
+        let scheme = req.scheme();
+        let written = crate::formats::header(&req.headers, scheme.header())
+            .map(|value| crate::intercom::diagnose::exactness(scheme, value));
+        if let Some(d) = written.filter(|d| {
+            !matches!(
+                d,
+                crate::intercom::diagnose::Diagnosis::Valid
+                    | crate::intercom::diagnose::Diagnosis::BodyValid
+            )
+        }) {
+            notes.push(s.warn(&format!("! signature {}", d.explain())).to_string());
+        }
+    }
     match req.verdict {
         Verdict::Invalid(why) if compact => parts.push(s.bad(why.explain()).to_string()),
         Verdict::Invalid(why) => notes.push(

@@ -359,7 +359,7 @@ fn replaying_an_unsigned_notification_without_a_secret_says_so() {
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     assert!(
-        replay(&[]).contains("warning: 1 of these notifications carry no signature"),
+        replay(&[]).contains("warning: 1 of these notifications carries no signature"),
         "warned"
     );
     assert!(!replay(&["--unsigned"]).contains("warning"));

@@ -312,12 +312,12 @@ enum Contents {
 }
 
 fn contents(conn: &Connection) -> rusqlite::Result<Contents> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let (objects, captures): (i64, bool) = conn.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(type = 'table' AND name = 'captures'), 0) > 0 \
-         FROM sqlite_master",
+    // One statement, so one snapshot: a first listen may be creating the store meanwhile.
+    let (version, objects, captures): (i64, i64, bool) = conn.query_row(
+        "SELECT (SELECT user_version FROM pragma_user_version), COUNT(*), \
+         COALESCE(SUM(type = 'table' AND name = 'captures'), 0) > 0 FROM sqlite_master",
         [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     // Every migration sets the version in the transaction that creates its tables, and
     // the first creates `captures`.

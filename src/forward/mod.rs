@@ -459,8 +459,9 @@ impl Answer {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case("location"))
-            // Bytes that are not UTF-8 stay visible as `\xNN`, not lost to U+FFFD.
-            .map(|(_, v)| crate::render::escape::bytes(v).into_owned())
+            // Bytes that are not UTF-8 stay visible as `\xNN`, not lost to U+FFFD; the
+            // rest is escaped where it is shown, like every message.
+            .map(|(_, v)| crate::render::escape::invalid_as_hex(v).into_owned())
     }
 }
 

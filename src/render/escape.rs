@@ -11,9 +11,10 @@ use std::fmt::Write as _;
 
 /// Whether a character must not reach a terminal as itself: controls, every format
 /// character (Unicode category Cf: bidi marks and overrides, zero-width and invisible
-/// characters, tags), the other default-ignorable characters a sender can hide text in
-/// (variation selectors but the two that choose emoji or text style), line and paragraph
-/// separators, and the blank fillers used to hide text.
+/// characters, tags), the other default-ignorable characters a sender can hide text in,
+/// line and paragraph separators, and the blank fillers used to hide text. Variation
+/// selectors stay: CJK names, Mongolian and emoji need them, though a run of them could
+/// hide a few bytes after one visible character.
 pub fn is_unsafe(c: char) -> bool {
     c.is_control() // C0, DEL and C1 (U+0080..U+009F)
         || matches!(c,
@@ -25,14 +26,13 @@ pub fn is_unsafe(c: char) -> bool {
             | '\u{0890}'..='\u{0891}' | '\u{08E2}'
             | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
             | '\u{17B4}' | '\u{17B5}'   // Khmer inherent vowels (invisible)
-            | '\u{180B}'..='\u{180F}'   // Mongolian variation selectors, vowel separator
+            | '\u{180E}'                // Mongolian vowel separator
             | '\u{200B}'..='\u{200F}'   // zero-width and LRM/RLM
             | '\u{2028}' | '\u{2029}'   // line and paragraph separators
             | '\u{202A}'..='\u{202E}'   // bidi embeddings and overrides
             | '\u{2060}'..='\u{2064}'   // word joiner and invisible operators
             | '\u{2066}'..='\u{206F}'   // bidi isolates and deprecated format controls
             | '\u{2800}'                // braille blank, another filler
-            | '\u{FE00}'..='\u{FE0D}'   // variation selectors (FE0E/FE0F pick emoji style)
             | '\u{FEFF}'                // zero-width no-break space / BOM
             | '\u{FFF0}'..='\u{FFF8}'   // reserved, default-ignorable
             | '\u{FFF9}'..='\u{FFFB}'   // interlinear annotation
@@ -40,7 +40,8 @@ pub fn is_unsafe(c: char) -> bool {
             | '\u{13430}'..='\u{1343F}' // Egyptian hieroglyph format controls
             | '\u{1BCA0}'..='\u{1BCA3}' // shorthand format controls
             | '\u{1D173}'..='\u{1D17A}' // musical symbol format controls
-            | '\u{E0000}'..='\u{E0FFF}' // tags, variation selectors supplement
+            | '\u{E0000}'..='\u{E00FF}' // tags
+            | '\u{E01F0}'..='\u{E0FFF}' // reserved, default-ignorable
         )
 }
 
@@ -82,6 +83,22 @@ pub fn bytes(raw: &[u8]) -> Cow<'_, str> {
     let mut out = String::with_capacity(raw.len() + 8);
     for chunk in raw.utf8_chunks() {
         out.push_str(&line(chunk.valid()));
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Raw bytes as text, for a message that is escaped only when shown: valid UTF-8 as it is,
+/// each byte of anything else as `\xNN`, so no byte is lost to U+FFFD.
+pub fn invalid_as_hex(raw: &[u8]) -> Cow<'_, str> {
+    if let Ok(text) = std::str::from_utf8(raw) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(raw.len() + 8);
+    for chunk in raw.utf8_chunks() {
+        out.push_str(chunk.valid());
         for b in chunk.invalid() {
             let _ = write!(out, "\\x{b:02x}");
         }
@@ -145,11 +162,10 @@ pub enum Cut {
 /// where the next character, or the next escape as a whole, would not fit, so an escape is
 /// never cut in half. Also says whether it was cut.
 pub fn within(text: &str, width: usize, how: Cut) -> (String, bool) {
-    let mut out = String::with_capacity(text.len().min(width * 4));
-    let (mut shown, mut piece) = (0, String::new());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        piece.clear();
+    let mut chars = text.chars();
+    let pieces = std::iter::from_fn(|| {
+        let c = chars.next()?;
+        let mut piece = String::new();
         match c {
             '\t' if how == Cut::Text => piece.push_str("    "),
             c if is_unsafe(c) => push_escaped(&mut piece, c),
@@ -166,9 +182,20 @@ pub fn within(text: &str, width: usize, how: Cut) -> (String, bool) {
             }
             c => piece.push(c),
         }
+        Some(piece)
+    });
+    fit(pieces, width)
+}
+
+/// Join `pieces` (each a character or a whole escape) up to `width` characters, ending in
+/// `…` where the next piece would not fit; says whether it cut.
+fn fit(pieces: impl Iterator<Item = String>, width: usize) -> (String, bool) {
+    let mut pieces = pieces.peekable();
+    let (mut out, mut shown) = (String::new(), 0);
+    while let Some(piece) = pieces.next() {
         let len = piece.chars().count();
         // Room for the ellipsis is needed only if something follows.
-        let room = if chars.peek().is_some() {
+        let room = if pieces.peek().is_some() {
             width.saturating_sub(1)
         } else {
             width
@@ -194,18 +221,20 @@ pub fn cell(text: &str, width: usize) -> String {
     if columns <= width {
         return format!("{shown}{}", " ".repeat(width - columns));
     }
+    // Measured as a whole, as above: an emoji sequence (❤️, 👍🏽) is narrower than its parts.
     let mut out = String::with_capacity(width + 8);
-    let (mut used, mut piece) = (0, String::new());
+    let mut piece = String::new();
     for c in text.chars() {
         piece.clear();
         push_escaped_or(&mut piece, c);
-        let w = piece.width();
-        if used + w > width.saturating_sub(1) {
+        let before = out.len();
+        out.push_str(&piece);
+        if out.width() > width.saturating_sub(1) {
+            out.truncate(before);
             break;
         }
-        out.push_str(&piece);
-        used += w;
     }
+    let used = out.width();
     out.push('…');
     out + &" ".repeat(width.saturating_sub(used + 1))
 }
@@ -219,20 +248,22 @@ fn push_escaped_or(out: &mut String, c: char) {
 }
 
 /// The first `max_lines` lines of raw bytes (an app's answer, say), at most `max_bytes` of
-/// them, escaped as [`multiline`] does; invalid UTF-8 shows as `\xNN`, as in [`bytes`].
-pub fn first_lines(raw: &[u8], max_bytes: usize, max_lines: usize) -> Vec<String> {
+/// them, escaped as [`multiline`] does and each cut to `width` characters as [`within`]
+/// cuts; invalid UTF-8 shows as `\xNN`, as in [`bytes`].
+pub fn first_lines(raw: &[u8], max_bytes: usize, max_lines: usize, width: usize) -> Vec<String> {
     raw[..raw.len().min(max_bytes)]
         .split(|&b| b == b'\n')
         .take(max_lines)
         .map(|line| {
-            let mut out = String::new();
-            for chunk in line.utf8_chunks() {
-                push_text(&mut out, chunk.valid());
-                for b in chunk.invalid() {
-                    let _ = write!(out, "\\x{b:02x}");
-                }
-            }
-            out
+            let pieces = line.utf8_chunks().flat_map(|chunk| {
+                let text = chunk
+                    .valid()
+                    .chars()
+                    .map(|c| text_line(c.encode_utf8(&mut [0; 4])));
+                let bad = chunk.invalid().iter().map(|b| format!("\\x{b:02x}"));
+                text.chain(bad)
+            });
+            fit(pieces, width).0
         })
         .collect()
 }
@@ -293,10 +324,12 @@ mod tests {
     #[test]
     fn first_lines_escape_invalid_bytes_and_stop_at_the_limits() {
         assert_eq!(
-            first_lines(b"bad \xff\x1b[2J\tx\nsecond\nthird", 1024, 2),
+            first_lines(b"bad \xff\x1b[2J\tx\nsecond\nthird", 1024, 2, 80),
             vec!["bad \\xff\\x1b[2J    x".to_string(), "second".into()]
         );
-        assert_eq!(first_lines(b"abcdef", 3, 5), vec!["abc".to_string()]);
+        assert_eq!(first_lines(b"abcdef", 3, 5, 80), vec!["abc".to_string()]);
+        // Cut before an escape, never inside one.
+        assert_eq!(first_lines(b"ab\xffcd", 99, 1, 4), vec!["ab…".to_string()]);
     }
 
     #[test]
@@ -313,11 +346,9 @@ mod tests {
             '\u{1D173}',
             '\u{034F}',
             '\u{17B4}',
-            '\u{180B}',
             '\u{2800}',
-            '\u{FE00}',
-            '\u{E0100}',
-            '\u{E01EF}',
+            '\u{E007F}',
+            '\u{E01F0}',
         ] {
             assert!(is_unsafe(c), "U+{:04X}", c as u32);
             assert_eq!(
@@ -327,8 +358,10 @@ mod tests {
         }
         // Letters, marks and symbols of every script stay as they are.
         assert!(!"é ✓ العربية ᠮᠣᠩᠭᠣᠯ 한국어 🙂".chars().any(is_unsafe));
-        // The two selectors that ask for emoji or text style are part of ordinary text.
-        assert!(!"❤\u{FE0F} ☺\u{FE0E}".chars().any(is_unsafe));
+        // Variation selectors are part of ordinary text: emoji style, a CJK name's variant.
+        assert!(!"❤\u{FE0F} ☺\u{FE0E} 葛\u{E0100} ᠠ\u{180B}"
+            .chars()
+            .any(is_unsafe));
     }
 
     #[test]
@@ -363,6 +396,7 @@ mod tests {
 
     #[test]
     fn a_cell_fills_its_columns_however_wide_its_characters() {
+        use unicode_width::UnicodeWidthStr;
         assert_eq!(cell("ping", 6), "ping  ");
         // Two columns per ideograph: 4 + 2 of 6.
         assert_eq!(cell("会话ab", 6), "会话ab");
@@ -372,6 +406,26 @@ mod tests {
         assert_eq!(cell("abcdefgh", 6), "abcde…");
         assert_eq!(cell("ab\u{1b}[2Jx", 6), "ab…   ");
         assert_eq!(cell("ab\u{1b}", 6), "ab\\x1b");
+        // Emoji sequences count as the terminal shows them, cut or not.
+        let hearts = "\u{2764}\u{fe0f}".repeat(5);
+        assert_eq!(cell(&hearts, 10).width(), 10);
+        let thumbs = "\u{1f44d}\u{1f3fd}".repeat(19);
+        let cut = cell(&thumbs, 12);
+        assert_eq!(cut.width(), 12, "{cut}");
+        assert!(cut.ends_with('…') || cut.ends_with(' '), "{cut}");
+        assert_eq!(cell(&"\u{2764}\u{fe0f}".repeat(19), 42).width(), 42);
+    }
+
+    #[test]
+    fn invalid_bytes_become_hex_and_the_rest_stays_for_later() {
+        assert!(matches!(
+            invalid_as_hex(b"ok \xe2\x80\xae"),
+            Cow::Borrowed("ok \u{202e}")
+        ));
+        assert_eq!(
+            invalid_as_hex(b"a\x9b31m\xff\xe2\x80\xae"),
+            "a\\x9b31m\\xff\u{202e}"
+        );
     }
 
     #[test]

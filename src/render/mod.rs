@@ -434,11 +434,9 @@ fn delivery(d: &Delivery, s: Style) -> String {
         }
     };
     if d.status.is_some_and(|st| !(200..300).contains(&st)) && !d.response_preview.is_empty() {
-        for line in escape::first_lines(&d.response_preview, usize::MAX, PREVIEW_LINES) {
-            out += &format!(
-                "      {}\n",
-                s.dim(&format!("│ {}", truncate(&line, body::WIDTH)))
-            );
+        for line in escape::first_lines(&d.response_preview, usize::MAX, PREVIEW_LINES, body::WIDTH)
+        {
+            out += &format!("      {}\n", s.dim(&format!("│ {line}")));
         }
         // The record holds the first 2 KiB; the store keeps more of it for `show`.
         let text = d
@@ -492,7 +490,8 @@ const TARGET_WIDTH: usize = 200;
 
 /// A request target for a summary line: escaped, and cut when it is very long.
 fn target_cell(target: &str) -> String {
-    truncate(&escape::line(target), TARGET_WIDTH)
+    // A target holds no tab (it would be malformed HTTP), so Text cuts it as a line.
+    escape::within(target, TARGET_WIDTH, escape::Cut::Text).0
 }
 
 /// `text` cut to `width` characters, ending in `…` when it was longer.
@@ -647,7 +646,7 @@ fn capture(c: &Captured, mode: Mode) -> String {
         if compact {
             parts.push(s.warn("↻ redelivery").to_string());
         } else {
-            notes.push(s.warn("↻ redelivery: this notification id was captured before (Intercom sends a notification again when it gets no 2xx within 5 s, or an error status)").to_string());
+            notes.push(s.warn("↻ redelivery: this notification id was captured before (Intercom sends a notification again after a timeout of 5 s, a 4xx or a 5xx, except 410 and 429)").to_string());
         }
     }
     // Valid by value, but written otherwise than Intercom writes it: an app whose check

@@ -76,10 +76,18 @@ async fn main() {
                         .unwrap_or_default();
                     let (reply, wait) = oneshot::channel();
                     let _ = tx.send((body, reply)).await;
-                    let id = wait.await.unwrap_or(-1);
-                    Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(
-                        format!("{{\"ok\":true,\"id\":{id}}}"),
-                    ))))
+                    // No commit, no 200: a writer that died answers nobody.
+                    let response = match wait.await {
+                        Ok(id) => Response::new(Full::new(Bytes::from(format!(
+                            "{{\"ok\":true,\"id\":{id}}}"
+                        )))),
+                        Err(_) => {
+                            let mut r = Response::new(Full::new(Bytes::new()));
+                            *r.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+                            r
+                        }
+                    };
+                    Ok::<_, std::convert::Infallible>(response)
                 }
             });
             let _ = http1::Builder::new()

@@ -33,4 +33,5 @@ printf '%-22s %10s %9s %9s %7s MiB\n' "hookcli listen" "$l_rps" "$l_p50" "$l_p99
 python3 -c "print(f'throughput ratio listen/ceiling: {$l_rps/$c_rps:.2f} (floor/ceiling: {$f_rps/$c_rps:.2f}, listen/floor: {$l_rps/$f_rps:.2f})')"
 echo "floor: wrk sent $f_reqs requests ($f_bad non-2xx); its store holds $f_stored rows"
 echo "listen: wrk sent $l_reqs requests ($l_bad non-2xx); store holds $stored captures; $valid printed as signature-valid"
+[ "$f_bad" = 0 ] && [ "$f_stored" -ge "$f_reqs" ] || { echo "MISMATCH: the floor acknowledged requests it did not store" >&2; exit 1; }
 [ "$l_bad" = 0 ] && [ "$stored" -ge "$l_reqs" ] || { echo "MISMATCH: requests acknowledged but not stored" >&2; exit 1; }

@@ -570,7 +570,7 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub insecure: bool,
 
-    /// One JSON record per replay, then a summary record
+    /// One JSON record per replay, then a summary record (with --dry-run: one record per capture that would be sent, no summary)
     #[arg(long)]
     pub json: bool,
 }

@@ -491,4 +491,24 @@ fn an_empty_environment_variable_counts_as_not_set() {
         .unwrap();
     fails(&out, 1, "there is no store at");
     assert!(String::from_utf8_lossy(&out.stderr).contains("data/hookcli"));
+    // listen, which reads the others, starts with their defaults.
+    let l = listen_at(
+        &home.path().join("s"),
+        home.path(),
+        &["--json"],
+        &[
+            ("HOOKCLI_HOST", ""),
+            ("HOOKCLI_MAX_BODY", ""),
+            ("HOOKCLI_PATH", ""),
+        ],
+    );
+    let banner: serde_json::Value = serde_json::from_str(&l.stdout()[0]).unwrap();
+    assert_eq!(
+        (&banner["host"], &banner["max_body"], &banner["path"]),
+        (
+            &serde_json::json!("127.0.0.1"),
+            &serde_json::json!(10485760),
+            &serde_json::json!("/")
+        )
+    );
 }

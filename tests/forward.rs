@@ -1923,7 +1923,7 @@ fn a_passthrough_left_unanswered_by_a_crash_is_not_delivered_again() {
     );
     // Said, not done silently.
     second.wait_line(|s| {
-        s.contains("1 --passthrough request(s) an earlier run stopped during were marked failed")
+        s.contains("1 --passthrough request an earlier run stopped during was marked failed, not delivered again: each sender got your app's answer, or got none and sends it again (`hookcli list --status failed` shows it)")
     });
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(app.received().len(), 1, "delivered again by the next run");

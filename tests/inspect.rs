@@ -1968,7 +1968,16 @@ fn a_dash_is_stdin_for_import_and_stdout_for_export() {
         .unwrap();
     std::io::Write::write_all(&mut import.stdin.take().unwrap(), doc.as_bytes()).unwrap();
     let imported = import.wait_with_output().unwrap();
-    assert!(ok(&imported).starts_with("imported "), "{imported:?}");
+    let said = ok(&imported);
+    assert!(
+        said.starts_with("imported ") && said.trim_end().ends_with(" from stdin"),
+        "{said}"
+    );
+    fails(
+        &run(&store, &["import", "-", "-"]),
+        2,
+        "- (stdin) can be given only once",
+    );
     let to_stdout = ok(&run(&store, &["export", "-o", "-"]));
     assert_eq!(to_stdout, ok(&run(&store, &["export"])));
     let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap();

@@ -796,7 +796,7 @@ fn redeliveries_workspace_and_intercom_addresses_are_recognised() {
         &[("X-Forwarded-For", "34.231.68.152")],
         body.as_bytes(),
     );
-    h.wait_line(|s| s.contains("↻ redelivery: this notification id was captured before (Intercom sends a notification again when it gets no 2xx within 5 s, or an error status)"));
+    h.wait_line(|s| s.contains("↻ redelivery: this notification id was captured before (Intercom sends a notification again after a timeout of 5 s, a 4xx or a 5xx, except 410 and 429)"));
     h.wait_line(|s| {
         s.contains("from 34.231.68.152 via 127.0.0.1") && s.contains("Intercom US outbound address")
     });

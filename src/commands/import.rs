@@ -13,23 +13,28 @@ use std::io::Write;
 pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
     // Read and parse every file first, so a bad one imports nothing.
     let mut pending = Vec::new();
+    // `-` is stdin, as for most tools; it can be read only once.
+    let dash = std::path::Path::new("-");
+    if args.files.iter().filter(|p| *p == dash).count() > 1 {
+        super::usage_error("import", "- (stdin) can be given only once");
+    }
     for path in &args.files {
-        // `-` is stdin, as for most tools.
-        let read = if path == std::path::Path::new("-") {
+        let (read, name) = if path == dash {
             let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map(|_| bytes)
+            let read = std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes);
+            (read.map(|_| bytes), std::path::PathBuf::from("stdin"))
         } else {
-            std::fs::read(path)
+            (std::fs::read(path), path.clone())
         };
         let bytes = read.map_err(|e| Error::Import {
-            path: path.clone(),
+            path: name.clone(),
             reason: crate::error::io_words(&e),
         })?;
         let parsed = formats::read(&bytes).map_err(|reason| Error::Import {
-            path: path.clone(),
+            path: name.clone(),
             reason,
         })?;
-        pending.extend(parsed.into_iter().map(|c| (path.clone(), c)));
+        pending.extend(parsed.into_iter().map(|c| (name.clone(), c)));
     }
     let dir = crate::config::store_dir(cli.store.as_deref())?;
     let mut conn = store::open_write(&dir)?;

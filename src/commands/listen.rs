@@ -172,7 +172,7 @@ fn start_forwarder(
         // New requests wait for the app themselves: holding them behind an earlier run's
         // retries would make Intercom time out.
         output.emit_blocking(Event::Notice(format!(
-            "{} from an earlier run: delivering {} from the queue, in order, beside new requests, which go to your app at once (--skip-pending skips {0}).",
+            "{} from an earlier run: delivering {} from the queue, in order, beside new requests, which go to your app at once (--skip-pending skips {1}).",
             counted(earlier, "undelivered capture"),
             them(earlier)
         )));

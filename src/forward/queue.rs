@@ -244,7 +244,10 @@ impl Forwarder {
         let abandoned = abandoned.load(Ordering::Relaxed);
         if abandoned > 0 {
             self.output.emit(Event::Notice(format!(
-                "{abandoned} --passthrough request(s) an earlier run stopped during were marked failed, not delivered again: each sender got your app's answer, or got none and sends it again (`hookcli list --status failed` shows them)"
+                "{} an earlier run stopped during {} marked failed, not delivered again: each sender got your app's answer, or got none and sends it again (`hookcli list --status failed` shows {})",
+                crate::render::counted(abandoned as i64, "--passthrough request"),
+                if abandoned == 1 { "was" } else { "were" },
+                crate::render::them(abandoned as i64)
             )));
         }
         self.db(delivery::count_pending).await

@@ -846,6 +846,14 @@ fn delete_by_id_age_and_all_with_and_without_yes_and_the_file_shrinks() {
     assert!(after < before / 4, "not shrunk: {before} -> {after}");
     fails(&run(&s, &["list"]), 1, "has no captures yet");
     assert_eq!(run(&s, &["delete"]).status.code(), Some(2));
+    // vacuum says what the store takes now, and took before.
+    let said = ok(&run(&s, &["vacuum"]));
+    assert!(
+        said.starts_with(&format!("{}: ", s.display()))
+            && said.contains(" on disk, ")
+            && said.trim_end().ends_with(" before"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -1164,7 +1164,9 @@ fn check_passes_a_good_endpoint_and_explains_each_failure() {
             && good.contains("✓ ping")
             && good.contains("✓ HEAD   answered 200 OK (")
             && good.contains("signed ping answered 200 OK, within 500 ms")
-            && good.contains("Intercom would accept this endpoint"),
+            && good.contains(
+                "This endpoint passes Intercom's checks but HTTPS, which --allow-http skipped"
+            ),
         "{good}"
     );
     let ping = l.wait_line(|s| s.contains("\"capture\"") && s.contains("\"ping\":true"));
@@ -1251,6 +1253,17 @@ fn check_passes_a_good_endpoint_and_explains_each_failure() {
         }
     });
     assert!(text.contains("no answer within 5 s"), "{text}");
+    let text = check(|r, _| {
+        if r.method == "HEAD" {
+            Answer::status(200, "")
+        } else {
+            Answer::status(401, "bad signature")
+        }
+    });
+    assert!(
+        text.contains("your app refused a ping signed with --secret: make sure --secret is the client secret your app uses"),
+        "{text}"
+    );
 }
 
 #[test]

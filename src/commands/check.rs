@@ -114,6 +114,8 @@ pub(super) fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Error> {
                 &json!({"type": "check", "url": shown, "accepted": accepted})
             )
         )?;
+    } else if accepted && url.scheme() == "http" {
+        writeln!(out, "{}", s.good("This endpoint passes Intercom's checks but HTTPS, which --allow-http skipped: give Intercom the https:// URL of a tunnel in front of it."))?;
     } else if accepted {
         writeln!(out, "{}", s.good("Intercom would accept this endpoint."))?;
     } else if only_unverified {
@@ -233,7 +235,7 @@ async fn ping(client: &reqwest::Client, url: &str, secret: Option<&config::Secre
             } else if status.is_redirection() {
                 step(false, code, format!("the ping got {status}: Intercom's docs do not say it follows redirects, so use the final URL"))
             } else if matches!(status.as_u16(), 401 | 403) && secret.is_some() {
-                step(false, code, format!("the ping got {status}: your app rejected a correctly signed request; verify the raw body bytes with the app's client secret (not the access token), HMAC-SHA1, header X-Hub-Signature: sha1=<hex>. It said: {preview}"))
+                step(false, code, format!("the ping got {status}: your app refused a ping signed with --secret: make sure --secret is the client secret your app uses, and that the app verifies the raw body bytes with it (not the access token), HMAC-SHA1, header X-Hub-Signature: sha1=<hex>. It said: {preview}"))
             } else {
                 step(false, code, format!("the {what} got {status}{hint}: Intercom needs a 2xx for ping at any time (its id is null and it has no data to process). It said: {preview}"))
             }

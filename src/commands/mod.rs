@@ -45,7 +45,18 @@ pub fn run(mut cli: Cli) -> Result<(), Error> {
         Command::Vacuum => {
             let store = Store::open(&cli)?;
             store.finish_index().map_err(|e| store.err(e))?;
-            store.vacuum().map_err(|e| store.err(e))
+            let before = store.size_on_disk();
+            store.vacuum().map_err(|e| store.err(e))?;
+            let mut out = stdout();
+            use std::io::Write as _;
+            writeln!(
+                out,
+                "{}: {} on disk, {} before",
+                crate::render::escape::line(&store.dir.display().to_string()),
+                crate::render::size(store.size_on_disk()),
+                crate::render::size(before)
+            )?;
+            Ok(out.flush()?)
         }
         Command::Completions { shell } => {
             // clap_complete panics on a failed write (`| head`); write it out ourselves.
@@ -116,6 +127,17 @@ impl Store {
             conn: store::open_read(&dir)?,
             dir,
         })
+    }
+
+    /// The bytes the store's files take: the database, its log and its shared memory.
+    fn size_on_disk(&self) -> u64 {
+        ["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|suffix| {
+                std::fs::metadata(self.dir.join(format!("{}{suffix}", store::DB_FILE))).ok()
+            })
+            .map(|m| m.len())
+            .sum()
     }
 
     /// Rewrite the file without free pages. In WAL mode the rewrite lands in the WAL, so

@@ -4,7 +4,6 @@ use super::{stdout, Store};
 use crate::cli::{Cli, StatsArgs};
 use crate::error::Error;
 use crate::render::{escape, size, style::Style};
-use crate::store::DB_FILE;
 use serde_json::{json, Map, Value};
 use std::io::Write;
 
@@ -25,11 +24,7 @@ pub(super) fn run(cli: &Cli, args: &StatsArgs) -> Result<(), Error> {
     let verdicts =
         group("SELECT signature, COUNT(*) AS n FROM captures GROUP BY 1 ORDER BY n DESC, 1")?;
     let days = group("SELECT date(received_at / 1000, 'unixepoch', 'localtime'), COUNT(*) FROM captures GROUP BY 1 ORDER BY 1")?;
-    let bytes: u64 = ["", "-wal", "-shm"]
-        .iter()
-        .filter_map(|suffix| std::fs::metadata(store.dir.join(format!("{DB_FILE}{suffix}"))).ok())
-        .map(|m| m.len())
-        .sum();
+    let bytes = store.size_on_disk();
     let mut out = stdout();
     if args.json {
         let map = |rows: &[(String, i64)]| {

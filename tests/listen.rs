@@ -2048,3 +2048,46 @@ fn a_valid_signature_not_written_as_intercom_writes_it_is_pointed_out() {
     std::thread::sleep(Duration::from_millis(200));
     assert!(!exact.stdout().iter().any(|s| s.contains("! signature")));
 }
+
+#[test]
+fn http_framing_a_capture_cannot_rest_on_is_refused() {
+    let l = listen(&["--json"]);
+    // HTTP/1.0 has no chunked bodies: without a length, the body would be lost behind a 200.
+    let reply = raw_request(
+        &l.addr,
+        b"POST /ten HTTP/1.0\r\nHost: a\r\n\r\n{\"type\":\"notification_event\"}",
+    );
+    assert_eq!(reply.status, 411);
+    assert!(reply
+        .headers
+        .iter()
+        .any(|(n, v)| n == "connection" && v == "close"));
+    // HTTP/1.1 needs exactly one Host.
+    for head in [
+        &b"POST /nohost HTTP/1.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"[..],
+        b"POST /twohosts HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+    ] {
+        let reply = raw_request(&l.addr, head);
+        assert_eq!(reply.status, 400);
+        assert!(String::from_utf8_lossy(&reply.body).contains("exactly one Host header"));
+    }
+    assert_eq!(count(&l.store), 0);
+    // A method counts toward the 64 KiB head, however the request is split.
+    let mut long = vec![b'M'; 70_000];
+    long.extend_from_slice(
+        b" /m HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nConnection: close\r\n\r\nz",
+    );
+    assert_eq!(raw_request(&l.addr, &long).status, 431);
+    // With a length, HTTP/1.0 and an empty Host are fine.
+    let reply = raw_request(
+        &l.addr,
+        b"POST /ten HTTP/1.0\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}",
+    );
+    assert_eq!(reply.status, 200);
+    let reply = raw_request(
+        &l.addr,
+        b"POST /empty-host HTTP/1.1\r\nHost:\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(count(&l.store), 2);
+}

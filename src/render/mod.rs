@@ -359,7 +359,7 @@ fn human(event: &Event, mode: Mode) -> String {
             } else {
                 format!(
                     "{} {}",
-                    s.bold(&escape::line(&r.method)),
+                    s.bold(&method_cell(&r.method)),
                     target_cell(&r.target)
                 )
             },
@@ -368,7 +368,7 @@ fn human(event: &Event, mode: Mode) -> String {
         Event::StoreFailed(r) => format!(
             "{} {} {} {}\n",
             s.dim(&local_time(r.at, "%H:%M:%S")),
-            s.bold(&escape::line(&r.method)),
+            s.bold(&method_cell(&r.method)),
             target_cell(&r.target),
             s.bad(&format!(
                 "STORE FAILED, answered 503 so the sender retries: {}",
@@ -385,8 +385,8 @@ fn human(event: &Event, mode: Mode) -> String {
                     .to_string(),
             };
             format!(
-                "Stopped. {} received, {} stored, {} with invalid or missing signatures, {} refused{store_failed}, {} validations.\n",
-                sum.received, sum.stored, sum.invalid_signatures, sum.refused, sum.validations
+                "Stopped. {} received, {} stored, {} with invalid or missing signatures, {} refused{store_failed}, {}.\n",
+                sum.received, sum.stored, sum.invalid_signatures, sum.refused, counted(sum.validations as i64, "validation")
             )
         }
     }
@@ -485,10 +485,18 @@ fn region_mark(region: Option<&str>, s: Style) -> String {
     })
 }
 
+/// Characters of a method shown on one line (the longest standard one has 7).
+const METHOD_WIDTH: usize = 24;
 /// Characters of a request's path and query on a one-line summary (`show` has it whole).
 const TARGET_WIDTH: usize = 200;
 
 /// A request target for a summary line: escaped, and cut when it is very long.
+/// A method as the one-line views show it: escaped, and cut, since any token is one.
+fn method_cell(method: &str) -> String {
+    // A method holds no tab (it would be malformed HTTP).
+    escape::within(method, METHOD_WIDTH, escape::Cut::Text).0
+}
+
 fn target_cell(target: &str) -> String {
     // A target holds no tab (it would be malformed HTTP), so Text cuts it as a line.
     escape::within(target, TARGET_WIDTH, escape::Cut::Text).0
@@ -564,7 +572,7 @@ fn capture(c: &Captured, mode: Mode) -> String {
     let kind = c.body_kind;
     let mut parts: Vec<String> = vec![
         s.dim(&local_time(req.received_at, "%H:%M:%S")).to_string(),
-        s.bold(&escape::line(&req.method)).to_string(),
+        s.bold(&method_cell(&req.method)).to_string(),
         target_cell(&req.target),
     ];
     match (n, n.and_then(|n| n.topic.as_deref())) {

@@ -14,8 +14,10 @@ use crate::store::{model::Source, Writer};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::header::{
+    HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, TRANSFER_ENCODING,
+};
+use hyper::{Method, Request, Response, StatusCode, Version};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -120,14 +122,26 @@ pub(super) async fn handle(
             status: status.as_u16(),
             reason: reason.clone(),
         }));
-        respond(
+        let mut resp = respond(
             status,
             "text/plain; charset=utf-8",
             format!("hookcli: {reason}\n"),
-        )
+        );
+        // The rest of such a request is not read, so the connection cannot carry another.
+        if matches!(
+            status,
+            StatusCode::REQUEST_TIMEOUT
+                | StatusCode::PAYLOAD_TOO_LARGE
+                | StatusCode::LENGTH_REQUIRED
+        ) {
+            resp.headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        resp
     };
 
-    let head_size = target.len()
+    let head_size = req.method().as_str().len()
+        + target.len()
         + req
             .headers()
             .iter()
@@ -153,7 +167,12 @@ pub(super) async fn handle(
     // `*` (asterisk-form, for OPTIONS about the whole server) names no path: stored, it
     // could be exported or replayed to no URL.
     if !target.starts_with('/') {
-        let reason = "the request target must be a path such as /, not *".to_string();
+        let reason = "the request target must be a path such as /".to_string();
+        return refuse(StatusCode::BAD_REQUEST, reason, req.method());
+    }
+    // RFC 9112 §3.2: exactly one Host in HTTP/1.1 (its value may be empty).
+    if req.version() == Version::HTTP_11 && req.headers().get_all(HOST).iter().count() != 1 {
+        let reason = "an HTTP/1.1 request needs exactly one Host header".to_string();
         return refuse(StatusCode::BAD_REQUEST, reason, req.method());
     }
     if !under_prefix(req.uri().path(), &state.settings.prefix) {
@@ -191,6 +210,16 @@ pub(super) async fn handle(
     }
 
     let (parts, body) = req.into_parts();
+    // HTTP/1.0 has no chunked bodies: without a Content-Length, hyper reads none, and the
+    // bytes sent would be lost behind a 200 for an empty capture (RFC 1945 §7.2.2).
+    if parts.version == Version::HTTP_10
+        && !parts.headers.contains_key(CONTENT_LENGTH)
+        && !parts.headers.contains_key(TRANSFER_ENCODING)
+    {
+        let reason =
+            "an HTTP/1.0 request must give its body's length in Content-Length".to_string();
+        return refuse(StatusCode::LENGTH_REQUIRED, reason, &parts.method);
+    }
     let max = state.settings.max_body;
     let too_large = || format!("body larger than --max-body ({} bytes)", max);
     let declared = parts

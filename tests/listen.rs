@@ -2091,3 +2091,21 @@ fn http_framing_a_capture_cannot_rest_on_is_refused() {
     assert_eq!(reply.status, 200);
     assert_eq!(count(&l.store), 2);
 }
+
+#[test]
+fn a_tls_handshake_on_the_plain_http_port_is_named_as_such() {
+    let l = listen(&["--json"]);
+    // The start of a TLS ClientHello: a handshake record, then its length and type.
+    let mut hello = vec![
+        0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03,
+    ];
+    hello.extend_from_slice(&[0x42; 64]);
+    let _ = raw_request(&l.addr, &hello);
+    l.wait_line(|s| {
+        s.contains("\"type\":\"refused\"")
+            && s.contains("a TLS handshake: this listen speaks plain HTTP")
+    });
+    // Other garbage is still just malformed HTTP.
+    let _ = raw_request(&l.addr, b"THIS IS NOT HTTP\r\n\r\n");
+    l.wait_line(|s| s.contains("\"type\":\"refused\"") && s.contains("malformed HTTP request"));
+}

@@ -443,8 +443,9 @@ fn ours(status: StatusCode, body: serde_json::Value, id: &str) -> Resp {
 }
 
 /// Report a request that hyper answered itself because it could not parse it (400, or
-/// 431 for a head past its buffer): the handler never saw it, but the user should.
-pub(super) fn refused_by_hyper(state: &Context, peer: SocketAddr, e: &hyper::Error) {
+/// 431 for a head past its buffer): the handler never saw it, but the user should. `tls`:
+/// the connection opened with a TLS handshake.
+pub(super) fn refused_by_hyper(state: &Context, peer: SocketAddr, e: &hyper::Error, tls: bool) {
     if !e.is_parse() {
         return; // a timeout or a client that went away: nothing was answered
     }
@@ -469,6 +470,8 @@ pub(super) fn refused_by_hyper(state: &Context, peer: SocketAddr, e: &hyper::Err
             );
             (431, why)
         }
+    } else if tls {
+        (400, "a TLS handshake: this listen speaks plain HTTP, so use an http:// URL (a tunnel gives Intercom the https:// one)".to_string())
     } else {
         (400, format!("malformed HTTP request ({e})"))
     };

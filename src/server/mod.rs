@@ -68,6 +68,7 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
         };
         let _ = stream.set_nodelay(true);
         let (stream, heads) = tap::Tap::new(stream);
+        let opening = heads.clone();
         let for_requests = state.clone();
         let for_handler = activity.clone();
         let service = hyper::service::service_fn(move |req| {
@@ -85,7 +86,8 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
         tokio::spawn(async move {
             tokio::select! {
                 served = conn => if let Err(e) = served {
-                    handler::refused_by_hyper(&state, peer, &e);
+                    let tls = tap::Heads::opened_with_tls(&opening);
+                    handler::refused_by_hyper(&state, peer, &e, tls);
                 },
                 // Dropping the connection closes it; the slot goes with it.
                 () = activity.closed() => {}

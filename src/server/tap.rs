@@ -26,6 +26,8 @@ pub(crate) struct Heads {
     /// The unparsed start of the next head.
     pending: Vec<u8>,
     parsed: VecDeque<Vec<Header>>,
+    /// Bytes seen so far on the connection (up to two: enough to tell a TLS handshake).
+    opening: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -49,7 +51,19 @@ impl Heads {
         same_headers(&raw, parsed).then_some(raw)
     }
 
+    /// Whether the connection opened with a TLS handshake record (0x16 0x03): a client
+    /// that took this plain-HTTP listener for an HTTPS one.
+    pub(crate) fn opened_with_tls(shared: &SharedHeads) -> bool {
+        shared
+            .lock()
+            .is_ok_and(|h| h.opening.starts_with(&[0x16, 0x03]))
+    }
+
     fn feed(&mut self, bytes: &[u8]) {
+        if self.opening.len() < 2 {
+            let n = bytes.len().min(2 - self.opening.len());
+            self.opening.extend_from_slice(&bytes[..n]);
+        }
         let mut data = bytes;
         let mut after_head: Vec<u8>;
         while !data.is_empty() {

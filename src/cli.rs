@@ -638,10 +638,14 @@ pub struct SendArgs {
 
 /// `hookcli verify`.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("source").required(true).args(["id", "body"]))]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["id", "last", "body"]))]
 pub struct VerifyArgs {
     /// A capture id (or unique prefix): its stored body and X-Hub-Signature
     pub id: Option<String>,
+
+    /// The newest capture, as `show --last`
+    #[arg(long)]
+    pub last: bool,
 
     /// A body file, or - for stdin
     #[arg(long, value_name = "FILE", requires = "signature")]

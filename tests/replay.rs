@@ -2262,3 +2262,30 @@ fn send_print_never_writes_bytes_a_terminal_acts_on_to_one() {
     let shown = run_on_terminal(&store, &["send", "ping", "--print"]);
     assert_eq!(shown.code, Some(0), "{}", shown.stderr);
 }
+
+#[test]
+fn verify_last_checks_the_newest_capture() {
+    let (l, id, _) = with_capture();
+    let body = notification("ping", None, r#"{"type":"ping"}"#);
+    let newest = l
+        .post(
+            "/",
+            &[("X-Hub-Signature", &sign("other", body.as_bytes()))],
+            body.as_bytes(),
+        )
+        .id();
+    let out = run(
+        &l.store,
+        &["verify", "--last", "--secret", SECRET, "--json"],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["source"], format!("capture {newest}"), "{v}");
+    assert_eq!((out.status.code(), &v["valid"]), (Some(1), &json!(false)));
+    let out = run(&l.store, &["verify", &id, "--secret", SECRET, "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    fails(
+        &run(&l.store, &["verify", "--last", &id, "--secret", SECRET]),
+        2,
+        "cannot be used with",
+    );
+}

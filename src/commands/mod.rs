@@ -121,6 +121,19 @@ struct Store {
 }
 
 impl Store {
+    /// The newest capture (`show --last`, `verify --last`).
+    fn newest(&self) -> Result<crate::store::model::Capture, Error> {
+        store::query::select(
+            &self.conn,
+            &store::query::Filter::default(),
+            store::query::Order::NewestFirst,
+            Some(1),
+        )
+        .map_err(|e| self.err(e))?
+        .pop()
+        .ok_or_else(|| self.nothing_found())
+    }
+
     fn open(cli: &Cli) -> Result<Store, Error> {
         let dir = crate::config::store_dir(cli.store.as_deref())?;
         Ok(Store {

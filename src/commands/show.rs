@@ -12,21 +12,13 @@ use crate::render::{body, escape, json::rfc3339, local_time, size, style::Style}
 use crate::store::delivery::{self, Attempt};
 use crate::store::model::bytes_json;
 use crate::store::model::{Capture, Source};
-use crate::store::query::{self, Order};
+use crate::store::query;
 use std::io::Write;
 
 pub(super) fn run(cli: &Cli, args: &ShowArgs) -> Result<(), Error> {
     let store = Store::open(cli)?;
     let capture = if args.last {
-        query::select(
-            &store.conn,
-            &query::Filter::default(),
-            Order::NewestFirst,
-            Some(1),
-        )
-        .map_err(|e| store.err(e))?
-        .pop()
-        .ok_or_else(|| store.nothing_found())?
+        store.newest()?
     } else {
         let prefix = args.id.clone().unwrap_or_default();
         let id = store.resolve(&[prefix])?.remove(0);

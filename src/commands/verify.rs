@@ -21,12 +21,19 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
         )
     });
     let (body, scheme, given, source) = match (&args.id, &args.body) {
-        (Some(prefix), _) => {
+        (Some(_), _) | (None, None) => {
             let store = Store::open(cli)?;
-            let id = store.resolve(std::slice::from_ref(prefix))?.remove(0);
-            let c = query::get(&store.conn, &id)
-                .map_err(|e| store.err(e))?
-                .ok_or(Error::UnknownId(id.clone()))?;
+            let c = match &args.id {
+                Some(prefix) => {
+                    let id = store.resolve(std::slice::from_ref(prefix))?.remove(0);
+                    query::get(&store.conn, &id)
+                        .map_err(|e| store.err(e))?
+                        .ok_or(Error::UnknownId(id))?
+                }
+                // clap requires an id, --last or --body.
+                None => store.newest()?,
+            };
+            let id = c.id.clone();
             // The header the capture carries (a health check's is X-Body-Signature): a
             // --signature is checked as that one is, so a SHA-256 given for a notification
             // is diagnosed, not called valid. Only a capture with neither goes by its look.
@@ -72,7 +79,6 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
                 .map_or(Scheme::Hub, |v| guess(notification, v));
             (bytes, scheme, given, path.display().to_string())
         }
-        (None, None) => unreachable!("clap requires an id or --body"),
     };
     let given: Vec<&[u8]> = given.iter().map(Vec::as_slice).collect();
     let d = diagnose(scheme, secret.expose(), &given, &body);

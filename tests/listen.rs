@@ -1294,6 +1294,13 @@ fn a_stalled_client_does_not_disturb_others_and_is_cut_off() {
     stalled
         .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
         .unwrap();
+    // A keep-alive connection left idle after its request is closed too, without a notice.
+    let mut idle = TcpStream::connect(&l.addr).unwrap();
+    idle.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        .unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let idle = std::thread::spawn(move || read_reply(&mut idle));
     // Others are served at once.
     for _ in 0..5 {
         assert_eq!(l.post("/", &[], b"{}").status, 200);
@@ -1309,7 +1316,19 @@ fn a_stalled_client_does_not_disturb_others_and_is_cut_off() {
         start.elapsed() < Duration::from_secs(19),
         "stalled client never cut off"
     );
-    assert_eq!(count(&l.store), 5);
+    assert_eq!(idle.join().unwrap().status, 200);
+    assert_eq!(count(&l.store), 6);
+    // hookcli could not answer the stalled one, but it says what happened; only once.
+    let notice =
+        l.wait_line(|s| s.contains("sent part of a request head, then not the rest within 10 s"));
+    assert!(notice.contains("\"type\":\"notice\""), "{notice}");
+    std::thread::sleep(Duration::from_millis(300));
+    let notices = l
+        .stdout()
+        .iter()
+        .filter(|s| s.contains("sent part of a request head"))
+        .count();
+    assert_eq!(notices, 1);
 }
 
 #[test]

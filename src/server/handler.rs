@@ -444,10 +444,24 @@ fn ours(status: StatusCode, body: serde_json::Value, id: &str) -> Resp {
 
 /// Report a request that hyper answered itself because it could not parse it (400, or
 /// 431 for a head past its buffer): the handler never saw it, but the user should. `tls`:
-/// the connection opened with a TLS handshake.
-pub(super) fn refused_by_hyper(state: &Context, peer: SocketAddr, e: &hyper::Error, tls: bool) {
+/// the connection opened with a TLS handshake; `mid_head`: part of a request head had come.
+pub(super) fn refused_by_hyper(
+    state: &Context,
+    peer: SocketAddr,
+    e: &hyper::Error,
+    tls: bool,
+    mid_head: bool,
+) {
+    if e.is_timeout() && mid_head {
+        // hyper closes such a connection without an answer; the user should still know.
+        state.output.emit(Event::Notice(format!(
+            "a client at {peer} sent part of a request head, then not the rest within {} s: connection closed without an answer",
+            super::HEADER_READ_TIMEOUT.as_secs()
+        )));
+        return;
+    }
     if !e.is_parse() {
-        return; // a timeout or a client that went away: nothing was answered
+        return; // a client that went away, or an idle one timed out: nothing was answered
     }
     state.stats.received.fetch_add(1, Ordering::Relaxed);
     state.stats.refused.fetch_add(1, Ordering::Relaxed);

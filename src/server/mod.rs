@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 /// room (`slots`), else further clients wait in the kernel's accept queue.
 const MAX_CONNECTIONS: usize = 512;
 /// A client must send its complete request head within this time.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most header lines in one request; more gets 431.
 pub(crate) const MAX_HEADERS: usize = 100;
 /// Largest request head (request line plus headers) in bytes; larger gets 431. hyper's
@@ -87,7 +87,8 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
             tokio::select! {
                 served = conn => if let Err(e) = served {
                     let tls = tap::Heads::opened_with_tls(&opening);
-                    handler::refused_by_hyper(&state, peer, &e, tls);
+                    let mid_head = tap::Heads::mid_head(&opening);
+                    handler::refused_by_hyper(&state, peer, &e, tls, mid_head);
                 },
                 // Dropping the connection closes it; the slot goes with it.
                 () = activity.closed() => {}

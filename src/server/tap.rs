@@ -59,6 +59,13 @@ impl Heads {
             .is_ok_and(|h| h.opening.starts_with(&[0x16, 0x03]))
     }
 
+    /// Whether part of a request head has arrived but not all of it.
+    pub(crate) fn mid_head(shared: &SharedHeads) -> bool {
+        shared
+            .lock()
+            .is_ok_and(|h| matches!(h.state, State::Head) && !h.pending.is_empty())
+    }
+
     fn feed(&mut self, bytes: &[u8]) {
         if self.opening.len() < 2 {
             let n = bytes.len().min(2 - self.opening.len());

@@ -779,7 +779,7 @@ fn line(c: &Capture, a: &forward::Answer, s: Style) -> String {
         s.dim(&format!("{} ms", a.latency.as_millis()))
     );
     if a.status.is_some() && a.class() != Class::Delivered && !a.body.is_empty() {
-        for l in escape::first_lines(&a.body, 1024, 5, usize::MAX) {
+        for l in crate::render::answer_lines(&a.body) {
             text += &format!("\n    {}", s.dim(&format!("│ {l}")));
         }
     }

@@ -179,7 +179,7 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
             // What the app said comes under its status line, on the same stream.
             if !good && !answer.body.is_empty() {
                 lines.extend(
-                    escape::first_lines(&answer.body, 1024, 5, usize::MAX)
+                    crate::render::answer_lines(&answer.body)
                         .iter()
                         .map(|l| format!("    │ {l}")),
                 );

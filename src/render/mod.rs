@@ -316,6 +316,23 @@ pub fn them(n: i64) -> &'static str {
     }
 }
 
+/// The start of an app's answer as `send` and `replay` show it under their line: its first
+/// 5 lines (of its first KiB), escaped, and a last one saying how much more there was.
+pub fn answer_lines(body: &[u8]) -> Vec<String> {
+    const BYTES: usize = 1024;
+    const LINES: usize = 5;
+    // A final line break ends the last line; it does not start another.
+    let text = body.strip_suffix(b"\n").unwrap_or(body);
+    let mut lines = escape::first_lines(text, BYTES, LINES, usize::MAX);
+    if text.split(|&b| b == b'\n').count() > LINES || body.len() > BYTES {
+        lines.push(format!(
+            "… the answer goes on ({} in all)",
+            size(body.len() as u64)
+        ));
+    }
+    lines
+}
+
 /// A byte count in human units.
 pub fn size(n: u64) -> String {
     match n {
@@ -732,6 +749,19 @@ mod tests {
     use super::*;
     use crate::intercom::signature::Verdict;
     use crate::store::model::{Capture, NewCapture, Source};
+
+    #[test]
+    fn an_answer_says_when_it_goes_on() {
+        assert_eq!(answer_lines(b"short\n"), vec!["short".to_string()]);
+        let long = answer_lines(b"1\n2\n3\n4\n5\n6\n");
+        assert_eq!(long.len(), 6);
+        assert_eq!(long[5], "… the answer goes on (12 B in all)");
+        let wide = answer_lines(&[b'x'; 2000]);
+        assert_eq!(
+            wide.last().unwrap(),
+            "… the answer goes on (2.0 KiB in all)"
+        );
+    }
 
     fn captured(body_len: usize) -> Event {
         let request = NewCapture {

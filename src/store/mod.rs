@@ -396,23 +396,39 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), StoreError> {
 
 fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let err = |e| StoreError::from_sqlite(path, e);
+    let current = MIGRATIONS.len() as i64;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(err)?;
-    if version as usize > MIGRATIONS.len() {
+    if version > current {
         return Err(StoreError::TooNew(path.to_path_buf()));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {}; COMMIT;",
-            i + 1
-        ))
-        .map_err(|e| {
-            let _ = conn.execute_batch("ROLLBACK");
-            err(e)
-        })?;
+    // Each step reads the version again inside its own write transaction: another process
+    // (a first listen, a read command) may be upgrading the same file at this moment, and
+    // a step it has committed must not be run twice.
+    if version == current {
+        return Ok(());
     }
-    Ok(())
+    loop {
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+        let step = conn
+            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+            .and_then(|now| match usize::try_from(now).ok().and_then(|n| MIGRATIONS.get(n)) {
+                Some(sql) => conn
+                    .execute_batch(&format!("{sql}; PRAGMA user_version = {};", now + 1))
+                    .map(|()| true),
+                None => Ok(false),
+            })
+            .and_then(|more| conn.execute_batch("COMMIT").map(|()| more));
+        match step {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(err(e));
+            }
+        }
+    }
 }
 
 #[cfg(unix)]

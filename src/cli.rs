@@ -522,7 +522,7 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub all: bool,
 
-    /// Replay the captures in a file instead of stored ones: whatever `hookcli import` reads
+    /// Replay the captures in a file instead of stored ones: whatever `hookcli import` reads (- for stdin)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["ids", "last", "all"])]
     pub file: Option<PathBuf>,
 
@@ -582,7 +582,7 @@ pub struct SendArgs {
     #[arg(required_unless_present = "file")]
     pub topic: Option<String>,
 
-    /// Send your own body (with Intercom's headers and signature) instead of a fabricated one
+    /// Send your own body (with Intercom's headers and signature) instead of a fabricated one (- for stdin)
     #[arg(long, value_name = "FILE", conflicts_with = "topic")]
     pub file: Option<PathBuf>,
 

@@ -1986,6 +1986,33 @@ fn a_dash_is_stdin_for_import_and_stdout_for_export() {
         2,
         "- (stdin) can be given only once",
     );
+    // send --file and replay --file read stdin for - too.
+    let body = notification("ping", None, r#"{"type":"ping"}"#);
+    let piped = |args: &[&str]| {
+        let mut child = hookcli(home.path())
+            .arg("--store")
+            .arg(&store)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), body.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    assert_eq!(ok(&piped(&["send", "--file", "-", "--print"])), body);
+    let dry = ok(&piped(&[
+        "replay",
+        "--file",
+        "-",
+        "--dry-run",
+        "--json",
+        "--to",
+        "http://127.0.0.1:9/",
+    ]));
+    let dry: Value = serde_json::from_str(&dry).unwrap();
+    assert_eq!(dry["body"]["text"], body.as_str());
     let to_stdout = ok(&run(&store, &["export", "-o", "-"]));
     assert_eq!(to_stdout, ok(&run(&store, &["export"])));
     let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap();
@@ -2018,4 +2045,37 @@ fn list_columns_line_up_with_wide_and_combining_characters() {
         columns.iter().all(|&c| c == columns[0]),
         "{columns:?}\n{out}"
     );
+}
+
+#[test]
+fn reading_a_store_while_the_first_listen_creates_it_never_fails_oddly() {
+    for round in 0..3 {
+        let home = tempfile::tempdir().unwrap();
+        let store = home.path().join(format!("s{round}"));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (store, stop) = (store.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut odd = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let out = run(&store, &["list"]);
+                    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+                    let expected = err.contains("there is no store at")
+                        || err.contains("has no captures yet")
+                        || out.status.success();
+                    if !expected {
+                        odd.push(err);
+                    }
+                }
+                odd
+            })
+        };
+        std::thread::sleep(Duration::from_millis(30));
+        let l = listen_at(&store, home.path(), &["--json"], &[]);
+        assert_eq!(l.post("/", &[], b"{}").status, 200);
+        std::thread::sleep(Duration::from_millis(100));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let odd = reader.join().unwrap();
+        assert!(odd.is_empty(), "round {round}: {odd:?}");
+    }
 }

@@ -19,14 +19,12 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
         super::usage_error("import", "- (stdin) can be given only once");
     }
     for path in &args.files {
-        let (read, name) = if path == dash {
-            let mut bytes = Vec::new();
-            let read = std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes);
-            (read.map(|_| bytes), std::path::PathBuf::from("stdin"))
+        let name = if path == dash {
+            std::path::PathBuf::from("stdin")
         } else {
-            (std::fs::read(path), path.clone())
+            path.clone()
         };
-        let bytes = read.map_err(|e| Error::Import {
+        let bytes = super::read_input(path).map_err(|e| Error::Import {
             path: name.clone(),
             reason: crate::error::io_words(&e),
         })?;
@@ -77,11 +75,13 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
         if args.json {
             writeln!(out, "{}", json::line(&Value::Object(json::capture(c))))?;
             if let Some(note) = note {
-                eprintln_lossy!("hookcli: note: {id} from {}: {note}", path.display());
+                let from = escape::line(&path.display().to_string()).into_owned();
+                eprintln_lossy!("hookcli: note: {id} from {from}: {note}");
             }
         } else {
             let note = note.map(|n| format!(" ({n})")).unwrap_or_default();
-            writeln!(out, "imported {id} from {}{note}", path.display())?;
+            let from = escape::line(&path.display().to_string()).into_owned();
+            writeln!(out, "imported {id} from {from}{note}")?;
         }
     }
     if skipped > 0 {

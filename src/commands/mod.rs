@@ -98,6 +98,17 @@ pub fn run(mut cli: Cli) -> Result<(), Error> {
     }
 }
 
+/// A file's bytes, or stdin's for `-`, as most tools take it.
+fn read_input(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    if path == std::path::Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
+        Ok(bytes)
+    } else {
+        std::fs::read(path)
+    }
+}
+
 /// Exit with a usage error (2) that shows `command`'s own usage, for mistakes clap cannot
 /// see (flags that only conflict in their values, a path with a query, ...).
 fn usage_error(command: &str, message: &str) -> ! {

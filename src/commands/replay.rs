@@ -339,8 +339,9 @@ fn select(cli: &Cli, args: &ReplayArgs) -> Result<(Vec<Capture>, Option<Store>),
 /// The captures in a file, read as `import` reads it; each keeps its id when it has a
 /// hookcli one (for X-Hookcli-Capture-Id), else it is `file-N`.
 fn from_file(path: &Path) -> Result<Vec<Capture>, Error> {
-    let bad = |reason: String| Error::Failed(format!("cannot replay {}: {reason}", path.display()));
-    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let shown = escape::line(&path.display().to_string()).into_owned();
+    let bad = |reason: String| Error::Failed(format!("cannot replay {shown}: {reason}"));
+    let bytes = super::read_input(path).map_err(|e| bad(crate::error::io_words(&e)))?;
     let entries = formats::read(&bytes).map_err(bad)?;
     Ok(entries
         .into_iter()

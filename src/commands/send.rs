@@ -35,7 +35,7 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
         eprintln_lossy!("hookcli: warning: no --secret, --secret-file or HOOKCLI_SECRET, so these are sent without X-Hub-Signature, which an app that verifies signatures refuses");
     }
     let own_body = match &args.file {
-        Some(path) => Some(std::fs::read(path).map_err(|source| Error::ReadFile {
+        Some(path) => Some(super::read_input(path).map_err(|source| Error::ReadFile {
             path: path.clone(),
             source,
         })?),

@@ -52,7 +52,7 @@ pub(super) fn run(cli: &Cli, args: &StatsArgs) -> Result<(), Error> {
         "{} {} in {} ({} on disk)",
         s.bold(&total.to_string()),
         if total == 1 { "capture" } else { "captures" },
-        store.dir.display(),
+        escape::line(&store.dir.display().to_string()),
         size(bytes)
     )?;
     for (title, rows) in [

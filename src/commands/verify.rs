@@ -11,7 +11,7 @@ use crate::intercom::Notification;
 use crate::render::style::Style;
 use crate::store::query;
 use serde_json::json;
-use std::io::{Read, Write};
+use std::io::Write;
 
 pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
     let secret = config::secret(&args.secret)?.unwrap_or_else(|| {
@@ -57,13 +57,7 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
             )
         }
         (None, Some(path)) => {
-            let mut bytes = Vec::new();
-            let read = if path.as_os_str() == "-" {
-                std::io::stdin().read_to_end(&mut bytes).map(drop)
-            } else {
-                std::fs::read(path).map(|b| bytes = b)
-            };
-            read.map_err(|source| Error::ReadFile {
+            let bytes = super::read_input(path).map_err(|source| Error::ReadFile {
                 path: path.clone(),
                 source,
             })?;

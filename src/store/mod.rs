@@ -413,12 +413,14 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
         conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
         let step = conn
             .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-            .and_then(|now| match usize::try_from(now).ok().and_then(|n| MIGRATIONS.get(n)) {
-                Some(sql) => conn
-                    .execute_batch(&format!("{sql}; PRAGMA user_version = {};", now + 1))
-                    .map(|()| true),
-                None => Ok(false),
-            })
+            .and_then(
+                |now| match usize::try_from(now).ok().and_then(|n| MIGRATIONS.get(n)) {
+                    Some(sql) => conn
+                        .execute_batch(&format!("{sql}; PRAGMA user_version = {};", now + 1))
+                        .map(|()| true),
+                    None => Ok(false),
+                },
+            )
             .and_then(|more| conn.execute_batch("COMMIT").map(|()| more));
         match step {
             Ok(true) => {}

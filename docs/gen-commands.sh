@@ -14,7 +14,7 @@ bin=${HOOKCLI:-target/debug/hookcli}
     echo "never stored); \`GET\` on the prefix 200 with a short text; any other method is stored, then"
     echo "200 \`{\"ok\":true,\"id\":\"<capture id>\"}\` (with \`\"state\":\"OK\"\` for an Intercom health check; 401 with \`--reject-invalid\` for an invalid or"
     echo "missing signature, still stored); 404 outside \`--path\`; 405 for \`CONNECT\`; 413 over \`--max-body\`; 414 for an overlong request target; 431 for headers"
-    echo "over 64 KiB or more than 100 of them; 400 for malformed HTTP, a target that is no path (\`*\`) or an HTTP/1.1 request without exactly one \`Host\`; 411 for an HTTP/1.0 request without \`Content-Length\`; 408 when the body does not"
+    echo "over 64 KiB or more than 100 of them; 400 for malformed HTTP, a target that is no path (\`*\`) a request with two \`Host\` headers or an HTTP/1.1 one with none; 411 for an HTTP/1.0 request without \`Content-Length\`; 408 when the body does not"
     echo "arrive within 30 s; 503 when the store cannot write, or when a body over 64 KiB found no"
     echo "room in memory for 10 s (bodies that large share 256 MiB, or twice --max-body if more; every"
     echo "smaller one is read at once). A client must send its request head within 10 s (one cut off mid-head gets no answer, and listen prints a notice). At most"

@@ -658,7 +658,11 @@ fn capture(c: &Captured, mode: Mode) -> String {
         // Said once, when the webhook is set up: worth its full sentence even then.
         notes.push(line.to_string());
     }
-    let retry = n.and_then(|n| n.delivery_attempts).filter(|&a| a > 1);
+    // A ping has no id to have seen before.
+    let retry = n
+        .filter(|n| n.id.is_some())
+        .and_then(|n| n.delivery_attempts)
+        .filter(|&a| a > 1);
     if let (Some(attempt), false) = (retry, cap.redelivery) {
         // Intercom's own count says retry; what hookcli saw does not.
         if compact {

@@ -170,10 +170,15 @@ pub(super) async fn handle(
         let reason = "the request target must be a path such as /".to_string();
         return refuse(StatusCode::BAD_REQUEST, reason, req.method());
     }
-    // RFC 9112 §3.2: exactly one Host in HTTP/1.1 (its value may be empty).
-    if req.version() == Version::HTTP_11 && req.headers().get_all(HOST).iter().count() != 1 {
-        let reason = "an HTTP/1.1 request needs exactly one Host header".to_string();
-        return refuse(StatusCode::BAD_REQUEST, reason, req.method());
+    // RFC 9112 §3.2: never more than one Host, and in HTTP/1.1 always one (it may be empty).
+    let hosts = req.headers().get_all(HOST).iter().count();
+    if hosts > 1 || (hosts == 0 && req.version() == Version::HTTP_11) {
+        let reason = if hosts > 1 {
+            "a request may carry only one Host header"
+        } else {
+            "an HTTP/1.1 request needs exactly one Host header"
+        };
+        return refuse(StatusCode::BAD_REQUEST, reason.to_string(), req.method());
     }
     if !under_prefix(req.uri().path(), &state.settings.prefix) {
         let reason = format!(

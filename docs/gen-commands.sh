@@ -17,7 +17,7 @@ bin=${HOOKCLI:-target/debug/hookcli}
     echo "over 64 KiB or more than 100 of them; 400 for malformed HTTP, a target that is no path (\`*\`) a request with two \`Host\` headers or an HTTP/1.1 one with none; 411 for an HTTP/1.0 request without \`Content-Length\`; 408 when the body does not"
     echo "arrive within 30 s; 503 when the store cannot write, or when a body over 64 KiB found no"
     echo "room in memory for 10 s (bodies that large share 256 MiB, or twice --max-body if more; every"
-    echo "smaller one is read at once). A client must send its request head within 10 s (one cut off mid-head gets no answer, and listen prints a notice). At most"
+    echo "smaller one is read at once). A client must send its request head within 10 s (one cut off mid-head gets no answer, and listen prints a notice, at most one every 10 s). At most"
     echo "512 connections are served at once; when all are taken, a new client gets the slot of the"
     echo "one that has gone longest without finishing a request, if that is 2 s or more and it is"
     echo "not waiting for its answer (an idle keep-alive connection, or a client stalled or crawling"

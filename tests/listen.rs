@@ -1294,6 +1294,14 @@ fn a_stalled_client_does_not_disturb_others_and_is_cut_off() {
     stalled
         .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
         .unwrap();
+    // Two more stalled at the same time: said once, not three times, however many come.
+    let more: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = TcpStream::connect(&l.addr).unwrap();
+            s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\n").unwrap();
+            s
+        })
+        .collect();
     // A keep-alive connection left idle after its request is closed too, without a notice.
     let mut idle = TcpStream::connect(&l.addr).unwrap();
     idle.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
@@ -1322,13 +1330,18 @@ fn a_stalled_client_does_not_disturb_others_and_is_cut_off() {
     let notice =
         l.wait_line(|s| s.contains("sent part of a request head, then not the rest within 10 s"));
     assert!(notice.contains("\"type\":\"notice\""), "{notice}");
-    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        notice.contains("more such clients are told of at most every 10 s"),
+        "{notice}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
     let notices = l
         .stdout()
         .iter()
         .filter(|s| s.contains("sent part of a request head"))
         .count();
     assert_eq!(notices, 1);
+    drop(more);
 }
 
 #[test]

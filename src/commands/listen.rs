@@ -94,6 +94,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
             max_body: args.max_body,
         },
         bodies: Bodies::new(args.max_body),
+        stalls: Default::default(),
         store: writer.clone(),
         output: output.clone(),
         stats: stats.clone(),

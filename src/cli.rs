@@ -823,7 +823,10 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
-        Err(_) => Err(format!("'{text}' is not a number")),
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => {
+            Err(format!("'{text}' is too large (at most {})", usize::MAX))
+        }
+        Err(_) => Err(format!("'{text}' is not a whole number")),
     }
 }
 

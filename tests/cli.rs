@@ -131,6 +131,11 @@ fn usage_errors_exit_2() {
         2,
         "invalid value '0' for '--count <N>': must be at least 1",
     );
+    fails(
+        &run(&["send", "ping", "--print", "--count", "99999999999999999999"]),
+        2,
+        "'99999999999999999999' is too large",
+    );
     // A body the store could not keep is refused before listen starts, not 503 on arrival.
     let out = run(&["listen", "--max-body", "1GiB"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("the largest --max-body is 512MiB"));

@@ -2071,7 +2071,7 @@ fn a_valid_signature_not_written_as_intercom_writes_it_is_pointed_out() {
         200
     );
     l.wait_line(|s| {
-        s.contains("! signature valid by value, but the hex is uppercase; Intercom sends lowercase")
+        s.contains("! signature valid by value, but the hex has uppercase letters; Intercom sends lowercase")
     });
     // Written as Intercom writes it: nothing to point out.
     let exact = listen(&["--color", "never", "--secret", "s3cr3t"]);

@@ -1775,9 +1775,20 @@ fn send_says_plainly_when_the_target_is_down_or_its_answer_is_cut_off() {
 #[test]
 fn an_answer_that_would_throttle_or_disable_the_subscription_is_flagged() {
     let app = App::start();
-    app.answer(|_, _| Answer::status(429, ""));
+    app.answer(|_, _| Answer::status(429, "slow down"));
     let home = tempfile::tempdir().unwrap();
     let store = home.path().join("s");
+    // The app's words first, then what they mean, as forwarding and replay show them.
+    let shown = run(
+        &store,
+        &["send", "ping", "--to", &app.url("/"), "--color", "never"],
+    );
+    let text = String::from_utf8_lossy(&shown.stdout).into_owned();
+    let (said, hint) = (
+        text.find("│ slow down"),
+        text.find("hint: your app answered 429"),
+    );
+    assert!(said.is_some() && hint.is_some() && said < hint, "{text}");
     let out = run(&store, &["send", "ping", "--to", &app.url("/"), "--json"]);
     fails(&out, 1, "");
     let record: Value =

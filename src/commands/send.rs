@@ -173,16 +173,17 @@ pub(super) fn run(cli: &Cli, args: &SendArgs) -> Result<(), Error> {
                 escape::line(&answer.target),
                 style.dim(&format!("{} ms", answer.latency.as_millis()))
             )];
-            for hint in answer.hints() {
-                lines.push(format!("    hint: {}", escape::line(&hint)));
-            }
-            // What the app said comes under its status line, on the same stream.
+            // What the app said comes under its status line, on the same stream, then the
+            // hints, as forwarding and replay show them.
             if !good && !answer.body.is_empty() {
                 lines.extend(
                     crate::render::answer_lines(&answer.body)
                         .iter()
                         .map(|l| format!("    │ {l}")),
                 );
+            }
+            for hint in answer.hints() {
+                lines.push(format!("    hint: {}", escape::line(&hint)));
             }
             for line in lines {
                 if args.print {

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 pub enum Diagnosis {
     /// The signature matches the bytes.
     Valid,
-    /// Matches by value, but the hex is uppercase: strict string compares fail.
+    /// Matches by value, but the hex has uppercase letters: strict string compares fail.
     ValidUppercase,
     /// Matches by value, but is not written exactly as Intercom writes it (`sha1=` and 40
     /// lowercase hex, nothing around it), so strict string compares fail.
@@ -284,7 +284,7 @@ impl Diagnosis {
     pub fn explain(self) -> String {
         match self {
             Diagnosis::Valid => "valid: the signature is the HMAC-SHA1 of these exact bytes under this secret".into(),
-            Diagnosis::ValidUppercase => "valid by value, but the hex is uppercase; Intercom sends lowercase, and verifiers that compare strings (most samples do) will reject it: compare the decoded bytes in constant time, or lowercase first".into(),
+            Diagnosis::ValidUppercase => "valid by value, but the hex has uppercase letters; Intercom sends lowercase, and verifiers that compare strings (most samples do) will reject it: compare the decoded bytes in constant time, or lowercase first".into(),
             Diagnosis::ValidNotExact { prefix, spaces, upper_hex } => {
                 format!("valid by value, but not as Intercom writes it (exactly sha1= and 40 lowercase hex characters): {}; verifiers that compare the whole string (most samples do) will reject it: compare the decoded digest in constant time", differences(prefix, spaces, upper_hex))
             }
@@ -322,7 +322,7 @@ fn differences(prefix: bool, spaces: bool, upper_hex: bool) -> String {
     let words: Vec<&str> = [
         (prefix, "the prefix is not lowercase \"sha1=\""),
         (spaces, "there is whitespace around the value"),
-        (upper_hex, "the hex is uppercase"),
+        (upper_hex, "the hex has uppercase letters"),
     ]
     .into_iter()
     .filter_map(|(differs, what)| differs.then_some(what))
@@ -383,7 +383,7 @@ mod tests {
                 upper_hex: true
             }
         );
-        assert!(upper.is_valid() && upper.explain().contains("the hex is uppercase"));
+        assert!(upper.is_valid() && upper.explain().contains("the hex has uppercase letters"));
         assert_eq!(
             d(&format!(" {sig}")),
             Diagnosis::BodyValidNotExact {

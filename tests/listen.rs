@@ -2073,6 +2073,26 @@ fn a_valid_signature_not_written_as_intercom_writes_it_is_pointed_out() {
     l.wait_line(|s| {
         s.contains("! signature valid by value, but the hex has uppercase letters; Intercom sends lowercase")
     });
+    // The same in --json, as the verdict's detail.
+    let json = listen(&["--json", "--secret", "s3cr3t"]);
+    let id = json
+        .post("/", &[("X-Hub-Signature", &upper)], body.as_bytes())
+        .id();
+    let record = json.capture_record(&id);
+    assert_eq!(record["signature"]["verdict"], "valid");
+    assert!(
+        record["signature"]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("the hex has uppercase letters")),
+        "{record}"
+    );
+    let exact_id = json
+        .post("/", &[("X-Hub-Signature", &signature)], body.as_bytes())
+        .id();
+    assert_eq!(
+        json.capture_record(&exact_id)["signature"]["detail"],
+        serde_json::Value::Null
+    );
     // Written as Intercom writes it: nothing to point out.
     let exact = listen(&["--color", "never", "--secret", "s3cr3t"]);
     exact.post("/", &[("X-Hub-Signature", &signature)], body.as_bytes());

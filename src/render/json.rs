@@ -67,7 +67,8 @@ fn capture_of_kind(c: &Capture, kind: Kind) -> serde_json::Map<String, Value> {
             "header": matches!(r.verdict, Verdict::Valid | Verdict::Invalid(_))
                 .then(|| r.scheme().name()),
             "reason": r.verdict.reason().map(|w| w.code()),
-            "detail": r.verdict.reason().map(|w| w.explain()),
+            // For a valid one, how it differs from the way Intercom writes it, if it does.
+            "detail": r.verdict.reason().map(|w| w.explain().to_string()).or_else(|| r.signature_written_otherwise()),
         },
         "intercom": intercom,
         "redelivery": c.redelivery,

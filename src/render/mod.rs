@@ -680,19 +680,8 @@ fn capture(c: &Captured, mode: Mode) -> String {
     }
     // Valid by value, but written otherwise than Intercom writes it: an app whose check
     // compares strings would refuse the same request.
-    if let (Verdict::Valid, false) = (req.verdict, compact) {
-        let scheme = req.scheme();
-        let written = crate::formats::header(&req.headers, scheme.header())
-            .map(|value| crate::intercom::diagnose::exactness(scheme, value));
-        if let Some(d) = written.filter(|d| {
-            !matches!(
-                d,
-                crate::intercom::diagnose::Diagnosis::Valid
-                    | crate::intercom::diagnose::Diagnosis::BodyValid
-            )
-        }) {
-            notes.push(s.warn(&format!("! signature {}", d.explain())).to_string());
-        }
+    if let (Some(how), false) = (req.signature_written_otherwise(), compact) {
+        notes.push(s.warn(&format!("! signature {how}")).to_string());
     }
     match req.verdict {
         Verdict::Invalid(why) if compact => parts.push(s.bad(why.explain()).to_string()),

@@ -66,6 +66,22 @@ impl NewCapture {
             &self.headers,
         )
     }
+
+    /// For a valid signature written otherwise than Intercom writes it (uppercase hex,
+    /// spaces around it), how it differs, in words: an app that compares strings would
+    /// refuse the same request.
+    pub fn signature_written_otherwise(&self) -> Option<String> {
+        use crate::intercom::diagnose::{exactness, Diagnosis};
+        if self.verdict != Verdict::Valid {
+            return None;
+        }
+        let scheme = self.scheme();
+        let value = crate::formats::header(&self.headers, scheme.header())?;
+        match exactness(scheme, value) {
+            Diagnosis::Valid | Diagnosis::BodyValid => None,
+            d => Some(d.explain()),
+        }
+    }
 }
 
 /// A stored capture: the request plus what the store assigned.

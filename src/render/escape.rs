@@ -66,28 +66,18 @@ pub fn line(text: &str) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if is_unsafe(c) {
-            push_escaped(&mut out, c);
-        } else {
-            out.push(c);
-        }
+        push_escaped_or(&mut out, c);
     }
     Cow::Owned(out)
 }
 
 /// Escape raw bytes for one terminal line: invalid UTF-8 shows as `\xNN`.
 pub fn bytes(raw: &[u8]) -> Cow<'_, str> {
-    if let Ok(text) = std::str::from_utf8(raw) {
-        return line(text);
+    // The `\xNN` text is plain ASCII, which escaping leaves as it is.
+    match invalid_as_hex(raw) {
+        Cow::Borrowed(text) => line(text),
+        Cow::Owned(text) => Cow::Owned(line(&text).into_owned()),
     }
-    let mut out = String::with_capacity(raw.len() + 8);
-    for chunk in raw.utf8_chunks() {
-        out.push_str(&line(chunk.valid()));
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// Raw bytes as text, for a message that is escaped only when shown: valid UTF-8 as it is,
@@ -141,10 +131,8 @@ fn push_text(out: &mut String, line: &str) {
     for c in line.chars() {
         if c == '\t' {
             out.push_str("    ");
-        } else if is_unsafe(c) {
-            push_escaped(out, c);
         } else {
-            out.push(c);
+            push_escaped_or(out, c);
         }
     }
 }

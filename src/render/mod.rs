@@ -680,7 +680,10 @@ fn capture(c: &Captured, mode: Mode) -> String {
     }
     // Valid by value, but written otherwise than Intercom writes it: an app whose check
     // compares strings would refuse the same request.
-    if let (Some(how), false) = (req.signature_written_otherwise(), compact) {
+    if let Some(how) = (!compact)
+        .then(|| req.signature_written_otherwise())
+        .flatten()
+    {
         notes.push(s.warn(&format!("! signature {how}")).to_string());
     }
     match req.verdict {

@@ -4,6 +4,7 @@
 use super::bodies::Bodies;
 use super::detach::Detached;
 use super::slots::Conn;
+use super::throttle::Throttle;
 use crate::config::Secret;
 use crate::forward::{is_hop_by_hop, queue::Forwarder};
 use crate::intercom::{outbound_region, signature, Notification};
@@ -79,27 +80,7 @@ pub struct Context {
     /// The memory large request bodies may take at once.
     pub bodies: Bodies,
     /// Clients cut off mid-head, counted so that a flood of them is said once in a while.
-    pub stalls: Stalls,
-}
-
-/// At most one notice of clients cut off mid-head per this long.
-const STALLS_TELL_EVERY: Duration = Duration::from_secs(10);
-
-/// Clients cut off mid-head since the last notice of them, and when that was.
-#[derive(Default)]
-pub struct Stalls(std::sync::Mutex<(Option<std::time::Instant>, u64)>);
-
-impl Stalls {
-    /// Count one more; when a notice is due, how many it covers (this one included).
-    fn count(&self) -> Option<u64> {
-        let mut told = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        told.1 += 1;
-        let due = told.0.map_or(true, |at| at.elapsed() >= STALLS_TELL_EVERY);
-        due.then(|| {
-            told.0 = Some(std::time::Instant::now());
-            std::mem::take(&mut told.1)
-        })
-    }
+    pub stalls: Throttle,
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -483,7 +464,7 @@ pub(super) fn refused_by_hyper(
         // hyper closes such a connection without an answer; the user should still know,
         // once in a while however many there are.
         let secs = super::HEADER_READ_TIMEOUT.as_secs();
-        let quiet = STALLS_TELL_EVERY.as_secs();
+        let quiet = super::throttle::EVERY.as_secs();
         match state.stalls.count() {
             Some(1) => state.output.emit(Event::Notice(format!(
                 "a client at {peer} sent part of a request head, then not the rest within {secs} s: connection closed without an answer (more such clients are told of at most every {quiet} s)"

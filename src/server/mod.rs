@@ -6,9 +6,11 @@ mod detach;
 mod handler;
 mod slots;
 mod tap;
+mod throttle;
 
 pub use bodies::Bodies;
 pub use handler::{Context, Forwarding, Settings, Stats};
+pub use throttle::Throttle;
 
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};

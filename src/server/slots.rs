@@ -24,8 +24,6 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 const IDLE_FOR: Duration = Duration::from_secs(2);
 /// How often a full server looks again for a connection to close.
 const RECHECK: Duration = Duration::from_millis(250);
-/// The least time between two notices about closing connections.
-const TELL_EVERY: Duration = Duration::from_secs(10);
 
 /// One served connection, as its slot sees it.
 pub(super) struct Conn {
@@ -91,14 +89,8 @@ pub(super) struct Slots {
     next_id: AtomicU64,
     epoch: Instant,
     output: Output,
-    told: Mutex<Told>,
-}
-
-#[derive(Default)]
-struct Told {
-    at: Option<Instant>,
-    /// Closed since the last notice.
-    unsaid: u64,
+    /// Connections closed to make room, told of once in a while.
+    told: super::throttle::Throttle,
 }
 
 impl Slots {
@@ -110,7 +102,7 @@ impl Slots {
             next_id: AtomicU64::new(0),
             epoch: Instant::now(),
             output,
-            told: Mutex::new(Told::default()),
+            told: Default::default(),
         })
     }
 
@@ -173,14 +165,10 @@ impl Slots {
     }
 
     fn tell(&self, peer: SocketAddr, idle: Duration) {
-        let Ok(mut told) = self.told.lock() else {
+        let Some(closed) = self.told.count() else {
             return;
         };
-        told.unsaid += 1;
-        if told.at.is_some_and(|at| at.elapsed() < TELL_EVERY) {
-            return;
-        }
-        let more = match told.unsaid {
+        let more = match closed {
             1 => String::new(),
             n => format!(" ({} closed like this since the last notice)", n - 1),
         };
@@ -189,10 +177,6 @@ impl Slots {
             super::MAX_CONNECTIONS,
             idle.as_secs_f64()
         )));
-        *told = Told {
-            at: Some(Instant::now()),
-            unsaid: 0,
-        };
     }
 }
 

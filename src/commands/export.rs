@@ -185,7 +185,7 @@ fn body_file(c: &Capture, output: Option<&Path>) -> Result<Option<BodyFile>, Err
         Ok(_) => {
             return Err(Error::Failed(format!(
                 "{} already exists and holds something other than the body of capture {}; move it away or export to another directory",
-                escape::line(&path.display().to_string()),
+                escape::path(&path),
                 c.short_id()
             )))
         }

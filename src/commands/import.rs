@@ -75,12 +75,12 @@ pub(super) fn run(cli: &Cli, args: &ImportArgs) -> Result<(), Error> {
         if args.json {
             writeln!(out, "{}", json::line(&Value::Object(json::capture(c))))?;
             if let Some(note) = note {
-                let from = escape::line(&path.display().to_string()).into_owned();
+                let from = escape::path(path);
                 eprintln_lossy!("hookcli: note: {id} from {from}: {note}");
             }
         } else {
             let note = note.map(|n| format!(" ({n})")).unwrap_or_default();
-            let from = escape::line(&path.display().to_string()).into_owned();
+            let from = escape::path(path);
             writeln!(out, "imported {id} from {from}{note}")?;
         }
     }

@@ -52,7 +52,7 @@ pub fn run(mut cli: Cli) -> Result<(), Error> {
             writeln!(
                 out,
                 "{}: {} on disk, {} before",
-                crate::render::escape::line(&store.dir.display().to_string()),
+                crate::render::escape::path(&store.dir),
                 crate::render::size(store.size_on_disk()),
                 crate::render::size(before)
             )?;

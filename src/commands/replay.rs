@@ -339,7 +339,7 @@ fn select(cli: &Cli, args: &ReplayArgs) -> Result<(Vec<Capture>, Option<Store>),
 /// The captures in a file, read as `import` reads it; each keeps its id when it has a
 /// hookcli one (for X-Hookcli-Capture-Id), else it is `file-N`.
 fn from_file(path: &Path) -> Result<Vec<Capture>, Error> {
-    let shown = escape::line(&path.display().to_string()).into_owned();
+    let shown = escape::path(path);
     let bad = |reason: String| Error::Failed(format!("cannot replay {shown}: {reason}"));
     let bytes = super::read_input(path).map_err(|e| bad(crate::error::io_words(&e)))?;
     let entries = formats::read(&bytes).map_err(bad)?;
@@ -619,12 +619,7 @@ fn dry_run(
         s.bold(&escape::line(&c.request.method)),
         escape::line(&forward::redact(url))
     )?;
-    let via = Via {
-        capture_id: &c.id,
-        attempt,
-    };
-    let headers = forward::request_headers(c, url, &via);
-    for (name, value) in forward::on_the_wire(&headers, url, c.request.body.len()) {
+    for (name, value) in wire_headers(c, url, attempt) {
         writeln!(out, "  {}: {}", escape::line(&name), escape::bytes(&value))?;
     }
     writeln!(out)?;
@@ -644,14 +639,20 @@ fn dry_run(
     )
 }
 
-/// What `--dry-run --json` says the send would be: the same request as [`dry_run`] shows.
-fn dry_run_record(c: &Capture, url: &str, attempt: u32) -> Value {
+/// The header lines a replay of `c` to `url` as attempt `attempt` puts on the wire, in
+/// order: what forwarding builds, and what the HTTP client adds.
+fn wire_headers(c: &Capture, url: &str, attempt: u32) -> Vec<(String, Vec<u8>)> {
     let via = Via {
         capture_id: &c.id,
         attempt,
     };
     let headers = forward::request_headers(c, url, &via);
-    let headers: Vec<Value> = forward::on_the_wire(&headers, url, c.request.body.len())
+    forward::on_the_wire(&headers, url, c.request.body.len())
+}
+
+/// What `--dry-run --json` says the send would be: the same request as [`dry_run`] shows.
+fn dry_run_record(c: &Capture, url: &str, attempt: u32) -> Value {
+    let headers: Vec<Value> = wire_headers(c, url, attempt)
         .into_iter()
         .map(|(name, value)| json!([name, bytes_json(&value)]))
         .collect();

@@ -52,7 +52,7 @@ pub(super) fn run(cli: &Cli, args: &StatsArgs) -> Result<(), Error> {
         "{} {} in {} ({} on disk)",
         s.bold(&total.to_string()),
         if total == 1 { "capture" } else { "captures" },
-        escape::line(&store.dir.display().to_string()),
+        escape::path(&store.dir),
         size(bytes)
     )?;
     for (title, rows) in [

@@ -71,6 +71,11 @@ pub fn line(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A path for one terminal line, escaped like anything else a user or sender named.
+pub fn path(p: &std::path::Path) -> String {
+    line(&p.display().to_string()).into_owned()
+}
+
 /// Escape raw bytes for one terminal line: invalid UTF-8 shows as `\xNN`.
 pub fn bytes(raw: &[u8]) -> Cow<'_, str> {
     // The `\xNN` text is plain ASCII, which escaping leaves as it is.

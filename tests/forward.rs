@@ -1797,6 +1797,31 @@ fn header_bytes_that_are_not_utf8_pass_both_ways_unchanged() {
 }
 
 #[test]
+fn an_empty_body_arrives_with_its_content_length_of_zero() {
+    let app = App::start();
+    let l = listen_forwarding(&app.url("/"), &[]);
+    let id = l.post("/", &[], b"").id();
+    delivery_record(&l, &id, "delivered");
+    let got = app.received().remove(0);
+    assert_eq!(got.header_all("content-length"), ["0"], "{got:?}");
+    assert!(got.body.is_empty());
+    // replay --dry-run shows the same line the app got.
+    let shown = ok(&run(
+        &l.store,
+        &["replay", &id, "--to", &app.url("/"), "--dry-run", "--json"],
+    ));
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert!(
+        shown["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h[0] == "content-length" && h[1]["text"] == "0"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn stopping_mid_delivery_records_the_attempt_and_says_what_is_left() {
     let home = tempfile::tempdir().unwrap();
     let store = home.path().join("store");

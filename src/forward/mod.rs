@@ -591,6 +591,16 @@ pub fn request_headers(
     }
     add("x-hookcli-capture-id", via.capture_id.as_bytes());
     add("x-hookcli-attempt", via.attempt.to_string().as_bytes());
+    // The client states a length only for a body with bytes in it; an empty one the sender
+    // gave a length to (or that a POST, PUT or PATCH carries) keeps its `Content-Length: 0`,
+    // which many apps need in order to read a body at all.
+    let had_length = r
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case(b"content-length"));
+    if r.body.is_empty() && (had_length || matches!(r.method.as_str(), "POST" | "PUT" | "PATCH")) {
+        add("content-length", b"0");
+    }
     headers
 }
 

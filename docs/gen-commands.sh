@@ -25,7 +25,7 @@ bin=${HOOKCLI:-target/debug/hookcli}
     echo
     echo 'Every option shown with `[env: HOOKCLI_…]` can be set by that environment variable instead;'
     echo "the option on the command line wins. A variable set to the empty string counts as not set."
-    for cmd in "" listen list show export import delete stats vacuum replay send check verify topics completions man; do
+    for cmd in "" listen list show export import delete skip stats vacuum replay send check verify topics completions man; do
         echo
         if [ -z "$cmd" ]; then echo "## hookcli"; else echo "## hookcli $cmd"; fi
         echo

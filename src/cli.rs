@@ -150,6 +150,13 @@ Examples:
   hookcli delete --older-than 7d --yes
   hookcli delete --all --yes")]
     Delete(DeleteArgs),
+    /// Take captures out of the delivery queue, so forwarding goes on without them; they stay in the store
+    #[command(after_help = "\
+Examples:
+  hookcli skip 01m87                 # the capture your app keeps failing on: the ones behind it go on
+  hookcli skip --pending             # the whole queue, also while listen --forward-to runs
+  hookcli skip 01m87 01m88           # failed ones too, so `replay --status failed` leaves them out")]
+    Skip(SkipArgs),
     /// Counts per topic, signature verdict and day, and the store's size on disk
     #[command(after_help = "Examples:\n  hookcli stats\n  hookcli stats --json")]
     Stats(StatsArgs),
@@ -502,6 +509,18 @@ pub struct DeleteArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal)
     #[arg(long, short)]
     pub yes: bool,
+}
+
+/// `hookcli skip`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["ids", "pending"]))]
+pub struct SkipArgs {
+    /// Capture ids or unique prefixes, pending or failed
+    pub ids: Vec<String>,
+
+    /// Every capture waiting for delivery
+    #[arg(long)]
+    pub pending: bool,
 }
 
 /// `hookcli replay`.

@@ -2060,3 +2060,125 @@ fn a_passthrough_ping_is_judged_by_the_apps_answer() {
         );
     }
 }
+
+#[test]
+fn skipping_the_capture_that_blocks_the_queue_lets_the_rest_through_and_keeps_it() {
+    let app = App::start();
+    app.answer(|r, _| {
+        if r.body == b"{\"n\":\"a\"}" {
+            Answer::status(500, "still broken")
+        } else {
+            Answer::status(200, "")
+        }
+    });
+    // Enough attempts that, unskipped, `a` would hold `b` back for the whole test.
+    let l = listen_forwarding(
+        &app.url("/"),
+        &["--retry-base-ms", "200", "--max-attempts", "50"],
+    );
+    let a = l.post("/", &[], b"{\"n\":\"a\"}").id();
+    let b = l.post("/", &[], b"{\"n\":\"b\"}").id();
+    delivery_record(&l, &a, "retrying");
+    let said = succeeds(&run(&l.store, &["skip", &a]));
+    assert!(
+        said.contains("skipped 1 capture: `listen --forward-to` does not deliver it"),
+        "{said}"
+    );
+    delivery_record(&l, &b, "delivered");
+    l.wait_line(|s| {
+        s.contains("\"type\":\"notice\"")
+            && s.contains(&format!("{} is no longer waiting for delivery", &a[..12]))
+    });
+    let tried_a = app
+        .received()
+        .iter()
+        .filter(|r| r.body == b"{\"n\":\"a\"}")
+        .count();
+    std::thread::sleep(Duration::from_millis(800));
+    let got = app.received();
+    assert_eq!(
+        got.iter().filter(|r| r.body == b"{\"n\":\"a\"}").count(),
+        tried_a,
+        "a skipped capture is not attempted again"
+    );
+    assert_eq!(
+        list_ids(&l.store, &["--status", "skipped"]),
+        vec![a.clone()]
+    );
+    assert_eq!(list_ids(&l.store, &["--status", "delivered"]), vec![b]);
+    // Still in the store, with its attempts and why it is out of the queue.
+    let shown = ok(&run(&l.store, &["show", &a]));
+    assert!(
+        shown.contains("delivery skipped (skipped with `hookcli skip` at "),
+        "{shown}"
+    );
+    assert!(shown.contains("500"), "{shown}");
+    assert_eq!(stored(&l.store, &a).unwrap().0, b"{\"n\":\"a\"}");
+}
+
+#[test]
+fn skip_pending_empties_the_queue_for_the_next_run_and_says_what_it_cannot_skip() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("store");
+    let down = format!("http://127.0.0.1:{}/", free_port());
+    let mut l = listen_at(
+        &store,
+        home.path(),
+        &["--json", "--forward-to", &down, "--retry-base-ms", "60000"],
+        &[],
+    );
+    let a = l.post("/", &[], b"{\"n\":\"a\"}").id();
+    let b = l.post("/", &[], b"{\"n\":\"b\"}").id();
+    delivery_record(&l, &a, "retrying");
+    l.interrupt();
+    let said = succeeds(&run(&store, &["skip", "--pending"]));
+    assert!(said.contains("skipped 2 captures"), "{said}");
+    // Again: nothing left, which is no failure.
+    let said = succeeds(&run(&store, &["skip", "--pending"]));
+    assert!(
+        said.contains("nothing to skip: no capture is waiting for delivery"),
+        "{said}"
+    );
+    let said = succeeds(&run(&store, &["skip", &a]));
+    assert!(said.contains(&format!("{a} was skipped already")), "{said}");
+    // The next run has nothing to deliver from this one.
+    let app = App::start();
+    let mut l = listen_at(
+        &store,
+        home.path(),
+        &["--json", "--forward-to", &app.url("/")],
+        &[],
+    );
+    let c = l.post("/", &[], b"{\"n\":\"c\"}").id();
+    delivery_record(&l, &c, "delivered");
+    l.interrupt();
+    let got: Vec<Vec<u8>> = app.received().into_iter().map(|r| r.body).collect();
+    assert_eq!(got, vec![b"{\"n\":\"c\"}".to_vec()]);
+    // What cannot be skipped is said, and fails the command.
+    fails(
+        &run(&store, &["skip", &c]),
+        1,
+        &format!("{c} is delivered already: nothing to skip"),
+    );
+    let mut l = listen_at(&store, home.path(), &["--json"], &[]);
+    let d = l.post("/", &[], b"{\"n\":\"d\"}").id();
+    l.interrupt();
+    fails(
+        &run(&store, &["skip", &d]),
+        1,
+        &format!("{d} was captured without --forward-to, so it has no delivery to skip"),
+    );
+    let out = run(&store, &["skip", &b, &c, &d]);
+    fails(&out, 1, "2 captures could not be skipped, as said above");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{b} was skipped already")), "{err}");
+    assert!(err.contains(&format!("{c} is delivered already")), "{err}");
+    fails(&run(&store, &["skip"]), 2, "--pending");
+    assert_eq!(count(&store), 4, "skip deletes nothing");
+}
+
+/// Assert that a command succeeded; what it said on stderr.
+fn succeeds(out: &std::process::Output) -> String {
+    ok(out);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

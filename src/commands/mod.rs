@@ -9,6 +9,7 @@ mod listen;
 mod replay;
 mod send;
 mod show;
+mod skip;
 mod stats;
 mod topics;
 mod verify;
@@ -36,6 +37,7 @@ pub fn run(mut cli: Cli) -> Result<(), Error> {
         Command::Export(ref args) => export::run(&cli, args),
         Command::Import(ref args) => import::run(&cli, args),
         Command::Delete(ref args) => delete::run(&cli, args),
+        Command::Skip(ref args) => skip::run(&cli, args),
         Command::Stats(ref args) => stats::run(&cli, args),
         Command::Replay(ref args) => replay::run(&cli, args),
         Command::Check(ref args) => check::run(&cli, args),

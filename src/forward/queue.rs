@@ -450,6 +450,13 @@ impl Forwarder {
                     .unwrap_or(true),
             };
             if !still_pending {
+                // Said only of one this run tried: a backlog skipped at once stays quiet.
+                if attempt > p.attempts {
+                    self.output.emit(Event::Notice(format!(
+                        "{} is no longer waiting for delivery (`hookcli skip` or `delete` took it out): no more attempts, the next one goes on",
+                        p.capture.short_id()
+                    )));
+                }
                 return;
             }
             attempt += 1;

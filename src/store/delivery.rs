@@ -131,6 +131,47 @@ pub fn skip_pending(conn: &Connection, note: &str, now: i64) -> rusqlite::Result
     )
 }
 
+/// Take captures out of the delivery queue (`hookcli skip`): a pending or failed delivery
+/// becomes skipped, in one write transaction. Returns each capture's id and the state it
+/// had (`None`: it was never forwarded), in arrival order.
+pub fn skip(
+    conn: &mut Connection,
+    seqs: &[i64],
+    note: &str,
+    now: i64,
+) -> rusqlite::Result<Vec<(String, Option<String>)>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut found = Vec::with_capacity(seqs.len());
+    {
+        let mut read = tx.prepare(
+            "SELECT c.id, d.state FROM captures c LEFT JOIN deliveries d ON d.capture_seq = c.seq \
+             WHERE c.seq = ?1",
+        )?;
+        let mut write = tx.prepare(
+            "UPDATE deliveries SET state = 'skipped', note = ?2, next_attempt_at = NULL, \
+             updated_at = ?3 WHERE capture_seq = ?1",
+        )?;
+        let mut seqs = seqs.to_vec();
+        seqs.sort_unstable();
+        for seq in seqs {
+            let Some((id, was)) = read
+                .query_row([seq], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+                })
+                .optional()?
+            else {
+                continue;
+            };
+            if matches!(was.as_deref(), Some("pending" | "failed")) {
+                write.execute(params![seq, note, now])?;
+            }
+            found.push((id, was));
+        }
+    }
+    tx.commit()?;
+    Ok(found)
+}
+
 /// Record an attempt and the delivery's new state; run it inside a transaction (the
 /// writer's group, or one the caller opens) so both land together. Only forwarding and
 /// passthrough call this: their captures got a delivery row when they were stored.
@@ -143,11 +184,15 @@ pub fn record(
     note: Option<&str>,
 ) -> rusqlite::Result<()> {
     // A record written late (retried after a full disk) never takes the state back from a
-    // later attempt's; its attempt is still kept.
+    // later attempt's; its attempt is still kept. A capture `hookcli skip` took out of the
+    // queue during its attempt stays out, unless that attempt delivered it.
     let updated = conn
         .prepare_cached(
-            "UPDATE deliveries SET state = ?2, attempts = MAX(attempts, ?3), next_attempt_at = ?4, \
-             note = ?5, updated_at = ?6 WHERE capture_seq = ?1 AND attempts <= ?3",
+            "UPDATE deliveries SET \
+             state = CASE WHEN state = 'skipped' AND ?2 <> 'delivered' THEN state ELSE ?2 END, \
+             note = CASE WHEN state = 'skipped' AND ?2 <> 'delivered' THEN note ELSE ?5 END, \
+             attempts = MAX(attempts, ?3), next_attempt_at = ?4, updated_at = ?6 \
+             WHERE capture_seq = ?1 AND attempts <= ?3",
         )?
         .execute(params![
             seq,
@@ -312,5 +357,55 @@ mod tests {
         // A capture deleted meanwhile gets nothing.
         record(&conn, 8, &attempt(1), "delivered", None, None).unwrap();
         assert_eq!(attempts_of(8), 0);
+    }
+
+    #[test]
+    fn a_skip_during_an_attempt_holds_unless_that_attempt_delivered() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::open_write(dir.path()).unwrap();
+        conn.execute_batch(
+            "INSERT INTO captures (seq, id, received_at, source, remote_addr, method, target, headers, body, signature) \
+             VALUES (1, '01a', 5, 'listen', '-', 'POST', '/', '[]', x'', 'unchecked'), \
+                    (2, '01b', 5, 'listen', '-', 'POST', '/', '[]', x'', 'unchecked'), \
+                    (3, '01c', 5, 'listen', '-', 'POST', '/', '[]', x'', 'unchecked'); \
+             INSERT INTO deliveries (capture_seq, state, updated_at) VALUES (1, 'pending', 5), (2, 'failed', 5);",
+        )
+        .unwrap();
+        let found = skip(&mut conn, &[3, 2, 1], "by hand", 9).unwrap();
+        let states: Vec<(&str, Option<&str>)> = found
+            .iter()
+            .map(|(id, was)| (id.as_str(), was.as_deref()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("01a", Some("pending")),
+                ("01b", Some("failed")),
+                ("01c", None)
+            ]
+        );
+        let state_of = |conn: &Connection, seq: i64| -> (String, Option<String>) {
+            conn.query_row(
+                "SELECT state, note FROM deliveries WHERE capture_seq = ?1",
+                [seq],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+        };
+        let attempt = |n| Attempt {
+            attempt: n,
+            ..Attempt::default()
+        };
+        // The attempt under way when it was skipped fails, and would retry: it stays out.
+        record(&conn, 1, &attempt(1), "pending", Some(99), None).unwrap();
+        assert_eq!(
+            state_of(&conn, 1),
+            ("skipped".into(), Some("by hand".into()))
+        );
+        record(&conn, 1, &attempt(2), "failed", None, Some("gave up")).unwrap();
+        assert_eq!(state_of(&conn, 1).0, "skipped");
+        // One that delivered it says so.
+        record(&conn, 1, &attempt(3), "delivered", None, None).unwrap();
+        assert_eq!(state_of(&conn, 1), ("delivered".into(), None));
     }
 }

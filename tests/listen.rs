@@ -703,6 +703,13 @@ fn terminal_escapes_in_payloads_come_out_escaped() {
     // Shown as sent: the JSON escapes stay escapes.
     l.wait_line(|s| s.contains("\\u001b]52;c;cm0gLXJmIH4=\\u0007\\u202egnp.exe"));
     l.wait_line(|s| s.contains("a\\u{202e}b\\u{009b}c"));
+    // An emoji sequence's joiner is how the emoji is written; a joiner between letters hides.
+    l.post(
+        "/",
+        &[],
+        "{\"type\":\"x\",\"body\":\"👩\u{200d}💻 shipped, a\u{200d}b\"}".as_bytes(),
+    );
+    l.wait_line(|s| s.contains("\"👩\u{200d}💻 shipped, a\\u{200d}b\""));
     let out = l.stdout().join("\n");
     for bad in ['\x1b', '\x07', '\u{202e}', '\u{9b}', '\r'] {
         assert!(!out.contains(bad), "{bad:?} reached the terminal");

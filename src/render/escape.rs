@@ -14,7 +14,8 @@ use std::fmt::Write as _;
 /// characters, tags), the other default-ignorable characters a sender can hide text in,
 /// line and paragraph separators, and the blank fillers used to hide text. Variation
 /// selectors stay: CJK names, Mongolian and emoji need them, though a run of them could
-/// hide a few bytes after one visible character.
+/// hide a few bytes after one visible character. Text is escaped by [`marked`], which also
+/// keeps the zero-width joiner of an emoji sequence.
 pub fn is_unsafe(c: char) -> bool {
     c.is_control() // C0, DEL and C1 (U+0080..U+009F)
         || matches!(c,
@@ -45,6 +46,37 @@ pub fn is_unsafe(c: char) -> bool {
         )
 }
 
+/// Each character of `text` with whether it must be escaped ([`is_unsafe`]), but for a
+/// zero-width joiner inside an emoji sequence (👩‍💻, ❤️‍🔥): it is how the emoji is written,
+/// and escaping it would split one picture in two. One joiner between two emoji carries
+/// nothing hidden; any other stays escaped.
+fn marked(text: &str) -> impl Iterator<Item = (char, bool)> + '_ {
+    let mut chars = text.chars().peekable();
+    let mut prev = None;
+    std::iter::from_fn(move || {
+        let c = chars.next()?;
+        let escape = if c == '\u{200D}' {
+            !(prev.is_some_and(|p| pictographic(p) || p == '\u{FE0F}')
+                && chars.peek().is_some_and(|&n| pictographic(n)))
+        } else {
+            is_unsafe(c)
+        };
+        prev = Some(c);
+        Some((c, escape))
+    })
+}
+
+/// The blocks emoji are drawn from (pictographs, symbols, dingbats, skin tones), as far as
+/// an emoji sequence's joiner needs to tell.
+fn pictographic(c: char) -> bool {
+    matches!(c,
+        '\u{1F000}'..='\u{1FAFF}'
+        | '\u{2190}'..='\u{21FF}'
+        | '\u{2300}'..='\u{23FF}'
+        | '\u{2600}'..='\u{27BF}'
+        | '\u{2B00}'..='\u{2BFF}')
+}
+
 fn push_escaped(out: &mut String, c: char) {
     match c {
         '\n' => out.push_str("\\n"),
@@ -61,12 +93,12 @@ fn push_escaped(out: &mut String, c: char) {
 
 /// Escape text for a single terminal line: every unsafe character, newlines included.
 pub fn line(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
+    if !marked(text).any(|(_, escape)| escape) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        push_escaped_or(&mut out, c);
+    for (c, escape) in marked(text) {
+        push_escaped_or(&mut out, c, escape);
     }
     Cow::Owned(out)
 }
@@ -113,10 +145,8 @@ pub fn unsafe_for_terminal(raw: &[u8]) -> bool {
     lone_cr
         || raw.utf8_chunks().any(|chunk| {
             !chunk.invalid().is_empty()
-                || chunk
-                    .valid()
-                    .chars()
-                    .any(|c| is_unsafe(c) && !matches!(c, '\n' | '\r' | '\t'))
+                || marked(chunk.valid())
+                    .any(|(c, escape)| escape && !matches!(c, '\n' | '\r' | '\t'))
         })
 }
 
@@ -133,11 +163,11 @@ pub fn text_line(line: &str) -> String {
 }
 
 fn push_text(out: &mut String, line: &str) {
-    for c in line.chars() {
+    for (c, escape) in marked(line) {
         if c == '\t' {
             out.push_str("    ");
         } else {
-            push_escaped_or(out, c);
+            push_escaped_or(out, c, escape);
         }
     }
 }
@@ -155,21 +185,21 @@ pub enum Cut {
 /// where the next character, or the next escape as a whole, would not fit, so an escape is
 /// never cut in half. Also says whether it was cut.
 pub fn within(text: &str, width: usize, how: Cut) -> (String, bool) {
-    let mut chars = text.chars();
+    let mut chars = marked(text);
     let pieces = std::iter::from_fn(|| {
-        let c = chars.next()?;
+        let (c, escape) = chars.next()?;
         let mut piece = String::new();
         match c {
             '\t' if how == Cut::Text => piece.push_str("    "),
-            c if is_unsafe(c) => push_escaped(&mut piece, c),
+            c if escape => push_escaped(&mut piece, c),
             '\\' if how == Cut::JsonString => {
                 piece.push(c);
                 match chars.next() {
-                    Some('u') => {
+                    Some(('u', _)) => {
                         piece.push('u');
-                        piece.extend(chars.by_ref().take(4));
+                        piece.extend(chars.by_ref().take(4).map(|(c, _)| c));
                     }
-                    Some(next) => push_escaped_or(&mut piece, next),
+                    Some((next, escape)) => push_escaped_or(&mut piece, next, escape),
                     None => {}
                 }
             }
@@ -217,9 +247,9 @@ pub fn cell(text: &str, width: usize) -> String {
     // Measured as a whole, as above: an emoji sequence (❤️, 👍🏽) is narrower than its parts.
     let mut out = String::with_capacity(width + 8);
     let mut piece = String::new();
-    for c in text.chars() {
+    for (c, escape) in marked(text) {
         piece.clear();
-        push_escaped_or(&mut piece, c);
+        push_escaped_or(&mut piece, c, escape);
         let before = out.len();
         out.push_str(&piece);
         if out.width() > width.saturating_sub(1) {
@@ -232,8 +262,8 @@ pub fn cell(text: &str, width: usize) -> String {
     out + &" ".repeat(width.saturating_sub(used + 1))
 }
 
-fn push_escaped_or(out: &mut String, c: char) {
-    if is_unsafe(c) {
+fn push_escaped_or(out: &mut String, c: char, escape: bool) {
+    if escape {
         push_escaped(out, c);
     } else {
         out.push(c);
@@ -249,10 +279,14 @@ pub fn first_lines(raw: &[u8], max_bytes: usize, max_lines: usize, width: usize)
         .take(max_lines)
         .map(|line| {
             let pieces = line.utf8_chunks().flat_map(|chunk| {
-                let text = chunk
-                    .valid()
-                    .chars()
-                    .map(|c| text_line(c.encode_utf8(&mut [0; 4])));
+                let text = marked(chunk.valid()).map(|(c, escape)| {
+                    let mut piece = String::new();
+                    match c {
+                        '\t' => piece.push_str("    "),
+                        c => push_escaped_or(&mut piece, c, escape),
+                    }
+                    piece
+                });
                 let bad = chunk.invalid().iter().map(|b| format!("\\x{b:02x}"));
                 text.chain(bad)
             });
@@ -266,15 +300,15 @@ pub fn first_lines(raw: &[u8], max_bytes: usize, max_lines: usize, width: usize)
 /// means exactly the same; `show --json` in a terminal can no longer be steered by a sender.
 pub fn json(serialised: String) -> String {
     // Raw newlines in serialised JSON are only ever the pretty printer's layout.
-    let is_unsafe = |c: char| is_unsafe(c) && c != '\n';
-    if !serialised.chars().any(is_unsafe) {
+    let escape = |(c, escape): (char, bool)| escape && c != '\n';
+    if !marked(&serialised).any(escape) {
         return serialised;
     }
     let mut out = String::with_capacity(serialised.len() + 16);
-    for c in serialised.chars() {
+    for (c, e) in marked(&serialised) {
         // serde_json has already escaped C0 controls, quotes and backslashes. JSON's \u
         // takes four hex digits: a character past U+FFFF (the tags) is a surrogate pair.
-        if is_unsafe(c) {
+        if escape((c, e)) {
             for unit in c.encode_utf16(&mut [0; 2]) {
                 let _ = write!(out, "\\u{unit:04x}");
             }
@@ -355,6 +389,33 @@ mod tests {
         assert!(!"❤\u{FE0F} ☺\u{FE0E} 葛\u{E0100} ᠠ\u{180B}"
             .chars()
             .any(is_unsafe));
+    }
+
+    #[test]
+    fn an_emoji_sequence_keeps_its_joiner_and_every_other_joiner_is_escaped() {
+        let emoji = "👩\u{200D}💻 ❤\u{FE0F}\u{200D}🔥 🧑🏽\u{200D}🚀 🏳\u{FE0F}\u{200D}🌈";
+        assert_eq!(line(emoji), emoji);
+        assert_eq!(text_line(emoji), emoji);
+        assert_eq!(
+            within(emoji, 80, Cut::JsonString),
+            (emoji.to_string(), false)
+        );
+        assert!(cell(emoji, 30).starts_with(emoji));
+        assert_eq!(first_lines(emoji.as_bytes(), 100, 1, 80), [emoji]);
+        assert_eq!(json(format!("\"{emoji}\"")), format!("\"{emoji}\""));
+        assert!(!unsafe_for_terminal(emoji.as_bytes()));
+        // Between letters, doubled, at either end or before a non-emoji, it hides something.
+        for (text, shown) in [
+            ("a\u{200D}b", "a\\u{200d}b"),
+            ("👩\u{200D}\u{200D}💻", "👩\\u{200d}\\u{200d}💻"),
+            ("\u{200D}💻", "\\u{200d}💻"),
+            ("👩\u{200D}", "👩\\u{200d}"),
+            ("👩\u{200D}x", "👩\\u{200d}x"),
+        ] {
+            assert_eq!(line(text), shown);
+            assert!(unsafe_for_terminal(text.as_bytes()), "{shown}");
+        }
+        assert_eq!(json("\"a\u{200D}b\"".into()), "\"a\\u200db\"");
     }
 
     #[test]

@@ -2182,3 +2182,20 @@ fn succeeds(out: &std::process::Output) -> String {
     ok(out);
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+#[test]
+fn a_passthrough_request_refused_for_its_signature_is_a_skipped_passthrough_delivery() {
+    let app = App::start();
+    let l = listen_forwarding(
+        &app.url("/"),
+        &["--passthrough", "--secret", SECRET, "--reject-invalid"],
+    );
+    let reply = l.post("/", &[("X-Hub-Signature", "sha1=00")], b"{}");
+    assert_eq!(reply.status, 401);
+    let id = reply.id();
+    let skipped = delivery_record(&l, &id, "skipped");
+    assert!(record_validator().is_valid(&skipped), "{skipped}");
+    assert_eq!(skipped["kind"], "passthrough");
+    assert_eq!(skipped["max_attempts"], 1);
+    assert!(app.received().is_empty());
+}

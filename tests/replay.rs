@@ -1231,13 +1231,16 @@ fn check_passes_a_good_endpoint_and_explains_each_failure() {
         if r.method == "HEAD" {
             Answer::status(200, "")
         } else {
-            Answer::status(500, "db down")
+            Answer {
+                body: b"db \xff down".to_vec(),
+                ..Answer::status(500, "")
+            }
         }
     });
     assert!(
         text.contains("✗ ping")
             && text.contains("500")
-            && text.contains("db down")
+            && text.contains("db \\xff down")
             && text
                 .contains("This endpoint is not ready for Intercom yet: fix the steps marked ✗."),
         "{text}"

@@ -225,11 +225,21 @@ async fn ping(client: &reqwest::Client, url: &str, secret: Option<&config::Secre
     match result {
         Err(e) if e.is_timeout() => step(false, None, "no answer within 5 s: Intercom would count it as failed and retry; answer 200 at once and do slow work afterwards".into()),
         Err(e) => step(false, None, unreachable(e, url)),
-        Ok(resp) => {
+        Ok(mut resp) => {
             let status = resp.status();
             let code = Some(status.as_u16());
-            let preview = resp.text().await.unwrap_or_default();
-            let preview: String = preview.chars().take(200).collect();
+            // Its first bytes are enough to quote, kept exact: bytes that are not UTF-8 as \xNN.
+            let mut start = Vec::new();
+            while start.len() < 1024 {
+                match resp.chunk().await {
+                    Ok(Some(chunk)) => start.extend_from_slice(&chunk),
+                    _ => break,
+                }
+            }
+            let preview: String = crate::render::escape::invalid_as_hex(&start)
+                .chars()
+                .take(200)
+                .collect();
             if status.is_success() {
                 step(true, code, format!("{what} answered {status}{hint}, {}", timing_note(latency)))
             } else if status.is_redirection() {

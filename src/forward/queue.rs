@@ -138,13 +138,19 @@ impl Forwarder {
         }
     }
 
-    /// Show that a capture will not be delivered, and why.
-    pub fn announce_skip(&self, c: &Capture, note: &str) {
+    /// Show that a capture will not be delivered, and why; `passthrough` when its sender
+    /// was waiting for the app's answer.
+    pub fn announce_skip(&self, c: &Capture, note: &str, passthrough: bool) {
+        let (kind, max_attempts) = if passthrough {
+            ("passthrough", 1)
+        } else {
+            ("forward", self.settings.max_attempts)
+        };
         self.output.emit(Event::Delivery(Box::new(Delivery {
             capture_id: c.id.clone(),
-            kind: "forward",
+            kind,
             attempt: 0,
-            max_attempts: self.settings.max_attempts,
+            max_attempts,
             target: String::new(),
             status: None,
             reason: String::new(),
@@ -543,7 +549,7 @@ impl Forwarder {
                 })
                 .await;
             match recorded {
-                Ok(()) => self.announce_skip(c, &note),
+                Ok(()) => self.announce_skip(c, &note, kind == "passthrough"),
                 Err(e) => eprintln_lossy!("hookcli: error: cannot record a skipped delivery: {e}"),
             }
             return None;

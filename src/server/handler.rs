@@ -426,7 +426,7 @@ async fn store_and_answer(
     })));
     if let (Some(f), Some(plan)) = (&state.forwarding, &plan) {
         match plan {
-            Plan::Skipped(note) => f.forwarder.announce_skip(&stored, note),
+            Plan::Skipped(note) => f.forwarder.announce_skip(&stored, note, f.passthrough),
             Plan::Pending if f.passthrough => {
                 // The passthrough attempt's record says what the sender got.
                 if let Some(answer) = f.forwarder.passthrough(&stored).await {
@@ -564,24 +564,16 @@ fn forwarded_client(headers: &hyper::HeaderMap) -> Option<String> {
     reported_client(headers).map(|r| client_ip(&r).map_or(r, |ip| ip.to_string()))
 }
 
-/// [`forwarded_client`] as the headers give it.
+/// [`forwarded_client`] as the headers give it; bytes that are not UTF-8 as `\xNN`.
 fn reported_client(headers: &hyper::HeaderMap) -> Option<String> {
-    let get = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
+    let text = |v: &hyper::header::HeaderValue| {
+        crate::render::escape::invalid_as_hex(v.as_bytes()).into_owned()
     };
+    let get = |name: &str| headers.get(name).map(|v| text(v).trim().to_string());
     // The last entry: the one the tunnel itself added. Earlier ones are whatever the sender
     // claimed, and must not make it look like one of Intercom's addresses.
-    let last_line = |name: &str| {
-        headers
-            .get_all(name)
-            .iter()
-            .next_back()
-            .and_then(|v| v.to_str().ok())
-    };
-    if let Some(xff) = last_line("x-forwarded-for") {
+    let last_line = |name: &str| headers.get_all(name).iter().next_back().map(text);
+    if let Some(xff) = last_line("x-forwarded-for").as_deref() {
         let last = xff.rsplit(',').next().unwrap_or("").trim();
         if !last.is_empty() {
             return Some(last.to_string());
@@ -589,7 +581,7 @@ fn reported_client(headers: &hyper::HeaderMap) -> Option<String> {
     }
     // Likewise the last element of `Forwarded` (elements are comma-separated, parameters
     // within one by semicolons).
-    if let Some(fwd) = last_line("forwarded") {
+    if let Some(fwd) = last_line("forwarded").as_deref() {
         let element = fwd.rsplit(',').next().unwrap_or("");
         for param in element.split(';') {
             let Some((key, v)) = param.trim().split_once('=') else {
@@ -602,7 +594,7 @@ fn reported_client(headers: &hyper::HeaderMap) -> Option<String> {
     }
     ["cf-connecting-ip", "true-client-ip", "x-real-ip"]
         .into_iter()
-        .find_map(|name| get(name).filter(|v| !v.is_empty()).map(str::to_string))
+        .find_map(|name| get(name).filter(|v| !v.is_empty()))
 }
 
 #[cfg(test)]
@@ -658,6 +650,14 @@ mod tests {
             h.insert(name, HeaderValue::from_static(value));
             assert_eq!(forwarded_client(&h).as_deref(), Some(client), "{value}");
         }
+        // What is not ASCII is reported as sent, with bytes that are not UTF-8 as \xNN.
+        let mut h = hyper::HeaderMap::new();
+        let odd = HeaderValue::from_bytes(b"10.0.0.1, \xff\xfeevil \xe2\x80\xae").unwrap();
+        h.insert("x-forwarded-for", odd);
+        assert_eq!(
+            forwarded_client(&h).as_deref(),
+            Some("\\xff\\xfeevil \u{202e}")
+        );
     }
 
     #[test]

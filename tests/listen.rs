@@ -1543,6 +1543,54 @@ fn a_store_deleted_under_a_running_listen_answers_503_and_claims_nothing_stored(
 }
 
 #[test]
+fn a_store_file_swapped_under_a_running_listen_is_not_damaged_by_its_log() {
+    let home = tempfile::tempdir().unwrap();
+    // A backup larger than the live store, as a user restoring one would have.
+    let backup = home.path().join("backup");
+    let mut b = listen_at(&backup, home.path(), &["--compact"], &[]);
+    for n in 0..40 {
+        let body = format!("{{\"n\":{n},\"pad\":\"{}\"}}", "x".repeat(4000));
+        assert_eq!(b.post("/", &[], body.as_bytes()).status, 200);
+    }
+    b.interrupt();
+    let store = home.path().join("store");
+    let mut l = listen_at(&store, home.path(), &["--compact"], &[]);
+    let acked: Vec<String> = (0..3)
+        .map(|n| {
+            l.post("/", &[], format!("{{\"live\":{n}}}").as_bytes())
+                .id()
+        })
+        .collect();
+    // Moved away, and the backup moved in by rename, while listen runs and is idle. Before
+    // the fix, the log listen left behind turned the backup into a damaged file.
+    let moved = home.path().join("moved");
+    std::fs::create_dir(&moved).unwrap();
+    std::fs::rename(store.join("hookcli.db"), moved.join("hookcli.db")).unwrap();
+    std::fs::copy(backup.join("hookcli.db"), home.path().join("tmp.db")).unwrap();
+    std::fs::rename(home.path().join("tmp.db"), store.join("hookcli.db")).unwrap();
+    l.wait_stderr("was deleted, moved or replaced while listen was running");
+    let (code, _, _) = l.interrupt();
+    assert_eq!(code, 0);
+    let stats = |dir: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&ok(&run(dir, &["stats", "--json"]))).unwrap()
+    };
+    assert_eq!(stats(&store)["captures"], 40, "the backup is whole");
+    let check = rusqlite::Connection::open(store.join("hookcli.db")).unwrap();
+    let verdict: String = check
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(verdict, "ok");
+    // What was acknowledged is in the file that was moved away.
+    assert_eq!(stats(&moved)["captures"], 3);
+    for (n, id) in acked.iter().enumerate() {
+        assert_eq!(
+            stored(&moved, id).unwrap().0,
+            format!("{{\"live\":{n}}}").as_bytes()
+        );
+    }
+}
+
+#[test]
 fn a_log_deleted_under_a_running_listen_answers_503_and_keeps_what_was_acknowledged() {
     let mut l = listen(&["--color", "never"]);
     let before: Vec<String> = (0..3)

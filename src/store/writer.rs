@@ -215,6 +215,13 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, checkpointer: Checkpointer
             Ok(Some(job)) => job,
             Ok(None) => break,
             Err(_) => {
+                // Noticed while idle too, so the log is let go before anyone opens the new
+                // file with it (see `release_log`).
+                if store.lost.is_none() && !still_there(&store.path, store.opened) {
+                    store.lost = Some(Lost::Database);
+                    crate::report_error(&StoreError::Replaced(store.path.clone()));
+                    release_log(&store);
+                }
                 if store.lost.is_none() && indexing.remaining(Instant::now()).is_zero() {
                     match index_pending(&store.conn, INDEX_STEP) {
                         Ok(_) => indexing.succeeded(),
@@ -238,10 +245,44 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, checkpointer: Checkpointer
     if store.lost.is_some() {
         return;
     }
+    if !still_there(&store.path, store.opened) {
+        store.lost = Some(Lost::Database);
+        release_log(&store);
+        return;
+    }
     // On the way out, index for a moment; whatever is left is searched directly and
     // indexed by the next run.
     let deadline = Instant::now() + INDEX_AT_EXIT;
     while Instant::now() < deadline && matches!(index_pending(&store.conn, INDEX_STEP), Ok(1..)) {}
+}
+
+/// Once the store's path names another database file (one moved or copied in, or a new one
+/// after a delete), the log at `<store>/hookcli.db-wal` is still this writer's: SQLite will
+/// not delete it on close, since the database moved, and whoever opens the new file next
+/// would apply its pages to that file and ruin it. So what it holds is copied into the file
+/// this writer has open (moved away, it keeps every capture acknowledged), and the log is
+/// emptied, which makes it harmless. If that cannot be done, the log is deleted, if it is
+/// still this writer's: the newest captures are then in no file, but the new one is safe.
+fn release_log(store: &Store) {
+    let emptied = store
+        .conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        == Ok(0);
+    if emptied {
+        return;
+    }
+    if store
+        .wal_opened
+        .is_some_and(|id| still_there(&store.wal, id))
+    {
+        let _ = std::fs::remove_file(&store.wal);
+        crate::report_error(&format!(
+            "the last captures acknowledged before {} was replaced could not be copied into the file listen had open; its log was deleted so that it cannot damage the new file",
+            store.path.display()
+        ));
+    }
 }
 
 /// When the idle-time indexer may try again after failing: 1 s after the first failure,
@@ -363,6 +404,9 @@ fn write_group(store: &mut Store, jobs: impl Iterator<Item = Job>) {
                     if copied != Ok(true) {
                         crate::report_error(&"the store's deleted log could not all be copied into hookcli.db yet (a reader still uses it): stop listen with Ctrl-C, which copies the rest, rather than killing it");
                     }
+                }
+                if let Lost::Database = which {
+                    release_log(store);
                 }
                 store.lost = Some(which);
                 Err(Failed::Replaced(which))

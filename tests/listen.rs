@@ -1169,6 +1169,43 @@ fn a_store_that_may_only_be_read_is_read_and_one_that_may_not_says_so() {
 }
 
 #[test]
+fn listen_refuses_a_database_file_it_may_not_write_before_it_says_it_is_ready() {
+    let home = tempfile::tempdir().unwrap();
+    let (store, id) = read_only_store(home.path());
+    // The directory may be written, and its lock file; only the database file may not.
+    chmod(&store, 0o700);
+    if unsafe { libc::geteuid() } == 0 {
+        let lock = store.join("listen.lock");
+        std::os::unix::fs::chown(lock, Some(NOBODY), Some(NOBODY)).unwrap();
+    }
+    let mut child = unprivileged(home.path())
+        .arg("--store")
+        .arg(&store)
+        .args(["listen", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Before, it started and answered every request 503: killed here, it fails the test.
+    assert_eq!(wait_timeout(&mut child, Duration::from_secs(10)), 1);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("hookcli.db is read-only for this user"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(out.stdout.is_empty(), "never said it was listening");
+    let left: Vec<_> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.starts_with("hookcli.db-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(ok(&run_unprivileged(home.path(), &store, &["list", "--json"])).contains(&id));
+}
+
+#[test]
 fn unusable_stores_give_one_clear_sentence() {
     let home = tempfile::tempdir().unwrap();
     // A directory nobody may write (run as an unprivileged user when the tests run as root,
@@ -1494,6 +1531,7 @@ fn a_store_that_cannot_write_answers_503_never_2xx_and_recovers() {
     assert_eq!(reply.json()["ok"], false);
     l.wait_line(|s| s.contains("STORE FAILED, answered 503"));
     l.wait_stderr("hookcli: error: could not save a capture");
+    l.wait_stderr("stop whatever holds the store's lock: until then requests are answered 503, which Intercom retries");
     blocker.execute_batch("ROLLBACK").unwrap();
     drop(blocker);
     let after = l.post("/", &[], b"{\"after\":1}");

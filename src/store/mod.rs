@@ -86,6 +86,17 @@ pub enum StoreError {
     /// The store was written by a newer hookcli.
     #[error("the store {0} was written by a newer hookcli; upgrade hookcli to read it")]
     TooNew(PathBuf),
+    /// The disk holding the store has no room left.
+    #[error("the disk holding the store {0} is full: free some space on it and try again (hookcli needs a little room even to delete captures)")]
+    DiskFull(PathBuf),
+    /// The operating system failed a read or write of the store's files.
+    #[error("the store {path} could not be read or written ({source}): check that its disk is not full and still mounted, then try again")]
+    Io {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
     /// Any other SQLite failure.
     #[error("the store {path} failed: {source}")]
     Sqlite {
@@ -124,6 +135,10 @@ impl StoreError {
         match err.sqlite_error_code() {
             Some(C::DatabaseBusy | C::DatabaseLocked) => StoreError::Locked(path),
             Some(C::NotADatabase | C::DatabaseCorrupt) => StoreError::Corrupt(path),
+            Some(C::DiskFull) => {
+                StoreError::DiskFull(path.parent().map(Path::to_path_buf).unwrap_or(path))
+            }
+            Some(C::SystemIoFailure) => StoreError::Io { path, source: err },
             Some(C::ReadOnly | C::CannotOpen | C::PermissionDenied) => StoreError::NotWritable {
                 dir: path.parent().map(Path::to_path_buf).unwrap_or(path),
                 reason: err.to_string(),
@@ -146,9 +161,17 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
         return Err(StoreError::DatabaseIsDirectory(path));
     }
     if !path.exists() {
-        create_private_file(&path).map_err(not_writable)?;
+        create_private_file(&path).map_err(&not_writable)?;
     }
     let conn = Connection::open(&path).map_err(|e| StoreError::from_sqlite(&path, e))?;
+    // SQLite falls back to reading a file this user may not write; every commit would then
+    // fail, so say it now rather than answer each request 503.
+    if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+        return Err(not_writable(std::io::Error::other(format!(
+            "{} is read-only for this user",
+            path.display()
+        ))));
+    }
     // Before anything is written to it: a file that is not a store is left as it is.
     if let Contents::Other = contents(&conn).map_err(|e| StoreError::from_sqlite(&path, e))? {
         return Err(StoreError::NotAStore(path));

@@ -411,7 +411,7 @@ fn write_group(store: &mut Store, jobs: impl Iterator<Item = Job>) {
                 store.lost = Some(which);
                 Err(Failed::Replaced(which))
             }
-            Err(e) => Err(Failed::Write(e.to_string())),
+            Err(e) => Err(Failed::Write(write_failure(&e))),
         }
     };
     let path = store.path.as_path();
@@ -444,6 +444,25 @@ fn write_group(store: &mut Store, jobs: impl Iterator<Item = Job>) {
             }
         }
     }
+}
+
+/// Why a commit failed, and what to do about it: every request is answered 503 (which
+/// Intercom retries) until the store can write again, with no restart needed.
+fn write_failure(e: &rusqlite::Error) -> String {
+    let remedy = match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => "free some space on its disk",
+        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::PermissionDenied) => {
+            "make the store directory and its files writable again"
+        }
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            "stop whatever holds the store's lock"
+        }
+        Some(rusqlite::ErrorCode::SystemIoFailure) => {
+            "check that its disk is not full and still mounted"
+        }
+        _ => "fix that",
+    };
+    format!("{e}; {remedy}: until then requests are answered 503, which Intercom retries")
 }
 
 /// Why a group was not saved.
@@ -603,5 +622,26 @@ mod tests {
         assert_eq!(b.remaining(start), Duration::ZERO);
         b.failed(start);
         assert_eq!(b.remaining(start), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_full_disk_is_named_with_what_to_do() {
+        let conn = Connection::open_in_memory().unwrap();
+        // SQLite's own "database or disk is full", as a full disk gives it.
+        conn.execute_batch("PRAGMA max_page_count = 2; CREATE TABLE t (b BLOB);")
+            .unwrap();
+        let full = conn
+            .execute("INSERT INTO t VALUES (zeroblob(100000))", [])
+            .unwrap_err();
+        let said = write_failure(&full);
+        assert!(
+            said.starts_with("database or disk is full; free some space on its disk: until then requests are answered 503"),
+            "{said}"
+        );
+        let store = StoreError::from_sqlite(Path::new("/s/hookcli.db"), full).to_string();
+        assert_eq!(
+            store,
+            "the disk holding the store /s is full: free some space on it and try again (hookcli needs a little room even to delete captures)"
+        );
     }
 }

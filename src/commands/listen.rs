@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
+    give_large_bodies_back();
     let secret = config::secret(&args.secret)?;
     if args.reject_invalid && secret.is_none() {
         super::usage_error("listen", "--reject-invalid needs the client secret: pass --secret, --secret-file or set HOOKCLI_SECRET");
@@ -287,6 +288,18 @@ fn normalise_prefix(path: &str) -> Result<String, String> {
         }
     }
     Ok(out)
+}
+
+/// Large request bodies get memory of their own from the system and return it when freed.
+/// glibc otherwise raises its threshold for that after the first large free, serves the
+/// next ones from its heaps and keeps what they held: 100 bodies of 10 MiB, 25 at a time
+/// within the budget for them, left listen's peak at 427 MiB; this way it was 297 MiB.
+fn give_large_bodies_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: sets one allocator tunable, before the threads that allocate start.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
 }
 
 #[cfg(test)]

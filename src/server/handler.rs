@@ -250,7 +250,8 @@ pub(super) async fn handle(
         return refuse(StatusCode::SERVICE_UNAVAILABLE, reason, &parts.method);
     };
     let limited = Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX));
-    let body = match tokio::time::timeout_at(deadline, limited.collect()).await {
+    let expected = usize::try_from(declared.unwrap_or(0)).unwrap_or(usize::MAX);
+    let body = match tokio::time::timeout_at(deadline, gather(limited, expected)).await {
         Err(_) => {
             let reason = format!(
                 "the body did not arrive within {} s",
@@ -281,7 +282,13 @@ pub(super) async fn handle(
             };
             return refuse(StatusCode::BAD_REQUEST, reason, &parts.method);
         }
-        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Ok(Some(body))) => body,
+        Ok(Ok(None)) => {
+            let reason =
+                "there is not enough memory to hold this body right now; send it again shortly"
+                    .to_string();
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, reason, &parts.method);
+        }
     };
     // From here on the sender waits for us, not we for it: never closed to make room.
     let _answering = conn.answering();
@@ -453,6 +460,29 @@ fn ours(status: StatusCode, body: serde_json::Value, id: &str) -> Resp {
 /// Report a request that hyper answered itself because it could not parse it (400, or
 /// 431 for a head past its buffer): the handler never saw it, but the user should. `tls`:
 /// the connection opened with a TLS handshake; `mid_head`: part of a request head had come.
+/// Read a body into one buffer, sized up front from its declared length: collecting its
+/// frames and then joining them held a large body twice. `None` when the memory for it
+/// could not be had, which a request can be told, where running out would abort hookcli.
+async fn gather<B>(mut body: B, expected: usize) -> Result<Option<Bytes>, B::Error>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+{
+    let mut buf = Vec::new();
+    if buf.try_reserve_exact(expected).is_err() {
+        return Ok(None);
+    }
+    while let Some(frame) = body.frame().await {
+        // Trailers are not kept (see storage.md).
+        if let Ok(data) = frame?.into_data() {
+            if buf.try_reserve(data.len()).is_err() {
+                return Ok(None);
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Some(Bytes::from(buf)))
+}
+
 pub(super) fn refused_by_hyper(
     state: &Context,
     peer: SocketAddr,

@@ -18,7 +18,7 @@ bin=${HOOKCLI:-target/debug/hookcli}
     echo "arrive within 30 s; 503 when the store cannot write, or when a body over 64 KiB found no"
     echo "room in memory for 10 s, or that the system would not give memory for (bodies that large share 256 MiB, or twice --max-body if more, and the queue of captures waiting to be printed holds at most 64 MiB more: 100 bodies of 10 MiB at once left listen at a peak of about 300 MiB; every"
     echo "smaller one is read at once). A client must send its request head within 10 s (one cut off mid-head gets no answer, and listen prints a notice, at most one every 10 s). At most"
-    echo "512 connections are served at once; when all are taken, a new client gets the slot of the"
+    echo "512 connections are served at once (listen raises its open-file limit to fit them, 576 descriptors, 1088 with --passthrough; where the hard limit, \`ulimit -Hn\`, is lower, it serves as many as that leaves room for and says so); when all are taken, a new client gets the slot of the"
     echo "one that has gone longest without finishing a request, if that is 2 s or more and it is"
     echo "not waiting for its answer (an idle keep-alive connection, or a client stalled or crawling"
     echo "mid-request), and a notice says so."

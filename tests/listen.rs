@@ -2327,3 +2327,22 @@ fn large_bodies_past_the_memory_there_is_are_refused_and_listen_stays_up() {
     // Still up, and a notification is stored as ever.
     assert_eq!(l.post("/", &[], b"{\"after\":1}").status, 200);
 }
+
+#[test]
+fn a_low_open_file_limit_lowers_the_connection_cap_so_idle_clients_make_room() {
+    let l = listen(&["--json", "--nofile", "150"]);
+    l.wait_line(|s| {
+        s.contains("the open-file limit (ulimit -n) is 150, so listen serves 86 connections at once rather than 512")
+    });
+    // More idle clients than there are descriptors: before, accepting failed on every
+    // try, a warning each time, and none of them was ever closed to make room.
+    let idle: Vec<TcpStream> = (0..200)
+        .map(|_| TcpStream::connect(&l.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(l.post("/", &[], b"{\"through\":1}").status, 200);
+    l.wait_line(|s| s.contains("all 86 connections are in use: closed the one from"));
+    drop(idle);
+    let warnings = l.stderr().matches("accept failed").count();
+    assert!(warnings <= 1, "{}", l.stderr());
+}

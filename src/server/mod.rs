@@ -47,7 +47,15 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
         // `printf ... | nc -N` shuts its write side once the request is sent, then waits.
         .half_close(true);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let slots = slots::Slots::new(MAX_CONNECTIONS, state.output.clone());
+    let passthrough = state.forwarding.as_ref().is_some_and(|f| f.passthrough);
+    let (room, limit) = slots::room_for_connections(MAX_CONNECTIONS, 1 + u64::from(passthrough));
+    if let Some(limit) = limit {
+        state.output.emit(crate::render::Event::Notice(format!(
+            "the open-file limit (ulimit -n) is {limit}, so listen serves {room} connections at once rather than {MAX_CONNECTIONS}; raise it for more"
+        )));
+    }
+    let slots = slots::Slots::new(room, state.output.clone());
+    let accept_failures = throttle::Throttle::default();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -56,7 +64,15 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     if !is_connection_error(&e) {
-                        eprintln_lossy!("hookcli: warning: accept failed: {e}");
+                        if let Some(n) = accept_failures.count() {
+                            let more = if n > 1 { format!(" ({n} times since the last warning)") } else { String::new() };
+                            let hint = if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
+                                ": out of file descriptors, raise the open-file limit (ulimit -n)"
+                            } else {
+                                ""
+                            };
+                            eprintln_lossy!("hookcli: warning: accept failed{more}: {e}{hint}");
+                        }
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                     continue;

@@ -1,4 +1,5 @@
-//! Connection slots: at most `MAX_CONNECTIONS` served at once, and when every slot is
+//! Connection slots: at most `MAX_CONNECTIONS` served at once (fewer when the open-file
+//! limit leaves room for fewer), and when every slot is
 //! taken, the connection that has gone longest without finishing a request gives its
 //! slot up.
 //!
@@ -24,6 +25,53 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 const IDLE_FOR: Duration = Duration::from_secs(2);
 /// How often a full server looks again for a connection to close.
 const RECHECK: Duration = Duration::from_millis(250);
+
+/// File descriptors kept for all but client connections: the store's files (three per
+/// SQLite connection), the terminal, the runtime, connections to the app.
+const RESERVED_FILES: u64 = 64;
+/// The fewest connections served at once, however low the open-file limit.
+const FEWEST: usize = 8;
+
+/// How many connections the open-file limit leaves room for, at most `max`, each taking
+/// `per_client` descriptors (two with `--passthrough`: the client's and the app's). The
+/// soft limit is raised toward the hard one first, as servers do (macOS starts at 256).
+/// Past the limit, accepting fails, and the connections served hold every descriptor
+/// while none of them may be closed to make room. Also returns the limit when it is what
+/// keeps the number below `max`.
+pub(super) fn room_for_connections(max: usize, per_client: u64) -> (usize, Option<u64>) {
+    #[cfg(unix)]
+    {
+        let wanted = RESERVED_FILES + max as u64 * per_client;
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit and setrlimit only read and write the struct given.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            return (max, None);
+        }
+        let mut soft = limit.rlim_cur;
+        if soft < wanted {
+            let raised = libc::rlimit {
+                rlim_cur: wanted.min(limit.rlim_max),
+                rlim_max: limit.rlim_max,
+            };
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+                soft = raised.rlim_cur;
+            }
+        }
+        if soft >= wanted {
+            return (max, None);
+        }
+        let room = usize::try_from(soft.saturating_sub(RESERVED_FILES) / per_client).unwrap_or(max);
+        (room.clamp(FEWEST, max), Some(soft))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = per_client;
+        (max, None)
+    }
+}
 
 /// One served connection, as its slot sees it.
 pub(super) struct Conn {
@@ -85,6 +133,8 @@ impl Drop for Slot {
 /// Every slot, and the connections holding them.
 pub(super) struct Slots {
     permits: Arc<Semaphore>,
+    /// How many there are.
+    max: usize,
     open: Mutex<HashMap<u64, Arc<Conn>>>,
     next_id: AtomicU64,
     epoch: Instant,
@@ -98,6 +148,7 @@ impl Slots {
     pub(super) fn new(max: usize, output: Output) -> Arc<Slots> {
         Arc::new(Slots {
             permits: Arc::new(Semaphore::new(max)),
+            max,
             open: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -174,7 +225,7 @@ impl Slots {
         };
         self.output.emit(Event::Notice(format!(
             "all {} connections are in use: closed the one from {peer}, {:.1} s without finishing a request, to make room{more}",
-            super::MAX_CONNECTIONS,
+            self.max,
             idle.as_secs_f64()
         )));
     }

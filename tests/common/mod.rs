@@ -105,6 +105,23 @@ fn start_listen(
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let knob = match *arg {
+            // Not hookcli's: its open-file limit, soft and hard, as `ulimit -n` sets them.
+            "--nofile" => {
+                let n: libc::rlim_t = it.next().expect("a limit").parse().unwrap();
+                let limit = libc::rlimit {
+                    rlim_cur: n,
+                    rlim_max: n,
+                };
+                use std::os::unix::process::CommandExt;
+                // SAFETY: setrlimit is async-signal-safe, as pre_exec requires.
+                unsafe {
+                    cmd.pre_exec(move || match libc::setrlimit(libc::RLIMIT_NOFILE, &limit) {
+                        0 => Ok(()),
+                        _ => Err(std::io::Error::last_os_error()),
+                    });
+                }
+                continue;
+            }
             "--retry-base-ms" => "HOOKCLI_TEST_RETRY_BASE_MS",
             "--flood-wait-ms" => "HOOKCLI_TEST_FLOOD_WAIT_MS",
             _ => {

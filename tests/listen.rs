@@ -1607,12 +1607,30 @@ fn a_store_file_swapped_under_a_running_listen_is_not_damaged_by_its_log() {
     std::fs::copy(backup.join("hookcli.db"), home.path().join("tmp.db")).unwrap();
     std::fs::rename(home.path().join("tmp.db"), store.join("hookcli.db")).unwrap();
     l.wait_stderr("was deleted, moved or replaced while listen was running");
+    // Another command writes to the restored store while senders still reach listen, which
+    // refuses them: none of it may end up in the file listen has open.
+    let note = home.path().join("note.json");
+    std::fs::write(&note, notification("ticket.created", Some("notif_r"), "{}")).unwrap();
+    for n in 0..3 {
+        assert_eq!(
+            l.post("/", &[], format!("{{\"late\":{n}}}").as_bytes())
+                .status,
+            503
+        );
+        if n == 0 {
+            ok(&run(&store, &["import", note.to_str().unwrap()]));
+        }
+    }
     let (code, _, _) = l.interrupt();
     assert_eq!(code, 0);
     let stats = |dir: &std::path::Path| -> serde_json::Value {
         serde_json::from_str(&ok(&run(dir, &["stats", "--json"]))).unwrap()
     };
-    assert_eq!(stats(&store)["captures"], 40, "the backup is whole");
+    assert_eq!(
+        stats(&store)["captures"],
+        41,
+        "the backup is whole, with the import"
+    );
     let check = rusqlite::Connection::open(store.join("hookcli.db")).unwrap();
     let verdict: String = check
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))

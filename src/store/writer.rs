@@ -89,17 +89,22 @@ impl Writer {
         // did); a log deleted before the first capture is then noticed like a later one.
         let wal = dir.join(format!("{}-wal", super::DB_FILE));
         let wal_opened = file_id(&wal).ok();
+        let shm = dir.join(format!("{}-shm", super::DB_FILE));
+        let shm_opened = file_id(&shm).ok();
         let store = Store {
             conn,
             wal,
             wal_opened,
+            shm,
+            shm_opened,
             path,
             opened,
             lost: None,
+            checkpointer: Some(checkpointer),
         };
         let thread = std::thread::Builder::new()
             .name("hookcli-store".into())
-            .spawn(move || run(store, rx, checkpointer))
+            .spawn(move || run(store, rx))
             .map_err(|e| StoreError::NotWritable {
                 dir: dir.to_path_buf(),
                 reason: e.to_string(),
@@ -182,10 +187,16 @@ struct Store {
     /// The log as first seen (when opened, or else at the first commit): SQLite keeps it,
     /// and its inode, while the writer is open.
     wal_opened: Option<FileId>,
+    /// The log's shared-memory index, and the file it was when first seen.
+    shm: PathBuf,
+    shm_opened: Option<FileId>,
     /// Set once a path no longer names its file: from then on nothing is written, since it
     /// would only go into a file that hookcli and the user can no longer find (or, for the
     /// log, one that a crash would take with it).
     lost: Option<Lost>,
+    /// Copies the log into the database file in the background; stopped once the database
+    /// is lost, since it would copy into the old file what others write to the new one.
+    checkpointer: Option<Checkpointer>,
 }
 
 /// Which of the store's files was deleted or replaced under the writer.
@@ -197,7 +208,7 @@ enum Lost {
     Log,
 }
 
-fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, checkpointer: Checkpointer) {
+fn run(mut store: Store, mut rx: mpsc::Receiver<Job>) {
     // A small runtime of its own, only so that waiting for work can time out: the search
     // index is filled after a lull in captures, never while anyone waits for a commit.
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -209,8 +220,8 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, checkpointer: Checkpointer
     let mut group = Vec::with_capacity(MAX_GROUP);
     let mut indexing = Backoff::default();
     loop {
-        let idle = INDEX_AFTER_IDLE.max(indexing.remaining(Instant::now()));
-        let next = rt.block_on(async { tokio::time::timeout(idle, rx.recv()).await });
+        // On this clock whatever the indexer's backoff, so a lost database is noticed soon.
+        let next = rt.block_on(async { tokio::time::timeout(INDEX_AFTER_IDLE, rx.recv()).await });
         let first = match next {
             Ok(Some(job)) => job,
             Ok(None) => break,
@@ -220,7 +231,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, checkpointer: Checkpointer
                 if store.lost.is_none() && !still_there(&store.path, store.opened) {
                     store.lost = Some(Lost::Database);
                     crate::report_error(&StoreError::Replaced(store.path.clone()));
-                    release_log(&store);
+                    release_log(&mut store);
                 }
                 if store.lost.is_none() && indexing.remaining(Instant::now()).is_zero() {
                     match index_pending(&store.conn, INDEX_STEP) {
@@ -239,15 +250,19 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, checkpointer: Checkpointer
             }
         }
         write_group(&mut store, group.drain(..));
-        checkpointer.poke();
+        if let Some(checkpointer) = &store.checkpointer {
+            checkpointer.poke();
+        }
     }
-    checkpointer.stop();
+    if let Some(checkpointer) = store.checkpointer.take() {
+        checkpointer.stop();
+    }
     if store.lost.is_some() {
         return;
     }
     if !still_there(&store.path, store.opened) {
         store.lost = Some(Lost::Database);
-        release_log(&store);
+        release_log(&mut store);
         return;
     }
     // On the way out, index for a moment; whatever is left is searched directly and
@@ -257,29 +272,45 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, checkpointer: Checkpointer
 }
 
 /// Once the store's path names another database file (one moved or copied in, or a new one
-/// after a delete), the log at `<store>/hookcli.db-wal` is still this writer's: SQLite will
-/// not delete it on close, since the database moved, and whoever opens the new file next
-/// would apply its pages to that file and ruin it. So what it holds is copied into the file
-/// this writer has open (moved away, it keeps every capture acknowledged), and the log is
-/// emptied, which makes it harmless. If that cannot be done, the log is deleted, if it is
-/// still this writer's: the newest captures are then in no file, but the new one is safe.
-fn release_log(store: &Store) {
-    let emptied = store
-        .conn
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        == Ok(0);
-    if emptied {
-        return;
+/// after a delete), the log at `<store>/hookcli.db-wal` and its index `hookcli.db-shm` are
+/// still this writer's: SQLite will not delete them on close, since the database moved, and
+/// whoever opens the new file would read it through them (the index gives the old file's
+/// size) and apply the log's pages to it, ruining it. So what the log holds is copied into
+/// the file this writer has open (moved away, it keeps every capture acknowledged), and
+/// both are taken off the path: they stay open here, and the next opener makes its own.
+fn release_log(store: &mut Store) {
+    // First the background checkpoint: it would go on copying into the old file, and
+    // while it runs, this one is refused at once.
+    if let Some(checkpointer) = store.checkpointer.take() {
+        checkpointer.stop();
     }
-    if store
-        .wal_opened
-        .is_some_and(|id| still_there(&store.wal, id))
-    {
-        let _ = std::fs::remove_file(&store.wal);
+    // A reader of the log (another command's) holds it back for a moment at most.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let copied = loop {
+        let emptied = store
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+        if emptied == Ok(0) {
+            break true;
+        }
+        if Instant::now() >= deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for (path, opened) in [
+        (&store.wal, store.wal_opened),
+        (&store.shm, store.shm_opened),
+    ] {
+        if opened.is_some_and(|id| still_there(path, id)) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    if !copied {
         crate::report_error(&format!(
-            "the last captures acknowledged before {} was replaced could not be copied into the file listen had open; its log was deleted so that it cannot damage the new file",
+            "the last captures acknowledged before {} was replaced could not be copied into the file listen had open; they are lost",
             store.path.display()
         ));
     }
@@ -369,6 +400,7 @@ fn write_group(store: &mut Store, jobs: impl Iterator<Item = Job>) {
     }
     if store.wal_opened.is_none() {
         store.wal_opened = file_id(&store.wal).ok();
+        store.shm_opened = file_id(&store.shm).ok();
     }
     let written = if let Some(lost) = store.lost {
         Err(Failed::Replaced(lost))

@@ -357,7 +357,7 @@ pub enum DeliveryState {
     Delivered,
     /// Gave up: the app refused it, or retries ran out.
     Failed,
-    /// Not delivered on purpose (no route, --skip-pending, rejected).
+    /// Not delivered on purpose (no route, --skip-pending, rejected, hookcli skip).
     Skipped,
 }
 

@@ -2071,11 +2071,8 @@ fn skipping_the_capture_that_blocks_the_queue_lets_the_rest_through_and_keeps_it
             Answer::status(200, "")
         }
     });
-    // Enough attempts that, unskipped, `a` would hold `b` back for the whole test.
-    let l = listen_forwarding(
-        &app.url("/"),
-        &["--retry-base-ms", "200", "--max-attempts", "50"],
-    );
+    // A retry a minute away: unskipped, `a` would hold `b` back for the whole test.
+    let l = listen_forwarding(&app.url("/"), &["--retry-base-ms", "60000"]);
     let a = l.post("/", &[], b"{\"n\":\"a\"}").id();
     let b = l.post("/", &[], b"{\"n\":\"b\"}").id();
     delivery_record(&l, &a, "retrying");
@@ -2166,7 +2163,7 @@ fn skip_pending_empties_the_queue_for_the_next_run_and_says_what_it_cannot_skip(
     fails(
         &run(&store, &["skip", &d]),
         1,
-        &format!("{d} was captured without --forward-to, so it has no delivery to skip"),
+        &format!("{d} has no delivery to skip: it was not captured by `listen --forward-to`"),
     );
     let out = run(&store, &["skip", &b, &c, &d]);
     fails(&out, 1, "2 captures could not be skipped, as said above");

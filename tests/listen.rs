@@ -1194,6 +1194,7 @@ fn listen_refuses_a_database_file_it_may_not_write_before_it_says_it_is_ready() 
         err.contains("hookcli.db is read-only for this user"),
         "{err}"
     );
+    assert!(err.contains("make it writable (chmod u+w"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(out.stdout.is_empty(), "never said it was listening");
     let left: Vec<_> = std::fs::read_dir(&store)

@@ -33,8 +33,17 @@ pub(super) fn run(cli: &Cli, args: &SkipArgs) -> Result<(), Error> {
     );
     let found = delivery::skip(&mut store.conn, &seqs, &note, now.timestamp_millis())
         .map_err(|e| store.err(e))?;
+    // Named, but deleted by another hookcli between the lookup and the skip.
+    let gone = (seqs.len() - found.len()) as i64;
     let mut skipped = 0;
     let mut problems = Vec::new();
+    if gone > 0 && !args.pending {
+        problems.push(format!(
+            "{} named {} deleted meanwhile, by another hookcli",
+            counted(gone, "capture"),
+            if gone == 1 { "was" } else { "were" }
+        ));
+    }
     for (id, was) in found {
         match was.as_deref() {
             Some("pending" | "failed") => skipped += 1,
@@ -43,7 +52,7 @@ pub(super) fn run(cli: &Cli, args: &SkipArgs) -> Result<(), Error> {
             Some(_) if args.pending => {}
             Some(state) => problems.push(format!("{id} is {state} already: nothing to skip")),
             None => problems.push(format!(
-                "{id} was captured without --forward-to, so it has no delivery to skip"
+                "{id} has no delivery to skip: it was not captured by `listen --forward-to`"
             )),
         }
     }

@@ -426,7 +426,7 @@ impl Forwarder {
                         }
                     }
                     tokio::select! {
-                        () = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+                        () = self.wait_unless_taken_out(p.capture.seq, wait as u64) => {}
                         _ = stop.wait_for(|stopping| *stopping) => return,
                     }
                     if permit.is_none() {
@@ -499,6 +499,24 @@ impl Forwarder {
                 return;
             }
             due = next;
+        }
+    }
+
+    /// Wait `ms` for a retry, but no longer than a second past the capture's being taken out
+    /// of the queue (`hookcli skip`, `delete`): a backoff of up to 30 s, and longer with a
+    /// larger `--retry-base-ms`, would hold the captures behind it back all that time.
+    async fn wait_unless_taken_out(&self, seq: i64, ms: u64) {
+        let until = tokio::time::Instant::now() + Duration::from_millis(ms);
+        loop {
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            tokio::time::sleep(left.min(Duration::from_secs(1))).await;
+            let pending = self.db(move |c| delivery::is_pending(c, seq)).await;
+            if !pending.unwrap_or(true) {
+                return;
+            }
         }
     }
 

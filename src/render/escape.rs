@@ -14,8 +14,8 @@ use std::fmt::Write as _;
 /// characters, tags), the other default-ignorable characters a sender can hide text in,
 /// line and paragraph separators, and the blank fillers used to hide text. Variation
 /// selectors stay: CJK names, Mongolian and emoji need them, though a run of them could
-/// hide a few bytes after one visible character. Text is escaped by [`marked`], which also
-/// keeps the zero-width joiner of an emoji sequence.
+/// hide a few bytes after one visible character. Text is escaped through `marked`, which
+/// also keeps the zero-width joiner of an emoji sequence.
 pub fn is_unsafe(c: char) -> bool {
     c.is_control() // C0, DEL and C1 (U+0080..U+009F)
         || matches!(c,

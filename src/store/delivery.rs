@@ -191,7 +191,8 @@ pub fn record(
             "UPDATE deliveries SET \
              state = CASE WHEN state = 'skipped' AND ?2 <> 'delivered' THEN state ELSE ?2 END, \
              note = CASE WHEN state = 'skipped' AND ?2 <> 'delivered' THEN note ELSE ?5 END, \
-             attempts = MAX(attempts, ?3), next_attempt_at = ?4, updated_at = ?6 \
+             next_attempt_at = CASE WHEN state = 'skipped' AND ?2 <> 'delivered' THEN NULL ELSE ?4 END, \
+             attempts = MAX(attempts, ?3), updated_at = ?6 \
              WHERE capture_seq = ?1 AND attempts <= ?3",
         )?
         .execute(params![
@@ -402,6 +403,14 @@ mod tests {
             state_of(&conn, 1),
             ("skipped".into(), Some("by hand".into()))
         );
+        let next: Option<i64> = conn
+            .query_row(
+                "SELECT next_attempt_at FROM deliveries WHERE capture_seq = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(next, None, "no retry is due for it");
         record(&conn, 1, &attempt(2), "failed", None, Some("gave up")).unwrap();
         assert_eq!(state_of(&conn, 1).0, "skipped");
         // One that delivered it says so.

@@ -65,6 +65,9 @@ pub enum StoreError {
     /// Some directory on the way to the store is a file.
     #[error("cannot use the store {0}: part of its path is a file, not a directory; pass --store with another directory")]
     PathThroughFile(PathBuf),
+    /// The database file may be read but not written by this user.
+    #[error("{0} is read-only for this user, so listen could not save captures in it: make it writable (chmod u+w, or chown it to this user), run hookcli as its owner, or pass another --store")]
+    ReadOnlyFile(PathBuf),
     /// Where the database file belongs there is a directory.
     #[error("{0} is a directory, where hookcli keeps its database file: move it aside, or pass another --store")]
     DatabaseIsDirectory(PathBuf),
@@ -167,10 +170,7 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
     // SQLite falls back to reading a file this user may not write; every commit would then
     // fail, so say it now rather than answer each request 503.
     if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
-        return Err(not_writable(std::io::Error::other(format!(
-            "{} is read-only for this user",
-            path.display()
-        ))));
+        return Err(StoreError::ReadOnlyFile(path));
     }
     // Before anything is written to it: a file that is not a store is left as it is.
     if let Contents::Other = contents(&conn).map_err(|e| StoreError::from_sqlite(&path, e))? {

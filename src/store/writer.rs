@@ -492,7 +492,7 @@ fn write_failure(e: &rusqlite::Error) -> String {
         Some(rusqlite::ErrorCode::SystemIoFailure) => {
             "check that its disk is not full and still mounted"
         }
-        _ => "fix that",
+        _ => return format!("{e}: requests are answered 503, which Intercom retries, until the store can write again"),
     };
     format!("{e}; {remedy}: until then requests are answered 503, which Intercom retries")
 }

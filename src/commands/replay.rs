@@ -121,6 +121,14 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
             );
             None
         }
+        Err(Error::Store(StoreError::ReadOnlyFile(path))) => {
+            eprintln_lossy!(
+                "hookcli: warning: cannot write to the store {} ({} is read-only for this user), so these replays are sent but not recorded as attempts",
+                dir.display(),
+                path.display()
+            );
+            None
+        }
         Err(e) => return Err(e),
     };
     let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));

@@ -66,7 +66,7 @@ pub enum StoreError {
     #[error("cannot use the store {0}: part of its path is a file, not a directory; pass --store with another directory")]
     PathThroughFile(PathBuf),
     /// The database file may be read but not written by this user.
-    #[error("{0} is read-only for this user, so listen could not save captures in it: make it writable (chmod u+w, or chown it to this user), run hookcli as its owner, or pass another --store")]
+    #[error("{0} is read-only for this user, so hookcli cannot write to it: make it writable (chmod u+w, or chown it to this user), run hookcli as its owner, or pass another --store")]
     ReadOnlyFile(PathBuf),
     /// Where the database file belongs there is a directory.
     #[error("{0} is a directory, where hookcli keeps its database file: move it aside, or pass another --store")]

@@ -457,9 +457,6 @@ fn ours(status: StatusCode, body: serde_json::Value, id: &str) -> Resp {
     resp
 }
 
-/// Report a request that hyper answered itself because it could not parse it (400, or
-/// 431 for a head past its buffer): the handler never saw it, but the user should. `tls`:
-/// the connection opened with a TLS handshake; `mid_head`: part of a request head had come.
 /// Read a body into one buffer, sized up front from its declared length: collecting its
 /// frames and then joining them held a large body twice. `None` when the memory for it
 /// could not be had, which a request can be told, where running out would abort hookcli.
@@ -483,6 +480,9 @@ where
     Ok(Some(Bytes::from(buf)))
 }
 
+/// Report a request that hyper answered itself because it could not parse it (400, or
+/// 431 for a head past its buffer): the handler never saw it, but the user should. `tls`:
+/// the connection opened with a TLS handshake; `mid_head`: part of a request head had come.
 pub(super) fn refused_by_hyper(
     state: &Context,
     peer: SocketAddr,

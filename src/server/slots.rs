@@ -1,7 +1,6 @@
 //! Connection slots: at most `MAX_CONNECTIONS` served at once (fewer when the open-file
-//! limit leaves room for fewer), and when every slot is
-//! taken, the connection that has gone longest without finishing a request gives its
-//! slot up.
+//! limit leaves room for fewer), and when every slot is taken, the connection that has
+//! gone longest without finishing a request gives its slot up.
 //!
 //! A cap alone lets whoever holds every slot shut everyone else out: 512 clients that
 //! each send half a request, or trickle one byte a second, keep a webhook waiting until

@@ -164,7 +164,7 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
         return Err(StoreError::DatabaseIsDirectory(path));
     }
     if !path.exists() {
-        create_private_file(&path).map_err(&not_writable)?;
+        create_private_file(&path).map_err(not_writable)?;
     }
     let conn = Connection::open(&path).map_err(|e| StoreError::from_sqlite(&path, e))?;
     // SQLite falls back to reading a file this user may not write; every commit would then

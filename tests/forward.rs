@@ -2196,3 +2196,69 @@ fn a_passthrough_request_refused_for_its_signature_is_a_skipped_passthrough_deli
     assert_eq!(skipped["max_attempts"], 1);
     assert!(app.received().is_empty());
 }
+
+#[test]
+fn skipping_a_capture_whose_app_hangs_abandons_the_attempt_and_the_queue_goes_on() {
+    let app = App::start();
+    app.answer(|r, _| match r.body.as_slice() {
+        // A handler stopped at a breakpoint.
+        b"{\"n\":\"a\"}" => Answer {
+            delay: Duration::from_secs(30),
+            ..Answer::status(200, "")
+        },
+        b"{\"n\":\"c\"}" => Answer::status(400, "no"),
+        _ => Answer::status(200, ""),
+    });
+    let l = listen_forwarding(&app.url("/"), &["--forward-timeout", "0"]);
+    let a = l.post("/", &[], b"{\"n\":\"a\"}").id();
+    let b = l.post("/", &[], b"{\"n\":\"b\"}").id();
+    app.wait_for(1, WAIT);
+    let said = succeeds(&run(&l.store, &["skip", &a]));
+    assert!(said.contains("skipped 1 capture"), "{said}");
+    let abandoned = delivery_record(&l, &a, "skipped");
+    assert!(record_validator().is_valid(&abandoned), "{abandoned}");
+    assert_eq!(abandoned["attempt"], 1);
+    assert_eq!(abandoned["error_kind"], "skipped");
+    assert!(
+        abandoned["note"]
+            .as_str()
+            .unwrap()
+            .contains("which was abandoned before your app answered"),
+        "{abandoned}"
+    );
+    delivery_record(&l, &b, "delivered");
+    let shown: Value = serde_json::from_str(&ok(&run(&l.store, &["show", &a, "--json"]))).unwrap();
+    assert_eq!(shown["delivery"], "skipped");
+    assert_eq!(shown["attempts"][0]["error_kind"], "skipped");
+    // A failed one skipped: it is replay --status failed that leaves it out.
+    let c = l.post("/", &[], b"{\"n\":\"c\"}").id();
+    delivery_record(&l, &c, "failed");
+    let said = succeeds(&run(&l.store, &["skip", &c]));
+    assert!(
+        said.contains("skipped 1 capture: `replay --status failed` leaves it out"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_passthrough_request_waiting_for_the_app_is_not_skipped() {
+    let app = App::start();
+    app.answer(|_, _| Answer {
+        delay: Duration::from_millis(2500),
+        ..Answer::status(200, "")
+    });
+    let l = listen_forwarding(&app.url("/"), &["--passthrough"]);
+    let addr = l.addr.clone();
+    let waiting = std::thread::spawn(move || send(&addr, "POST", "/", &[], b"{}"));
+    app.wait_for(1, WAIT);
+    let id = list_ids(&l.store, &[])[0].clone();
+    fails(
+        &run(&l.store, &["skip", &id]),
+        1,
+        "is a --passthrough request whose sender is waiting for your app's answer",
+    );
+    let said = succeeds(&run(&l.store, &["skip", "--pending"]));
+    assert!(said.contains("nothing to skip"), "{said}");
+    assert_eq!(waiting.join().unwrap().status, 200);
+    delivery_record(&l, &id, "delivered");
+}

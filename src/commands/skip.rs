@@ -35,7 +35,7 @@ pub(super) fn run(cli: &Cli, args: &SkipArgs) -> Result<(), Error> {
         .map_err(|e| store.err(e))?;
     // Named, but deleted by another hookcli between the lookup and the skip.
     let gone = (seqs.len() - found.len()) as i64;
-    let mut skipped = 0;
+    let (mut queued, mut failed) = (0, 0);
     let mut problems = Vec::new();
     if gone > 0 && !args.pending {
         problems.push(format!(
@@ -46,8 +46,14 @@ pub(super) fn run(cli: &Cli, args: &SkipArgs) -> Result<(), Error> {
     }
     for (id, was) in found {
         match was.as_deref() {
-            Some("pending" | "failed") => skipped += 1,
+            Some("pending") => queued += 1,
+            Some("failed") => failed += 1,
             Some("skipped") => eprintln_lossy!("hookcli: {id} was skipped already"),
+            // Its sender gets the app's answer, whatever becomes of it; no queue holds it.
+            Some("waiting") if args.pending => {}
+            Some("waiting") => problems.push(format!(
+                "{id} is a --passthrough request whose sender is waiting for your app's answer: it is in no queue, so there is nothing to skip"
+            )),
             // Delivered by a running listen between the queue's read above and the skip.
             Some(_) if args.pending => {}
             Some(state) => problems.push(format!("{id} is {state} already: nothing to skip")),
@@ -56,12 +62,21 @@ pub(super) fn run(cli: &Cli, args: &SkipArgs) -> Result<(), Error> {
             )),
         }
     }
-    if skipped > 0 {
+    let skipped = queued + failed;
+    if queued > 0 {
         eprintln_lossy!(
             "hookcli: skipped {}: `listen --forward-to` does not deliver {} (a running one goes on with the next); `hookcli replay` still sends {1}",
             counted(skipped, "capture"),
             crate::render::them(skipped)
         );
+    } else if failed > 0 {
+        eprintln_lossy!(
+            "hookcli: skipped {}: `replay --status failed` leaves {} out; `hookcli replay ID` still sends {1}",
+            counted(failed, "capture"),
+            crate::render::them(failed)
+        );
+    } else if args.pending {
+        eprintln_lossy!("hookcli: nothing to skip: no capture is waiting for delivery");
     }
     match problems.len() {
         0 => Ok(()),

@@ -280,6 +280,9 @@ pub struct Answer {
 pub(crate) const UNSENDABLE: &str = "path";
 /// The error kind of an attempt cut short because hookcli stopped.
 pub(crate) const STOPPED: &str = "stopped";
+/// The error kind of an attempt abandoned because `hookcli skip` took its capture out of the
+/// queue before the app answered.
+pub(crate) const ABANDONED: &str = "skipped";
 /// The error kind of an answer that is not HTTP as RFC 9110 has it (a status past 599, two
 /// Content-Lengths, a garbled head): the app's bug, which retrying does not mend.
 pub(crate) const PROTOCOL: &str = "protocol";
@@ -321,6 +324,15 @@ impl Answer {
         let latency = Duration::from_millis(u64::try_from(now - started_at).unwrap_or(0));
         let why = format!("hookcli stopped before your app answered; {then}");
         Answer::failed(target, started_at, latency, STOPPED, why)
+    }
+
+    /// An attempt to `target`, started at `started_at`, given up when its capture was
+    /// skipped before the app answered.
+    pub fn abandoned(target: &str, started_at: i64) -> Answer {
+        let now = chrono::Utc::now().timestamp_millis();
+        let latency = Duration::from_millis(u64::try_from(now - started_at).unwrap_or(0));
+        let why = "abandoned before your app answered, because `hookcli skip` took the capture out of the queue".to_string();
+        Answer::failed(target, started_at, latency, ABANDONED, why)
     }
 
     /// No answer: the attempt to `target`, started at `started_at`, failed with `kind`.

@@ -439,23 +439,9 @@ impl Forwarder {
                 }
             }
             // The queue read it a while ago (it waited its turn, or for a retry): `hookcli
-            // delete` may have taken it away since. A point read in WAL mode does not wait
-            // for the writer, so it is asked here when the connection is free; a blocking
-            // thread's round trip for each one would slow a backlog's draining.
+            // skip` or `delete` may have taken it out since.
             let seq = p.capture.seq;
-            let quick = self
-                .db
-                .try_lock()
-                .ok()
-                .map(|db| delivery::is_pending(&db, seq).unwrap_or(true));
-            let still_pending = match quick {
-                Some(pending) => pending,
-                None => self
-                    .db(move |c| delivery::is_pending(c, seq))
-                    .await
-                    .unwrap_or(true),
-            };
-            if !still_pending {
+            if !self.is_pending(seq).await {
                 // Said only of one this run tried: a backlog skipped at once stays quiet.
                 if attempt > p.attempts {
                     self.output.emit(Event::Notice(format!(
@@ -473,10 +459,14 @@ impl Forwarder {
                 return;
             };
             let stopped = answer.error_kind == Some(super::STOPPED);
+            // Skipped while the attempt was under way, and not delivered by it: no retry.
+            let skipped =
+                !stopped && answer.class() != Class::Delivered && !self.is_pending(seq).await;
             let (state, next, note) = match answer.class() {
                 // Not the app's failure: it stays pending, for the next run, whatever the budget.
                 _ if stopped => ("pending", None, None),
                 Class::Delivered => ("delivered", None, None),
+                _ if skipped => ("skipped", None, Some(skipped_during(&answer))),
                 Class::Retryable if attempt < last_allowed => {
                     // Counted in this run, as the budget is: a restart starts again at 1 s.
                     let this_run = attempt - p.attempts;
@@ -506,17 +496,37 @@ impl Forwarder {
     /// of the queue (`hookcli skip`, `delete`): a backoff of up to 30 s, and longer with a
     /// larger `--retry-base-ms`, would hold the captures behind it back all that time.
     async fn wait_unless_taken_out(&self, seq: i64, ms: u64) {
-        let until = tokio::time::Instant::now() + Duration::from_millis(ms);
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(ms)) => {}
+            () = self.taken_out(seq) => {}
+        }
+    }
+
+    /// Resolves once a capture is no longer pending, as looked up every second.
+    async fn taken_out(&self, seq: i64) {
         loop {
-            let left = until.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if !self.is_pending(seq).await {
                 return;
             }
-            tokio::time::sleep(left.min(Duration::from_secs(1))).await;
-            let pending = self.db(move |c| delivery::is_pending(c, seq)).await;
-            if !pending.unwrap_or(true) {
-                return;
-            }
+        }
+    }
+
+    /// Whether a capture is still pending. A point read in WAL mode does not wait for the
+    /// writer, so it is asked at once when the connection is free; a blocking thread's round
+    /// trip for each one would slow a backlog's draining.
+    async fn is_pending(&self, seq: i64) -> bool {
+        let quick = self
+            .db
+            .try_lock()
+            .ok()
+            .map(|db| delivery::is_pending(&db, seq).unwrap_or(true));
+        match quick {
+            Some(pending) => pending,
+            None => self
+                .db(move |c| delivery::is_pending(c, seq))
+                .await
+                .unwrap_or(true),
         }
     }
 
@@ -593,6 +603,7 @@ impl Forwarder {
         } else {
             "the next `hookcli listen --forward-to` sends it again"
         };
+        let queued = kind != "passthrough";
         tokio::select! {
             answer = sending => Some(answer),
             // Stopping: the app gets a few seconds to answer, then the attempt is recorded
@@ -601,6 +612,9 @@ impl Forwarder {
                 let _ = stop.wait_for(|stopping| *stopping).await;
                 tokio::time::sleep(STOP_GRACE).await;
             } => Some(Answer::stopped(&target, started_at, then)),
+            // Skipped meanwhile: an app that hangs (in a debugger, with no timeout) would
+            // otherwise hold the rest of the queue back for as long.
+            () = self.taken_out(c.seq), if queued => Some(Answer::abandoned(&target, started_at)),
         }
     }
 
@@ -762,6 +776,20 @@ struct Tried {
     attempt: u32,
     /// The last number this capture may reach: earlier runs' attempts plus this run's budget.
     max_attempts: u32,
+}
+
+/// The note for a capture `hookcli skip` took out of the queue during an attempt that did
+/// not deliver it: what became of that attempt.
+fn skipped_during(answer: &Answer) -> String {
+    let what = match (answer.status, &answer.error) {
+        _ if answer.error_kind == Some(super::ABANDONED) => {
+            "which was abandoned before your app answered".to_string()
+        }
+        (Some(status), _) => format!("which your app answered {status} {}", answer.reason),
+        (None, Some(error)) => format!("which failed: {error}"),
+        (None, None) => "which failed".to_string(),
+    };
+    format!("skipped with `hookcli skip` during an attempt, {what}")
 }
 
 /// The note for a capture whose retries ran out, `made` attempts in this run of `total`.

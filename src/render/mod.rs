@@ -415,7 +415,13 @@ fn delivery(d: &Delivery, s: Style) -> String {
         ("skipped", _) => format!(
             "    ↳ {id} {}\n",
             s.dim(&format!(
-                "not forwarded: {}",
+                "{}: {}",
+                // One skipped during an attempt was sent, only not delivered.
+                if d.attempt > 0 {
+                    "not delivered"
+                } else {
+                    "not forwarded"
+                },
                 escape::line(d.note.as_deref().unwrap_or("no route"))
             ))
         ),

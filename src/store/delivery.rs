@@ -133,7 +133,8 @@ pub fn skip_pending(conn: &Connection, note: &str, now: i64) -> rusqlite::Result
 
 /// Take captures out of the delivery queue (`hookcli skip`): a pending or failed delivery
 /// becomes skipped, in one write transaction. Returns each capture's id and the state it
-/// had (`None`: it was never forwarded), in arrival order.
+/// had (`None`: it was never forwarded; `waiting`: a `--passthrough` request whose sender
+/// waits for the app, which is in no queue and is left alone), in arrival order.
 pub fn skip(
     conn: &mut Connection,
     seqs: &[i64],
@@ -144,8 +145,8 @@ pub fn skip(
     let mut found = Vec::with_capacity(seqs.len());
     {
         let mut read = tx.prepare(
-            "SELECT c.id, d.state FROM captures c LEFT JOIN deliveries d ON d.capture_seq = c.seq \
-             WHERE c.seq = ?1",
+            "SELECT c.id, CASE WHEN d.state = 'pending' AND d.note IS ?2 THEN 'waiting' ELSE d.state END \
+             FROM captures c LEFT JOIN deliveries d ON d.capture_seq = c.seq WHERE c.seq = ?1",
         )?;
         let mut write = tx.prepare(
             "UPDATE deliveries SET state = 'skipped', note = ?2, next_attempt_at = NULL, \
@@ -155,7 +156,7 @@ pub fn skip(
         seqs.sort_unstable();
         for seq in seqs {
             let Some((id, was)) = read
-                .query_row([seq], |r| {
+                .query_row(params![seq, PASSTHROUGH_WAITING], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
                 })
                 .optional()?

@@ -17,7 +17,7 @@ pub(super) fn run(cli: &Cli, args: &DeleteArgs) -> Result<(), Error> {
     }
     let seqs = query::select_seqs(&store.conn, &filter).map_err(|e| store.err(e))?;
     if seqs.is_empty() {
-        return Err(store.nothing_found());
+        return Err(store.nothing_found(&filter));
     }
     let what = format!(
         "{} capture{}",

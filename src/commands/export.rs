@@ -19,7 +19,7 @@ pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
     let captures =
         query::select(&store.conn, &f, Order::OldestFirst, None).map_err(|e| store.err(e))?;
     if captures.is_empty() {
-        return Err(store.nothing_found());
+        return Err(store.nothing_found(&f));
     }
     let mut bytes = Vec::new();
     match args.format {

@@ -55,7 +55,7 @@ pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
             .map_err(|e| store.err(e))?;
     if !args.follow {
         if captures.is_empty() {
-            return Err(store.nothing_found());
+            return Err(store.nothing_found(&f));
         }
         for c in &captures {
             print(&mut out, c)?;

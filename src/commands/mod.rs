@@ -136,15 +136,11 @@ struct Store {
 impl Store {
     /// The newest capture (`show --last`, `verify --last`).
     fn newest(&self) -> Result<crate::store::model::Capture, Error> {
-        store::query::select(
-            &self.conn,
-            &store::query::Filter::default(),
-            store::query::Order::NewestFirst,
-            Some(1),
-        )
-        .map_err(|e| self.err(e))?
-        .pop()
-        .ok_or_else(|| self.nothing_found())
+        let all = store::query::Filter::default();
+        store::query::select(&self.conn, &all, store::query::Order::NewestFirst, Some(1))
+            .map_err(|e| self.err(e))?
+            .pop()
+            .ok_or_else(|| self.nothing_found(&all))
     }
 
     fn open(cli: &Cli) -> Result<Store, Error> {
@@ -208,8 +204,13 @@ impl Store {
             .collect()
     }
 
-    /// The "nothing found" error: an empty store says so, otherwise the filters matched nothing.
-    fn nothing_found(&self) -> Error {
+    /// The "nothing found" error for a selection by `filter` that came back empty: an empty
+    /// store says so, otherwise the filters matched nothing. Without filters the selection
+    /// itself saw an empty store; counting again could see a capture that arrived since.
+    fn nothing_found(&self, filter: &query::Filter) -> Error {
+        if filter.is_empty() {
+            return Error::EmptyStore(self.dir.clone());
+        }
         match query::count(&self.conn) {
             Ok(0) => Error::EmptyStore(self.dir.clone()),
             _ => Error::NoMatch,
@@ -259,4 +260,34 @@ fn raw_to_terminal(body: &[u8], what: &str) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unfiltered_selection_that_found_nothing_saw_an_empty_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store {
+            conn: store::open_write(dir.path()).unwrap(),
+            dir: dir.path().to_path_buf(),
+        };
+        // The first capture lands between the selection and the error: a reader racing the
+        // first listen used to say "no captures match these filters" to a bare `list`.
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO captures (id, received_at, source, remote_addr, method, target, headers, body, signature, topic) \
+                 VALUES ('01a', 5, 'listen', '-', 'POST', '/x', '[]', x'', 'unchecked', 'ping')",
+            )
+            .unwrap();
+        let all = query::Filter::default();
+        assert!(matches!(store.nothing_found(&all), Error::EmptyStore(_)));
+        let pings = query::Filter {
+            topic: Some("ping".into()),
+            ..all
+        };
+        assert!(matches!(store.nothing_found(&pings), Error::NoMatch));
+    }
 }

@@ -338,7 +338,7 @@ fn select(cli: &Cli, args: &ReplayArgs) -> Result<(Vec<Capture>, Option<Store>),
     }
     .map_err(|e| store.err(e))?;
     if captures.is_empty() {
-        return Err(store.nothing_found());
+        return Err(store.nothing_found(&f));
     }
     captures.retain(|c| c.request.method != "HEAD");
     Ok((captures, Some(store)))

@@ -2110,6 +2110,10 @@ fn skipping_the_capture_that_blocks_the_queue_lets_the_rest_through_and_keeps_it
         "{shown}"
     );
     assert!(shown.contains("500"), "{shown}");
+    let doc: Value = serde_json::from_str(&ok(&run(&l.store, &["show", &a, "--json"]))).unwrap();
+    assert_eq!(doc["delivery"], "skipped", "{doc}");
+    let note = doc["delivery_note"].as_str().unwrap_or_default();
+    assert!(note.starts_with("skipped with `hookcli skip` at "), "{doc}");
     assert_eq!(stored(&l.store, &a).unwrap().0, b"{\"n\":\"a\"}");
 }
 
@@ -2202,7 +2206,7 @@ fn skipping_a_capture_whose_app_hangs_abandons_the_attempt_and_the_queue_goes_on
     let app = App::start();
     app.answer(|r, _| match r.body.as_slice() {
         // A handler stopped at a breakpoint.
-        b"{\"n\":\"a\"}" => Answer {
+        b"{\"n\":\"a\"}" | b"{\"n\":\"d\"}" => Answer {
             delay: Duration::from_secs(30),
             ..Answer::status(200, "")
         },
@@ -2238,6 +2242,26 @@ fn skipping_a_capture_whose_app_hangs_abandons_the_attempt_and_the_queue_goes_on
         said.contains("skipped 1 capture: `replay --status failed` leaves it out"),
         "{said}"
     );
+    // Deleted during its attempt instead: abandoned as well, and said so.
+    let d = l.post("/", &[], b"{\"n\":\"d\"}").id();
+    let e = l.post("/", &[], b"{\"n\":\"e\"}").id();
+    app.wait_for(4, WAIT);
+    succeeds(&run(&l.store, &["delete", &d, "--yes"]));
+    let abandoned = delivery_record(&l, &d, "skipped");
+    assert_eq!(abandoned["error_kind"], "skipped");
+    let note = abandoned["note"].as_str().unwrap();
+    assert!(
+        note.starts_with("deleted with `hookcli delete` during an attempt"),
+        "{abandoned}"
+    );
+    assert!(
+        abandoned["error"]
+            .as_str()
+            .unwrap()
+            .ends_with(": deleted with `hookcli delete`"),
+        "{abandoned}"
+    );
+    delivery_record(&l, &e, "delivered");
 }
 
 #[test]

@@ -34,6 +34,9 @@ pub(super) fn run(cli: &Cli, args: &ShowArgs) -> Result<(), Error> {
         let mut doc = document::to_value(&capture);
         let attempts = delivery::attempts(&store.conn, capture.seq).map_err(|e| store.err(e))?;
         doc["attempts"] = attempts.iter().map(attempt_json).collect();
+        // Why the state is what it is (when it was skipped, why it failed), as `show` says.
+        let state = delivery::state(&store.conn, capture.seq).map_err(|e| store.err(e))?;
+        doc["delivery_note"] = state.and_then(|(_, note)| note).into();
         let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::from)?;
         writeln!(out, "{}", escape::json(text))?;
     } else if args.headers {

@@ -280,9 +280,28 @@ pub struct Answer {
 pub(crate) const UNSENDABLE: &str = "path";
 /// The error kind of an attempt cut short because hookcli stopped.
 pub(crate) const STOPPED: &str = "stopped";
-/// The error kind of an attempt abandoned because `hookcli skip` took its capture out of the
-/// queue before the app answered.
+/// The error kind of an attempt abandoned because `hookcli skip` or `delete` took its capture
+/// out of the queue before the app answered.
 pub(crate) const ABANDONED: &str = "skipped";
+
+/// How a capture left the delivery queue while it was in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakenOut {
+    /// `hookcli skip` took it out; it stays in the store.
+    Skipped,
+    /// `hookcli delete` deleted it.
+    Deleted,
+}
+
+impl TakenOut {
+    /// What happened to the capture, as the start of a sentence.
+    fn done(self) -> &'static str {
+        match self {
+            TakenOut::Skipped => "skipped with `hookcli skip`",
+            TakenOut::Deleted => "deleted with `hookcli delete`",
+        }
+    }
+}
 /// The error kind of an answer that is not HTTP as RFC 9110 has it (a status past 599, two
 /// Content-Lengths, a garbled head): the app's bug, which retrying does not mend.
 pub(crate) const PROTOCOL: &str = "protocol";
@@ -326,12 +345,12 @@ impl Answer {
         Answer::failed(target, started_at, latency, STOPPED, why)
     }
 
-    /// An attempt to `target`, started at `started_at`, given up when its capture was
-    /// skipped before the app answered.
-    pub fn abandoned(target: &str, started_at: i64) -> Answer {
+    /// An attempt to `target`, started at `started_at`, given up when its capture left the
+    /// queue (`how`) before the app answered.
+    pub fn abandoned(target: &str, started_at: i64, how: TakenOut) -> Answer {
         let now = chrono::Utc::now().timestamp_millis();
         let latency = Duration::from_millis(u64::try_from(now - started_at).unwrap_or(0));
-        let why = "abandoned before your app answered, because `hookcli skip` took the capture out of the queue".to_string();
+        let why = format!("abandoned before your app answered: {}", how.done());
         Answer::failed(target, started_at, latency, ABANDONED, why)
     }
 

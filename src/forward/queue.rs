@@ -4,7 +4,7 @@
 //! backoff, and records every attempt. Nothing lives only in memory, so a crash or restart
 //! loses nothing.
 
-use super::{route, route_index, send, target_url, Answer, Class, Route, Via};
+use super::{route, route_index, send, target_url, Answer, Class, Route, TakenOut, Via};
 use crate::intercom::{self, signature::Verdict};
 use crate::render::{Delivery, Event, Output};
 use crate::store::delivery::{self, Attempt, Pending, Plan};
@@ -441,7 +441,7 @@ impl Forwarder {
             // The queue read it a while ago (it waited its turn, or for a retry): `hookcli
             // skip` or `delete` may have taken it out since.
             let seq = p.capture.seq;
-            if !self.is_pending(seq).await {
+            if self.out_of_queue(seq).await.is_some() {
                 // Said only of one this run tried: a backlog skipped at once stays quiet.
                 if attempt > p.attempts {
                     self.output.emit(Event::Notice(format!(
@@ -459,15 +459,19 @@ impl Forwarder {
                 return;
             };
             let stopped = answer.error_kind == Some(super::STOPPED);
-            // Skipped while the attempt was under way, and not delivered by it: no retry.
-            let skipped =
-                !stopped && answer.class() != Class::Delivered && !self.is_pending(seq).await;
-            let (state, next, note) = match answer.class() {
+            // Skipped or deleted while the attempt was under way, and not delivered by it: no
+            // retry.
+            let taken_out = if stopped || answer.class() == Class::Delivered {
+                None
+            } else {
+                self.out_of_queue(seq).await
+            };
+            let (state, next, note) = match (answer.class(), taken_out) {
                 // Not the app's failure: it stays pending, for the next run, whatever the budget.
                 _ if stopped => ("pending", None, None),
-                Class::Delivered => ("delivered", None, None),
-                _ if skipped => ("skipped", None, Some(skipped_during(&answer))),
-                Class::Retryable if attempt < last_allowed => {
+                (Class::Delivered, _) => ("delivered", None, None),
+                (_, Some(how)) => ("skipped", None, Some(taken_out_during(&answer, how))),
+                (Class::Retryable, None) if attempt < last_allowed => {
                     // Counted in this run, as the budget is: a restart starts again at 1 s.
                     let this_run = attempt - p.attempts;
                     let next = chrono::Utc::now().timestamp_millis()
@@ -475,8 +479,10 @@ impl Forwarder {
                             as i64;
                     ("pending", Some(next), None)
                 }
-                Class::Retryable => ("failed", None, Some(gave_up(attempt - p.attempts, attempt))),
-                Class::Permanent => ("failed", None, Some(permanent_note(&answer))),
+                (Class::Retryable, None) => {
+                    ("failed", None, Some(gave_up(attempt - p.attempts, attempt)))
+                }
+                (Class::Permanent, None) => ("failed", None, Some(permanent_note(&answer))),
             };
             let tried = Tried {
                 kind: "forward",
@@ -498,35 +504,38 @@ impl Forwarder {
     async fn wait_unless_taken_out(&self, seq: i64, ms: u64) {
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(ms)) => {}
-            () = self.taken_out(seq) => {}
+            _ = self.taken_out(seq) => {}
         }
     }
 
-    /// Resolves once a capture is no longer pending, as looked up every second.
-    async fn taken_out(&self, seq: i64) {
+    /// Resolves once a capture is no longer pending, as looked up every second: how it left.
+    async fn taken_out(&self, seq: i64) -> TakenOut {
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            if !self.is_pending(seq).await {
-                return;
+            if let Some(how) = self.out_of_queue(seq).await {
+                return how;
             }
         }
     }
 
-    /// Whether a capture is still pending. A point read in WAL mode does not wait for the
-    /// writer, so it is asked at once when the connection is free; a blocking thread's round
-    /// trip for each one would slow a backlog's draining.
-    async fn is_pending(&self, seq: i64) -> bool {
+    /// How a capture left the queue, if it has: `None` while it is pending. A point read in
+    /// WAL mode does not wait for the writer, so it is asked at once when the connection is
+    /// free; a blocking thread's round trip for each one would slow a backlog's draining.
+    async fn out_of_queue(&self, seq: i64) -> Option<TakenOut> {
         let quick = self
             .db
             .try_lock()
             .ok()
-            .map(|db| delivery::is_pending(&db, seq).unwrap_or(true));
-        match quick {
-            Some(pending) => pending,
-            None => self
-                .db(move |c| delivery::is_pending(c, seq))
-                .await
-                .unwrap_or(true),
+            .map(|db| delivery::queue_state(&db, seq));
+        let state = match quick {
+            Some(state) => state.ok(),
+            None => self.db(move |c| delivery::queue_state(c, seq)).await.ok(),
+        };
+        // Unreadable for now: as pending, so a store error never drops a capture's delivery.
+        match state? {
+            None => Some(TakenOut::Deleted),
+            Some(state) if state == "pending" => None,
+            Some(_) => Some(TakenOut::Skipped),
         }
     }
 
@@ -614,7 +623,7 @@ impl Forwarder {
             } => Some(Answer::stopped(&target, started_at, then)),
             // Skipped meanwhile: an app that hangs (in a debugger, with no timeout) would
             // otherwise hold the rest of the queue back for as long.
-            () = self.taken_out(c.seq), if queued => Some(Answer::abandoned(&target, started_at)),
+            how = self.taken_out(c.seq), if queued => Some(Answer::abandoned(&target, started_at, how)),
         }
     }
 
@@ -778,9 +787,9 @@ struct Tried {
     max_attempts: u32,
 }
 
-/// The note for a capture `hookcli skip` took out of the queue during an attempt that did
-/// not deliver it: what became of that attempt.
-fn skipped_during(answer: &Answer) -> String {
+/// The note for a capture `hookcli skip` or `delete` took out of the queue during an
+/// attempt that did not deliver it: what became of that attempt.
+fn taken_out_during(answer: &Answer, how: TakenOut) -> String {
     let what = match (answer.status, &answer.error) {
         _ if answer.error_kind == Some(super::ABANDONED) => {
             "which was abandoned before your app answered".to_string()
@@ -789,7 +798,7 @@ fn skipped_during(answer: &Answer) -> String {
         (None, Some(error)) => format!("which failed: {error}"),
         (None, None) => "which failed".to_string(),
     };
-    format!("skipped with `hookcli skip` during an attempt, {what}")
+    format!("{} during an attempt, {what}", how.done())
 }
 
 /// The note for a capture whose retries ran out, `made` attempts in this run of `total`.

@@ -215,13 +215,11 @@ pub fn record(
     Ok(())
 }
 
-/// Whether a capture is still waiting to be delivered (not delivered, given up on, skipped,
-/// or deleted since the queue read it).
-pub fn is_pending(conn: &Connection, seq: i64) -> rusqlite::Result<bool> {
-    conn.prepare_cached(
-        "SELECT EXISTS(SELECT 1 FROM deliveries WHERE capture_seq = ?1 AND state = 'pending')",
-    )?
-    .query_row([seq], |r| r.get(0))
+/// A capture's delivery state as the store has it now; `None` once the capture is deleted.
+pub fn queue_state(conn: &Connection, seq: i64) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT state FROM deliveries WHERE capture_seq = ?1")?
+        .query_row([seq], |r| r.get(0))
+        .optional()
 }
 
 /// Record an attempt alone, leaving the delivery state as it is: how a replay is kept, so

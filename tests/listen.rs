@@ -2226,6 +2226,18 @@ fn http_framing_a_capture_cannot_rest_on_is_refused() {
         .headers
         .iter()
         .any(|(n, v)| n == "connection" && v == "close"));
+    // A 1.0 client that asked to keep the connection is told only that it closes.
+    let reply = raw_request(
+        &l.addr,
+        b"POST /ten HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n{}",
+    );
+    assert_eq!(reply.status, 411);
+    let said: Vec<_> = reply
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "connection")
+        .collect();
+    assert_eq!(said, [&("connection".to_string(), "close".to_string())]);
     // HTTP/1.1 needs exactly one Host.
     for head in [
         &b"POST /nohost HTTP/1.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"[..],

@@ -115,6 +115,7 @@ pub(super) async fn handle(
         .path_and_query()
         .map_or_else(|| req.uri().to_string(), |pq| pq.to_string());
     let remote_addr = peer.to_string();
+    let version = req.version();
     let refuse = |status: StatusCode, reason: String, method: &Method| {
         stats.refused.fetch_add(1, Ordering::Relaxed);
         state.output.emit(Event::Refused(Refused {
@@ -139,6 +140,11 @@ pub(super) async fn handle(
         ) {
             resp.headers_mut()
                 .insert(CONNECTION, HeaderValue::from_static("close"));
+            // hyper appends `keep-alive` to a 1.1 answer for a 1.0 client that asked for it,
+            // which would read `close, keep-alive`; a 1.0 answer it leaves alone and closes.
+            if version == Version::HTTP_10 {
+                *resp.version_mut() = Version::HTTP_10;
+            }
         }
         resp
     };

@@ -1363,6 +1363,17 @@ fn verify_gives_each_diagnosis() {
             "{sig}"
         );
     }
+    // The right HMAC-SHA256 under SHA-1's name is called what it is.
+    let (code, d) = v(&format!("sha1={sha256}"), "secret");
+    assert_eq!(
+        (code, d["diagnosis"].as_str().unwrap()),
+        (1, "sha256_given")
+    );
+    let said = d["detail"].as_str().unwrap();
+    assert!(
+        said.contains("64 hex") && said.contains("it is the HMAC-SHA256"),
+        "{said}"
+    );
     // Signed over the compact bytes, checked against a pretty copy: re-serialised.
     let pretty = home.path().join("pretty.json");
     std::fs::write(

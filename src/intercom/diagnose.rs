@@ -39,6 +39,11 @@ pub enum Diagnosis {
         /// Whether it is the HMAC-SHA256 of these bytes under this secret.
         matches: bool,
     },
+    /// A 64-hex HMAC-SHA256 written after `sha1=`.
+    Sha256UnderSha1 {
+        /// Whether it is the HMAC-SHA256 of these bytes under this secret.
+        matches: bool,
+    },
     /// Another algorithm prefix.
     WrongPrefix,
     /// The digest is not 40 hex characters.
@@ -94,7 +99,7 @@ pub fn diagnose(scheme: Scheme, secret: &[u8], values: &[&[u8]], body: &[u8]) ->
         Verdict::Invalid(Invalid::PrefixMissing) => without_prefix(secret, header, body),
         Verdict::Invalid(Invalid::Sha256Given) => Diagnosis::Sha256Given,
         Verdict::Invalid(Invalid::WrongPrefix) => Diagnosis::WrongPrefix,
-        Verdict::Invalid(Invalid::MalformedHex) => Diagnosis::MalformedHex,
+        Verdict::Invalid(Invalid::MalformedHex) => malformed(secret, header, body),
         // One value was checked, so never `Repeated`.
         Verdict::Invalid(Invalid::Mismatch | Invalid::Repeated)
         | Verdict::Missing
@@ -120,6 +125,21 @@ pub fn diagnose(scheme: Scheme, secret: &[u8], values: &[&[u8]], body: &[u8]) ->
                     Diagnosis::Reserialised(form)
                 })
         }
+    }
+}
+
+/// A `sha1=` value whose digest is not 40 hex: an HMAC-SHA256 under SHA-1's name, when it is
+/// 64 hex (a verifier ported from a SHA-256 provider signs so).
+fn malformed(secret: &[u8], header: &[u8], body: &[u8]) -> Diagnosis {
+    // The prefix is `sha1=` in some case, or the signature would not be malformed hex.
+    let digest = &header.trim_ascii()[5..];
+    if digest.len() == 64 && digest.iter().all(u8::is_ascii_hexdigit) {
+        let sha256 = Scheme::Body.verify(Some(secret), &[digest], body);
+        Diagnosis::Sha256UnderSha1 {
+            matches: sha256 == Verdict::Valid,
+        }
+    } else {
+        Diagnosis::MalformedHex
     }
 }
 
@@ -266,7 +286,9 @@ impl Diagnosis {
             Diagnosis::PrefixMissing => "prefix_missing",
             Diagnosis::Empty => "empty",
             Diagnosis::NameIncluded => "header_name_included",
-            Diagnosis::Sha256Given | Diagnosis::Sha256Bare { .. } => "sha256_given",
+            Diagnosis::Sha256Given
+            | Diagnosis::Sha256Bare { .. }
+            | Diagnosis::Sha256UnderSha1 { .. } => "sha256_given",
             Diagnosis::WrongPrefix => "wrong_prefix",
             Diagnosis::MalformedHex => "malformed_hex",
             Diagnosis::NewlineAdded => "trailing_newline_added",
@@ -298,6 +320,10 @@ impl Diagnosis {
                 format!("a bare 64-hex signature was given, X-Body-Signature's form (HMAC-SHA256, for health checks, uninstall and Canvas Kit), and {fits}; notifications carry X-Hub-Signature: sha1=<40 hex HMAC-SHA1>")
             }
             Diagnosis::Sha256Given => "a sha256= signature was given: Intercom signs X-Hub-Signature with HMAC-SHA1 (X-Body-Signature, used by health checks and uninstall, is SHA-256 and has no prefix)".into(),
+            Diagnosis::Sha256UnderSha1 { matches } => {
+                let fits = if matches { "it is the HMAC-SHA256 of these bytes under this secret" } else { "it is not the HMAC-SHA256 of these bytes under this secret either" };
+                format!("the digest after \"sha1=\" is 64 hex characters, the length of an HMAC-SHA256, and {fits}: Intercom signs X-Hub-Signature with HMAC-SHA1 (40 hex characters), so compute it with SHA-1")
+            }
             Diagnosis::WrongPrefix => "the value names an algorithm other than sha1: Intercom uses HMAC-SHA1".into(),
             Diagnosis::MalformedHex => "the digest after \"sha1=\" is not 40 hex characters: it is hex, not base64, and must not be truncated".into(),
             Diagnosis::NewlineAdded => "the signature matches these bytes without their final newline: the copy gained one (echo and most editors add it); write the body with printf '%s', or save the exact bytes with `hookcli show --raw ID > body.json`".into(),
@@ -424,6 +450,18 @@ mod tests {
         assert_eq!(d(Some("sha256=00"), body), Diagnosis::Sha256Given);
         assert_eq!(d(Some("md5=00"), body), Diagnosis::WrongPrefix);
         assert_eq!(d(Some("sha1=zz"), body), Diagnosis::MalformedHex);
+        assert_eq!(
+            d(Some(&format!("sha1={sha256}")), body),
+            Diagnosis::Sha256UnderSha1 { matches: true }
+        );
+        assert_eq!(
+            d(Some(&format!(" SHA1={} ", "ab".repeat(32))), body),
+            Diagnosis::Sha256UnderSha1 { matches: false }
+        );
+        assert_eq!(
+            d(Some(&format!("sha1={}", "ab".repeat(31))), body),
+            Diagnosis::MalformedHex
+        );
         assert_eq!(d(Some(&sign(b"other", body)), body), Diagnosis::Mismatch);
         assert!(d(Some(SIG), body).is_valid() && !Diagnosis::Mismatch.is_valid());
     }

@@ -1267,6 +1267,31 @@ fn check_passes_a_good_endpoint_and_explains_each_failure() {
         text.contains("your app refused a ping signed with --secret: make sure --secret is the client secret your app uses"),
         "{text}"
     );
+    // 410 and 429 cost the whole subscription, not one notification: the check says so.
+    let text = check(|r, _| {
+        if r.method == "HEAD" {
+            Answer::status(200, "")
+        } else {
+            Answer::status(410, "gone")
+        }
+    });
+    assert!(
+        text.contains("✗ ping")
+            && text.contains("Intercom disables a webhook subscription whose endpoint answers 410")
+            && text.contains("It said: gone"),
+        "{text}"
+    );
+    let text = check(|r, _| {
+        if r.method == "HEAD" {
+            Answer::status(200, "")
+        } else {
+            Answer::status(429, "")
+        }
+    });
+    assert!(
+        text.contains("Intercom throttles the whole webhook subscription for 1 min to 2 h"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -433,14 +433,13 @@ impl Answer {
             .collect()
     }
 
-    /// What Intercom does to the whole subscription when its endpoint answers 410 or 429
-    /// (INTERCOM.md §5), which a retry policy for one notification does not show. Not escaped.
+    /// What Intercom does to the whole subscription when its endpoint answers 410 or 429,
+    /// which a retry policy for one notification does not show. Not escaped.
     pub fn subscription_hint(&self) -> Option<String> {
-        match self.status {
-            Some(410) => Some("your app answered 410 Gone: Intercom disables a webhook subscription whose endpoint answers 410, and sends it nothing more".into()),
-            Some(429) => Some("your app answered 429: Intercom throttles the whole webhook subscription for 1 min to 2 h when its endpoint answers 429, and drops notifications delayed past 2 h".into()),
-            _ => None,
-        }
+        let status = self.status?;
+        let rule = crate::intercom::subscription_rule(status)?;
+        let said = if status == 410 { "410 Gone" } else { "429" };
+        Some(format!("your app answered {said}: {rule}"))
     }
 
     /// What an attempt slower than Intercom waits would have meant for a real delivery: a

@@ -16,6 +16,17 @@ use std::time::Duration;
 /// retries it (INTERCOM.md §5).
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// What Intercom does to the whole webhook subscription when its endpoint answers `status`
+/// (INTERCOM.md §5): 410 disables it, 429 throttles it. A retry policy for one notification
+/// does not show this, so every place that reports such an answer says it.
+pub fn subscription_rule(status: u16) -> Option<&'static str> {
+    match status {
+        410 => Some("Intercom disables a webhook subscription whose endpoint answers 410, and sends it nothing more"),
+        429 => Some("Intercom throttles the whole webhook subscription for 1 min to 2 h when its endpoint answers 429, and drops notifications delayed past 2 h"),
+        _ => None,
+    }
+}
+
 /// The fields hookcli reads out of an Intercom notification body. Every field is optional:
 /// anything that is not a notification (or a partial one) still gets captured.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

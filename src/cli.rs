@@ -310,6 +310,10 @@ pub struct ListenArgs {
     /// Accept a self-signed certificate from an https:// app
     #[arg(long, requires = "forward_to")]
     pub insecure: bool,
+
+    /// Where Intercom sends from.
+    #[command(flatten)]
+    pub intercom_ips: IntercomIpsArgs,
 }
 
 /// Filters shared by `list` and `export`; all given filters must match.
@@ -388,6 +392,19 @@ pub struct SecretArgs {
     pub secret_file: Option<PathBuf>,
 }
 
+/// Intercom's published IP-range feeds, for commands that mark a request from Intercom.
+#[derive(Debug, Args, Default)]
+pub struct IntercomIpsArgs {
+    /// Intercom's IP-range feed (intercom-ip-ranges.json, downloaded), to mark requests from its INTERCOM-OUTBOUND ranges instead of the 12 addresses its docs list (repeatable; HOOKCLI_INTERCOM_IPS takes several separated by commas)
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "HOOKCLI_INTERCOM_IPS",
+        value_delimiter = ','
+    )]
+    pub intercom_ips: Vec<PathBuf>,
+}
+
 /// `hookcli list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -441,6 +458,10 @@ pub struct ShowArgs {
     /// The whole capture as one JSON document
     #[arg(long)]
     pub json: bool,
+
+    /// Where Intercom sends from.
+    #[command(flatten)]
+    pub intercom_ips: IntercomIpsArgs,
 }
 
 /// `--format` values for `export`.

@@ -29,6 +29,14 @@ pub enum Error {
     /// `--secret-file` names an empty file.
     #[error("the secret file {0} is empty: put your app's client secret in it (Developer Hub → your app → Basic information → Client secret)")]
     EmptySecretFile(PathBuf),
+    /// An `--intercom-ips` file could not be read or is not an Intercom IP feed.
+    #[error("cannot use the Intercom IP feed {path}: {reason}")]
+    IpFeed {
+        /// The file.
+        path: PathBuf,
+        /// Why, with what to do.
+        reason: String,
+    },
     /// No per-user data directory could be found for the default store.
     #[error("cannot find a per-user data directory for the store; pass --store DIR or set HOOKCLI_STORE")]
     NoDataDir,

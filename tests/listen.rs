@@ -853,6 +853,104 @@ fn redeliveries_workspace_and_intercom_addresses_are_recognised() {
 }
 
 #[test]
+fn intercom_ip_feeds_replace_the_documented_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let us = dir.path().join("us.json");
+    let eu = dir.path().join("eu.json");
+    std::fs::write(
+        &us,
+        r#"{"ip_ranges":[
+            {"range":"198.51.100.0/24","region":"US","service":"INTERCOM-OUTBOUND"},
+            {"range":"203.0.113.0/24","region":"US","service":"SOMETHING-ELSE"}
+        ],"date":"2025-07-25"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        &eu,
+        r#"{"ip_ranges":[{"range":"2001:db8::/32","region":"EU","service":"INTERCOM-OUTBOUND"}]}"#,
+    )
+    .unwrap();
+    let (us, eu) = (us.to_str().unwrap(), eu.to_str().unwrap());
+    let l = listen(&["--json", "--intercom-ips", us, "--intercom-ips", eu]);
+    let listening = &l.records()[0];
+    assert!(record_validator().is_valid(listening), "{listening}");
+    assert_eq!(
+        listening["intercom_ips"],
+        serde_json::json!([
+            {"path": us, "date": "2025-07-25", "ranges": 1},
+            {"path": eu, "date": null, "ranges": 1},
+        ])
+    );
+    let region = |xff: &str| {
+        let id = l.post("/", &[("X-Forwarded-For", xff)], b"{}").id();
+        (id.clone(), l.capture_record(&id)["intercom_region"].clone())
+    };
+    let (in_range, r) = region("198.51.100.7");
+    assert_eq!(r, "US");
+    assert_eq!(region("2001:db8:5::1").1, "EU");
+    assert_eq!(
+        region("203.0.113.5").1,
+        serde_json::Value::Null,
+        "not an outbound range"
+    );
+    assert_eq!(
+        region("34.231.68.152").1,
+        serde_json::Value::Null,
+        "the feeds replace the documented list"
+    );
+    // show marks it with the same feeds, from the flag or the environment; without them, not.
+    let mark = "(Intercom US outbound address)";
+    let shown = ok(&run(&l.store, &["show", &in_range, "--intercom-ips", us]));
+    assert!(shown.contains(mark), "{shown}");
+    let shown = ok(&run_env(
+        &l.store,
+        &["show", &in_range],
+        &[("HOOKCLI_INTERCOM_IPS", &format!("{eu},{us}"))],
+    ));
+    assert!(shown.contains(mark), "{shown}");
+    assert!(!ok(&run(&l.store, &["show", &in_range])).contains(mark));
+    // Human mode says which feeds it marks by.
+    let h = listen(&["--color", "never", "--intercom-ips", us]);
+    h.wait_line(|s| {
+        s.contains("intercom:   marking requests from the outbound ranges in")
+            && s.contains("us.json (1 range, dated 2025-07-25)")
+    });
+    // A file that is no feed stops listen before it binds, and show, with what to do.
+    let html = dir.path().join("page.html");
+    std::fs::write(&html, "<html>Not found</html>").unwrap();
+    let missing = dir.path().join("missing.json");
+    for (file, says) in [
+        (&html, "it is not a JSON object"),
+        (&missing, "there is no such file; check the path"),
+    ] {
+        let file = file.to_str().unwrap();
+        let mut child = hookcli(dir.path())
+            .args([
+                "--store",
+                l.store.to_str().unwrap(),
+                "listen",
+                "--port",
+                "0",
+            ])
+            .args(["--intercom-ips", file])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        assert_eq!(wait_timeout(&mut child, Duration::from_secs(10)), 1);
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        let sentence = format!("hookcli: error: cannot use the Intercom IP feed {file}: {says}");
+        assert!(err.starts_with(&sentence), "{err}");
+        fails(
+            &run(&l.store, &["show", &in_range, "--intercom-ips", file]),
+            1,
+            &sentence,
+        );
+    }
+}
+
+#[test]
 fn headers_are_stored_in_order_with_repeats() {
     let l = listen(&["--json"]);
     let headers = [

@@ -4,6 +4,7 @@
 use crate::cli::{Cli, ListenArgs};
 use crate::error::Error;
 use crate::forward::{self, queue, Route};
+use crate::intercom::outbound::Outbound;
 use crate::render::{self, counted, style::Style, them, Detail, Event, Listening, Mode, Summary};
 use crate::server::{self, Bodies, Context, Forwarding, Settings, Stats};
 use crate::{config, shutdown, store::Writer};
@@ -29,6 +30,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         .transpose()
         .unwrap_or_else(|e| super::usage_error("listen", &format!("--forward-to {e}")));
     let ip = host_ip(&args.host);
+    let (outbound, feeds) = Outbound::load(&args.intercom_ips.intercom_ips)?;
     let dir = config::store_dir(cli.store.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -66,6 +68,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         max_body: args.max_body,
         forward: routes.iter().flatten().map(Route::shown).collect(),
         passthrough: args.passthrough,
+        intercom_ips: feeds,
     }));
     let forwarder = match routes {
         Some(routes) => Some(Arc::new(start_forwarder(
@@ -93,6 +96,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
             secret,
             reject_invalid: args.reject_invalid,
             max_body: args.max_body,
+            outbound,
         },
         bodies: Bodies::new(args.max_body),
         stalls: Default::default(),

@@ -4,10 +4,8 @@ use super::{stdout, Store};
 use crate::cli::{Cli, ShowArgs};
 use crate::error::Error;
 use crate::formats::document;
-use crate::intercom::{
-    outbound_region,
-    signature::{Scheme, Verdict},
-};
+use crate::intercom::outbound::Outbound;
+use crate::intercom::signature::{Scheme, Verdict};
 use crate::render::{body, escape, json::rfc3339, local_time, size, style::Style};
 use crate::store::delivery::{self, Attempt};
 use crate::store::model::bytes_json;
@@ -16,6 +14,7 @@ use crate::store::query;
 use std::io::Write;
 
 pub(super) fn run(cli: &Cli, args: &ShowArgs) -> Result<(), Error> {
+    let (outbound, _) = Outbound::load(&args.intercom_ips.intercom_ips)?;
     let store = Store::open(cli)?;
     let capture = if args.last {
         store.newest()?
@@ -45,7 +44,7 @@ pub(super) fn run(cli: &Cli, args: &ShowArgs) -> Result<(), Error> {
         }
     } else {
         let style = Style::new(crate::config::use_color(cli.color));
-        out.write_all(full(&capture, style).as_bytes())?;
+        out.write_all(full(&capture, style, &outbound).as_bytes())?;
         let attempts = delivery::attempts(&store.conn, capture.seq).map_err(|e| store.err(e))?;
         let state = delivery::state(&store.conn, capture.seq).map_err(|e| store.err(e))?;
         out.write_all(deliveries(state, &attempts, style).as_bytes())?;
@@ -61,7 +60,7 @@ fn header_lines(c: &Capture) -> Vec<String> {
         .collect()
 }
 
-fn full(c: &Capture, s: Style) -> String {
+fn full(c: &Capture, s: Style, outbound: &Outbound) -> String {
     let r = &c.request;
     let mut out = format!("{} {}", s.bold("capture"), s.id(&c.id));
     if r.source == Source::Import {
@@ -91,7 +90,7 @@ fn full(c: &Capture, s: Style) -> String {
             .ok()
             .map(|a| a.ip())
     });
-    if let Some(region) = ip.and_then(outbound_region) {
+    if let Some(region) = ip.and_then(|ip| outbound.region(ip)) {
         from += &format!(
             " {}",
             s.good(&format!("(Intercom {region} outbound address)"))

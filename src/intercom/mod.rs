@@ -1,15 +1,15 @@
 //! The Intercom wire model (see shared/INTERCOM.md): which fields of a notification hookcli
-//! reads, how topics group into families, and Intercom's documented outbound addresses.
+//! reads, how topics group into families, and where Intercom sends from.
 
 pub mod diagnose;
 pub mod fabricate;
+pub mod outbound;
 mod scan;
 pub mod signature;
 pub mod topics;
 
 use serde::Serialize;
 use signature::{Invalid, Verdict};
-use std::net::IpAddr;
 use std::time::Duration;
 
 /// How long Intercom waits for an answer before it counts the delivery as failed and
@@ -176,33 +176,6 @@ pub fn family(topic: &str) -> Family {
     }
 }
 
-/// Intercom's documented static outbound addresses (INTERCOM.md §5, from the notifications
-/// doc). The daily JSON feeds are the authority, but hookcli works offline, so it can only
-/// mark these.
-const OUTBOUND: &[(&str, &str)] = &[
-    ("34.231.68.152", "US"),
-    ("34.197.76.213", "US"),
-    ("35.171.78.91", "US"),
-    ("35.169.138.21", "US"),
-    ("52.70.27.159", "US"),
-    ("52.44.63.161", "US"),
-    ("54.217.125.63", "EU"),
-    ("54.246.173.113", "EU"),
-    ("54.216.9.3", "EU"),
-    ("52.63.36.185", "AU"),
-    ("3.104.68.152", "AU"),
-    ("52.64.2.165", "AU"),
-];
-
-/// The Intercom region whose documented outbound address this is, if any.
-pub fn outbound_region(ip: IpAddr) -> Option<&'static str> {
-    let ip = ip.to_canonical().to_string();
-    OUTBOUND
-        .iter()
-        .find(|(addr, _)| *addr == ip)
-        .map(|(_, region)| *region)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,15 +298,5 @@ mod tests {
         assert_eq!(family("ticket.closed"), Family::Ticket);
         assert_eq!(family("ping"), Family::Ping);
         assert_eq!(family("job.completed"), Family::Other);
-    }
-
-    #[test]
-    fn marks_documented_outbound_addresses() {
-        assert_eq!(outbound_region("54.216.9.3".parse().unwrap()), Some("EU"));
-        assert_eq!(
-            outbound_region("::ffff:34.231.68.152".parse().unwrap()),
-            Some("US")
-        );
-        assert_eq!(outbound_region("127.0.0.1".parse().unwrap()), None);
     }
 }

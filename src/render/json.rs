@@ -96,6 +96,11 @@ pub fn record(event: &Event) -> Value {
             "max_body": l.max_body,
             "forward_to": l.forward,
             "passthrough": l.passthrough,
+            "intercom_ips": l.intercom_ips.iter().map(|f| json!({
+                "path": f.path,
+                "date": f.date,
+                "ranges": f.ranges,
+            })).collect::<Vec<_>>(),
             "version": env!("CARGO_PKG_VERSION"),
         }),
         Event::Validation {

@@ -60,6 +60,8 @@ pub struct Listening {
     pub forward: Vec<String>,
     /// Whether forwarding is synchronous (`--passthrough`).
     pub passthrough: bool,
+    /// The `--intercom-ips` feeds loaded; empty when the documented addresses are used.
+    pub intercom_ips: Vec<crate::intercom::outbound::Feed>,
 }
 
 /// A stored capture as the listener answered it.
@@ -575,6 +577,28 @@ fn listening(l: &Listening, s: Style) -> String {
                 }
             }
         }
+    }
+    if !l.intercom_ips.is_empty() {
+        let feeds: Vec<String> = l
+            .intercom_ips
+            .iter()
+            .map(|f| {
+                let date = f
+                    .date
+                    .as_deref()
+                    .map(|d| format!(", dated {d}"))
+                    .unwrap_or_default();
+                format!(
+                    "{} ({}{date})",
+                    escape::line(&f.path),
+                    counted(f.ranges as i64, "range")
+                )
+            })
+            .collect();
+        out += &format!(
+            "  intercom:   marking requests from the outbound ranges in {}\n",
+            feeds.join(", ")
+        );
     }
     out += &format!(
         "  Intercom needs a public HTTPS URL. Expose this port with a tunnel, e.g.\n      ngrok http {port}      or      cloudflared tunnel --url http://localhost:{port}\n  then paste the tunnel's https URL{path} into Developer Hub > your app > Webhooks > Endpoint URL.\n  Waiting for notifications (Ctrl-C to stop)...\n",

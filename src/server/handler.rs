@@ -7,7 +7,7 @@ use super::slots::Conn;
 use super::throttle::Throttle;
 use crate::config::Secret;
 use crate::forward::{is_hop_by_hop, queue::Forwarder};
-use crate::intercom::{outbound_region, signature, Notification};
+use crate::intercom::{outbound::Outbound, signature, Notification};
 use crate::render::{body::Kind, Captured, Event, Output, Refused};
 use crate::store::delivery::Plan;
 use crate::store::model::{Header, NewCapture};
@@ -38,6 +38,8 @@ pub struct Settings {
     pub reject_invalid: bool,
     /// Largest accepted body in bytes.
     pub max_body: u64,
+    /// Intercom's outbound addresses, to mark a request from one.
+    pub outbound: Outbound,
 }
 
 /// Running totals, for the summary printed at shutdown.
@@ -201,7 +203,7 @@ pub(super) async fn handle(
         .as_deref()
         .and_then(client_ip)
         .or(Some(peer.ip()))
-        .and_then(outbound_region);
+        .and_then(|ip| state.settings.outbound.region(ip));
     // Intercom validates the URL with HEAD when it is saved: answer at once, no secret needed.
     if req.method() == Method::HEAD {
         stats.validations.fetch_add(1, Ordering::Relaxed);

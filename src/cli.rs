@@ -111,7 +111,7 @@ pub enum ColorChoice {
 pub enum Command {
     /// Receive Intercom webhooks: answer HEAD validation, check signatures, store every request durably and print it
     Listen(ListenArgs),
-    /// List captures, newest first (by receive time), with filters
+    /// List captures, newest first (by receive time, or --order created), with filters
     #[command(after_help = "\
 Examples:
   hookcli list
@@ -434,6 +434,19 @@ pub struct ListArgs {
     /// Keep printing new captures as they arrive, oldest first, until Ctrl-C
     #[arg(long, short = 'f')]
     pub follow: bool,
+
+    /// Newest first by when hookcli received them, or by when Intercom created the notification (created_at: Intercom does not deliver in order), whose time the rows then show
+    #[arg(long, value_enum, default_value_t = ListOrder::Received, conflicts_with = "follow")]
+    pub order: ListOrder,
+}
+
+/// `--order` values for `list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListOrder {
+    /// By receive time
+    Received,
+    /// By the notification's created_at (a capture without one: by receive time)
+    Created,
 }
 
 /// `hookcli show`.

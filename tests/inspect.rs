@@ -1871,6 +1871,74 @@ fn an_export_points_where_the_request_went_but_not_where_an_odd_host_says() {
 }
 
 #[test]
+fn list_order_created_follows_intercoms_created_at_not_arrival() {
+    let l = listen(&["--json"]);
+    let body = |id: &str, created: i64| {
+        notification("conversation.user.replied", Some(id), "{}").replace(
+            "\"created_at\":1700000000",
+            &format!("\"created_at\":{created}"),
+        )
+    };
+    // Delivered out of order, as Intercom may: the second created arrives last.
+    let first = l
+        .post("/", &[], body("notif_1", 1_700_000_000).as_bytes())
+        .id();
+    let third = l
+        .post("/", &[], body("notif_3", 1_700_000_300).as_bytes())
+        .id();
+    let other = l.post("/", &[], b"{\"not\":\"a notification\"}").id();
+    let second = l
+        .post("/", &[], body("notif_2", 1_700_000_100).as_bytes())
+        .id();
+    let s = &l.store;
+    assert_eq!(
+        ids(&run(s, &["list", "--json"])),
+        v(&[&second, &other, &third, &first])
+    );
+    // Created newest first; a capture without created_at sorts by when it arrived (now).
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--order", "created"])),
+        v(&[&other, &third, &second, &first])
+    );
+    assert_eq!(
+        ids(&run(
+            s,
+            &[
+                "list",
+                "--json",
+                "--order",
+                "created",
+                "--limit",
+                "2",
+                "--topic",
+                "conversation.*"
+            ]
+        )),
+        v(&[&third, &second])
+    );
+    // The rows then show Intercom's created time.
+    let tz = [("TZ", "UTC")];
+    let rows = ok(&run_env(
+        s,
+        &["list", "--order", "created", "--color", "never"],
+        &tz,
+    ));
+    let row = rows.lines().find(|r| r.contains("notif_2")).unwrap();
+    assert!(row.contains("2023-11-14 22:15:00"), "{rows}");
+    let rows = ok(&run_env(s, &["list", "--color", "never"], &tz));
+    let row = rows.lines().find(|r| r.contains("notif_2")).unwrap();
+    assert!(
+        !row.contains("2023-11-14"),
+        "received time by default: {rows}"
+    );
+    fails(
+        &run(s, &["list", "--order", "created", "--follow"]),
+        2,
+        "cannot be used with",
+    );
+}
+
+#[test]
 fn list_says_on_stderr_when_the_limit_left_captures_out_but_never_in_json() {
     let l = listen(&["--json"]);
     for n in 0..23 {

@@ -1,7 +1,8 @@
-//! `hookcli list`: captures newest first, filtered; `--follow` keeps printing new ones.
+//! `hookcli list`: captures newest first (received or created), filtered; `--follow` keeps
+//! printing new ones.
 
 use super::{filter, stdout, Store};
-use crate::cli::{Cli, ListArgs};
+use crate::cli::{Cli, ListArgs, ListOrder};
 use crate::error::Error;
 use crate::render::{json, row::row, style::Style};
 use crate::store::model::Capture;
@@ -36,6 +37,12 @@ pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
     let style = Style::new(!args.json && crate::config::use_color(cli.color));
     let mut f = filter(&args.filter, "list");
     let limit = (!args.all).then_some(args.limit);
+    let created = args.order == ListOrder::Created;
+    let order = if created {
+        Order::CreatedNewestFirst
+    } else {
+        Order::NewestFirst
+    };
     let mut out = stdout();
     let print = |out: &mut dyn Write, (c, body_size): &(Capture, u64)| -> std::io::Result<()> {
         if args.json {
@@ -47,12 +54,11 @@ pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
         } else {
             // An id other captures share 12 characters with is shown as far as it is unique.
             let id = query::unique_prefix(&store.conn, &c.id).unwrap_or(c.short_id());
-            writeln!(out, "{}", row(c, id, *body_size, style))
+            writeln!(out, "{}", row(c, id, *body_size, created, style))
         }
     };
     let (mut captures, mut last_seq) =
-        snapshot(&store.conn, &f, Order::NewestFirst, limit, args.json)
-            .map_err(|e| store.err(e))?;
+        snapshot(&store.conn, &f, order, limit, args.json).map_err(|e| store.err(e))?;
     if !args.follow {
         if captures.is_empty() {
             return Err(store.nothing_found(&f));

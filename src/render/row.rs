@@ -5,9 +5,16 @@ use crate::store::model::Capture;
 
 /// `id  time  METHOD target  topic  notification-id  verdict  size`, escaped and aligned;
 /// `id` is the prefix of the capture's id to show, `body_size` its body's size in bytes.
-pub fn row(c: &Capture, id: &str, body_size: u64, s: Style) -> String {
+/// `created` shows the notification's `created_at` as its time (when it has one) instead of
+/// when it was received.
+pub fn row(c: &Capture, id: &str, body_size: u64, created: bool, s: Style) -> String {
     let r = &c.request;
     let n = r.notification.as_ref();
+    let at = n
+        .and_then(|n| n.created_at)
+        .filter(|_| created)
+        .and_then(|secs| secs.checked_mul(1000))
+        .unwrap_or(r.received_at);
     let topic = n.and_then(|n| n.topic.as_deref());
     // Wide enough for every documented topic (conversation.admin.replied.translated).
     let topic_cell = escape::cell(topic.unwrap_or("-"), 37);
@@ -22,7 +29,7 @@ pub fn row(c: &Capture, id: &str, body_size: u64, s: Style) -> String {
     let mut line = format!(
         "{}  {}  {request}  {}  {notif}  {}{verdict_pad}  {:>9}",
         s.id(id),
-        s.dim(&local_time(r.received_at, "%Y-%m-%d %H:%M:%S")),
+        s.dim(&local_time(at, "%Y-%m-%d %H:%M:%S")),
         topic_cell,
         s.verdict(r.verdict),
         s.dim(&size(body_size)),

@@ -161,6 +161,9 @@ pub enum Order {
     NewestFirst,
     /// In the order received (`export`, `replay`).
     OldestFirst,
+    /// Latest created first by the notification's own `created_at` (`list --order created`),
+    /// as Intercom says to order them; a capture without one by when it was received.
+    CreatedNewestFirst,
 }
 
 /// Captures matching `filter`, at most `limit`.
@@ -195,15 +198,17 @@ fn select_columns<T>(
     read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<Vec<T>> {
     let (condition, params) = filter.condition();
-    let direction = if order == Order::NewestFirst {
-        "DESC"
-    } else {
-        "ASC"
+    let by = match order {
+        Order::NewestFirst => "received_at DESC, seq DESC",
+        Order::OldestFirst => "received_at ASC, seq ASC",
+        // created_at is Unix seconds, received_at milliseconds; ties go by arrival.
+        Order::CreatedNewestFirst => {
+            "coalesce(created_at * 1000, received_at) DESC, received_at DESC, seq DESC"
+        }
     };
     let limit = limit.map_or(-1, |l| l as i64);
-    let sql = format!(
-        "SELECT {columns} FROM captures WHERE {condition} ORDER BY received_at {direction}, seq {direction} LIMIT {limit}"
-    );
+    let sql =
+        format!("SELECT {columns} FROM captures WHERE {condition} ORDER BY {by} LIMIT {limit}");
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(params), read)?;
     rows.collect()

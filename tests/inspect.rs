@@ -1936,6 +1936,33 @@ fn list_order_created_follows_intercoms_created_at_not_arrival() {
         2,
         "cannot be used with",
     );
+    // show says how long after its creation it arrived (here: years, from a fixed date).
+    let shown = ok(&run_env(s, &["show", &first, "--color", "never"], &tz));
+    assert!(
+        shown.contains("created_at     1700000000 (2023-11-14 22:13:20), received ")
+            && shown.contains(" days later\n"),
+        "{shown}"
+    );
+    // A created_at that is no date keeps the row's received time, and sorts as a number.
+    let odd = l
+        .post(
+            "/",
+            &[],
+            body("notif_odd", -9_000_000_000_000_000).as_bytes(),
+        )
+        .id();
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--order", "created"])).last(),
+        Some(&odd)
+    );
+    let rows = ok(&run(s, &["list", "--order", "created", "--color", "never"]));
+    let row = rows.lines().find(|r| r.contains("notif_odd")).unwrap();
+    let time = row.split("  ").nth(1).unwrap();
+    let shape: String = time
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '9' } else { c })
+        .collect();
+    assert_eq!(shape, "9999-99-99 99:99:99", "{row}");
 }
 
 #[test]

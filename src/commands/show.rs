@@ -60,6 +60,33 @@ fn header_lines(c: &Capture) -> Vec<String> {
         .collect()
 }
 
+/// How long before it arrived Intercom created the notification: a retry, or a subscription
+/// Intercom throttled, arrives long after. `None` when `created` is no date.
+fn since_created(created: i64, received_ms: i64) -> Option<String> {
+    let lag_ms = received_ms.checked_sub(created.checked_mul(1000)?)?;
+    chrono::DateTime::from_timestamp(created, 0)?;
+    // created_at has whole seconds: under one second apart is "as it was created".
+    Some(match lag_ms {
+        ..=-1000 => format!(
+            "{} after it was received (the clocks disagree)",
+            span(-lag_ms)
+        ),
+        -999..=999 => "received within a second".to_string(),
+        _ => format!("received {} later", span(lag_ms)),
+    })
+}
+
+/// A duration in the largest unit that keeps it readable: `4 s`, `12 min`, `3 h 5 min`, `9 days`.
+fn span(ms: i64) -> String {
+    let secs = ms / 1000;
+    match secs {
+        ..=59 => format!("{secs} s"),
+        60..=3599 => format!("{} min", secs / 60),
+        3600..=172_799 => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+        _ => format!("{} days", secs / 86_400),
+    }
+}
+
 fn full(c: &Capture, s: Style, outbound: &Outbound) -> String {
     let r = &c.request;
     let mut out = format!("{} {}", s.bold("capture"), s.id(&c.id));
@@ -182,7 +209,12 @@ fn full(c: &Capture, s: Style, outbound: &Outbound) -> String {
             "item",
             format!("{} {}", text(&n.item_type), text(&n.item_id)),
         );
-        field(&mut out, "created_at", when(n.created_at));
+        let created = when(n.created_at);
+        let created = match n.created_at.and_then(|t| since_created(t, r.received_at)) {
+            Some(lag) => format!("{created}, {lag}"),
+            None => created,
+        };
+        field(&mut out, "created_at", created);
         field(&mut out, "first_sent_at", when(n.first_sent_at));
         field(
             &mut out,
@@ -284,4 +316,41 @@ fn attempt_lines(attempts: &[&Attempt], s: Style) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn says_how_long_after_its_creation_a_notification_arrived() {
+        let at = |s: i64| s * 1000;
+        assert_eq!(
+            since_created(1_700_000_000, at(1_700_000_000) + 400).as_deref(),
+            Some("received within a second")
+        );
+        assert_eq!(
+            since_created(1_700_000_000, at(1_700_000_042)).as_deref(),
+            Some("received 42 s later")
+        );
+        assert_eq!(
+            since_created(1_700_000_000, at(1_700_000_000 + 47 * 60 + 5)).as_deref(),
+            Some("received 47 min later")
+        );
+        assert_eq!(
+            since_created(1_700_000_000, at(1_700_000_000 + 2 * 3600 + 5 * 60)).as_deref(),
+            Some("received 2 h 5 min later")
+        );
+        assert_eq!(
+            since_created(1_700_000_000, at(1_700_000_000 + 9 * 86_400)).as_deref(),
+            Some("received 9 days later")
+        );
+        assert_eq!(
+            since_created(1_700_000_300, at(1_700_000_000)).as_deref(),
+            Some("5 min after it was received (the clocks disagree)")
+        );
+        // A value that is no date says nothing, and does not overflow.
+        assert_eq!(since_created(i64::MAX, at(1_700_000_000)), None);
+        assert_eq!(since_created(i64::MIN / 1000, i64::MAX), None);
+    }
 }

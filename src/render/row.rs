@@ -14,6 +14,8 @@ pub fn row(c: &Capture, id: &str, body_size: u64, created: bool, s: Style) -> St
         .and_then(|n| n.created_at)
         .filter(|_| created)
         .and_then(|secs| secs.checked_mul(1000))
+        // A sender's created_at that is no date: the row keeps a time that is one.
+        .filter(|ms| chrono::DateTime::from_timestamp_millis(*ms).is_some())
         .unwrap_or(r.received_at);
     let topic = n.and_then(|n| n.topic.as_deref());
     // Wide enough for every documented topic (conversation.admin.replied.translated).

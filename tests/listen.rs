@@ -920,7 +920,7 @@ fn intercom_ip_feeds_replace_the_documented_addresses() {
     std::fs::write(&html, "<html>Not found</html>").unwrap();
     let missing = dir.path().join("missing.json");
     for (file, says) in [
-        (&html, "it is not a JSON object"),
+        (&html, "it is not JSON ("),
         (&missing, "there is no such file; check the path"),
     ] {
         let file = file.to_str().unwrap();

@@ -247,7 +247,7 @@ async fn ping(client: &reqwest::Client, url: &str, secret: Option<&config::Secre
             } else if matches!(status.as_u16(), 401 | 403) && secret.is_some() {
                 step(false, code, format!("the ping got {status}: your app refused a ping signed with --secret: make sure --secret is the client secret your app uses, and that the app verifies the raw body bytes with it (not the access token), HMAC-SHA1, header X-Hub-Signature: sha1=<hex>. It said: {preview}"))
             } else if let Some(rule) = crate::intercom::subscription_rule(status.as_u16()) {
-                step(false, code, format!("the {what} got {status}: {rule}, so never answer it to Intercom; answer 2xx. It said: {preview}"))
+                step(false, code, format!("the {what} got {status}: {rule}; answer ping with a 2xx. It said: {preview}"))
             } else {
                 step(false, code, format!("the {what} got {status}{hint}: Intercom needs a 2xx for ping at any time (its id is null and it has no data to process). It said: {preview}"))
             }

@@ -2,7 +2,6 @@
 //! its notifications doc gives, or the IP-range feeds it publishes (INTERCOM.md §5).
 
 use ipnet::IpNet;
-use serde::Deserialize;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -51,12 +50,6 @@ pub struct Feed {
     pub date: Option<String>,
     /// How many `INTERCOM-OUTBOUND` ranges it has.
     pub ranges: usize,
-}
-
-#[derive(Deserialize)]
-struct RawFeed {
-    ip_ranges: Option<Vec<serde_json::Value>>,
-    date: Option<String>,
 }
 
 impl Outbound {
@@ -128,10 +121,13 @@ fn parse(bytes: &[u8]) -> Result<(Ranges, Option<String>), String> {
     let not_a_feed = |why: String| {
         format!("{why}; it should be Intercom's intercom-ip-ranges.json, from {FEEDS_URL}")
     };
-    let feed: RawFeed = serde_json::from_slice(bytes)
-        .map_err(|e| not_a_feed(format!("it is not a JSON object ({e})")))?;
-    let entries = feed
-        .ip_ranges
+    let feed: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| not_a_feed(format!("it is not JSON ({e})")))?;
+    if !feed.is_object() {
+        return Err(not_a_feed("it is not a JSON object".into()));
+    }
+    let entries = feed["ip_ranges"]
+        .as_array()
         .ok_or_else(|| not_a_feed("it has no \"ip_ranges\" list".into()))?;
     let mut ranges = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
@@ -158,7 +154,10 @@ fn parse(bytes: &[u8]) -> Result<(Ranges, Option<String>), String> {
             "it lists no range for service {SERVICE}"
         )));
     }
-    let date = feed.date.filter(|d| is_date(d));
+    let date = feed["date"]
+        .as_str()
+        .filter(|d| is_date(d))
+        .map(str::to_string);
     Ok((ranges, date))
 }
 
@@ -238,12 +237,13 @@ mod tests {
     fn a_file_that_is_no_feed_says_what_is_wrong() {
         let err = |text: &str| parse(text.as_bytes()).unwrap_err();
         assert!(
-            err("<html>").contains("is not a JSON object"),
+            err("<html>").starts_with("it is not JSON ("),
             "{}",
             err("<html>")
         );
-        assert!(err("[]").contains("is not a JSON object"));
+        assert!(err("[]").starts_with("it is not a JSON object;"));
         assert!(err("{}").contains("no \"ip_ranges\" list"));
+        assert!(err(r#"{"ip_ranges":{}}"#).contains("no \"ip_ranges\" list"));
         assert!(err(r#"{"ip_ranges":[]}"#).contains("no range for service INTERCOM-OUTBOUND"));
         let bad = err(
             r#"{"ip_ranges":[{"range":"1.2.3.4/40","region":"US","service":"INTERCOM-OUTBOUND"}]}"#,
@@ -258,5 +258,7 @@ mod tests {
         assert!(bad.contains("which is not a region name"), "{bad}");
         let (_, date) = parse(br#"{"ip_ranges":[{"range":"1.2.3.4/32","region":"US","service":"INTERCOM-OUTBOUND"}],"date":"\u001b]52;c;x"}"#).unwrap();
         assert_eq!(date, None, "a date that is not one is not shown");
+        let (_, date) = parse(br#"{"ip_ranges":[{"range":"1.2.3.4/32","region":"US","service":"INTERCOM-OUTBOUND"}],"date":20250725}"#).unwrap();
+        assert_eq!(date, None);
     }
 }

@@ -2049,9 +2049,19 @@ fn an_empty_file_or_another_programs_database_is_never_written_to() {
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
     assert_eq!((tables, mode.as_str()), (1, "delete"));
-    // An empty file is where listen starts a store.
+    // An empty file is where listen starts a store: owner-only, whatever mode it had.
+    chmod(&empty.join("hookcli.db"), 0o644);
     let mut l = listen_at(&empty, home.path(), &["--json"], &[]);
     assert_eq!(l.post("/", &[], b"{}").status, 200);
+    let mode = |name: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(empty.join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!((mode("hookcli.db"), mode("hookcli.db-wal")), (0o600, 0o600));
     l.interrupt();
     assert_eq!(count(&empty), 1);
 }

@@ -164,7 +164,7 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
         return Err(StoreError::DatabaseIsDirectory(path));
     }
     if !path.exists() {
-        create_private_file(&path).map_err(not_writable)?;
+        create_private_file(&path).map_err(&not_writable)?;
     }
     let conn = Connection::open(&path).map_err(|e| StoreError::from_sqlite(&path, e))?;
     // SQLite falls back to reading a file this user may not write; every commit would then
@@ -173,8 +173,12 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
         return Err(StoreError::ReadOnlyFile(path));
     }
     // Before anything is written to it: a file that is not a store is left as it is.
-    if let Contents::Other = contents(&conn).map_err(|e| StoreError::from_sqlite(&path, e))? {
-        return Err(StoreError::NotAStore(path));
+    match contents(&conn).map_err(|e| StoreError::from_sqlite(&path, e))? {
+        Contents::Other => return Err(StoreError::NotAStore(path)),
+        // An empty file someone made (`: > hookcli.db`) has their umask's mode: the store
+        // is owner-only however it starts. Before the -wal file exists, which takes its mode.
+        Contents::Empty => make_private(&path).map_err(&not_writable)?,
+        Contents::Store => {}
     }
     configure(&conn, &path)?;
     migrate(&conn, &path)?;
@@ -481,6 +485,23 @@ fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
         .append(true)
         .mode(0o600)
         .open(path)
+}
+
+/// Take away group and other access to `path`, by its name: opening it would drop this
+/// process's SQLite locks when closed.
+#[cfg(unix)]
+fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)?.permissions().mode();
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))
+}
+
+#[cfg(not(unix))]
+fn make_private(_path: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(not(unix))]

@@ -2309,6 +2309,21 @@ fn a_valid_signature_not_written_as_intercom_writes_it_is_pointed_out() {
     exact.wait_line(|s| s.contains("✓ sig"));
     std::thread::sleep(Duration::from_millis(200));
     assert!(!exact.stdout().iter().any(|s| s.contains("! signature")));
+    // --compact keeps it on the line, and show says it too.
+    let compact = listen(&["--color", "never", "--compact", "--secret", "s3cr3t"]);
+    let id = compact
+        .post("/", &[("X-Hub-Signature", &upper)], body.as_bytes())
+        .id();
+    compact.wait_line(|s| {
+        s.contains("✓ sig") && s.contains("! signature not written as Intercom writes it")
+    });
+    let shown = ok(&run(&compact.store, &["show", &id, "--color", "never"]));
+    assert!(
+        shown.contains(
+            "✓ valid\n               ! valid by value, but the hex has uppercase letters"
+        ),
+        "{shown}"
+    );
 }
 
 #[test]

@@ -151,6 +151,10 @@ fn full(c: &Capture, s: Style, outbound: &Outbound) -> String {
             .to_string(),
     };
     field(&mut out, "signature", verdict);
+    // As listen says it: an app comparing strings would refuse this request.
+    if let Some(how) = r.signature_written_otherwise() {
+        field(&mut out, "", s.warn(&format!("! {how}")).to_string());
+    }
     if let Some(status) = c.answered {
         let text = match status {
             200..=299 => s.good(&status.to_string()).to_string(),

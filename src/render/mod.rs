@@ -710,11 +710,15 @@ fn capture(c: &Captured, mode: Mode) -> String {
     }
     // Valid by value, but written otherwise than Intercom writes it: an app whose check
     // compares strings would refuse the same request.
-    if let Some(how) = (!compact)
-        .then(|| req.signature_written_otherwise())
-        .flatten()
-    {
-        notes.push(s.warn(&format!("! signature {how}")).to_string());
+    if let Some(how) = req.signature_written_otherwise() {
+        if compact {
+            parts.push(
+                s.warn("! signature not written as Intercom writes it")
+                    .to_string(),
+            );
+        } else {
+            notes.push(s.warn(&format!("! signature {how}")).to_string());
+        }
     }
     match req.verdict {
         Verdict::Invalid(why) if compact => parts.push(s.bad(why.explain()).to_string()),

@@ -339,7 +339,7 @@ pub struct FilterArgs {
     #[arg(long)]
     pub method: Option<String>,
 
-    /// Intercom workspace (the notification's app_id)
+    /// Intercom workspace: the notification's app_id (or an installation health check's workspace_id)
     #[arg(long, value_name = "WORKSPACE")]
     pub app_id: Option<String>,
 

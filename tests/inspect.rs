@@ -1871,6 +1871,42 @@ fn an_export_points_where_the_request_went_but_not_where_an_odd_host_says() {
 }
 
 #[test]
+fn app_id_finds_a_workspaces_health_checks_too() {
+    let l = listen(&["--json"]);
+    let notif = l
+        .post(
+            "/",
+            &[],
+            notification("ping", None, "{}")
+                .replace("a86dr8yl", "ws42")
+                .as_bytes(),
+        )
+        .id();
+    let check = l.post("/", &[], br#"{"workspace_id": "ws42"}"#).id();
+    l.post("/", &[], br#"{"workspace_id": "other"}"#);
+    l.post("/", &[], br#"{"workspace_id": 42}"#);
+    l.post("/", &[], b"workspace_id ws42 \xff");
+    // A notification's app_id is its workspace, whatever else its body holds.
+    l.post(
+        "/",
+        &[],
+        notification("ping", None, r#"{"workspace_id":"ws42"}"#).as_bytes(),
+    );
+    let s = &l.store;
+    assert_eq!(
+        ids(&run(s, &["list", "--json", "--app-id", "ws42"])),
+        v(&[&check, &notif])
+    );
+    let exported = ok(&run(s, &["export", "--app-id", "ws42"]));
+    assert_eq!(exported.lines().count(), 2, "{exported}");
+    fails(
+        &run(s, &["list", "--app-id", "ws4"]),
+        1,
+        "no captures match",
+    );
+}
+
+#[test]
 fn list_order_created_follows_intercoms_created_at_not_arrival() {
     let l = listen(&["--json"]);
     let body = |id: &str, created: i64| {

@@ -128,7 +128,15 @@ impl Filter {
             );
         }
         if let Some(app) = &self.app_id {
-            add("app_id = ?", vec![Sql::Text(app.clone())]);
+            // Or an installation health check's workspace_id, as listen and show call it the
+            // workspace (intercom::health_check_workspace: a small JSON object, no notification).
+            add(
+                "(app_id = ? OR (app_id IS NULL AND topic IS NULL AND length(body) <= 4096 \
+                 AND json_valid(CAST(body AS TEXT)) \
+                 AND json_type(CAST(body AS TEXT), '$.workspace_id') = 'text' \
+                 AND json_extract(CAST(body AS TEXT), '$.workspace_id') = ?))",
+                vec![Sql::Text(app.clone()), Sql::Text(app.clone())],
+            );
         }
         if let Some(sig) = &self.signature {
             add("signature = ?", vec![Sql::Text(sig.clone())]);

@@ -1240,6 +1240,32 @@ fn a_store_that_may_only_be_read_is_read_and_one_that_may_not_says_so() {
     assert!(ok(&read(&["list", "--json"])).contains(&id));
     ok(&read(&["show", "--last"]));
     ok(&read(&["stats"]));
+    // Commands that change it say why they cannot, in one sentence, and change nothing.
+    for args in [
+        &["delete", "--all", "--yes"][..],
+        &["skip", "--pending"],
+        &["vacuum"],
+    ] {
+        let out = read(args);
+        fails(
+            &out,
+            1,
+            "hookcli.db is read-only for this user, so hookcli cannot write to it",
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+    }
+    // A database file this user may write, in a directory they may not.
+    mode(&store, 0o700);
+    mode(&store.join("hookcli.db"), 0o600);
+    mode(&store, 0o500);
+    let out = read(&["delete", "--all", "--yes"]);
+    fails(
+        &out,
+        1,
+        "may not create files in it, which SQLite needs to change the store",
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("readonly database"));
+    assert!(ok(&read(&["list", "--json"])).contains(&id));
     // Nobody may enter the directory: not "there is no store yet".
     mode(&store, 0o000);
     if unsafe { libc::geteuid() } == 0 {

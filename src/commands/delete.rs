@@ -7,7 +7,7 @@ use crate::store::query::{self, Filter};
 use std::io::{BufRead, IsTerminal, Write};
 
 pub(super) fn run(cli: &Cli, args: &DeleteArgs) -> Result<(), Error> {
-    let mut store = Store::open(cli)?;
+    let mut store = Store::open_change(cli)?;
     let mut filter = Filter {
         ids: store.resolve(&args.ids)?,
         ..Filter::default()

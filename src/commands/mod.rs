@@ -45,7 +45,7 @@ pub fn run(mut cli: Cli) -> Result<(), Error> {
         Command::Verify(ref args) => verify::run(&cli, args),
         Command::Topics(ref args) => topics::run(&cli, args),
         Command::Vacuum => {
-            let store = Store::open(&cli)?;
+            let store = Store::open_change(&cli)?;
             store.finish_index().map_err(|e| store.err(e))?;
             let before = store.size_on_disk();
             store.vacuum().map_err(|e| store.err(e))?;
@@ -147,6 +147,16 @@ impl Store {
         let dir = crate::config::store_dir(cli.store.as_deref())?;
         Ok(Store {
             conn: store::open_read(&dir)?,
+            dir,
+        })
+    }
+
+    /// Open the store to change it (`delete`, `skip`, `vacuum`): one this user may only
+    /// read says so at once.
+    fn open_change(cli: &Cli) -> Result<Store, Error> {
+        let dir = crate::config::store_dir(cli.store.as_deref())?;
+        Ok(Store {
+            conn: store::open_change(&dir)?,
             dir,
         })
     }

@@ -8,7 +8,7 @@ use crate::store::delivery;
 use crate::store::query::{self, Filter};
 
 pub(super) fn run(cli: &Cli, args: &SkipArgs) -> Result<(), Error> {
-    let mut store = Store::open(cli)?;
+    let mut store = Store::open_change(cli)?;
     let filter = if args.pending {
         Filter {
             status: Some("pending".into()),

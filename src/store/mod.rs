@@ -360,20 +360,56 @@ fn contents(conn: &Connection) -> rusqlite::Result<Contents> {
 /// old numbering gave a number the index had already passed).
 const READABLE_FROM: i64 = 4;
 
-/// Why this user may not read `path`, if they may not. Asked with access(2), not by
+/// Why this user may not read `path`, if they may not.
+fn unreadable(path: &Path) -> Option<std::io::Error> {
+    denied(path, Access::Read)
+}
+
+/// What [`denied`] asks about.
+#[derive(Clone, Copy)]
+enum Access {
+    Read,
+    Write,
+}
+
+/// Why this user may not access `path` so, if they may not. Asked with access(2), not by
 /// opening it: closing a descriptor of the database would drop this process's SQLite locks.
 #[cfg(unix)]
-fn unreadable(path: &Path) -> Option<std::io::Error> {
+fn denied(path: &Path, access: Access) -> Option<std::io::Error> {
     use std::os::unix::ffi::OsStrExt;
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mode = match access {
+        Access::Read => libc::R_OK,
+        Access::Write => libc::W_OK,
+    };
     // SAFETY: a valid NUL-terminated path; access only reads it.
-    let denied = unsafe { libc::access(c_path.as_ptr(), libc::R_OK) } != 0;
+    let denied = unsafe { libc::access(c_path.as_ptr(), mode) } != 0;
     denied.then(std::io::Error::last_os_error)
 }
 
 #[cfg(not(unix))]
-fn unreadable(_path: &Path) -> Option<std::io::Error> {
+fn denied(_path: &Path, _access: Access) -> Option<std::io::Error> {
     None
+}
+
+/// Open an existing store to change what it holds (`delete`, `skip`, `vacuum`): as
+/// [`open_read`], but a store this user may only read says so before anything is tried,
+/// rather than with SQLite's "attempt to write a readonly database".
+pub fn open_change(dir: &Path) -> Result<Connection, StoreError> {
+    let conn = open_read(dir)?;
+    if !conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+        return Ok(conn);
+    }
+    let path = dir.join(DB_FILE);
+    Err(match denied(&path, Access::Write) {
+        Some(_) => StoreError::ReadOnlyFile(path),
+        // The file may be written; its directory, where SQLite keeps its -shm file, not.
+        None => StoreError::NotWritable {
+            dir: dir.to_path_buf(),
+            reason: "this user may not create files in it, which SQLite needs to change the store"
+                .into(),
+        },
+    })
 }
 
 /// A common slip: `--store` given the database file instead of its directory.

@@ -1996,6 +1996,15 @@ fn stopping_while_passthrough_waits_answers_the_sender_and_records_the_attempt()
     );
     // Not "your app took 5 s": it never answered.
     assert_eq!(cut["hints"], json!([]), "{cut}");
+    // The wait it announced is the app's grace, not the server's longer limit.
+    let notice = lines
+        .iter()
+        .find(|l| l.contains("Stopping: finishing the requests still in flight"))
+        .expect("the wait is announced");
+    assert!(
+        notice.contains("your app has 5 s to answer those waiting for it"),
+        "{notice}"
+    );
     let doc: Value =
         serde_json::from_str(&ok(&run(&l.store, &["show", "--last", "--json"]))).unwrap();
     assert_eq!(doc["status"], 502, "{doc}");

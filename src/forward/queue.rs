@@ -29,7 +29,7 @@ pub const LAST_FORWARD_TO_META: &str = "last_forward_to";
 pub const PREFIX_META: &str = "last_forward_prefix";
 
 /// How long deliveries under way get to finish when hookcli stops.
-const STOP_GRACE: Duration = Duration::from_secs(5);
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Requests being received at once that count as a flood. Intercom rarely has more than
 /// one or two notifications on the way to one endpoint at a time; a load test or a replay
 /// storm has many more. (bench/forward.sh: ack-mode ingest 0.94x the baseline at 4, 0.87x

@@ -119,9 +119,19 @@ pub async fn serve(listener: TcpListener, context: Context, shutdown: impl Futur
     tokio::pin!(drain);
     // Usually done at once; if not, say why nothing seems to happen.
     if tokio::time::timeout(DRAIN_QUIET, &mut drain).await.is_err() {
+        // With --passthrough, a request in flight may be waiting for the app, whose
+        // deliveries get the queue's grace: that is the wait to expect.
+        let passthrough = state.forwarding.as_ref().is_some_and(|f| f.passthrough);
+        let limit = if passthrough {
+            format!(
+                "your app has {} s to answer those waiting for it",
+                crate::forward::queue::STOP_GRACE.as_secs()
+            )
+        } else {
+            format!("up to {} s", DRAIN_TIMEOUT.as_secs())
+        };
         state.output.emit(crate::render::Event::Notice(format!(
-            "Stopping: finishing the requests still in flight (up to {} s; Ctrl-C again to quit now)",
-            DRAIN_TIMEOUT.as_secs()
+            "Stopping: finishing the requests still in flight ({limit}; Ctrl-C again to quit now)"
         )));
         let _ = drain.await;
     }

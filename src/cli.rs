@@ -504,6 +504,10 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
     pub format: ExportFormat,
 
+    /// JSON Lines: one capture document per line, even for one capture (which --format json prints indented)
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+
     /// Write to FILE instead of stdout (missing directories are created; `-` is stdout)
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,

@@ -510,6 +510,19 @@ fn export_then_import_round_trips_in_every_format() {
         &s,
         &["export", &f.binary, "-o", one.to_str().unwrap()],
     ));
+    // --json is JSON Lines however many: one capture is one line, the same document.
+    let line = ok(&run(&s, &["export", &f.binary, "--json"]));
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&line).unwrap(),
+        serde_json::from_str::<Value>(&std::fs::read_to_string(&one).unwrap()).unwrap()
+    );
+    assert_eq!(
+        run(&s, &["export", "--json", "--format", "har"])
+            .status
+            .code(),
+        Some(2)
+    );
     let many = home.path().join("many.jsonl");
     ok(&run(&s, &["export", "-o", many.to_str().unwrap()]));
     let target = home.path().join("imported");

@@ -23,7 +23,7 @@ pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
     }
     let mut bytes = Vec::new();
     match args.format {
-        ExportFormat::Json if captures.len() == 1 => {
+        ExportFormat::Json if captures.len() == 1 && !args.json => {
             let text = serde_json::to_string_pretty(&document::to_value(&captures[0]))
                 .map_err(std::io::Error::from)?;
             bytes = (escape::json(text) + "\n").into_bytes();

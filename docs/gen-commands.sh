@@ -11,7 +11,7 @@ bin=${HOOKCLI:-target/debug/hookcli}
     echo "[forwarding.md](forwarding.md), [replay.md](replay.md), [storage.md](storage.md), [json.md](json.md)."
     echo
     echo "Status codes \`listen\` answers: \`HEAD\` 200 with an empty body (Intercom's URL validation,"
-    echo "never stored); \`GET\` on the prefix 200 with a short text; any other method is stored, then"
+    echo "never stored); \`GET\` on the prefix 200 with a short text (shown, never stored); any other method is stored, then"
     echo "200 \`{\"ok\":true,\"id\":\"<capture id>\"}\` (with \`\"state\":\"OK\"\` for an Intercom health check; 401 with \`--reject-invalid\` for an invalid or"
     echo "missing signature, still stored); 404 outside \`--path\`; 405 for \`CONNECT\`; 413 over \`--max-body\`; 414 for an overlong request target (in a head that fits in 64 KiB: past that it is 431 like any head too large); 431 for headers"
     echo "over 64 KiB or more than 100 of them; 400 for malformed HTTP, a target that is no path (\`*\`) a request with two \`Host\` headers or an HTTP/1.1 one with none; 411 for an HTTP/1.0 request without \`Content-Length\`; 408 when the body does not"

@@ -40,6 +40,27 @@ fn get_says_hookcli_is_listening_and_stores_nothing() {
     assert_eq!(reply.status, 200);
     assert!(String::from_utf8_lossy(&reply.body).contains("hookcli is listening"));
     assert_eq!(count(&l.store), 0);
+    // The terminal shows it, so a URL checked in a browser is seen to reach hookcli.
+    let page: serde_json::Value =
+        serde_json::from_str(&l.wait_line(|s| s.contains("\"page\""))).unwrap();
+    assert!(record_validator().is_valid(&page), "{page}");
+    assert_eq!(
+        (&page["target"], &page["status"]),
+        (&serde_json::json!("/"), &serde_json::json!(200))
+    );
+    let h = listen(&["--color", "never"]);
+    send(
+        &h.addr,
+        "GET",
+        "/x?q=1",
+        &[("X-Forwarded-For", "198.51.100.4")],
+        b"",
+    );
+    let line = h.wait_line(|s| s.contains("GET /x"));
+    assert!(
+        line.contains("answered 200 with hookcli's page, not stored (Intercom sends HEAD and POST) · from 198.51.100.4 via 127.0.0.1"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -734,6 +755,7 @@ fn json_lines_validate_against_the_documented_schema() {
     );
     l.post("/", &[("X-Hub-Signature", "sha256=1")], b"\xff\xfe");
     l.post("/", &[("X-Forwarded-For", "54.216.9.3")], b"");
+    send(&l.addr, "GET", "/", &[], b"");
     l.post("/", &[], &vec![b'x'; 200 * 1024]);
     for (_, body) in fixtures().iter().take(10) {
         l.post("/", &[], body);
@@ -751,7 +773,14 @@ fn json_lines_validate_against_the_documented_schema() {
         assert!(errors.is_empty(), "{line}\n{errors:#?}");
         types.insert(value["type"].as_str().unwrap().to_string());
     }
-    let expected = ["capture", "listening", "refused", "summary", "validation"];
+    let expected = [
+        "capture",
+        "listening",
+        "page",
+        "refused",
+        "summary",
+        "validation",
+    ];
     assert_eq!(types.into_iter().collect::<Vec<_>>(), expected);
     let summary: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
     assert_eq!(summary["type"], "summary");

@@ -119,6 +119,20 @@ pub fn record(event: &Event) -> Value {
             "intercom_region": intercom_region,
             "status": 200,
         }),
+        Event::Page {
+            at,
+            target,
+            remote_addr,
+            client_addr,
+        } => json!({
+            "type": "page",
+            "time": rfc3339(*at),
+            "method": "GET",
+            "target": target,
+            "remote_addr": remote_addr,
+            "client_addr": client_addr,
+            "status": 200,
+        }),
         Event::Capture(c) => {
             let mut map = capture_of_kind(&c.capture, c.body_kind);
             map.insert("intercom_region".into(), json!(c.intercom_region));

@@ -162,6 +162,17 @@ pub enum Event {
         /// Intercom's region, when the sender is one of its outbound addresses.
         intercom_region: Option<&'static str>,
     },
+    /// A GET was answered with hookcli's page (someone checking the URL in a browser).
+    Page {
+        /// Unix milliseconds.
+        at: i64,
+        /// Path and query.
+        target: String,
+        /// TCP peer.
+        remote_addr: String,
+        /// The client a tunnel reported, if any.
+        client_addr: Option<String>,
+    },
     /// A request was stored.
     Capture(Box<Captured>),
     /// A capture was delivered to the app, or not.
@@ -364,6 +375,21 @@ fn human(event: &Event, mode: Mode) -> String {
                 origin(remote_addr, client_addr.as_deref())
             )),
             region_mark(*intercom_region, s),
+        ),
+        Event::Page {
+            at,
+            target,
+            remote_addr,
+            client_addr,
+        } => format!(
+            "{} {} {} {}\n",
+            s.dim(&local_time(*at, "%H:%M:%S")),
+            s.bold("GET"),
+            target_cell(target),
+            s.dim(&format!(
+                "answered 200 with hookcli's page, not stored (Intercom sends HEAD and POST) · {}",
+                origin(remote_addr, client_addr.as_deref())
+            )),
         ),
         Event::Capture(c) => capture(c, mode),
         Event::Delivery(d) => delivery(d, s),

@@ -217,6 +217,12 @@ pub(super) async fn handle(
         return respond(StatusCode::OK, "text/plain; charset=utf-8", Bytes::new());
     }
     if req.method() == Method::GET {
+        state.output.emit(Event::Page {
+            at,
+            target,
+            remote_addr,
+            client_addr,
+        });
         return respond(
             StatusCode::OK,
             "text/plain; charset=utf-8",

@@ -2314,6 +2314,35 @@ fn send_print_never_writes_bytes_a_terminal_acts_on_to_one() {
 }
 
 #[test]
+fn verify_escapes_the_body_files_name() {
+    let home = tempfile::tempdir().unwrap();
+    let body = home.path().join("b\x1b[31m\u{202e}.json");
+    std::fs::write(&body, VECTOR_BODY).unwrap();
+    let out = ok(&run(
+        &home.path().join("s"),
+        &[
+            "verify",
+            "--body",
+            body.to_str().unwrap(),
+            "--signature",
+            "sha1=f67a0d054b3d460317b7a1753acebf7a88bfd5a0",
+            "--secret",
+            "secret",
+            "--color",
+            "never",
+        ],
+    ));
+    assert!(
+        !out.contains('\x1b') && !out.contains('\u{202e}'),
+        "{out:?}"
+    );
+    assert!(
+        out.starts_with("✓ ") && out.contains("b\\x1b[31m"),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn verify_last_checks_the_newest_capture() {
     let (l, id, _) = with_capture();
     let body = notification("ping", None, r#"{"type":"ping"}"#);

@@ -88,7 +88,9 @@ pub(super) fn run(cli: &Cli, args: &VerifyArgs) -> Result<(), Error> {
         } else {
             s.bad("✗")
         };
-        writeln!(out, "{mark} {}: {}", source, d.explain())?;
+        // A file's name is the user's, but may hold anything a terminal would act on.
+        let source = crate::render::escape::line(&source);
+        writeln!(out, "{mark} {source}: {}", d.explain())?;
         if !d.is_valid() {
             writeln!(
                 out,

@@ -1992,7 +1992,11 @@ fn list_order_created_follows_intercoms_created_at_not_arrival() {
             && shown.contains(" days later\n"),
         "{shown}"
     );
-    // A created_at that is no date keeps the row's received time, and sorts as a number.
+    // A created_at that is no date counts as none: the row shows, and sorts by, when it
+    // was received (here: the newest, of the two).
+    let huge = l
+        .post("/", &[], body("notif_huge", i64::MAX).as_bytes())
+        .id();
     let odd = l
         .post(
             "/",
@@ -2001,8 +2005,8 @@ fn list_order_created_follows_intercoms_created_at_not_arrival() {
         )
         .id();
     assert_eq!(
-        ids(&run(s, &["list", "--json", "--order", "created"])).last(),
-        Some(&odd)
+        ids(&run(s, &["list", "--json", "--order", "created"])),
+        v(&[&odd, &huge, &other, &third, &second, &first])
     );
     let rows = ok(&run(s, &["list", "--order", "created", "--color", "never"]));
     let row = rows.lines().find(|r| r.contains("notif_odd")).unwrap();

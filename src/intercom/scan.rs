@@ -154,53 +154,17 @@ impl Visitor<'_> for KeyVisitor {
 
 impl<'de> Deserialize<'de> for Scalar {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ScalarVisitor)
-    }
-}
-
-struct ScalarVisitor;
-
-impl<'de> Visitor<'de> for ScalarVisitor {
-    type Value = Scalar;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-        Ok(Scalar::Text(v.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
-        Ok(Scalar::Text(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-        Ok(Scalar::Number(v.into()))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-        Ok(Scalar::Number(v.into()))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(Scalar::Other, Scalar::Number))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar, E> {
-        Ok(Scalar::Other)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
-        Ok(Scalar::Other)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scalar, A::Error> {
-        IgnoredAny.visit_seq(seq).map(|_| Scalar::Other)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar, A::Error> {
-        IgnoredAny.visit_map(map).map(|_| Scalar::Other)
+        // Taken as its raw text first, which serde_json only scans: read as a value, a
+        // number past f64's range (1e400, valid JSON) would fail the whole body, and a
+        // notification would lose its topic and id to one absurd field.
+        let raw = <&'de serde_json::value::RawValue>::deserialize(d)?.get();
+        Ok(match raw.as_bytes().first() {
+            Some(b'"') => serde_json::from_str(raw).map_or(Scalar::Other, Scalar::Text),
+            Some(b'-' | b'0'..=b'9') => {
+                serde_json::from_str(raw).map_or(Scalar::Other, Scalar::Number)
+            }
+            _ => Scalar::Other,
+        })
     }
 }
 
@@ -378,5 +342,18 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
+    }
+
+    #[test]
+    fn a_number_past_f64_costs_only_its_own_field() {
+        // Valid JSON that a tree (serde_json::Value) refuses as a whole.
+        let body = br#"{"type":"notification_event","topic":"t.17","id":"notif_17","app_id":1e400,"created_at":-1e400,"data":{"item":{"type":"x","id":1e999,"n":1e400}}}"#;
+        assert_eq!(through_a_tree(body), None);
+        let n = Notification::parse(body).unwrap();
+        assert_eq!(
+            (n.topic.as_deref(), n.id.as_deref(), n.item_type.as_deref()),
+            (Some("t.17"), Some("notif_17"), Some("x"))
+        );
+        assert_eq!((n.app_id, n.created_at, n.item_id), (None, None, None));
     }
 }

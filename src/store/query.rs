@@ -170,7 +170,8 @@ pub enum Order {
     /// In the order received (`export`, `replay`).
     OldestFirst,
     /// Latest created first by the notification's own `created_at` (`list --order created`),
-    /// as Intercom says to order them; a capture without one by when it was received.
+    /// as Intercom says to order them; a capture without one (or with one that is no date)
+    /// by when it was received.
     CreatedNewestFirst,
 }
 
@@ -207,12 +208,16 @@ fn select_columns<T>(
 ) -> rusqlite::Result<Vec<T>> {
     let (condition, params) = filter.condition();
     let by = match order {
-        Order::NewestFirst => "received_at DESC, seq DESC",
-        Order::OldestFirst => "received_at ASC, seq ASC",
-        // created_at is Unix seconds, received_at milliseconds; ties go by arrival.
-        Order::CreatedNewestFirst => {
-            "coalesce(created_at * 1000, received_at) DESC, received_at DESC, seq DESC"
-        }
+        Order::NewestFirst => "received_at DESC, seq DESC".to_string(),
+        Order::OldestFirst => "received_at ASC, seq ASC".to_string(),
+        // created_at is Unix seconds, received_at milliseconds; ties go by arrival. A
+        // created_at that is no date (as `show` and the rows call it) counts as none.
+        Order::CreatedNewestFirst => format!(
+            "CASE WHEN created_at BETWEEN {} AND {} THEN created_at * 1000 ELSE received_at END DESC, \
+             received_at DESC, seq DESC",
+            chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp(),
+            chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp(),
+        ),
     };
     let limit = limit.map_or(-1, |l| l as i64);
     let sql =

@@ -998,6 +998,21 @@ fn a_number_past_f64_in_one_field_leaves_the_notification_recognised() {
 }
 
 #[test]
+fn a_huge_reported_client_is_cut_on_the_line_and_kept_whole() {
+    let l = listen(&["--color", "never"]);
+    let huge = "x".repeat(20_000);
+    let id = l.post("/", &[("True-Client-IP", &huge)], b"{}").id();
+    let line = l.wait_line(|s| s.contains(" via 127.0.0.1"));
+    assert!(line.len() < 400, "{} bytes: {line}", line.len());
+    assert!(
+        line.contains(&format!("from {}… via 127.0.0.1", "x".repeat(63))),
+        "{line}"
+    );
+    let shown = ok(&run(&l.store, &["show", &id]));
+    assert!(shown.contains(&huge), "show prints it whole");
+}
+
+#[test]
 fn headers_are_stored_in_order_with_repeats() {
     let l = listen(&["--json"]);
     let headers = [

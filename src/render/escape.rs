@@ -262,6 +262,20 @@ pub fn cell(text: &str, width: usize) -> String {
     out + &" ".repeat(width.saturating_sub(used + 1))
 }
 
+/// Escaped as [`line`] does, and cut with `…` to `width` columns if it is wider; never
+/// padded.
+pub fn at_most(text: &str, width: usize) -> Cow<'_, str> {
+    use unicode_width::UnicodeWidthStr;
+    let shown = line(text);
+    if shown.width() <= width {
+        return shown;
+    }
+    // A cut cell ends in `…` and then only padding.
+    let mut cut = cell(text, width);
+    cut.truncate(cut.trim_end_matches(' ').len());
+    Cow::Owned(cut)
+}
+
 fn push_escaped_or(out: &mut String, c: char, escape: bool) {
     if escape {
         push_escaped(out, c);
@@ -546,6 +560,14 @@ mod tests {
         ] {
             assert!(unsafe_for_terminal(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn at_most_cuts_only_what_is_wider_and_never_pads() {
+        assert_eq!(at_most("2001:db8::1", 64), "2001:db8::1");
+        assert_eq!(at_most("abcdefgh", 6), "abcde…");
+        assert_eq!(at_most("会话会话", 6), "会话…");
+        assert_eq!(at_most("a\u{1b}b", 64), "a\\x1bb");
     }
 
     #[test]

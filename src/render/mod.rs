@@ -519,14 +519,19 @@ const PREVIEW_LINES: usize = 5;
 /// `from PEER`, or `from CLIENT via PEER` behind a tunnel; escaped.
 fn origin(remote_addr: &str, client_addr: Option<&str>) -> String {
     match client_addr {
+        // A tunnel's header is the sender's to fill: cut, so it cannot flood the line
+        // (show prints it whole). An IPv6 address takes at most 45 columns.
         Some(client) => format!(
             "from {} via {}",
-            escape::line(client),
+            escape::at_most(client, CLIENT_COLUMNS),
             escape::line(remote_addr)
         ),
         None => format!("from {}", escape::line(remote_addr)),
     }
 }
+
+/// The most columns of a reported client address a request's line shows.
+const CLIENT_COLUMNS: usize = 64;
 
 /// ` (Intercom EU outbound address)`, or nothing.
 fn region_mark(region: Option<&str>, s: Style) -> String {

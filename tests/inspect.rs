@@ -1895,10 +1895,30 @@ fn app_id_finds_a_workspaces_health_checks_too() {
                 .as_bytes(),
         )
         .id();
-    let check = l.post("/", &[], br#"{"workspace_id": "ws42"}"#).id();
+    let reply = l.post("/", &[], br#"{"workspace_id": "ws42"}"#);
+    assert_eq!(
+        reply.json()["state"],
+        "OK",
+        "listen took it for a health check"
+    );
+    let check = reply.id();
     l.post("/", &[], br#"{"workspace_id": "other"}"#);
     l.post("/", &[], br#"{"workspace_id": 42}"#);
     l.post("/", &[], b"workspace_id ws42 \xff");
+    // What listen does not take for a health check, --app-id does not either.
+    for body in [
+        &br#"{"topic":null,"workspace_id":"ws42"}"#[..],
+        br#"{"type":"notification_event","workspace_id":"ws42"}"#,
+        br#"{"workspace_id":"ws42","workspace_id":"other"}"#,
+        b"{\"workspace_id\":\"ws42\"}\0junk",
+    ] {
+        let reply = l.post("/", &[], body);
+        assert!(
+            reply.json()["state"].is_null(),
+            "{:?}",
+            String::from_utf8_lossy(body)
+        );
+    }
     // A notification's app_id is its workspace, whatever else its body holds.
     l.post(
         "/",

@@ -3,7 +3,7 @@
 //! request on the hot path; it keeps `serde_json::Value`'s semantics (a repeated key: the
 //! last one wins).
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
 
@@ -168,32 +168,22 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
-/// Implements the non-object arms of a visitor that accepts any JSON value and keeps
-/// something only from an object: every other value is skipped and yields `None`.
-macro_rules! only_objects {
-    () => {
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-            IgnoredAny.visit_seq(seq).map(|_| None)
-        }
-    };
+/// Read a value with `visitor` when it is an object; anything else has no item. Taken as
+/// its raw text first, as for [`Scalar`]: read as a value, a number past f64's range in
+/// its place would fail the whole body.
+fn if_object<'de, D, V>(d: D, visitor: V) -> Result<Option<Item>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Visitor<'de, Value = Option<Item>>,
+{
+    let raw = <&'de serde_json::value::RawValue>::deserialize(d)?.get();
+    if !raw.starts_with('{') {
+        return Ok(None);
+    }
+    // The text is JSON already (serde_json scanned it): nothing in it can fail but what
+    // the fields themselves take as Other.
+    let mut inner = serde_json::Deserializer::from_str(raw);
+    Ok(inner.deserialize_map(visitor).ok().flatten())
 }
 
 /// `data`: only its `item` matters; anything that is not an object has none.
@@ -201,7 +191,7 @@ struct Data(Option<Item>);
 
 impl<'de> Deserialize<'de> for Data {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(DataVisitor).map(Data)
+        if_object(d, DataVisitor).map(Data)
     }
 }
 
@@ -211,10 +201,8 @@ impl<'de> Visitor<'de> for DataVisitor {
     type Value = Option<Item>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
+        f.write_str("a JSON object")
     }
-
-    only_objects!();
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut item = None;
@@ -235,7 +223,7 @@ struct ItemValue(Option<Item>);
 
 impl<'de> Deserialize<'de> for ItemValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ItemVisitor).map(ItemValue)
+        if_object(d, ItemVisitor).map(ItemValue)
     }
 }
 
@@ -245,10 +233,8 @@ impl<'de> Visitor<'de> for ItemVisitor {
     type Value = Option<Item>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
+        f.write_str("a JSON object")
     }
-
-    only_objects!();
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut item = Item::default();
@@ -355,5 +341,17 @@ mod tests {
             (Some("t.17"), Some("notif_17"), Some("x"))
         );
         assert_eq!((n.app_id, n.created_at, n.item_id), (None, None, None));
+        // In data's or item's place too.
+        for body in [
+            &br#"{"topic":"t.x","id":"n1","data":1e400}"#[..],
+            br#"{"topic":"t.x","id":"n1","data":{"item":-1e400,"x":[1e999]}}"#,
+        ] {
+            let n = Notification::parse(body).unwrap();
+            assert_eq!(
+                (n.topic.as_deref(), n.id.as_deref()),
+                (Some("t.x"), Some("n1"))
+            );
+            assert_eq!(n.item_type, None);
+        }
     }
 }

@@ -182,7 +182,7 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
     }
     configure(&conn, &path)?;
     migrate(&conn, &path)?;
-    query::register_fold(&conn).map_err(|e| StoreError::from_sqlite(&path, e))?;
+    query::register_functions(&conn).map_err(|e| StoreError::from_sqlite(&path, e))?;
     Ok(conn)
 }
 
@@ -324,7 +324,7 @@ pub fn open_read(dir: &Path) -> Result<Connection, StoreError> {
             return Err(StoreError::NeedsUpgrade(dir.to_path_buf()));
         }
     }
-    query::register_fold(&conn).map_err(|e| StoreError::from_sqlite(&path, e))?;
+    query::register_functions(&conn).map_err(|e| StoreError::from_sqlite(&path, e))?;
     Ok(conn)
 }
 

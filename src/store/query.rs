@@ -128,13 +128,12 @@ impl Filter {
             );
         }
         if let Some(app) = &self.app_id {
-            // Or an installation health check's workspace_id, as listen and show call it the
-            // workspace (intercom::health_check_workspace: a small JSON object, no notification).
+            // Or an installation health check's workspace_id, which listen and show call its
+            // workspace (the function applies their rule; a health check is at most 4 KiB,
+            // so the length spares it most bodies).
             add(
-                "(app_id = ? OR (app_id IS NULL AND topic IS NULL AND length(body) <= 4096 \
-                 AND json_valid(CAST(body AS TEXT)) \
-                 AND json_type(CAST(body AS TEXT), '$.workspace_id') = 'text' \
-                 AND json_extract(CAST(body AS TEXT), '$.workspace_id') = ?))",
+                "(app_id = ? OR (app_id IS NULL AND length(body) <= 4096 \
+                 AND hookcli_health_workspace(body) = ?))",
                 vec![Sql::Text(app.clone()), Sql::Text(app.clone())],
             );
         }
@@ -327,22 +326,28 @@ fn fold(text: &str) -> String {
     text.chars().flat_map(char::to_lowercase).collect()
 }
 
-/// Register `hookcli_fold(x)` on `conn`: the text (bytes read as UTF-8) in lower case,
-/// the way the trigram index folds case, for searching rows it does not hold yet.
-pub(crate) fn register_fold(conn: &Connection) -> rusqlite::Result<()> {
+/// Register hookcli's SQL functions on `conn`. `hookcli_fold(x)`: the text (bytes read as
+/// UTF-8) in lower case, the way the trigram index folds case, for searching rows it does
+/// not hold yet. `hookcli_health_workspace(body)`: the workspace of an installation health
+/// check, by the very rule listen and show use, so `--app-id` finds what they call one.
+pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     use rusqlite::functions::FunctionFlags;
     use rusqlite::types::ValueRef;
-    conn.create_scalar_function(
-        "hookcli_fold",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            Ok(match ctx.get_raw(0) {
-                ValueRef::Text(b) | ValueRef::Blob(b) => Some(fold(&String::from_utf8_lossy(b))),
-                _ => None,
-            })
-        },
-    )
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("hookcli_fold", 1, flags, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Text(b) | ValueRef::Blob(b) => Some(fold(&String::from_utf8_lossy(b))),
+            _ => None,
+        })
+    })?;
+    conn.create_scalar_function("hookcli_health_workspace", 1, flags, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Text(b) | ValueRef::Blob(b) if Notification::parse(b).is_none() => {
+                crate::intercom::health_check_workspace(b)
+            }
+            _ => None,
+        })
+    })
 }
 
 /// Bodies larger than this are not put into the trigram index: indexing one of a few MB

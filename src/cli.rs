@@ -435,7 +435,7 @@ pub struct ListArgs {
     #[arg(long, short = 'f')]
     pub follow: bool,
 
-    /// Newest first by when hookcli received them, or by when Intercom created the notification (created_at: Intercom does not deliver in order), whose time the rows then show
+    /// Newest first by when hookcli received them, or by when Intercom created the notification (created_at: Intercom does not deliver in order), whose time the rows then show (--since and --until still go by receive time)
     #[arg(long, value_enum, default_value_t = ListOrder::Received, conflicts_with = "follow")]
     pub order: ListOrder,
 }

@@ -2024,9 +2024,31 @@ fn list_order_created_follows_intercoms_created_at_not_arrival() {
             body("notif_odd", -9_000_000_000_000_000).as_bytes(),
         )
         .id();
+    // Milliseconds by mistake: a year past 9999 is no date either.
+    let ms = l
+        .post("/", &[], body("notif_ms", 1_700_000_000_000).as_bytes())
+        .id();
     assert_eq!(
         ids(&run(s, &["list", "--json", "--order", "created"])),
-        v(&[&odd, &huge, &other, &third, &second, &first])
+        v(&[&ms, &odd, &huge, &other, &third, &second, &first])
+    );
+    let shown = ok(&run(s, &["show", &ms, "--color", "never"]));
+    assert!(
+        shown.contains("created_at     1700000000000 (not a date)\n"),
+        "{shown}"
+    );
+    // An import's receive time is its import's: no lag to tell.
+    let file = l.store.parent().unwrap().join("bare.json");
+    std::fs::write(&file, body("notif_imported", 1_700_000_000)).unwrap();
+    let imported = ids(&run(s, &["import", file.to_str().unwrap(), "--json"]));
+    let shown = ok(&run_env(
+        s,
+        &["show", &imported[0], "--color", "never"],
+        &tz,
+    ));
+    assert!(
+        shown.contains("created_at     1700000000 (2023-11-14 22:13:20)\n"),
+        "{shown}"
     );
     let rows = ok(&run(s, &["list", "--order", "created", "--color", "never"]));
     let row = rows.lines().find(|r| r.contains("notif_odd")).unwrap();

@@ -63,8 +63,7 @@ fn header_lines(c: &Capture) -> Vec<String> {
 /// How long before it arrived Intercom created the notification: a retry, or a subscription
 /// Intercom throttled, arrives long after. `None` when `created` is no date.
 fn since_created(created: i64, received_ms: i64) -> Option<String> {
-    let lag_ms = received_ms.checked_sub(created.checked_mul(1000)?)?;
-    chrono::DateTime::from_timestamp(created, 0)?;
+    let lag_ms = received_ms.checked_sub(crate::intercom::notification_time_ms(created)?)?;
     // created_at has whole seconds: under one second apart is "as it was created".
     Some(match lag_ms {
         ..=-1000 => format!(
@@ -187,14 +186,11 @@ fn full(c: &Capture, s: Style, outbound: &Outbound) -> String {
             v.as_deref()
                 .map_or_else(|| "-".to_string(), |t| escape::line(t).into_owned())
         };
-        // Unix seconds as sent: a sender's value need not be a date chrono (or i64
-        // milliseconds) can hold, and is then shown as it is, without a wrong date.
+        // Unix seconds as sent: a sender's value need not be a plausible date, and is then
+        // shown as it is, without a wrong one.
         let when = |t: Option<i64>| match t {
             None => "-".to_string(),
-            Some(t) => match t
-                .checked_mul(1000)
-                .filter(|ms| chrono::DateTime::from_timestamp_millis(*ms).is_some())
-            {
+            Some(t) => match crate::intercom::notification_time_ms(t) {
                 Some(ms) => format!("{t} ({})", local_time(ms, "%Y-%m-%d %H:%M:%S")),
                 None => format!("{t} (not a date)"),
             },
@@ -214,7 +210,9 @@ fn full(c: &Capture, s: Style, outbound: &Outbound) -> String {
             format!("{} {}", text(&n.item_type), text(&n.item_id)),
         );
         let created = when(n.created_at);
-        let created = match n.created_at.and_then(|t| since_created(t, r.received_at)) {
+        // An import's receive time is when it was imported: no delivery to measure.
+        let lag = n.created_at.filter(|_| r.source != Source::Import);
+        let created = match lag.and_then(|t| since_created(t, r.received_at)) {
             Some(lag) => format!("{created}, {lag}"),
             None => created,
         };

@@ -16,6 +16,16 @@ use std::time::Duration;
 /// retries it (INTERCOM.md §5).
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The last second of the year 9999: the latest notification time taken for a date.
+pub const LATEST_TIME: i64 = 253_402_300_799;
+
+/// A notification time (`created_at`, `first_sent_at`: Unix seconds) in milliseconds, when
+/// it is one: from 1970 to [`LATEST_TIME`]. A sender's value outside that (milliseconds by
+/// mistake, a made-up number) is shown as sent, never as a far-off date, and sorts as none.
+pub fn notification_time_ms(secs: i64) -> Option<i64> {
+    (0..=LATEST_TIME).contains(&secs).then(|| secs * 1000)
+}
+
 /// What Intercom does to the whole webhook subscription when its endpoint answers `status`
 /// (INTERCOM.md §5): 410 disables it, 429 throttles it. A retry policy for one notification
 /// does not show this, so every place that reports such an answer says it.

@@ -210,12 +210,11 @@ fn select_columns<T>(
         Order::NewestFirst => "received_at DESC, seq DESC".to_string(),
         Order::OldestFirst => "received_at ASC, seq ASC".to_string(),
         // created_at is Unix seconds, received_at milliseconds; ties go by arrival. A
-        // created_at that is no date (as `show` and the rows call it) counts as none.
+        // created_at that is no date (intercom::notification_time_ms) counts as none.
         Order::CreatedNewestFirst => format!(
-            "CASE WHEN created_at BETWEEN {} AND {} THEN created_at * 1000 ELSE received_at END DESC, \
+            "CASE WHEN created_at BETWEEN 0 AND {} THEN created_at * 1000 ELSE received_at END DESC, \
              received_at DESC, seq DESC",
-            chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp(),
-            chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp(),
+            crate::intercom::LATEST_TIME,
         ),
     };
     let limit = limit.map_or(-1, |l| l as i64);

@@ -1355,6 +1355,39 @@ fn a_store_that_may_only_be_read_is_read_and_one_that_may_not_says_so() {
 }
 
 #[test]
+fn an_empty_database_file_someone_else_shares_is_used_as_it_is() {
+    let home = tempfile::tempdir().unwrap();
+    chmod(home.path(), 0o755);
+    let store = home.path().join("shared");
+    std::fs::create_dir(&store).unwrap();
+    chmod(&store, 0o777);
+    // When the tests run as root, this file is root's, and listen runs as nobody.
+    std::fs::write(store.join("hookcli.db"), b"").unwrap();
+    chmod(&store.join("hookcli.db"), 0o666);
+    let mut child = unprivileged(home.path())
+        .arg("--store")
+        .arg(&store)
+        .args(["listen", "--port", "0", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        first.contains("\"listening\""),
+        "{first}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn listen_refuses_a_database_file_it_may_not_write_before_it_says_it_is_ready() {
     let home = tempfile::tempdir().unwrap();
     let (store, id) = read_only_store(home.path());

@@ -164,7 +164,7 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
         return Err(StoreError::DatabaseIsDirectory(path));
     }
     if !path.exists() {
-        create_private_file(&path).map_err(&not_writable)?;
+        create_private_file(&path).map_err(not_writable)?;
     }
     let conn = Connection::open(&path).map_err(|e| StoreError::from_sqlite(&path, e))?;
     // SQLite falls back to reading a file this user may not write; every commit would then
@@ -177,7 +177,7 @@ pub fn open_write(dir: &Path) -> Result<Connection, StoreError> {
         Contents::Other => return Err(StoreError::NotAStore(path)),
         // An empty file someone made (`: > hookcli.db`) has their umask's mode: the store
         // is owner-only however it starts. Before the -wal file exists, which takes its mode.
-        Contents::Empty => make_private(&path).map_err(&not_writable)?,
+        Contents::Empty => make_private(&path),
         Contents::Store => {}
     }
     configure(&conn, &path)?;
@@ -523,22 +523,20 @@ fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
-/// Take away group and other access to `path`, by its name: opening it would drop this
-/// process's SQLite locks when closed.
+/// Make `path` owner-only (0600), by its name: opening it would drop this process's SQLite
+/// locks when closed. Only its owner may: a file someone else made writable for this user
+/// is theirs to share, and is used as it is.
 #[cfg(unix)]
-fn make_private(path: &Path) -> std::io::Result<()> {
+fn make_private(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)?.permissions().mode();
-    if mode & 0o077 == 0 {
-        return Ok(());
+    let private = std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o777 == 0o600);
+    if !private {
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))
 }
 
 #[cfg(not(unix))]
-fn make_private(_path: &Path) -> std::io::Result<()> {
-    Ok(())
-}
+fn make_private(_path: &Path) {}
 
 #[cfg(not(unix))]
 fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {

@@ -36,7 +36,13 @@ fn head_validation_answers_200_empty_and_stores_nothing() {
 #[test]
 fn get_says_hookcli_is_listening_and_stores_nothing() {
     let l = listen(&["--json"]);
-    let reply = send(&l.addr, "GET", "/", &[], b"");
+    let reply = send(
+        &l.addr,
+        "GET",
+        "/",
+        &[("X-Forwarded-For", "54.216.9.3")],
+        b"",
+    );
     assert_eq!(reply.status, 200);
     assert!(String::from_utf8_lossy(&reply.body).contains("hookcli is listening"));
     assert_eq!(count(&l.store), 0);
@@ -45,8 +51,12 @@ fn get_says_hookcli_is_listening_and_stores_nothing() {
         serde_json::from_str(&l.wait_line(|s| s.contains("\"page\""))).unwrap();
     assert!(record_validator().is_valid(&page), "{page}");
     assert_eq!(
-        (&page["target"], &page["status"]),
-        (&serde_json::json!("/"), &serde_json::json!(200))
+        (&page["target"], &page["status"], &page["intercom_region"]),
+        (
+            &serde_json::json!("/"),
+            &serde_json::json!(200),
+            &serde_json::json!("EU")
+        )
     );
     let h = listen(&["--color", "never"]);
     send(
@@ -976,6 +986,11 @@ fn intercom_ip_feeds_replace_the_documented_addresses() {
             1,
             &sentence,
         );
+        // Views that mark nobody's address do not read it.
+        ok(&run(
+            &l.store,
+            &["show", &in_range, "--raw", "--intercom-ips", file],
+        ));
     }
 }
 

@@ -14,7 +14,6 @@ use crate::store::query;
 use std::io::Write;
 
 pub(super) fn run(cli: &Cli, args: &ShowArgs) -> Result<(), Error> {
-    let (outbound, _) = Outbound::load(&args.intercom_ips.intercom_ips)?;
     let store = Store::open(cli)?;
     let capture = if args.last {
         store.newest()?
@@ -43,6 +42,9 @@ pub(super) fn run(cli: &Cli, args: &ShowArgs) -> Result<(), Error> {
             writeln!(out, "{line}")?;
         }
     } else {
+        // Only this view marks Intercom's addresses: a stale HOOKCLI_INTERCOM_IPS does not
+        // stop --raw or --json.
+        let (outbound, _) = Outbound::load(&args.intercom_ips.intercom_ips)?;
         let style = Style::new(crate::config::use_color(cli.color));
         out.write_all(full(&capture, style, &outbound).as_bytes())?;
         let attempts = delivery::attempts(&store.conn, capture.seq).map_err(|e| store.err(e))?;

@@ -26,7 +26,7 @@ const DOCUMENTED: &[(&str, &str)] = &[
 const SERVICE: &str = "INTERCOM-OUTBOUND";
 
 /// Where the feeds are published, said when a file is not one.
-pub const FEEDS_URL: &str =
+const FEEDS_URL: &str =
     "https://static.intercomcdn.com/intercom-ips/{us,eu,au}/intercom-ip-ranges.json";
 
 /// No feed comes near this; a larger file is not one.
@@ -136,18 +136,18 @@ fn parse(bytes: &[u8]) -> Result<(Ranges, Option<String>), String> {
         }
         let range = entry["range"].as_str().unwrap_or_default();
         let net = parse_range(range).ok_or_else(|| {
-            format!("ip_ranges[{i}] has range {}, which is not an address range in CIDR notation (e.g. 34.197.76.213/32)", entry["range"])
+            not_a_feed(format!(
+                "ip_ranges[{i}] has range {}, which is not an address range in CIDR notation (e.g. 34.197.76.213/32)",
+                quoted(&entry["range"])
+            ))
         })?;
-        let region = entry["region"]
-            .as_str()
-            .filter(|r| is_region(r))
-            .ok_or_else(|| {
-                format!(
-                    "ip_ranges[{i}] has region {}, which is not a region name (e.g. US)",
-                    entry["region"]
-                )
-            })?;
-        ranges.push((net, intern(region)));
+        let region = entry["region"].as_str().and_then(region).ok_or_else(|| {
+            not_a_feed(format!(
+                "ip_ranges[{i}] has region {}, which is not one of Intercom's (US, EU, AU)",
+                quoted(&entry["region"])
+            ))
+        })?;
+        ranges.push((net, region));
     }
     if ranges.is_empty() {
         return Err(not_a_feed(format!(
@@ -161,35 +161,43 @@ fn parse(bytes: &[u8]) -> Result<(Ranges, Option<String>), String> {
     Ok((ranges, date))
 }
 
-/// A range as the feeds write it (`a.b.c.d/n`), or a bare address, as one address.
+/// A range as the feeds write it (`a.b.c.d/n`), or a bare address, as one address. An
+/// IPv4 range written as IPv4-mapped IPv6 (`::ffff:a.b.c.d/n`) is taken as the IPv4 one,
+/// as the addresses it is matched against are.
 fn parse_range(text: &str) -> Option<IpNet> {
-    text.parse::<IpNet>()
+    let net = text
+        .parse::<IpNet>()
         .ok()
-        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
+        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))?;
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
+                .ok()
+                .map(IpNet::V4),
+            None => Some(net),
+        },
+        _ => Some(net),
+    }
 }
 
-/// A region name is shown on the terminal beside a request: a short word, nothing to escape.
-fn is_region(text: &str) -> bool {
-    (1..=16).contains(&text.len())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+/// A feed's value as the error quotes it: JSON, cut short (a file may hold megabytes on a
+/// line).
+fn quoted(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
+/// Intercom's regions, the only ones the feeds name (and `intercom_region` may hold).
+fn region(name: &str) -> Option<&'static str> {
+    ["US", "EU", "AU"].into_iter().find(|r| *r == name)
 }
 
 /// The feed's `date` is shown too, so only a plain `YYYY-MM-DD` is kept.
 fn is_date(text: &str) -> bool {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok() && text.len() == 10
-}
-
-/// The region's name for the process's lifetime: the three Intercom has without allocating,
-/// any other once (there are a handful at most, loaded at start).
-fn intern(region: &str) -> &'static str {
-    match region {
-        "US" => "US",
-        "EU" => "EU",
-        "AU" => "AU",
-        other => Box::leak(other.to_string().into_boxed_str()),
-    }
 }
 
 #[cfg(test)]
@@ -215,7 +223,8 @@ mod tests {
             {"range":"198.51.100.0/24","region":"US","service":"INTERCOM-OUTBOUND"},
             {"range":"203.0.113.0/24","region":"US","service":"INTERCOM-INBOUND"},
             {"range":"2001:db8::/32","region":"EU","service":"INTERCOM-OUTBOUND"},
-            {"range":"192.0.2.9","region":"AU","service":"INTERCOM-OUTBOUND"}
+            {"range":"192.0.2.9","region":"AU","service":"INTERCOM-OUTBOUND"},
+            {"range":"::ffff:192.0.2.128/121","region":"EU","service":"INTERCOM-OUTBOUND"}
         ],"date":"2025-07-25"}"#;
         let (ranges, date) = parse(feed).unwrap();
         assert_eq!(date.as_deref(), Some("2025-07-25"));
@@ -226,6 +235,11 @@ mod tests {
         assert_eq!(o.region(ip("203.0.113.5")), None, "not an outbound range");
         assert_eq!(o.region(ip("2001:db8:1::7")), Some("EU"));
         assert_eq!(o.region(ip("192.0.2.9")), Some("AU"));
+        assert_eq!(
+            o.region(ip("192.0.2.130")),
+            Some("EU"),
+            "a mapped range is IPv4's"
+        );
         assert_eq!(
             o.region(ip("34.231.68.152")),
             None,
@@ -255,7 +269,19 @@ mod tests {
         let bad = err(
             r#"{"ip_ranges":[{"range":"1.2.3.4/32","region":"\u001b[2J","service":"INTERCOM-OUTBOUND"}]}"#,
         );
-        assert!(bad.contains("which is not a region name"), "{bad}");
+        assert!(
+            bad.contains("which is not one of Intercom's (US, EU, AU)"),
+            "{bad}"
+        );
+        assert!(
+            bad.ends_with("intercom-ip-ranges.json"),
+            "says where to get one: {bad}"
+        );
+        let long = format!(
+            r#"{{"ip_ranges":[{{"range":"{}","region":"US","service":"INTERCOM-OUTBOUND"}}]}}"#,
+            "x".repeat(100_000)
+        );
+        assert!(err(&long).len() < 400, "{}", err(&long).len());
         let (_, date) = parse(br#"{"ip_ranges":[{"range":"1.2.3.4/32","region":"US","service":"INTERCOM-OUTBOUND"}],"date":"\u001b]52;c;x"}"#).unwrap();
         assert_eq!(date, None, "a date that is not one is not shown");
         let (_, date) = parse(br#"{"ip_ranges":[{"range":"1.2.3.4/32","region":"US","service":"INTERCOM-OUTBOUND"}],"date":20250725}"#).unwrap();

@@ -124,6 +124,7 @@ pub fn record(event: &Event) -> Value {
             target,
             remote_addr,
             client_addr,
+            intercom_region,
         } => json!({
             "type": "page",
             "time": rfc3339(*at),
@@ -131,6 +132,7 @@ pub fn record(event: &Event) -> Value {
             "target": target,
             "remote_addr": remote_addr,
             "client_addr": client_addr,
+            "intercom_region": intercom_region,
             "status": 200,
         }),
         Event::Capture(c) => {

@@ -172,6 +172,8 @@ pub enum Event {
         remote_addr: String,
         /// The client a tunnel reported, if any.
         client_addr: Option<String>,
+        /// Intercom's region, when the sender is one of its outbound addresses.
+        intercom_region: Option<&'static str>,
     },
     /// A request was stored.
     Capture(Box<Captured>),
@@ -381,8 +383,9 @@ fn human(event: &Event, mode: Mode) -> String {
             target,
             remote_addr,
             client_addr,
+            intercom_region,
         } => format!(
-            "{} {} {} {}\n",
+            "{} {} {} {}{}\n",
             s.dim(&local_time(*at, "%H:%M:%S")),
             s.bold("GET"),
             target_cell(target),
@@ -390,6 +393,7 @@ fn human(event: &Event, mode: Mode) -> String {
                 "answered 200 with hookcli's page, not stored (Intercom sends HEAD and POST) · {}",
                 origin(remote_addr, client_addr.as_deref())
             )),
+            region_mark(*intercom_region, s),
         ),
         Event::Capture(c) => capture(c, mode),
         Event::Delivery(d) => delivery(d, s),

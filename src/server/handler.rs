@@ -222,6 +222,7 @@ pub(super) async fn handle(
             target,
             remote_addr,
             client_addr,
+            intercom_region: region,
         });
         return respond(
             StatusCode::OK,

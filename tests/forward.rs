@@ -481,9 +481,24 @@ fn an_app_that_never_comes_up_leaves_the_capture_failed_in_the_store() {
 }
 
 #[test]
+fn a_tunnels_forwarded_proto_and_host_reach_the_app_as_it_sent_them() {
+    let app = App::start();
+    let l = listen_forwarding(&app.url("/"), &[]);
+    let headers = [
+        ("X-Forwarded-Proto", "https"),
+        ("X-Forwarded-Host", "abc123.ngrok.app"),
+    ];
+    l.post("/", &headers, b"{}");
+    let got = app.wait_for(1, WAIT).remove(0);
+    assert_eq!(got.header_all("x-forwarded-proto"), ["https"]);
+    assert_eq!(got.header_all("x-forwarded-host"), ["abc123.ngrok.app"]);
+}
+
+#[test]
 fn app_verdicts_are_not_retried_and_their_answer_is_shown() {
     let app = App::start();
-    app.answer(|_, _| Answer::status(422, "{\"error\":\"unknown topic\\u001b[2J\"}"));
+    // With a closing CRLF, as many frameworks send it: it ends the line, nothing more.
+    app.answer(|_, _| Answer::status(422, "{\"error\":\"unknown topic\\u001b[2J\"}\r\n"));
     let l = listen(&[
         "--color",
         "never",
@@ -501,6 +516,10 @@ fn app_verdicts_are_not_retried_and_their_answer_is_shown() {
         1,
         "a 4xx is the app's verdict, not retried"
     );
+    let out = l.stdout();
+    let quoted: Vec<_> = out.iter().filter(|s| s.contains('│')).collect();
+    assert_eq!(quoted.len(), 1, "{out:#?}");
+    assert!(quoted[0].ends_with("[2J\"}"), "{out:#?}");
 }
 
 #[test]

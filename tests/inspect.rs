@@ -302,6 +302,8 @@ fn show_by_prefix_raw_headers_last_and_the_errors() {
         "conversation 555",
         "X-Hub-Signature: sha1=",
         "\"jane@example.com\"",
+        // Intercom's count, told apart from forwarding's attempts.
+        "attempts       1 (Intercom's delivery_attempts",
     ] {
         assert!(full.contains(needle), "{needle} missing from:\n{full}");
     }

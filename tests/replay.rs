@@ -1272,13 +1272,14 @@ fn check_passes_a_good_endpoint_and_explains_each_failure() {
         if r.method == "HEAD" {
             Answer::status(200, "")
         } else {
-            Answer::status(410, "gone")
+            Answer::status(410, "gone\r\n")
         }
     });
     assert!(
         text.contains("✗ ping")
             && text.contains("Intercom disables a webhook subscription whose endpoint answers 410")
-            && text.contains("It said: gone"),
+            && text.contains("It said: gone (")
+            && !text.contains("\\r"),
         "{text}"
     );
     let text = check(|r, _| {

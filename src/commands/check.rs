@@ -236,7 +236,8 @@ async fn ping(client: &reqwest::Client, url: &str, secret: Option<&config::Secre
                     _ => break,
                 }
             }
-            let preview: String = crate::render::escape::invalid_as_hex(&start)
+            // Its closing line break would show as `\n` in the sentence.
+            let preview: String = crate::render::escape::invalid_as_hex(start.trim_ascii_end())
                 .chars()
                 .take(200)
                 .collect();

@@ -223,7 +223,12 @@ fn full(c: &Capture, s: Style, outbound: &Outbound) -> String {
         field(
             &mut out,
             "attempts",
-            n.delivery_attempts.map_or("-".into(), |a| a.to_string()),
+            // Intercom's count, not forwarding's attempts, which `show` lists further down.
+            n.delivery_attempts.map_or("-".into(), |a| {
+                format!(
+                    "{a} (Intercom's delivery_attempts: its tries to deliver this notification)"
+                )
+            }),
         );
     }
     out += &format!("\n{}\n", s.bold("headers"));

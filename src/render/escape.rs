@@ -288,10 +288,13 @@ fn push_escaped_or(out: &mut String, c: char, escape: bool) {
 /// them, escaped as [`multiline`] does and each cut to `width` characters as [`within`]
 /// cuts; invalid UTF-8 shows as `\xNN`, as in [`bytes`].
 pub fn first_lines(raw: &[u8], max_bytes: usize, max_lines: usize, width: usize) -> Vec<String> {
-    raw[..raw.len().min(max_bytes)]
-        .split(|&b| b == b'\n')
+    let raw = &raw[..raw.len().min(max_bytes)];
+    // A final line break ends the last line; it does not start another. CRLF is one break.
+    let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+    raw.split(|&b| b == b'\n')
         .take(max_lines)
         .map(|line| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
             let pieces = line.utf8_chunks().flat_map(|chunk| {
                 let text = marked(chunk.valid()).map(|(c, escape)| {
                     let mut piece = String::new();
@@ -369,6 +372,9 @@ mod tests {
             vec!["bad \\xff\\x1b[2J    x".to_string(), "second".into()]
         );
         assert_eq!(first_lines(b"abcdef", 3, 5, 80), vec!["abc".to_string()]);
+        assert_eq!(first_lines(b"denied\r\n", 99, 5, 80), ["denied"]);
+        assert_eq!(first_lines(b"a\n\n", 99, 5, 80), ["a", ""]);
+        assert_eq!(first_lines(b"a\rb\r\nc\n", 99, 5, 80), ["a\\rb", "c"]);
         // Cut before an escape, never inside one.
         assert_eq!(first_lines(b"ab\xffcd", 99, 1, 4), vec!["ab…".to_string()]);
     }

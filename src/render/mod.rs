@@ -338,7 +338,7 @@ pub fn answer_lines(body: &[u8]) -> Vec<String> {
     const LINES: usize = 5;
     // A final line break ends the last line; it does not start another.
     let text = body.strip_suffix(b"\n").unwrap_or(body);
-    let mut lines = escape::first_lines(text, BYTES, LINES, usize::MAX);
+    let mut lines = escape::first_lines(body, BYTES, LINES, usize::MAX);
     if text.split(|&b| b == b'\n').count() > LINES || body.len() > BYTES {
         lines.push(format!(
             "… the answer goes on ({} in all)",

@@ -1934,6 +1934,18 @@ fn app_id_finds_a_workspaces_health_checks_too() {
     );
     let exported = ok(&run(s, &["export", "--app-id", "ws42"]));
     assert_eq!(exported.lines().count(), 2, "{exported}");
+    // The rows say which is the health check, as listen and show do.
+    let rows = ok(&run(s, &["list", "--app-id", "ws42", "--color", "never"]));
+    let row = |id: &str| {
+        rows.lines()
+            .find(|r| r.starts_with(&id[..12]))
+            .unwrap()
+            .to_string()
+    };
+    assert!(row(&check).contains("(health check)"), "{rows}");
+    assert!(!row(&notif).contains("(health check)"), "{rows}");
+    let all = ok(&run(s, &["list", "--all", "--color", "never"]));
+    assert_eq!(all.matches("(health check)").count(), 2, "{all}");
     fails(
         &run(s, &["list", "--app-id", "ws4"]),
         1,

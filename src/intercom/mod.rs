@@ -88,8 +88,8 @@ impl Notification {
 }
 
 /// The workspace an Intercom installation health check is for, if `body` is one: a JSON
-/// object with a string `workspace_id` (INTERCOM.md §2), answered `{"state": "OK"}`.
-/// Only for bodies that are not notifications.
+/// object with a string `workspace_id` (INTERCOM.md §2), answered `{"state": "OK"}`, that
+/// is no notification (which the stored fields alone cannot tell of `{"topic": null}`).
 pub fn health_check_workspace(body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct HealthCheck {
@@ -101,6 +101,7 @@ pub fn health_check_workspace(body: &[u8]) -> Option<String> {
     }
     serde_json::from_slice::<HealthCheck>(body)
         .ok()
+        .filter(|_| Notification::parse(body).is_none())
         .map(|c| c.workspace_id)
 }
 
@@ -275,6 +276,8 @@ mod tests {
         for other in [
             &br#"{"workspace_id": 1}"#[..],
             br#"{"app_id":"a"}"#,
+            br#"{"topic":null,"workspace_id":"abc123def"}"#,
+            br#"{"type":"notification_event","workspace_id":"abc123def"}"#,
             b"[]",
             b"workspace_id",
             b"",

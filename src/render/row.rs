@@ -18,7 +18,10 @@ pub fn row(c: &Capture, id: &str, body_size: u64, created: bool, s: Style) -> St
         .unwrap_or(r.received_at);
     let topic = n.and_then(|n| n.topic.as_deref());
     // Wide enough for every documented topic (conversation.admin.replied.translated).
-    let topic_cell = escape::cell(topic.unwrap_or("-"), 37);
+    // As listen and show call it (the body is there for that: see query::select_sizes).
+    let health_check = crate::intercom::health_check_workspace(&r.body).is_some();
+    let other = if health_check { "(health check)" } else { "-" };
+    let topic_cell = escape::cell(topic.unwrap_or(other), 37);
     let topic_cell = match topic {
         Some(t) => s.topic(t, &topic_cell).to_string(),
         None => s.dim(&topic_cell).to_string(),

@@ -24,8 +24,14 @@ macro_rules! columns {
 /// The columns [`row_to_capture`] reads.
 pub(crate) const COLUMNS: &str = columns!("body");
 
-/// [`COLUMNS`] with an empty body in its place and the body's size after the rest.
-const COLUMNS_SIZED: &str = concat!(columns!("x''"), ", length(body)");
+/// [`COLUMNS`] with an empty body in its place and the body's size after the rest; only a
+/// small body that is no notification is kept, for a row to tell a health check by it.
+const COLUMNS_SIZED: &str = concat!(
+    columns!(
+        "CASE WHEN app_id IS NULL AND topic IS NULL AND length(body) <= 4096 THEN body ELSE x'' END"
+    ),
+    ", length(body)"
+);
 
 /// How many columns [`COLUMNS`] names.
 pub(crate) const COLUMN_COUNT: usize = 23;
@@ -184,8 +190,9 @@ pub fn select(
     select_columns(conn, COLUMNS, filter, order, limit, row_to_capture)
 }
 
-/// [`select`] for one-line views: each capture with an empty body and, beside it, the
-/// body's size, so listing a 900 MB capture does not read 900 MB.
+/// [`select`] for one-line views: each capture with an empty body (but a small one that
+/// may be a health check) and, beside it, the body's size, so listing a 900 MB capture does
+/// not read 900 MB.
 pub fn select_sizes(
     conn: &Connection,
     filter: &Filter,
@@ -341,9 +348,7 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     })?;
     conn.create_scalar_function("hookcli_health_workspace", 1, flags, |ctx| {
         Ok(match ctx.get_raw(0) {
-            ValueRef::Text(b) | ValueRef::Blob(b) if Notification::parse(b).is_none() => {
-                crate::intercom::health_check_workspace(b)
-            }
+            ValueRef::Text(b) | ValueRef::Blob(b) => crate::intercom::health_check_workspace(b),
             _ => None,
         })
     })

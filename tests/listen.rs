@@ -58,7 +58,7 @@ fn get_says_hookcli_is_listening_and_stores_nothing() {
             &serde_json::json!("EU")
         )
     );
-    let h = listen(&["--color", "never"]);
+    let mut h = listen(&["--color", "never"]);
     send(
         &h.addr,
         "GET",
@@ -70,6 +70,14 @@ fn get_says_hookcli_is_listening_and_stores_nothing() {
     assert!(
         line.contains("answered 200 with hookcli's page, not stored (Intercom sends HEAD and POST) · from 198.51.100.4 via 127.0.0.1"),
         "{line}"
+    );
+    // The closing summary counts it, so "received" adds up.
+    let (_, lines, _) = h.interrupt();
+    let last = lines.last().unwrap();
+    assert!(
+        last.starts_with("Stopped. 1 received, 0 stored")
+            && last.ends_with("0 validations, 1 page view."),
+        "{last}"
     );
 }
 
@@ -800,6 +808,7 @@ fn json_lines_validate_against_the_documented_schema() {
     assert_eq!(summary["refused"], 1);
     assert_eq!(summary["store_errors"], 0);
     assert_eq!(summary["validations"], 1);
+    assert_eq!(summary["pages"], 1);
 }
 
 #[test]

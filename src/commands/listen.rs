@@ -137,6 +137,7 @@ pub(super) fn run(cli: &Cli, args: &ListenArgs) -> Result<(), Error> {
         refused: get(&stats.refused),
         store_errors: get(&stats.store_errors),
         validations: get(&stats.validations),
+        pages: get(&stats.pages),
     }));
     drop(output);
     let _ = printer.join();

@@ -175,6 +175,7 @@ pub fn record(event: &Event) -> Value {
             "refused": s.refused,
             "store_errors": s.store_errors,
             "validations": s.validations,
+            "pages": s.pages,
         }),
     }
 }

@@ -130,7 +130,7 @@ pub struct Delivery {
 /// Totals printed when `listen` stops.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Summary {
-    /// Requests that reached a handler (validations, captures, refusals).
+    /// Requests that reached a handler (validations, pages, captures, refusals).
     pub received: u64,
     /// Captures committed to the store.
     pub stored: u64,
@@ -142,6 +142,8 @@ pub struct Summary {
     pub store_errors: u64,
     /// HEAD validations answered.
     pub validations: u64,
+    /// GETs answered with hookcli's page.
+    pub pages: u64,
 }
 
 /// One thing that happened, for the printer.
@@ -433,8 +435,13 @@ fn human(event: &Event, mode: Mode) -> String {
                     ))
                     .to_string(),
             };
+            // Said only when there were any: a browser's visit is rare, and no capture.
+            let pages = match sum.pages {
+                0 => String::new(),
+                n => format!(", {}", counted(n as i64, "page view")),
+            };
             format!(
-                "Stopped. {} received, {} stored, {} with invalid or missing signatures, {} refused{store_failed}, {}.\n",
+                "Stopped. {} received, {} stored, {} with invalid or missing signatures, {} refused{store_failed}, {}{pages}.\n",
                 sum.received, sum.stored, sum.invalid_signatures, sum.refused, counted(sum.validations as i64, "validation")
             )
         }

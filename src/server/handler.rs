@@ -57,6 +57,8 @@ pub struct Stats {
     pub store_errors: AtomicU64,
     /// HEAD validations.
     pub validations: AtomicU64,
+    /// GETs answered with the page.
+    pub pages: AtomicU64,
 }
 
 /// Forwarding, when `--forward-to` is given.
@@ -217,6 +219,7 @@ pub(super) async fn handle(
         return respond(StatusCode::OK, "text/plain; charset=utf-8", Bytes::new());
     }
     if req.method() == Method::GET {
+        stats.pages.fetch_add(1, Ordering::Relaxed);
         state.output.emit(Event::Page {
             at,
             target,

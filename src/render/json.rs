@@ -81,6 +81,20 @@ fn capture_of_kind(c: &Capture, kind: Kind) -> serde_json::Map<String, Value> {
     }
 }
 
+/// A `validation` or `page` record.
+fn visit(kind: &str, method: &str, v: &super::Visit) -> Value {
+    json!({
+        "type": kind,
+        "time": rfc3339(v.at),
+        "method": method,
+        "target": v.target,
+        "remote_addr": v.remote_addr,
+        "client_addr": v.client_addr,
+        "intercom_region": v.intercom_region,
+        "status": 200,
+    })
+}
+
 /// The record for one event.
 pub fn record(event: &Event) -> Value {
     match event {
@@ -103,38 +117,8 @@ pub fn record(event: &Event) -> Value {
             })).collect::<Vec<_>>(),
             "version": env!("CARGO_PKG_VERSION"),
         }),
-        Event::Validation {
-            at,
-            target,
-            remote_addr,
-            client_addr,
-            intercom_region,
-        } => json!({
-            "type": "validation",
-            "time": rfc3339(*at),
-            "method": "HEAD",
-            "target": target,
-            "remote_addr": remote_addr,
-            "client_addr": client_addr,
-            "intercom_region": intercom_region,
-            "status": 200,
-        }),
-        Event::Page {
-            at,
-            target,
-            remote_addr,
-            client_addr,
-            intercom_region,
-        } => json!({
-            "type": "page",
-            "time": rfc3339(*at),
-            "method": "GET",
-            "target": target,
-            "remote_addr": remote_addr,
-            "client_addr": client_addr,
-            "intercom_region": intercom_region,
-            "status": 200,
-        }),
+        Event::Validation(v) => visit("validation", "HEAD", v),
+        Event::Page(v) => visit("page", "GET", v),
         Event::Capture(c) => {
             let mut map = capture_of_kind(&c.capture, c.body_kind);
             map.insert("intercom_region".into(), json!(c.intercom_region));

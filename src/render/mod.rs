@@ -146,37 +146,31 @@ pub struct Summary {
     pub pages: u64,
 }
 
+/// A request hookcli answered itself, storing nothing: a HEAD validation or a GET of its
+/// page.
+#[derive(Debug, Clone)]
+pub struct Visit {
+    /// Unix milliseconds.
+    pub at: i64,
+    /// Path and query.
+    pub target: String,
+    /// TCP peer.
+    pub remote_addr: String,
+    /// The client a tunnel reported, if any.
+    pub client_addr: Option<String>,
+    /// Intercom's region, when the sender is one of its outbound addresses.
+    pub intercom_region: Option<&'static str>,
+}
+
 /// One thing that happened, for the printer.
 #[derive(Debug, Clone)]
 pub enum Event {
     /// The server is up.
     Listening(Listening),
     /// A HEAD validation was answered.
-    Validation {
-        /// Unix milliseconds.
-        at: i64,
-        /// Path and query.
-        target: String,
-        /// TCP peer.
-        remote_addr: String,
-        /// The client a tunnel reported, if any.
-        client_addr: Option<String>,
-        /// Intercom's region, when the sender is one of its outbound addresses.
-        intercom_region: Option<&'static str>,
-    },
+    Validation(Visit),
     /// A GET was answered with hookcli's page (someone checking the URL in a browser).
-    Page {
-        /// Unix milliseconds.
-        at: i64,
-        /// Path and query.
-        target: String,
-        /// TCP peer.
-        remote_addr: String,
-        /// The client a tunnel reported, if any.
-        client_addr: Option<String>,
-        /// Intercom's region, when the sender is one of its outbound addresses.
-        intercom_region: Option<&'static str>,
-    },
+    Page(Visit),
     /// A request was stored.
     Capture(Box<Captured>),
     /// A capture was delivered to the app, or not.
@@ -363,40 +357,16 @@ fn human(event: &Event, mode: Mode) -> String {
     let s = mode.style;
     match event {
         Event::Listening(l) => listening(l, s),
-        Event::Validation {
-            at,
-            target,
-            remote_addr,
-            client_addr,
-            intercom_region,
-        } => format!(
-            "{} {} {} {}{}\n",
-            s.dim(&local_time(*at, "%H:%M:%S")),
-            s.bold("HEAD"),
-            target_cell(target),
+        Event::Validation(v) => visit(v, "HEAD", s, |t| {
             s.good(&format!(
-                "Intercom endpoint validation (HEAD) answered 200 · {}",
-                origin(remote_addr, client_addr.as_deref())
-            )),
-            region_mark(*intercom_region, s),
-        ),
-        Event::Page {
-            at,
-            target,
-            remote_addr,
-            client_addr,
-            intercom_region,
-        } => format!(
-            "{} {} {} {}{}\n",
-            s.dim(&local_time(*at, "%H:%M:%S")),
-            s.bold("GET"),
-            target_cell(target),
+                "Intercom endpoint validation (HEAD) answered 200 · {t}"
+            ))
+        }),
+        Event::Page(v) => visit(v, "GET", s, |t| {
             s.dim(&format!(
-                "answered 200 with hookcli's page, not stored (Intercom sends HEAD and POST) · {}",
-                origin(remote_addr, client_addr.as_deref())
-            )),
-            region_mark(*intercom_region, s),
-        ),
+                "answered 200 with hookcli's page, not stored (Intercom sends HEAD and POST) · {t}"
+            ))
+        }),
         Event::Capture(c) => capture(c, mode),
         Event::Delivery(d) => delivery(d, s),
         Event::Notice(text) => format!("{}\n", s.warn(text)),
@@ -528,6 +498,23 @@ fn delivery(d: &Delivery, s: Style) -> String {
 const PREVIEW_LINES: usize = 5;
 
 /// `from PEER`, or `from CLIENT via PEER` behind a tunnel; escaped.
+/// A visit's line: time, method, target, then `says` of where it came from, styled.
+fn visit<D: std::fmt::Display>(
+    v: &Visit,
+    method: &str,
+    s: Style,
+    says: impl FnOnce(String) -> D,
+) -> String {
+    format!(
+        "{} {} {} {}{}\n",
+        s.dim(&local_time(v.at, "%H:%M:%S")),
+        s.bold(method),
+        target_cell(&v.target),
+        says(origin(&v.remote_addr, v.client_addr.as_deref())),
+        region_mark(v.intercom_region, s),
+    )
+}
+
 fn origin(remote_addr: &str, client_addr: Option<&str>) -> String {
     match client_addr {
         // A tunnel's header is the sender's to fill: cut, so it cannot flood the line

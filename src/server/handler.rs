@@ -8,7 +8,7 @@ use super::throttle::Throttle;
 use crate::config::Secret;
 use crate::forward::{is_hop_by_hop, queue::Forwarder};
 use crate::intercom::{outbound::Outbound, signature, Notification};
-use crate::render::{body::Kind, Captured, Event, Output, Refused};
+use crate::render::{body::Kind, Captured, Event, Output, Refused, Visit};
 use crate::store::delivery::Plan;
 use crate::store::model::{Header, NewCapture};
 use crate::store::{model::Source, Writer};
@@ -206,27 +206,23 @@ pub(super) async fn handle(
         .and_then(client_ip)
         .or(Some(peer.ip()))
         .and_then(|ip| state.settings.outbound.region(ip));
-    // Intercom validates the URL with HEAD when it is saved: answer at once, no secret needed.
-    if req.method() == Method::HEAD {
-        stats.validations.fetch_add(1, Ordering::Relaxed);
-        state.output.emit(Event::Validation {
+    if matches!(*req.method(), Method::HEAD | Method::GET) {
+        let visit = Visit {
             at,
             target,
             remote_addr,
             client_addr,
             intercom_region: region,
-        });
-        return respond(StatusCode::OK, "text/plain; charset=utf-8", Bytes::new());
-    }
-    if req.method() == Method::GET {
+        };
+        // Intercom validates the URL with HEAD when it is saved: answer at once, no secret
+        // needed.
+        if req.method() == Method::HEAD {
+            stats.validations.fetch_add(1, Ordering::Relaxed);
+            state.output.emit(Event::Validation(visit));
+            return respond(StatusCode::OK, "text/plain; charset=utf-8", Bytes::new());
+        }
         stats.pages.fetch_add(1, Ordering::Relaxed);
-        state.output.emit(Event::Page {
-            at,
-            target,
-            remote_addr,
-            client_addr,
-            intercom_region: region,
-        });
+        state.output.emit(Event::Page(visit));
         return respond(
             StatusCode::OK,
             "text/plain; charset=utf-8",

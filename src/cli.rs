@@ -436,13 +436,13 @@ pub struct ListArgs {
     pub follow: bool,
 
     /// Newest first by when hookcli received them, or by when Intercom created the notification (created_at: Intercom does not deliver in order), whose time the rows then show (--since and --until still go by receive time)
-    #[arg(long, value_enum, default_value_t = ListOrder::Received, conflicts_with = "follow")]
-    pub order: ListOrder,
+    #[arg(long, value_enum, default_value_t = TimeOrder::Received, conflicts_with = "follow")]
+    pub order: TimeOrder,
 }
 
-/// `--order` values for `list`.
+/// `--order` values: by which time captures are put in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ListOrder {
+pub enum TimeOrder {
     /// By receive time
     Received,
     /// By the notification's created_at (a capture without one: by receive time)
@@ -503,6 +503,10 @@ pub struct ExportArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
     pub format: ExportFormat,
+
+    /// Oldest first by when hookcli received them, or by when Intercom created the notification (created_at)
+    #[arg(long, value_enum, default_value_t = TimeOrder::Received)]
+    pub order: TimeOrder,
 
     /// JSON Lines: one capture document per line, even for one capture (which --format json prints indented)
     #[arg(long, conflicts_with = "format")]
@@ -610,6 +614,10 @@ pub struct ReplayArgs {
     /// Increment delivery_attempts, like an Intercom retry of the same notification
     #[arg(long)]
     pub as_redelivery: bool,
+
+    /// Send oldest first by when hookcli received them, or by when Intercom created the notification (created_at), as it meant them to be read (it does not deliver in order)
+    #[arg(long, value_enum, default_value_t = TimeOrder::Received)]
+    pub order: TimeOrder,
 
     /// Replays under way at once; above 1, order is not kept
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]

@@ -158,6 +158,55 @@ fn a_replay_leaves_forwarding_state_numbers_and_budget_alone() {
 }
 
 #[test]
+fn replay_and_export_order_created_follow_intercoms_created_at() {
+    let l = listen(&["--json"]);
+    let body = |id: &str, created: i64| {
+        notification("conversation.user.replied", Some(id), "{}").replace(
+            "\"created_at\":1700000000",
+            &format!("\"created_at\":{created}"),
+        )
+    };
+    // Arrived out of order, as Intercom may deliver them.
+    for (id, created) in [
+        ("notif_b", 1_700_000_200),
+        ("notif_a", 1_700_000_100),
+        ("notif_c", 1_700_000_300),
+    ] {
+        l.post("/", &[], body(id, created).as_bytes());
+    }
+    let app = App::start();
+    let received = |order: &str| -> Vec<String> {
+        let before = app.received().len();
+        ok(&run(
+            &l.store,
+            &["replay", "--all", "--to", &app.url("/"), "--order", order],
+        ));
+        app.received()[before..]
+            .iter()
+            .map(|r| {
+                let v: Value = serde_json::from_slice(&r.body).unwrap();
+                v["id"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    assert_eq!(received("received"), ["notif_b", "notif_a", "notif_c"]);
+    assert_eq!(received("created"), ["notif_a", "notif_b", "notif_c"]);
+    let exported = |order: &str| -> Vec<String> {
+        ok(&run(&l.store, &["export", "--json", "--order", order]))
+            .lines()
+            .map(|line| {
+                let doc: Value = serde_json::from_str(line).unwrap();
+                let body: Value =
+                    serde_json::from_str(doc["body"]["text"].as_str().unwrap()).unwrap();
+                body["id"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    assert_eq!(exported("received"), ["notif_b", "notif_a", "notif_c"]);
+    assert_eq!(exported("created"), ["notif_a", "notif_b", "notif_c"]);
+}
+
+#[test]
 fn replay_re_signs_with_another_secret_and_edits_with_set() {
     let (l, id, body) = with_capture();
     let app = App::start();

@@ -1,11 +1,11 @@
 //! `hookcli export`: captures as hookcli JSON documents, HAR, curl commands or raw bytes.
 
 use super::{filter, stdout, Store};
-use crate::cli::{Cli, ExportArgs, ExportFormat};
+use crate::cli::{Cli, ExportArgs, ExportFormat, TimeOrder};
 use crate::error::Error;
 use crate::formats::{curl, document, har};
 use crate::render::escape;
-use crate::store::model::Capture;
+use crate::store::model::{sort_by_created, Capture};
 use crate::store::query::{self, Order};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,10 +16,13 @@ pub(super) fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Error> {
     let store = Store::open(cli)?;
     let mut f = filter(&args.filter, "export");
     f.ids = store.resolve(&args.ids)?;
-    let captures =
+    let mut captures =
         query::select(&store.conn, &f, Order::OldestFirst, None).map_err(|e| store.err(e))?;
     if captures.is_empty() {
         return Err(store.nothing_found(&f));
+    }
+    if args.order == TimeOrder::Created {
+        sort_by_created(&mut captures);
     }
     let mut bytes = Vec::new();
     match args.format {

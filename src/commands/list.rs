@@ -2,7 +2,7 @@
 //! printing new ones.
 
 use super::{filter, stdout, Store};
-use crate::cli::{Cli, ListArgs, ListOrder};
+use crate::cli::{Cli, ListArgs, TimeOrder};
 use crate::error::Error;
 use crate::render::{json, row::row, style::Style};
 use crate::store::model::Capture;
@@ -37,7 +37,7 @@ pub(super) fn run(cli: &Cli, args: &ListArgs) -> Result<(), Error> {
     let style = Style::new(!args.json && crate::config::use_color(cli.color));
     let mut f = filter(&args.filter, "list");
     let limit = (!args.all).then_some(args.limit);
-    let created = args.order == ListOrder::Created;
+    let created = args.order == TimeOrder::Created;
     let order = if created {
         Order::CreatedNewestFirst
     } else {

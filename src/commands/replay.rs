@@ -1,7 +1,7 @@
 //! `hookcli replay`: resend captures to the app, as captured or edited, correctly signed.
 
 use super::{filter, stdout, Store};
-use crate::cli::{Cli, ReplayArgs};
+use crate::cli::{Cli, ReplayArgs, TimeOrder};
 use crate::config;
 use crate::error::Error;
 use crate::formats::{self, splice};
@@ -9,7 +9,7 @@ use crate::forward::{self, is_hop_by_hop, queue, Class, Via};
 use crate::intercom::signature::{self, Scheme};
 use crate::render::{escape, json::rfc3339, style::Style};
 use crate::store::delivery::{self, Attempt};
-use crate::store::model::{bytes_json, parse_id, Capture, Header};
+use crate::store::model::{bytes_json, parse_id, sort_by_created, Capture, Header};
 use crate::store::query::{self, Order};
 use crate::store::{self, StoreError};
 use serde_json::{json, Value};
@@ -34,7 +34,10 @@ pub(super) fn run(cli: &Cli, args: &ReplayArgs) -> Result<(), Error> {
     let overrides = header_overrides(args, secret.is_some())
         .unwrap_or_else(|e| super::usage_error("replay", &e));
     let dir = config::store_dir(cli.store.as_deref())?;
-    let (captures, store) = select(cli, args)?;
+    let (mut captures, store) = select(cli, args)?;
+    if args.order == TimeOrder::Created {
+        sort_by_created(&mut captures);
+    }
     let recorded = store.is_some();
     let conn = store.as_ref().map(|s| &s.conn);
     let targets = targets(args, &dir, conn)?;

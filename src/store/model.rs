@@ -106,6 +106,22 @@ impl Capture {
     pub fn short_id(&self) -> &str {
         short_id(&self.id)
     }
+
+    /// When Intercom created it (its `created_at`, when that is a date), else when it was
+    /// received, in Unix milliseconds: what `--order created` sorts by (as the SQL of
+    /// `query::Order::CreatedNewestFirst` does).
+    pub fn created_or_received_ms(&self) -> i64 {
+        let n = self.request.notification.as_ref();
+        n.and_then(|n| n.created_at)
+            .and_then(crate::intercom::notification_time_ms)
+            .unwrap_or(self.request.received_at)
+    }
+}
+
+/// Put `captures` oldest first by [`Capture::created_or_received_ms`]; ties keep their
+/// order (arrival, as selected).
+pub fn sort_by_created(captures: &mut [Capture]) {
+    captures.sort_by_key(Capture::created_or_received_ms);
 }
 
 /// The first 12 characters of an id: unique in practice, and any unique prefix is accepted.

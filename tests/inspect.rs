@@ -1956,12 +1956,7 @@ fn app_id_finds_a_workspaces_health_checks_too() {
 #[test]
 fn list_order_created_follows_intercoms_created_at_not_arrival() {
     let l = listen(&["--json"]);
-    let body = |id: &str, created: i64| {
-        notification("conversation.user.replied", Some(id), "{}").replace(
-            "\"created_at\":1700000000",
-            &format!("\"created_at\":{created}"),
-        )
-    };
+    let body = |id: &str, created: i64| created_at(Some(id), &created.to_string());
     // Delivered out of order, as Intercom may: the second created arrives last.
     let first = l
         .post("/", &[], body("notif_1", 1_700_000_000).as_bytes())

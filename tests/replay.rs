@@ -160,12 +160,7 @@ fn a_replay_leaves_forwarding_state_numbers_and_budget_alone() {
 #[test]
 fn replay_and_export_order_created_follow_intercoms_created_at() {
     let l = listen(&["--json"]);
-    let body = |id: &str, created: i64| {
-        notification("conversation.user.replied", Some(id), "{}").replace(
-            "\"created_at\":1700000000",
-            &format!("\"created_at\":{created}"),
-        )
-    };
+    let body = |id: &str, created: i64| created_at(Some(id), &created.to_string());
     // Arrived out of order, as Intercom may deliver them.
     for (id, created) in [
         ("notif_b", 1_700_000_200),

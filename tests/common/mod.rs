@@ -38,6 +38,15 @@ pub fn notification(topic: &str, id: Option<&str>, item: &str) -> String {
     )
 }
 
+/// A `conversation.user.replied` [`notification`] whose `created_at` is `created` (JSON text
+/// as sent: any number, absurd ones included).
+pub fn created_at(id: Option<&str>, created: &str) -> String {
+    notification("conversation.user.replied", id, "{}").replace(
+        "\"created_at\":1700000000",
+        &format!("\"created_at\":{created}"),
+    )
+}
+
 /// `sha1=` + hex HMAC-SHA1, computed independently of hookcli's own code.
 pub fn sign(secret: &str, body: &[u8]) -> String {
     use hmac::{Hmac, Mac};

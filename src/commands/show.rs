@@ -174,14 +174,12 @@ fn full(c: &Capture, s: Style, outbound: &Outbound) -> String {
                 .to_string(),
         );
     }
-    if r.notification.is_none() {
-        if let Some(ws) = crate::intercom::health_check_workspace(&r.body) {
-            let what = format!(
-                "Intercom installation health check, workspace {}",
-                escape::line(&ws)
-            );
-            field(&mut out, "intercom", s.bold(&what).to_string());
-        }
+    if let Some(ws) = crate::intercom::health_check_workspace(&r.body) {
+        let what = format!(
+            "Intercom installation health check, workspace {}",
+            escape::line(&ws)
+        );
+        field(&mut out, "intercom", s.bold(&what).to_string());
     }
     if let Some(n) = &r.notification {
         let text = |v: &Option<String>| {

@@ -36,13 +36,13 @@ const MAX_FEED: u64 = 8 << 20;
 type Ranges = Vec<(IpNet, &'static str)>;
 
 /// The address ranges Intercom sends from, each with its region.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Outbound {
     ranges: Ranges,
 }
 
 /// What one loaded feed held, for `listen` to say at start.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Feed {
     /// The file, as named.
     pub path: String,

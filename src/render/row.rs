@@ -10,12 +10,11 @@ use crate::store::model::Capture;
 pub fn row(c: &Capture, id: &str, body_size: u64, created: bool, s: Style) -> String {
     let r = &c.request;
     let n = r.notification.as_ref();
-    // A sender's created_at that is no date: the row keeps a time that is one.
-    let at = n
-        .and_then(|n| n.created_at)
-        .filter(|_| created)
-        .and_then(crate::intercom::notification_time_ms)
-        .unwrap_or(r.received_at);
+    let at = if created {
+        c.created_or_received_ms()
+    } else {
+        r.received_at
+    };
     let topic = n.and_then(|n| n.topic.as_deref());
     // Wide enough for every documented topic (conversation.admin.replied.translated).
     // As listen and show call it (the body is there for that: see query::select_sizes).
